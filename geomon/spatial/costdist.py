@@ -29,7 +29,14 @@ log = logging.getLogger(__name__)
 
 #: neighbour offsets (drow, dcol); direction k and 7 - k are opposite.
 OFFSETS: tuple[tuple[int, int], ...] = (
-    (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1),
+    (-1, -1),
+    (-1, 0),
+    (-1, 1),
+    (0, -1),
+    (0, 1),
+    (1, -1),
+    (1, 0),
+    (1, 1),
 )
 BACK_SOURCE = -1
 BACK_NONE = -2
@@ -263,9 +270,7 @@ def cells_for_points(
     return np.asarray(out, dtype=np.int64).reshape(-1, 2)
 
 
-def cells_along_line(
-    line: BaseGeometry, transform: Affine, shape: tuple[int, int]
-) -> np.ndarray:
+def cells_along_line(line: BaseGeometry, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
     """(row, col) of the cells a (multi)line passes through, sampled at ≤ ¼ cell spacing."""
     if line.is_empty:
         raise SpatialError("source line is empty")

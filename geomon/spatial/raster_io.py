@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,42 @@ def read_geotiff(path: str | Path) -> Grid:
             nodata=src.nodata,
             tags=dict(src.tags()),
         )
+
+
+def rasterize_geometries(
+    geoms: Iterable[Any],
+    shape: tuple[int, int],
+    transform: Affine,
+    *,
+    all_touched: bool = True,
+) -> np.ndarray:
+    """Boolean mask of the cells covered by shapely geometries (same CRS as ``transform``)."""
+    from rasterio import features
+
+    shapes = [(g, 1) for g in geoms if g is not None and not g.is_empty]
+    if not shapes:
+        return np.zeros(shape, dtype=bool)
+    out = features.rasterize(
+        shapes,
+        out_shape=shape,
+        transform=transform,
+        fill=0,
+        dtype="uint8",
+        all_touched=all_touched,
+    )
+    return out.astype(bool)
+
+
+def polygonize(mask: np.ndarray, transform: Affine) -> list[Any]:
+    """Shapely polygons (map coordinates) of the 8-connected True regions of a boolean mask."""
+    from rasterio import features
+    from shapely.geometry import shape as to_shape
+
+    m = np.asarray(mask, dtype=np.uint8)
+    return [
+        to_shape(geom)
+        for geom, value in features.shapes(
+            m, mask=m.astype(bool), transform=transform, connectivity=8
+        )
+        if value == 1
+    ]
