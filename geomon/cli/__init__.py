@@ -1,0 +1,68 @@
+"""The ``geomon`` command line.
+
+Commands of packages that geomon must not import (sensors, api) are contributed through the
+``geomon.commands`` entry-point group (see pyproject.toml): each entry point names a function
+``register(app: typer.Typer) -> None``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib.metadata import entry_points
+
+import typer
+
+from geomon.cli import db as db_cli
+from geomon.cli import devices as devices_cli
+from geomon.cli import reference as reference_cli
+
+app = typer.Typer(
+    name="geomon",
+    help="geomon: border monitoring and mobile-team tracking on PostGIS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_cli.app, name="db")
+app.add_typer(devices_cli.app, name="devices")
+app.command("load-reference")(reference_cli.load_reference)
+
+_OPTIONAL_SUBAPPS = (
+    ("geomon.cli.hotspots", "app", "hotspots"),
+    ("geomon.cli.corridor", "corridor_app", "corridor"),
+    ("geomon.cli.corridor", "surfaces_app", "surfaces"),
+    ("geomon.cli.corridor", "route_app", "route"),
+)
+
+
+def _register_subapps() -> None:
+    import importlib
+
+    for module_name, attr, name in _OPTIONAL_SUBAPPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        app.add_typer(getattr(module, attr), name=name)
+    for ep in entry_points(group="geomon.commands"):
+        ep.load()(app)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level."),
+) -> None:
+    """geomon: border monitoring and mobile-team tracking on PostGIS."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main() -> None:
+    _register_subapps()
+    app()

@@ -1,0 +1,97 @@
+"""Settings, read from the environment with the ``GEOMON_`` prefix and ``__`` nesting.
+
+Example: ``GEOMON_DB__URL=postgresql://geomon@127.0.0.1:55432/geomon``. Nothing here is
+instantiated at import time: ``create_app`` and the CLI build a :class:`Settings` and pass it
+down. There are no default passwords: the database URL has no default at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DbSettings(BaseModel):
+    """How to reach PostGIS."""
+
+    url: str = Field(
+        default="",
+        description="libpq URL of the PostGIS database, e.g. postgresql://user@host:port/db. "
+        "Required for anything that touches the database; no default.",
+    )
+    pool_min: int = Field(default=1, ge=0, le=64, description="Connections kept open.")
+    pool_max: int = Field(default=10, ge=1, le=256, description="Upper bound on connections.")
+    statement_timeout_ms: int = Field(
+        default=30_000, ge=100, le=3_600_000, description="Per-statement timeout for API reads."
+    )
+    partition_months_ahead: int = Field(
+        default=3, ge=0, le=36, description="Monthly positions partitions created ahead of now."
+    )
+
+
+class IngestSettings(BaseModel):
+    """Ingest listeners and the batch writer. An empty address disables that listener."""
+
+    nmea_tcp: str = Field(default="", description="HOST:PORT of the NMEA 0183 TCP listener.")
+    teltonika_tcp: str = Field(default="", description="HOST:PORT of the Teltonika listener.")
+    osmand_http: str = Field(default="", description="HOST:PORT of the OsmAnd HTTP listener.")
+    sensor_tcp: str = Field(default="", description="HOST:PORT of the BCP sensor line feed.")
+    mqtt_url: str = Field(default="", description="mqtt://host:port of the broker to follow.")
+    accept_unknown: bool = Field(
+        default=False,
+        description="Register unknown devices on first contact (demos only; production refuses).",
+    )
+    batch_max_rows: int = Field(default=2000, ge=1, le=100_000, description="Rows per COPY.")
+    batch_max_ms: int = Field(
+        default=50, ge=1, le=10_000, description="Longest a row waits for its batch to fill."
+    )
+    queue_max_rows: int = Field(
+        default=50_000, ge=100, le=10_000_000, description="Bounded queue before back-pressure."
+    )
+    spool_dir: Path = Field(
+        default=Path("var/spool"),
+        description="fsynced on-disk spool used while the database is unreachable.",
+    )
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API and the situation map."""
+
+    host: str = Field(default="127.0.0.1", description="Address the API binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the API binds to.")
+    assets_dir: Path = Field(
+        default=Path("node_modules"),
+        description="Folder of the npm packages (Leaflet and plugins) the map serves itself.",
+    )
+    tile_url: str = Field(
+        default="",
+        description="Optional base-map tile URL template of an agency tile server "
+        "({z}/{x}/{y}); empty = our own vector layers only (works offline).",
+    )
+    live_poll_ms: int = Field(
+        default=1000, ge=100, le=60_000, description="How often the map refreshes live teams."
+    )
+    silent_after_s: int = Field(
+        default=300, ge=10, le=86_400, description="A team with no fix for this long is silent."
+    )
+
+
+class Settings(BaseSettings):
+    """All of geomon's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEOMON_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    db: DbSettings = Field(default_factory=DbSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    data_dir: Path = Field(
+        default=Path("var/data"), description="Where surfaces (GeoTIFF) and other files live."
+    )
+    reference_dir: Path = Field(
+        default=Path("data/reference"),
+        description="Folder with the reference geodata (borders, countries, places).",
+    )

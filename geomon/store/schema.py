@@ -1,0 +1,323 @@
+"""The schema, defined once as SQLAlchemy + GeoAlchemy2 metadata (DESIGN.md section 3).
+
+Alembic migrations are written from this metadata and a test checks the migrated database
+against it. All geometries are EPSG:4326. ``positions`` is range-partitioned by ``fix_time``
+(monthly partitions plus a DEFAULT partition, see :mod:`geomon.store.partitions`).
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+DEVICE_KINDS = ("tracker", "phone", "serial-gps", "sensor")
+EVENT_STATES = ("new", "acknowledged", "resolved")
+SEVERITIES = ("info", "warning", "critical")
+
+
+def _created_at() -> Column:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _attrs() -> Column:
+    return Column("attrs", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+
+
+def _point(nullable: bool = False) -> Column:
+    return Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=nullable)
+
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("code", Text, nullable=False, unique=True, comment="Short code, e.g. KGZ-BS"),
+    Column("name", Text, nullable=False),
+    Column("country", Text, comment="ISO 3166-1 alpha-3 of the agency's state"),
+    _created_at(),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("uid", Text, nullable=False, unique=True, comment="IMEI, phone id or configured id"),
+    Column("kind", Text, nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("token_hash", Text, comment="Hash of the per-device ingest token (HTTP/MQTT)"),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _attrs(),
+    _created_at(),
+    CheckConstraint(f"kind IN {DEVICE_KINDS!r}", name="kind"),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("fix_time", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _point(),
+    Column("speed_mps", Float),
+    Column("course_deg", Float),
+    Column("altitude_m", Float),
+    Column("hdop", Float),
+    Column("satellites", SmallInteger),
+    Column("valid", Boolean, nullable=False, server_default=text("true")),
+    Column("protocol", Text, nullable=False, server_default=""),
+    _attrs(),
+    Column("raw", LargeBinary),
+    PrimaryKeyConstraint("device_id", "fix_time"),
+    Index("ix_positions_geom", "geom", postgresql_using="gist"),
+    Index("ix_positions_fix_time", "fix_time"),
+    postgresql_partition_by="RANGE (fix_time)",
+)
+
+device_latest = Table(
+    "device_latest",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    Column("fix_time", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    _point(),
+    Column("speed_mps", Float),
+    Column("course_deg", Float),
+    Column("altitude_m", Float),
+    Column("valid", Boolean, nullable=False),
+    _attrs(),
+    Index("ix_device_latest_geom", "geom", postgresql_using="gist"),
+    comment="Each device's newest fix by fix_time; late data never moves it backwards.",
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("sensor_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("kind", Text, nullable=False),
+    Column("value", Float),
+    Column("text", Text),
+    _point(nullable=True),
+    _attrs(),
+    Column("raw", LargeBinary),
+    UniqueConstraint("sensor_id", "observed_at", "kind"),
+    Index("ix_observations_geom", "geom", postgresql_using="gist"),
+    Index("ix_observations_observed_at", "observed_at"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("category", Text, nullable=False, comment="seizure, detention, detection…"),
+    Column("quantity", Float),
+    Column("unit", Text, comment="kg, g, l, pieces, persons…"),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    _point(),
+    Column("source", Text, nullable=False, server_default=""),
+    _attrs(),
+    _created_at(),
+    Index("ix_incidents_geom", "geom", postgresql_using="gist"),
+    Index("ix_incidents_occurred_at", "occurred_at"),
+)
+
+countries = Table(
+    "countries",
+    metadata,
+    Column("iso_a3", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("source", Text, nullable=False),
+    Index("ix_countries_geom", "geom", postgresql_using="gist"),
+)
+
+places = Table(
+    "places",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("alt_names", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("kind", Text, nullable=False, comment="road_bcp, rail_bcp, dry_port, office…"),
+    Column("countries", Text, nullable=False, server_default="", comment="e.g. KAZ-KGZ"),
+    _point(),
+    Column("accuracy_m", Float, comment="How far the point may be from the real site"),
+    Column("source", Text, nullable=False, server_default=""),
+    Column("notes", Text, nullable=False, server_default=""),
+    Index("ix_places_geom", "geom", postgresql_using="gist"),
+)
+
+borders = Table(
+    "borders",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("code", Text, nullable=False, unique=True, comment="ISO3 pair, e.g. AFG-TJK"),
+    Column("a", Text, nullable=False),
+    Column("b", Text, nullable=False),
+    Column("geom", Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=False),
+    Column("source", Text, nullable=False),
+    Index("ix_borders_geom", "geom", postgresql_using="gist"),
+)
+
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False, comment="crossing_point, border_strip, restricted…"),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _attrs(),
+    _created_at(),
+    UniqueConstraint("agency_id", "name"),
+    Index("ix_zones_geom", "geom", postgresql_using="gist"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("device_id", Integer, ForeignKey("devices.id")),
+    Column("zone_id", Integer, ForeignKey("zones.id", ondelete="SET NULL")),
+    Column("kind", Text, nullable=False, comment="zone_enter, zone_exit, border_cross, silent…"),
+    Column("severity", Text, nullable=False, server_default="info"),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    _point(nullable=True),
+    Column("state", Text, nullable=False, server_default="new"),
+    Column("dedupe_key", Text, comment="One open event per device/zone/kind"),
+    Column("acknowledged_by", Text),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("resolved_by", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("note", Text),
+    _attrs(),
+    _created_at(),
+    CheckConstraint(f"state IN {EVENT_STATES!r}", name="state"),
+    CheckConstraint(f"severity IN {SEVERITIES!r}", name="severity"),
+    Index("ix_events_occurred_at", "occurred_at"),
+    Index(
+        "uq_events_open_dedupe",
+        "dedupe_key",
+        unique=True,
+        postgresql_where=text("state <> 'resolved' AND dedupe_key IS NOT NULL"),
+    ),
+)
+
+ingest_rejects = Table(
+    "ingest_rejects",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("protocol", Text, nullable=False),
+    Column("device_uid", Text),
+    Column("error", Text, nullable=False),
+    Column("record", JSONB, nullable=False),
+    comment="Rows that made a batch fail, isolated so the rest of the batch is written.",
+)
+
+hotspot_runs = Table(
+    "hotspot_runs",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("kind", Text, nullable=False, comment="gistar, ehsa, kde, dbscan"),
+    Column("status", Text, nullable=False, server_default="done"),
+    Column("params", JSONB, nullable=False),
+    Column("input_filter", JSONB, nullable=False),
+    Column("crs", Text, nullable=False),
+    Column("n_points", Integer),
+    Column("n_cells", Integer),
+    Column("duration_s", Float),
+    Column("created_by", Text, nullable=False, server_default=""),
+    Column("agency_id", Integer, ForeignKey("agencies.id")),
+    Column("surface_path", Text, comment="GeoTIFF of a kde run"),
+    _created_at(),
+)
+
+hotspot_cells = Table(
+    "hotspot_cells",
+    metadata,
+    Column("run_id", Integer, ForeignKey("hotspot_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("cell_id", Integer, nullable=False),
+    Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+    Column("value", Float),
+    Column("z", Float),
+    Column("p", Float),
+    Column("gi_bin", SmallInteger),
+    Column("gi_bin_fdr", SmallInteger),
+    Column("p_sim", Float),
+    Column("trend_z", Float),
+    Column("trend_p", Float),
+    Column("category", Text),
+    PrimaryKeyConstraint("run_id", "cell_id"),
+    Index("ix_hotspot_cells_geom", "geom", postgresql_using="gist"),
+)
+
+surfaces = Table(
+    "surfaces",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("kind", Text, nullable=False, comment="kde, risk, cost, accumulated, corridor"),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("path", Text, nullable=False, comment="GeoTIFF file"),
+    Column("crs", Text, nullable=False),
+    Column("units", Text, nullable=False, server_default=""),
+    Column("params", JSONB, nullable=False),
+    Column("bounds", Geometry("POLYGON", srid=4326, spatial_index=False)),
+    Column("agency_id", Integer, ForeignKey("agencies.id")),
+    Column("created_by", Text, nullable=False, server_default=""),
+    _created_at(),
+)
+
+corridors = Table(
+    "corridors",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("surface_id", Integer, ForeignKey("surfaces.id", ondelete="SET NULL")),
+    Column("rank", SmallInteger, nullable=False, server_default=text("1")),
+    Column("params", JSONB, nullable=False),
+    Column("threshold", Float),
+    Column("n_cells", Integer),
+    Column("total_cost", Float),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)),
+    Column("path", Geometry("LINESTRING", srid=4326, spatial_index=False)),
+    Column("agency_id", Integer, ForeignKey("agencies.id")),
+    Column("created_by", Text, nullable=False, server_default=""),
+    _created_at(),
+    Index("ix_corridors_geom", "geom", postgresql_using="gist"),
+)
