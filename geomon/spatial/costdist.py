@@ -139,14 +139,14 @@ def _dijkstra(cost, nodata, has_nodata, dy, dx, src, acc, back, dr, dc, stop, ma
             break
         r = i // ncols
         c = i - r * ncols
-        ci = cf[i]
+        ci = np.float64(cf[i])  # float32 rasters still sum in float64
         for k in range(8):
             rr = r + dr[k]
             cc = c + dc[k]
             if rr < 0 or rr >= nrows or cc < 0 or cc >= ncols:
                 continue
             j = i + off[k]
-            cj = cf[j]
+            cj = np.float64(cf[j])
             if not _passable(cj, nodata, has_nodata):
                 continue
             if (
@@ -259,10 +259,9 @@ def cells_for_points(
     xy: Sequence[tuple[float, float]], transform: Affine, shape: tuple[int, int]
 ) -> np.ndarray:
     """(row, col) of the cells containing each map point; outside the raster is an error."""
-    inv = ~transform
     out = []
     for x, y in xy:
-        col, row = inv * (float(x), float(y))
+        col, row = _col_row(transform, np.float64(x), np.float64(y))
         r, c = math.floor(row), math.floor(col)
         if not (0 <= r < shape[0] and 0 <= c < shape[1]):
             raise SpatialError(f"point {x},{y} lies outside the raster")
@@ -277,13 +276,19 @@ def cells_along_line(line: BaseGeometry, transform: Affine, shape: tuple[int, in
     step = min(abs(transform.a), abs(transform.e)) / 4.0
     dense = shapely.segmentize(line, step)
     xy = shapely.get_coordinates(dense)
-    inv = ~transform
-    cols, rows = inv * (xy[:, 0], xy[:, 1])
+    cols, rows = _col_row(transform, xy[:, 0], xy[:, 1])
     rc = np.column_stack((np.floor(rows), np.floor(cols))).astype(np.int64)
     inside = (rc[:, 0] >= 0) & (rc[:, 0] < shape[0]) & (rc[:, 1] >= 0) & (rc[:, 1] < shape[1])
     if not inside.any():
         raise SpatialError("source line lies entirely outside the raster")
     return np.unique(rc[inside], axis=0)
+
+
+def _col_row(transform: Affine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional (col, row) of map coordinates on a north-up grid."""
+    if transform.b != 0 or transform.d != 0:
+        raise SpatialError("rotated rasters are not supported")
+    return (x - transform.c) / transform.a, (y - transform.f) / transform.e
 
 
 def cell_centre(transform: Affine, row: int, col: int) -> tuple[float, float]:
