@@ -293,5 +293,6 @@ def _col_row(transform: Affine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 
 def cell_centre(transform: Affine, row: int, col: int) -> tuple[float, float]:
     """Map coordinates of a cell centre."""
-    x, y = transform * (col + 0.5, row + 0.5)
+    x = transform.c + (col + 0.5) * transform.a + (row + 0.5) * transform.b
+    y = transform.f + (col + 0.5) * transform.d + (row + 0.5) * transform.e
     return float(x), float(y)
