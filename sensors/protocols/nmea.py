@@ -1,0 +1,293 @@
+"""NMEA 0183 protocol decoder: one :class:`~geomon.model.Position` per fix epoch.
+
+A receiver reports one fix as several sentences sharing a UTC time (RMC gives date, speed,
+course and validity; GGA altitude, satellites, HDOP and quality; GSA the 2D/3D mode; VTG
+speed and course). :class:`NmeaDecoder` merges the sentences of one epoch and emits the
+fix when a sentence with a *different* time arrives, or on :meth:`NmeaDecoder.flush` at end
+of stream. Sentences without a time (VTG, GSA) belong to the epoch in progress.
+
+Policies (see docs in the class docstrings):
+
+* checksum: a wrong checksum is always rejected (:class:`~geomon.errors.ChecksumError`);
+  a missing one is rejected unless ``require_checksum=False`` (some trackers omit it).
+* 2-digit years (RMC): once a ZDA sentence has been seen, its 4-digit year fixes the
+  century (the candidate closest to the ZDA year wins); before that, the window 1980-2079
+  applies (GPS time starts in 1980). GPS week-rollover bugs are *not* corrected here.
+* an epoch with no date of its own (GGA-only) takes the date of the last dated epoch if
+  that was at most one hour earlier, advanced by one day when the time of day wraps past
+  midnight; otherwise the epoch is dropped and counted (``stats.epochs_undated``).
+* where sentences disagree, position comes from GGA > GNS > RMC > GLL, speed and course
+  from RMC > VTG, altitude and satellites from GGA > GNS, HDOP from GGA > GNS > GSA.
+
+Nothing here raises anything but :class:`~geomon.errors.DecodeError` subclasses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from geomon.errors import DecodeError
+from geomon.model import Position
+from sensors.framing import LineFramer
+from sensors.protocols.nmea_sentences import Report, parse_sentence
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "NmeaDecoder",
+    "NmeaStats",
+    "NmeaStreamDecoder",
+    "parse_sentence",
+    "split_device_prefix",
+]
+
+_DAY_US = 86_400 * 1_000_000
+_MAX_DATE_CARRY_US = 3600 * 1_000_000
+_PREFIX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
+_POSITION_ORDER = ("GGA", "GNS", "RMC", "GLL")
+
+
+def split_device_prefix(frame: bytes | str) -> tuple[str | None, bytes]:
+    """Split ``"ID,$GPRMC…"`` / ``"ID $GPRMC…"`` / ``"123$GPGGA…"`` into (id, sentence).
+
+    Trackers put their id before the ``$``; separators (space , ; : /) at its end are
+    removed. Text that does not look like an id (``[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}``,
+    e.g. line noise) is discarded and ``None`` returned, keeping the sentence. A frame
+    without ``$`` is returned unchanged with ``None``.
+    """
+    raw = frame.encode("latin-1", "replace") if isinstance(frame, str) else frame
+    idx = raw.find(b"$")
+    if idx <= 0:
+        return None, raw
+    prefix = raw[:idx].decode("latin-1").strip().rstrip(",;:/ \t").strip()
+    return (prefix if _PREFIX_ID.match(prefix) else None), raw[idx:]
+
+
+@dataclass(slots=True)
+class NmeaStats:
+    """Counters for one stream (exported by the listener, printed by ``geomon decode``)."""
+
+    accepted: int = 0  # sentences with a valid checksum and syntax (including ignored kinds)
+    ignored: int = 0  # accepted but not used for fixes (GSV, proprietary …)
+    rejected: int = 0  # DecodeError: checksum, syntax, field values
+    epochs: int = 0  # positions emitted
+    epochs_undated: int = 0  # epochs dropped: no date known yet
+    epochs_without_position: int = 0  # epochs with no lat/lon (receiver had no fix)
+    errors: dict[str, int] = field(default_factory=dict)  # rejected, by error class
+
+
+@dataclass(slots=True)
+class _Epoch:
+    tod_us: int | None = None
+    reports: list[Report] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+
+    def first(self, attr: str, kinds: tuple[str, ...]) -> Any:
+        for kind in kinds:
+            for r in self.reports:
+                if r.kind == kind and getattr(r, attr) is not None:
+                    return getattr(r, attr)
+        return None
+
+    def has(self, kind: str) -> bool:
+        return any(r.kind == kind for r in self.reports)
+
+
+class NmeaDecoder:
+    """Merge the sentences of one device's stream into one fix per epoch.
+
+    ``push(frame)`` takes one line (as :class:`~sensors.framing.LineFramer` returns it,
+    optionally with a device-id prefix) and returns the positions completed by it (zero or
+    one); it raises :class:`~geomon.errors.DecodeError` for a bad sentence and leaves its
+    state untouched, so the caller counts the error and carries on. ``flush()`` emits the
+    epoch in progress. Positions carry ``device_uid`` (or the last prefix id seen when
+    ``device_uid`` is empty), ``protocol="nmea"``, the epoch's sentences in ``raw`` and
+    ``attrs`` with ``mode`` (1/2/3), ``fix_quality``, ``pdop``, ``vdop``, ``faa_mode``,
+    ``nav_status``, ``talker`` and ``sentences``.
+    """
+
+    def __init__(self, device_uid: str = "", *, require_checksum: bool = True) -> None:
+        self.device_uid = device_uid
+        self.require_checksum = require_checksum
+        self.last_prefix: str | None = None
+        self.stats = NmeaStats()
+        self._epoch = _Epoch()
+        self._zda_year: int | None = None
+        self._last_date: date | None = None
+        self._last_tod: int | None = None
+
+    def push(self, frame: bytes | str) -> list[Position]:
+        """Decode one line; return the positions of epochs it completed."""
+        try:
+            prefix, sentence = split_device_prefix(frame)
+            report = parse_sentence(sentence, require_checksum=self.require_checksum)
+        except DecodeError as exc:
+            self.stats.rejected += 1
+            name = type(exc).__name__
+            self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
+            raise
+        self.stats.accepted += 1
+        if prefix is not None:
+            self.last_prefix = prefix
+        if report.kind not in _USED_KINDS:
+            self.stats.ignored += 1
+            return []
+        out: list[Position] = []
+        epoch = self._epoch
+        if report.tod_us is not None:
+            if epoch.tod_us is not None and report.tod_us != epoch.tod_us:
+                out = self.flush()
+                epoch = self._epoch
+            epoch.tod_us = report.tod_us
+        if report.full_date is not None:
+            self._zda_year = report.full_date.year
+        epoch.reports.append(report)
+        epoch.raw.append(sentence.strip())
+        return out
+
+    def flush(self) -> list[Position]:
+        """Close the epoch in progress (end of stream, or before a long pause)."""
+        epoch, self._epoch = self._epoch, _Epoch()
+        if epoch.tod_us is None or not epoch.reports:
+            return []
+        position = self._position(epoch)
+        return [position] if position is not None else []
+
+    def resolve_year(self, yy: int) -> int:
+        """Full year for an RMC 2-digit year (ZDA century if seen, else 1980-2079)."""
+        if self._zda_year is not None:
+            base = self._zda_year - self._zda_year % 100 + yy
+            return min((base - 100, base, base + 100), key=lambda y: abs(y - self._zda_year))
+        return 1900 + yy if yy >= 80 else 2000 + yy
+
+    def _epoch_date(self, epoch: _Epoch) -> date | None:
+        assert epoch.tod_us is not None
+        zda = epoch.first("full_date", ("ZDA",))
+        if zda is not None:
+            return zda
+        ddmmyy = epoch.first("ddmmyy", ("RMC",))
+        if ddmmyy is not None:
+            day, month, yy = ddmmyy
+            try:
+                return date(self.resolve_year(yy), month, day)
+            except ValueError:
+                return None
+        if self._last_date is None or self._last_tod is None:
+            return None
+        gap = (epoch.tod_us - self._last_tod) % _DAY_US
+        if gap > _MAX_DATE_CARRY_US:
+            return None  # too long since the last dated epoch to trust its date
+        if epoch.tod_us < self._last_tod:
+            return self._last_date + timedelta(days=1)
+        return self._last_date
+
+    def _position(self, epoch: _Epoch) -> Position | None:
+        assert epoch.tod_us is not None
+        day = self._epoch_date(epoch)
+        if day is None:
+            self.stats.epochs_undated += 1
+            return None
+        self._last_date, self._last_tod = day, epoch.tod_us
+        source = next(
+            (
+                r
+                for k in _POSITION_ORDER
+                for r in epoch.reports
+                if r.kind == k and r.lat is not None
+            ),
+            None,
+        )
+        if source is None or source.lat is None or source.lon is None:
+            self.stats.epochs_without_position += 1
+            return None
+        fix_time = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+            microseconds=epoch.tod_us
+        )
+        self.stats.epochs += 1
+        return self._build(epoch, fix_time, source.lat, source.lon)
+
+    def _build(self, epoch: _Epoch, fix_time: datetime, lat: float, lon: float) -> Position:
+        altitude = epoch.first("altitude_m", ("GGA", "GNS"))
+        gsa_mode = epoch.first("gsa_mode", ("GSA",))
+        valid = epoch.first("status_valid", ("RMC", "GGA", "GNS", "GLL"))
+        valid = bool(valid) and gsa_mode != 1
+        if gsa_mode is not None:
+            mode = gsa_mode if valid else 1
+        else:
+            mode = (3 if altitude is not None else 2) if valid else 1
+        attrs: dict[str, Any] = {
+            "mode": mode,
+            "fix_quality": epoch.first("quality", ("GGA",)),
+            "pdop": epoch.first("pdop", ("GSA",)),
+            "vdop": epoch.first("vdop", ("GSA",)),
+            "faa_mode": epoch.first("faa_mode", ("RMC", "GNS", "GLL", "VTG")),
+            "nav_status": epoch.first("nav_status", ("RMC", "GNS")),
+            "talker": epoch.reports[0].talker,
+            "sentences": [r.talker + r.kind for r in epoch.reports],
+        }
+        if not all(r.checksum for r in epoch.reports):
+            attrs["checksum"] = "absent"
+        return Position(
+            device_uid=self.device_uid or self.last_prefix or "",
+            fix_time=fix_time,
+            lat=lat,
+            lon=lon,
+            valid=valid,
+            speed_mps=epoch.first("speed_mps", ("RMC", "VTG")),
+            course_deg=epoch.first("course_deg", ("RMC", "VTG")),
+            altitude_m=altitude,
+            hdop=epoch.first("hdop", ("GGA", "GNS", "GSA")),
+            satellites=epoch.first("satellites", ("GGA", "GNS")),
+            attrs={k: v for k, v in attrs.items() if v is not None},
+            raw=b"\r\n".join(epoch.raw),
+            protocol="nmea",
+        )
+
+
+_USED_KINDS = frozenset({"RMC", "GGA", "GNS", "GLL", "VTG", "GSA", "ZDA"})
+
+
+class NmeaStreamDecoder:
+    """Bytes in, positions out: a :class:`LineFramer` feeding an :class:`NmeaDecoder`.
+
+    Never raises on bad input: rejected sentences are counted in ``stats`` (and the last
+    few kept in ``recent_errors`` as ``(error, truncated frame)`` for logging).
+    """
+
+    def __init__(
+        self,
+        device_uid: str = "",
+        *,
+        require_checksum: bool = True,
+        max_line_bytes: int = 1024,
+    ) -> None:
+        self.framer = LineFramer(max_line_bytes)
+        self.decoder = NmeaDecoder(device_uid, require_checksum=require_checksum)
+        self.recent_errors: list[tuple[str, bytes]] = []
+
+    @property
+    def stats(self) -> NmeaStats:
+        return self.decoder.stats
+
+    def feed(self, data: bytes) -> list[Position]:
+        """Consume a chunk of the stream; return the fixes it completed."""
+        return self._push_all(self.framer.feed(data))
+
+    def flush(self) -> list[Position]:
+        """End of stream: decode a last unterminated line and close the epoch."""
+        return self._push_all(self.framer.flush()) + self.decoder.flush()
+
+    def _push_all(self, frames: list[bytes]) -> list[Position]:
+        out: list[Position] = []
+        for frame in frames:
+            try:
+                out.extend(self.decoder.push(frame))
+            except DecodeError as exc:
+                log.debug("nmea: rejected %r: %s", frame[:48], exc)
+                self.recent_errors.append((str(exc), frame[:64]))
+                del self.recent_errors[:-16]
+        return out
