@@ -8,9 +8,11 @@ right by s/2; the first centre sits on the extent's lower-left corner. Every poi
 cell whose centre is nearest (the hexagons are the Voronoi cells of that lattice).
 
 Which cells are kept: with an area of interest (AOI polygon, or an explicit extent) every cell
-whose centre lies inside it, including empty ones (they are part of the statistics); without
-one, only cells holding at least one point (as ArcGIS Optimized Hot Spot Analysis does when no
-bounding polygon is given). ``keep_empty`` overrides that choice.
+whose centre lies inside it or on its boundary, including empty ones (they are part of the
+statistics); without one, only cells holding at least one point (as ArcGIS Optimized Hot Spot
+Analysis does when no bounding polygon is given). ``keep_empty`` overrides that choice. Points
+that fall in no kept cell (outside the extent, or near an AOI edge in a cell whose centre is
+outside) are counted in ``n_points_dropped``.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ def aggregate_to_grid(
     origin = (extent[0], extent[1])
     cx, cy = centres(spec, origin, rr, cc)
     if aoi is not None:
-        inside = shapely.contains_xy(aoi, cx, cy)
+        inside = shapely.intersects_xy(aoi, cx, cy)
         rr, cc, cx, cy = rr[inside], cc[inside], cx[inside], cy[inside]
     cell_key = rr.astype(np.int64) * n_cols + cc
     prow, pcol = locate(spec, origin, x, y)
