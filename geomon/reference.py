@@ -51,3 +51,12 @@ def read_features(path: Path) -> list[dict[str, Any]]:
     """The features of a GeoJSON FeatureCollection."""
     data = json.loads(path.read_text(encoding="utf-8"))
     return list(data["features"])
+
+
+# Places that mobile teams patrol around in the demo fleet.
+PATROL_KINDS = ("road_bcp", "rail_bcp", "dry_port")
+
+
+def patrol_sites(places: list[PlaceRecord]) -> list[PlaceRecord]:
+    """The places a demo team may patrol, in file order (team i patrols site i mod n)."""
+    return [p for p in places if p.kind in PATROL_KINDS]

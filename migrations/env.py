@@ -6,17 +6,10 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from geomon.store.migrate import include_object
 from geomon.store.schema import metadata
 
 config = context.config
-
-
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # PostGIS's own tables and the partitions made by geomon.store.partitions are not ours
-    # to diff.
-    if type_ == "table" and (name == "spatial_ref_sys" or (name or "").startswith("positions_")):
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:
@@ -33,7 +26,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        include_object=_include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,

@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 import typer
 
 from geomon.cli import db as db_cli
+from geomon.cli import demo as demo_cli
 from geomon.cli import devices as devices_cli
 from geomon.cli import reference as reference_cli
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 app.add_typer(devices_cli.app, name="devices")
 app.command("load-reference")(reference_cli.load_reference)
+app.command("demo-data")(demo_cli.demo_data)
 
 _OPTIONAL_SUBAPPS = (
     ("geomon.cli.hotspots", "app", "hotspots"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from geoalchemy2 import alembic_helpers
 
 import migrations
 
@@ -40,3 +41,11 @@ def downgrade(url: str, revision: str = "base") -> None:
 
 def current(url: str) -> None:
     command.current(alembic_config(url), verbose=True)
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    """Alembic's object filter: PostGIS's own tables and the monthly partitions made by
+    geomon.store.partitions are not part of the metadata."""
+    if type_ == "table" and (name == "spatial_ref_sys" or (name or "").startswith("positions_")):
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)

@@ -41,8 +41,8 @@ def upsert_borders(conn: psycopg.Connection, features: list[dict[str, Any]]) -> 
 def upsert_places(conn: psycopg.Connection, places: list[PlaceRecord]) -> int:
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO places (name, alt_names, kind, countries, geom, accuracy_m, source, notes) "
-            "VALUES (%s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s) "
+            "INSERT INTO places (name, alt_names, kind, countries, geom, accuracy_m, source, "
+            "notes) VALUES (%s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s) "
             "ON CONFLICT (name) DO UPDATE SET alt_names = EXCLUDED.alt_names, "
             "kind = EXCLUDED.kind, countries = EXCLUDED.countries, geom = EXCLUDED.geom, "
             "accuracy_m = EXCLUDED.accuracy_m, source = EXCLUDED.source, notes = EXCLUDED.notes",
@@ -61,37 +61,43 @@ def reference_counts(conn: psycopg.Connection) -> dict[str, int]:
     return {"countries": row[0], "borders": row[1], "places": row[2]}
 
 
-def places_for_map(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
+async def places_for_map(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:
+    cur = await conn.execute(
         "SELECT id, name, kind, countries, ST_Y(geom), ST_X(geom), accuracy_m FROM places "
         "ORDER BY id"
-    ).fetchall()
+    )
+    rows = await cur.fetchall()
     keys = ("id", "name", "kind", "countries", "lat", "lon", "accuracy_m")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def borders_geojson(conn: psycopg.Connection, *, simplify_deg: float = 0.0) -> dict[str, Any]:
+async def borders_geojson(conn: psycopg.AsyncConnection, *,
+                          simplify_deg: float = 0.0) -> dict[str, Any]:
     """Borders as one FeatureCollection (optionally simplified for a map overview)."""
-    row = conn.execute(
+    cur = await conn.execute(
         "SELECT json_build_object('type','FeatureCollection','features', "
         "coalesce(json_agg(json_build_object('type','Feature','id',code,'properties', "
         "json_build_object('code',code,'a',a,'b',b),'geometry', "
         "ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, %s), 5)::json)), '[]'::json)) "
         "FROM borders",
         (simplify_deg,),
-    ).fetchone()
+    )
+    row = await cur.fetchone()
     assert row is not None
     return row[0]
 
 
-def countries_geojson(conn: psycopg.Connection, *, simplify_deg: float = 0.0) -> dict[str, Any]:
-    row = conn.execute(
+async def countries_geojson(conn: psycopg.AsyncConnection, *,
+                            simplify_deg: float = 0.0) -> dict[str, Any]:
+    """Country polygons as one FeatureCollection (optionally simplified)."""
+    cur = await conn.execute(
         "SELECT json_build_object('type','FeatureCollection','features', "
         "coalesce(json_agg(json_build_object('type','Feature','id',iso_a3,'properties', "
         "json_build_object('iso_a3',iso_a3,'name',name),'geometry', "
         "ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, %s), 4)::json)), '[]'::json)) "
         "FROM countries",
         (simplify_deg,),
-    ).fetchone()
+    )
+    row = await cur.fetchone()
     assert row is not None
     return row[0]

@@ -268,6 +268,11 @@ def upgrade() -> None:
     op.create_index('ix_positions_fix_time', 'positions', ['fix_time'], unique=False)
     op.create_geospatial_index('ix_positions_geom', 'positions', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.execute("CREATE TABLE positions_default PARTITION OF positions DEFAULT")
+    # geoalchemy2's create_geospatial_table drops table comments
+    op.create_table_comment(
+        "device_latest",
+        "Each device's newest fix by fix_time; late data never moves it backwards.",
+    )
 
 
 def downgrade() -> None:

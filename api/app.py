@@ -1,0 +1,44 @@
+"""``create_app(settings)``: the FastAPI application. Its lifespan owns the connection pool."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import devices, health, map_page, static
+from geomon.settings import Settings
+from geomon.store.db import make_async_pool
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for ``settings``; nothing connects until the lifespan starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = make_async_pool(settings.db, name="geomon-api")
+        await pool.open(wait=False)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="geomon",
+        version="0.1.0",
+        summary="Border monitoring and mobile-team tracking on PostGIS",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(devices.router, prefix="/api/v1")
+    app.include_router(map_page.router)
+    static.mount(app, settings)
+    return app

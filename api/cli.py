@@ -1,0 +1,54 @@
+"""``geomon serve``: the API and map, plus the ingest listeners as a child process.
+
+The listeners run in their own process (``geomon listen``) so the API never imports the
+ingest adapters (DESIGN.md section 2) and an API crash never stops ingest; committed fixes
+reach the API through the database (NOTIFY on geomon_live).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import typer
+
+from geomon.cli.common import fail, settings
+
+
+def _listener_args(ingest_nmea: str, accept_unknown: bool) -> list[str]:
+    args = [sys.executable, "-m", "geomon.cli.__main__", "listen", "--nmea", ingest_nmea]
+    return args + (["--accept-unknown"] if accept_unknown else [])
+
+
+def serve(
+    host: str = typer.Option(None, "--host", help="Bind address (default GEOMON_API__HOST)."),
+    port: int = typer.Option(None, "--port", help="Port (default GEOMON_API__PORT)."),
+    with_listeners: bool = typer.Option(
+        True, "--listeners/--no-listeners",
+        help="Also run the ingest listeners configured in GEOMON_INGEST__*."),
+) -> None:
+    """Serve the API and the situation map (and the configured ingest listeners)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    s = settings()
+    if not s.db.url:
+        fail("GEOMON_DB__URL is not set (run scripts/dev-db)")
+    child = None
+    if with_listeners and s.ingest.nmea_tcp:
+        child = subprocess.Popen(_listener_args(s.ingest.nmea_tcp, s.ingest.accept_unknown),
+                                 env=os.environ.copy())
+    try:
+        uvicorn.run(create_app(s), host=host or s.api.host, port=port or s.api.port,
+                    log_level="info", access_log=False)
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def register(app: typer.Typer) -> None:
+    """Entry point: add ``serve`` to the main CLI."""
+    app.command("serve")(serve)

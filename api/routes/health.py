@@ -1,0 +1,26 @@
+"""``GET /health``: liveness and database reachability (public)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Service and database health")
+async def health(request: Request) -> JSONResponse:
+    pool = request.app.state.pool
+    try:
+        async with asyncio.timeout(3), pool.connection(timeout=3) as conn:
+            cur = await conn.execute("SELECT postgis_lib_version()")
+            row = await cur.fetchone()
+        return JSONResponse({"status": "ok", "database": "reachable", "postgis": row[0]})
+    except (psycopg.Error, TimeoutError, OSError) as exc:
+        return JSONResponse(
+            {"status": "degraded", "database": "unreachable", "detail": type(exc).__name__},
+            status_code=503,
+        )

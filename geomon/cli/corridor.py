@@ -1,0 +1,303 @@
+"""``geomon corridor | surfaces | route``: least-cost routing and route risk from files.
+
+Coordinates are in the raster's CRS unless ``--lonlat`` is given. GeoJSON written here is in
+lon/lat (RFC 7946) when the raster has a CRS, with the analysis CRS in the properties; GeoJSON
+read here is lon/lat unless ``--line-crs raster``. Storing results in PostGIS is the store's job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import shapely
+import typer
+from shapely.geometry import MultiLineString, mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from geomon.cli.common import fail, reported_errors
+from geomon.errors import InvalidRequest
+from geomon.spatial import corridors as cor
+from geomon.spatial.costdist import accumulated_cost, cells_along_line, cells_for_points
+from geomon.spatial.crs import transform_xy
+from geomon.spatial.raster_io import Grid, read_geotiff, write_geotiff
+from geomon.spatial.route_risk import route_risk
+from geomon.spatial.surface_config import build_from_config, load_config
+
+log = logging.getLogger(__name__)
+
+corridor_app = typer.Typer(
+    help="Accumulated cost, least-cost paths and corridors over a cost GeoTIFF.",
+    no_args_is_help=True,
+)
+surfaces_app = typer.Typer(
+    help="Risk / friction surfaces from a TOML config.", no_args_is_help=True
+)
+route_app = typer.Typer(help="Risk scores of routes over a surface.", no_args_is_help=True)
+
+CostOpt = Annotated[Path, typer.Option("--cost", help="Cost GeoTIFF (relative cost per metre).")]
+FromOpt = Annotated[list[str], typer.Option("--from", help="Source X,Y (repeatable).")]
+LonLatOpt = Annotated[bool, typer.Option("--lonlat", help="--from/--to are lon,lat (WGS 84).")]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    typer.echo(json.dumps(obj, indent=2, default=float))
+
+
+def _read_raster(path: Path) -> Grid:
+    if not path.is_file():
+        raise InvalidRequest(f"no such raster file: {path}")
+    try:
+        grid = read_geotiff(path)
+    except Exception as exc:  # rasterio's own errors: keep them out of the CLI's imports
+        raise InvalidRequest(f"cannot read {path} as a GeoTIFF: {exc}") from None
+    if grid.transform.b or grid.transform.d:
+        raise InvalidRequest(f"{path} is rotated; only north-up rasters are supported")
+    if abs(abs(grid.transform.a) - abs(grid.transform.e)) > 1e-6 * abs(grid.transform.a):
+        log.info("non-square cells %s × %s", grid.transform.a, grid.transform.e)
+    return grid
+
+
+def _sampling(grid: Grid) -> tuple[float, float]:
+    return abs(grid.transform.e), abs(grid.transform.a)
+
+
+def _parse_xy(value: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in value.split(","))
+    except ValueError:
+        raise InvalidRequest(f"coordinate {value!r} is not X,Y") from None
+    return x, y
+
+
+def _to_raster_xy(values: list[str], grid: Grid, lonlat: bool) -> list[tuple[float, float]]:
+    pts = [_parse_xy(v) for v in values]
+    if not lonlat:
+        return pts
+    if not grid.crs:
+        raise InvalidRequest("--lonlat needs a raster with a CRS")
+    xs, ys = transform_xy(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]),
+                          "EPSG:4326", grid.crs)  # fmt: skip
+    return list(zip(xs.tolist(), ys.tolist(), strict=True))
+
+
+def _cells(values: list[str], grid: Grid, lonlat: bool) -> np.ndarray:
+    if not values:
+        raise InvalidRequest("give at least one point")
+    return cells_for_points(_to_raster_xy(values, grid, lonlat), grid.transform, grid.array.shape)
+
+
+def _read_lines(path: Path, grid: Grid, line_crs: str) -> BaseGeometry:
+    """Every line of a GeoJSON file, in the raster CRS, as one (Multi)LineString."""
+    if not path.is_file():
+        raise InvalidRequest(f"no such GeoJSON file: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        feats = data["features"] if data.get("type") == "FeatureCollection" else [data]
+        geoms = [shape(f["geometry"] if f.get("type") == "Feature" else f) for f in feats]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidRequest(f"{path} is not GeoJSON: {exc}") from None
+    lines = [g for g in geoms if g.geom_type in ("LineString", "MultiLineString")]
+    if not lines:
+        raise InvalidRequest(f"{path} holds no LineString")
+    parts = [p for g in lines for p in getattr(g, "geoms", [g])]
+    merged: BaseGeometry = parts[0] if len(parts) == 1 else MultiLineString(parts)
+    if line_crs == "raster":
+        return merged
+    if not grid.crs:
+        raise InvalidRequest("the raster has no CRS: use --line-crs raster")
+    return shapely.transform(merged, lambda xy: np.column_stack(
+        transform_xy(xy[:, 0], xy[:, 1], "EPSG:4326", grid.crs)))  # fmt: skip
+
+
+def _lonlat_geom(geom: BaseGeometry, grid: Grid) -> dict[str, Any]:
+    if not grid.crs:
+        return dict(mapping(geom))
+    return dict(mapping(shapely.transform(geom, lambda xy: np.column_stack(
+        transform_xy(xy[:, 0], xy[:, 1], grid.crs, "EPSG:4326")))))  # fmt: skip
+
+
+def _write_geojson(path: Path, features: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fc = {"type": "FeatureCollection", "features": features}
+    path.write_text(json.dumps(fc, default=float), encoding="utf-8")
+
+
+def _check_out(out: Path, allowed: tuple[str, ...]) -> None:
+    if out.suffix.lower() not in allowed:
+        raise InvalidRequest(f"--out must end with one of {', '.join(allowed)}")
+
+
+# --------------------------------------------------------------------------- corridor
+
+
+@corridor_app.command("accumulate")
+def accumulate(
+    cost: CostOpt,
+    out: Annotated[Path, typer.Option("--out", help="Accumulated cost GeoTIFF to write.")],
+    sources: FromOpt = [],  # noqa: B006 - typer reads the default
+    from_line: Annotated[Path | None, typer.Option(help="GeoJSON line(s) as sources.")] = None,
+    line_crs: Annotated[str, typer.Option(help="CRS of --from-line: lonlat or raster.")] = "lonlat",
+    lonlat: LonLatOpt = False,
+    backlink: Annotated[Path | None, typer.Option(help="Also write the int8 backlinks.")] = None,
+) -> None:
+    """Accumulated cost (cost × metres) from points and/or lines; unreachable cells = nodata."""
+    with reported_errors():
+        _check_out(out, (".tif", ".tiff"))
+        grid = _read_raster(cost)
+        cells = [_cells(sources, grid, lonlat)] if sources else []
+        if from_line is not None:
+            line = _read_lines(from_line, grid, line_crs)
+            cells.append(cells_along_line(line, grid.transform, grid.array.shape))
+        if not cells:
+            raise InvalidRequest("give --from X,Y or --from-line FILE")
+        cd = accumulated_cost(grid.array, np.vstack(cells), sampling=_sampling(grid),
+                              nodata=grid.nodata)  # fmt: skip
+        acc = np.where(np.isfinite(cd.accumulated), cd.accumulated, -1.0)
+        tags = {"geomon:units": "cost x metres", "geomon:cost": str(cost)}
+        write_geotiff(out, Grid(acc, grid.transform, grid.crs, -1.0, tags))
+        if backlink is not None:
+            write_geotiff(backlink, Grid(cd.backlink, grid.transform, grid.crs, -2,
+                                         {"geomon:backlink": "0..7 OFFSETS, -1 source"}))  # fmt: skip
+        fin = np.isfinite(cd.accumulated)
+        _emit({"out": str(out), "n_sources": len(cd.sources), "reachable_cells": int(fin.sum()),
+               "max_cost": float(cd.accumulated[fin].max())})  # fmt: skip
+
+
+@corridor_app.command("path")
+def path(
+    cost: CostOpt,
+    sources: FromOpt,
+    to: Annotated[str, typer.Option("--to", help="Target X,Y.")],
+    lonlat: LonLatOpt = False,
+    out: Annotated[Path | None, typer.Option(help="Write the path as GeoJSON.")] = None,
+) -> None:
+    """Least-cost path; prints JSON with total_cost (cost × metres), n_cells and length_m."""
+    with reported_errors():
+        if out is not None:
+            _check_out(out, (".geojson", ".json"))
+        grid = _read_raster(cost)
+        src = _cells(sources, grid, lonlat)
+        tgt = _cells([to], grid, lonlat)[0]
+        p = cor.least_cost_path(grid.array, src, (int(tgt[0]), int(tgt[1])),
+                                sampling=_sampling(grid), nodata=grid.nodata,
+                                transform=grid.transform)  # fmt: skip
+        summary = p.summary()
+        if out is not None:
+            assert p.line is not None
+            props = {**summary, "analysis_crs": grid.crs, "cost": str(cost)}
+            _write_geojson(out, [{"type": "Feature", "geometry": _lonlat_geom(p.line, grid),
+                                  "properties": props}])  # fmt: skip
+            summary["out"] = str(out)
+        _emit(summary)
+
+
+@corridor_app.command("build")
+def build(
+    cost: CostOpt,
+    sources: FromOpt,
+    to: Annotated[list[str], typer.Option("--to", help="Target X,Y (repeatable).")],
+    out: Annotated[Path, typer.Option("--out", help="CORRIDOR.tif (rank raster) or .geojson.")],
+    percentile: Annotated[float | None, typer.Option(help="Cut at this percentile.")] = None,
+    within_pct: Annotated[float | None, typer.Option(help="Cut within X % of the min.")] = None,
+    alternatives: Annotated[int, typer.Option(min=1, max=10, help="Number of corridors.")] = 1,
+    margin: Annotated[float | None, typer.Option(help="Alternatives' margin, m.")] = None,
+    pairs: Annotated[bool, typer.Option(help="Each --from × each --to separately.")] = False,
+    lonlat: LonLatOpt = False,
+) -> None:
+    """Corridor(s) A↔B; prints JSON with the threshold and n_cells of each corridor."""
+    with reported_errors():
+        _check_out(out, (".tif", ".tiff", ".geojson", ".json"))
+        if (percentile is None) == (within_pct is None):
+            raise InvalidRequest("give exactly one of --percentile or --within-pct")
+        grid = _read_raster(cost)
+        a, b = _cells(sources, grid, lonlat), _cells(to, grid, lonlat)
+        kw: dict[str, Any] = {"sampling": _sampling(grid), "nodata": grid.nodata,
+                              "percentile": percentile, "within_pct": within_pct,
+                              "transform": grid.transform}  # fmt: skip
+        if pairs:
+            found = cor.corridors_between(grid.array, [[c] for c in a], [[c] for c in b], **kw)
+            named = [({"from": sources[p.i], "to": to[p.j]}, p.corridor) for p in found]
+        else:
+            m = margin if margin is not None else 5 * grid.cell_size
+            alts = cor.alternative_corridors(grid.array, a, b, k=alternatives, margin_m=m, **kw)
+            named = [({"rank": i + 1}, c) for i, c in enumerate(alts)]
+        if not named:
+            raise InvalidRequest("no corridor: the places are not connected")
+        _write_corridors(out, grid, named)
+        _emit({"out": str(out), "corridors": [{**k, **c.summary()} for k, c in named]})
+
+
+def _write_corridors(out: Path, grid: Grid, named: list[tuple[dict[str, Any], Any]]) -> None:
+    if out.suffix.lower() in (".tif", ".tiff"):
+        ranks = np.zeros(grid.array.shape, dtype=np.uint8)
+        for i, (_, c) in reversed(list(enumerate(named))):
+            ranks[c.mask] = i + 1  # earlier (better) corridors win where they overlap
+        write_geotiff(out, Grid(ranks, grid.transform, grid.crs, 0,
+                                {"geomon:values": "corridor number, 0 outside"}))  # fmt: skip
+        return
+    feats = []
+    for k, c in named:
+        polys = cor.corridor_polygons(c.mask, grid.transform)
+        geom = shapely.union_all(polys)
+        feats.append({"type": "Feature", "geometry": _lonlat_geom(geom, grid),
+                      "properties": {**k, **c.summary(), "analysis_crs": grid.crs}})  # fmt: skip
+    _write_geojson(out, feats)
+
+
+# --------------------------------------------------------------------------- surfaces, route
+
+
+@surfaces_app.command("build")
+def surfaces_build(
+    config: Annotated[Path, typer.Option("--config", help="Surface TOML (see docs).")],
+    out: Annotated[Path, typer.Option("--out", help="Surface GeoTIFF (COG) to write.")],
+) -> None:
+    """Build a friction surface (relative cost per metre) with its inputs recorded in tags."""
+    with reported_errors():
+        _check_out(out, (".tif", ".tiff"))
+        grid = build_from_config(load_config(config))
+        write_geotiff(out, grid)
+        ok = grid.array[grid.array != grid.nodata]
+        _emit({"out": str(out), "shape": list(grid.array.shape), "crs": grid.crs,
+               "min": float(ok.min()) if ok.size else None,
+               "max": float(ok.max()) if ok.size else None,
+               "impassable_cells": int((grid.array == grid.nodata).sum()),
+               "layers": json.loads(grid.tags["geomon:layers"])})  # fmt: skip
+
+
+@route_app.command("risk")
+def risk(
+    surface: Annotated[Path, typer.Option("--surface", help="Risk/cost surface GeoTIFF.")],
+    line: Annotated[Path | None, typer.Option("--line", help="Route as GeoJSON.")] = None,
+    line_crs: Annotated[str, typer.Option(help="CRS of --line: lonlat or raster.")] = "lonlat",
+    device: Annotated[str | None, typer.Option(help="Device id (needs the store).")] = None,
+    since: Annotated[str | None, typer.Option(help="Track start (ISO time).")] = None,
+    until: Annotated[str | None, typer.Option(help="Track end (ISO time).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Report segments above.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write segments as GeoJSON.")] = None,
+) -> None:
+    """Mean, max and integrated risk along a route, and the segments above --threshold."""
+    with reported_errors():
+        if device is not None or since is not None or until is not None:
+            fail("--device/--since/--until read tracks from the database, which this command "
+                 "is not wired to yet; export the track as GeoJSON and use --line", code=2)  # fmt: skip
+        if line is None:
+            raise InvalidRequest("give --line FILE.geojson")
+        if line_crs not in ("lonlat", "raster"):
+            raise InvalidRequest("--line-crs must be lonlat or raster")
+        grid = _read_raster(surface)
+        r = route_risk(grid, _read_lines(line, grid, line_crs), threshold=threshold)
+        summary = r.summary()
+        if out is not None:
+            feats = [{**f, "geometry": _lonlat_geom(shape(f["geometry"]), grid)}
+                     for f in r.segments]  # fmt: skip
+            _write_geojson(out, feats)
+            summary["out"] = str(out)
+        _emit(summary)

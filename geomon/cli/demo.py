@@ -1,0 +1,36 @@
+"""``geomon demo-data``: agencies, the simulated teams' devices and synthetic incidents."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import typer
+
+from geomon.cli.common import db_url, reported_errors, settings
+from geomon.demo import AGENCIES, demo_incidents, demo_teams
+from geomon.reference import read_places
+from geomon.store.db import connect
+from geomon.store.devices import add_device, ensure_agency
+from geomon.store.incidents import copy_incidents, delete_incidents_from
+
+DEMO_SOURCE = "demo (synthetic)"
+
+
+def demo_data(
+    teams: int = typer.Option(24, "--teams", min=0, max=5000, help="Simulated teams to register."),
+    incidents: int = typer.Option(5000, "--incidents", min=0, help="Synthetic incidents."),
+    seed: int = typer.Option(11, "--seed", help="Random seed."),
+) -> None:
+    """Register the demo agencies and teams and (re)generate synthetic incidents (idempotent)."""
+    places = read_places(settings().reference_dir / "places_central_asia.csv")
+    with reported_errors(), connect(db_url()) as conn:
+        for iso, (code, name) in AGENCIES.items():
+            ensure_agency(conn, code, name, iso)
+        for uid, agency in demo_teams(places, teams):
+            add_device(conn, uid=uid, kind="serial-gps", agency=agency,
+                       name=f"Mobile team {uid[-2:]} ({agency})")
+        delete_incidents_from(conn, DEMO_SOURCE)
+        rows = [dict(dataclasses.asdict(i), agency=i.agency_code)
+                for i in demo_incidents(places, incidents, seed=seed)]
+        copy_incidents(conn, rows, source=DEMO_SOURCE)
+    typer.echo(f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents")

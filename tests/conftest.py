@@ -1,0 +1,128 @@
+"""Test fixtures against real services.
+
+The database fixtures need GEOMON_DB__URL (scripts/test sets it from scripts/dev-db): each
+test session gets a fresh database, migrated to head, with reference data loaded. Without a
+URL, database tests are skipped — except in CI (CI=true), where a skipped database test is a
+failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from geomon.reference import read_features, read_places
+from geomon.store import migrate
+from geomon.store.partitions import ensure_partitions
+from geomon.store.reference import upsert_borders, upsert_countries, upsert_places
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "data" / "reference"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DB_DIRS = ("db", "api", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        if parts and parts[0] in DB_DIRS:
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and item.get_closest_marker("db") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"database test skipped in CI: {report.longrepr}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    url = os.environ.get("GEOMON_DB__URL", "")
+    if not url:
+        pytest.skip("GEOMON_DB__URL is not set (run the suite with scripts/test)")
+    return url
+
+
+def _with_db(url: str, dbname: str) -> str:
+    """The URL ``url`` with its database replaced (URLs stay URLs: Alembic needs one)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + dbname))
+
+
+def create_database(base_url: str, prefix: str = "geomon_test") -> str:
+    """A new empty database (with PostGIS) on the server of ``base_url``; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _with_db(base_url, name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return url
+
+
+def drop_database(base_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def prepare_database(url: str) -> None:
+    """Migrate to head, make partitions and load the reference data."""
+    migrate.upgrade(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        ensure_partitions(conn, months_ahead=2)
+    with psycopg.connect(url) as conn:
+        upsert_countries(conn, read_features(REFERENCE / "countries_ne10m.geojson"))
+        upsert_borders(conn, read_features(REFERENCE / "borders_ne10m.geojson"))
+        upsert_places(conn, read_places(REFERENCE / "places_central_asia.csv"))
+
+
+@pytest.fixture(scope="session")
+def db_url(pg_base_url: str) -> Iterator[str]:
+    """A fresh migrated database with reference data, shared by the whole session."""
+    url = create_database(pg_base_url)
+    try:
+        prepare_database(url)
+        yield url
+    finally:
+        drop_database(pg_base_url, url)
+
+
+@pytest.fixture
+def empty_db_url(pg_base_url: str) -> Iterator[str]:
+    """A fresh database with nothing but PostGIS, dropped after the test."""
+    url = create_database(pg_base_url, "geomon_empty")
+    try:
+        yield url
+    finally:
+        drop_database(pg_base_url, url)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(db_url) as c:
+        yield c
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    return out
