@@ -163,8 +163,8 @@ def accumulate(
         tags = {"geomon:units": "cost x metres", "geomon:cost": str(cost)}
         write_geotiff(out, Grid(acc, grid.transform, grid.crs, -1.0, tags))
         if backlink is not None:
-            write_geotiff(backlink, Grid(cd.backlink, grid.transform, grid.crs, -2,
-                                         {"geomon:backlink": "0..7 OFFSETS, -1 source"}))  # fmt: skip
+            tags = {"geomon:backlink": "0..7 = costdist.OFFSETS, -1 source, -2 unreachable"}
+            write_geotiff(backlink, Grid(cd.backlink, grid.transform, grid.crs, -2, tags))
         fin = np.isfinite(cd.accumulated)
         _emit({"out": str(out), "n_sources": len(cd.sources), "reachable_cells": int(fin.sum()),
                "max_cost": float(cd.accumulated[fin].max())})  # fmt: skip
@@ -286,8 +286,11 @@ def risk(
     """Mean, max and integrated risk along a route, and the segments above --threshold."""
     with reported_errors():
         if device is not None or since is not None or until is not None:
-            fail("--device/--since/--until read tracks from the database, which this command "
-                 "is not wired to yet; export the track as GeoJSON and use --line", code=2)  # fmt: skip
+            fail(
+                "--device/--since/--until read tracks from the database, which this command "
+                "is not wired to yet; export the track as GeoJSON and use --line",
+                code=2,
+            )
         if line is None:
             raise InvalidRequest("give --line FILE.geojson")
         if line_crs not in ("lonlat", "raster"):
