@@ -38,6 +38,18 @@ surfaces_app = typer.Typer(
 )
 route_app = typer.Typer(help="Risk scores of routes over a surface.", no_args_is_help=True)
 
+
+# a callback keeps one-command apps as groups: `geomon surfaces build`, not `geomon surfaces`
+@surfaces_app.callback()
+def _surfaces() -> None:
+    """Risk / friction surfaces from a TOML config."""
+
+
+@route_app.callback()
+def _route() -> None:
+    """Risk scores of routes over a surface."""
+
+
 CostOpt = Annotated[Path, typer.Option("--cost", help="Cost GeoTIFF (relative cost per metre).")]
 FromOpt = Annotated[list[str], typer.Option("--from", help="Source X,Y (repeatable).")]
 LonLatOpt = Annotated[bool, typer.Option("--lonlat", help="--from/--to are lon,lat (WGS 84).")]
@@ -160,10 +172,10 @@ def accumulate(
         cd = accumulated_cost(grid.array, np.vstack(cells), sampling=_sampling(grid),
                               nodata=grid.nodata)  # fmt: skip
         acc = np.where(np.isfinite(cd.accumulated), cd.accumulated, -1.0)
-        tags = {"geomon:units": "cost x metres", "geomon:cost": str(cost)}
+        tags = {"geomon_units": "cost x metres", "geomon_cost": str(cost)}
         write_geotiff(out, Grid(acc, grid.transform, grid.crs, -1.0, tags))
         if backlink is not None:
-            tags = {"geomon:backlink": "0..7 = costdist.OFFSETS, -1 source, -2 unreachable"}
+            tags = {"geomon_backlink": "0..7 = costdist.OFFSETS, -1 source, -2 unreachable"}
             write_geotiff(backlink, Grid(cd.backlink, grid.transform, grid.crs, -2, tags))
         fin = np.isfinite(cd.accumulated)
         _emit({"out": str(out), "n_sources": len(cd.sources), "reachable_cells": int(fin.sum()),
@@ -240,7 +252,7 @@ def _write_corridors(out: Path, grid: Grid, named: list[tuple[dict[str, Any], An
         for i, (_, c) in reversed(list(enumerate(named))):
             ranks[c.mask] = i + 1  # earlier (better) corridors win where they overlap
         write_geotiff(out, Grid(ranks, grid.transform, grid.crs, 0,
-                                {"geomon:values": "corridor number, 0 outside"}))  # fmt: skip
+                                {"geomon_values": "corridor number, 0 outside"}))  # fmt: skip
         return
     feats = []
     for k, c in named:
@@ -269,7 +281,7 @@ def surfaces_build(
                "min": float(ok.min()) if ok.size else None,
                "max": float(ok.max()) if ok.size else None,
                "impassable_cells": int((grid.array == grid.nodata).sum()),
-               "layers": json.loads(grid.tags["geomon:layers"])})  # fmt: skip
+               "layers": json.loads(grid.tags["geomon_layers"])})  # fmt: skip
 
 
 @route_app.command("risk")

@@ -16,7 +16,8 @@ other factor); accumulated costs over it are "cost × metres". The formula, cell
 A positive weight makes routes avoid the feature, a negative one attracts them: illicit routes
 avoid official crossing points (positive ``crossing_weight``) and patrols, and tend to run
 through past seizure hotspots (negative ``hotspot_weight``). Every weight and input is written
-into the output's tags so a stored surface can be reproduced.
+into the output's tags (``geomon_*`` keys: GDAL metadata keys cannot hold a colon) so a
+stored surface can be reproduced.
 """
 
 from __future__ import annotations
@@ -180,12 +181,12 @@ def _surface_grid(
     inputs: Mapping[str, str] | None,
 ) -> Grid:
     tags = {
-        "geomon:kind": "friction surface",
-        "geomon:units": UNITS,
-        "geomon:weights": json.dumps(asdict(w), sort_keys=True),
-        "geomon:layers": json.dumps(dict(used), sort_keys=True),
-        "geomon:inputs": json.dumps(dict(inputs or {}), sort_keys=True),
-        "geomon:formula": "max(base + Σ weight·layer, min_cost) · road_factor; NODATA blocks",
+        "geomon_kind": "friction surface",
+        "geomon_units": UNITS,
+        "geomon_weights": json.dumps(asdict(w), sort_keys=True),
+        "geomon_layers": json.dumps(dict(used), sort_keys=True),
+        "geomon_inputs": json.dumps(dict(inputs or {}), sort_keys=True),
+        "geomon_formula": "max(base + Σ weight·layer, min_cost) · road_factor; NODATA blocks",
     }
     log.info("built surface %s with layers %s", cost.shape, sorted(used))
     return Grid(cost.astype(np.float32), dem.transform, dem.crs, NODATA, tags)
@@ -219,5 +220,5 @@ def synthetic_dem(
     ridge_d = (xx - cols / 2) * math.sin(angle) - (yy - rows / 2) * math.cos(angle)
     z += 0.8 * np.exp(-((ridge_d / (0.08 * max(shape))) ** 2))
     z = (z - z.min()) / (np.ptp(z) or 1.0)
-    tags = {"geomon:kind": "synthetic DEM", "geomon:seed": str(seed), "units": "metres"}
+    tags = {"geomon_kind": "synthetic DEM", "geomon_seed": str(seed), "units": "metres"}
     return Grid((base_m + relief_m * z).astype(np.float32), transform, crs, None, tags)

@@ -47,8 +47,8 @@ def test_slope_term_only() -> None:
     g = build_surface(_plane(0.2, 0.0), w)
     np.testing.assert_allclose(g.array, 1.0 + 3.0 * 0.2, rtol=1e-6)
     assert g.array.dtype == np.float32 and g.nodata == NODATA
-    assert g.tags["geomon:units"] == UNITS == "relative cost per metre"
-    assert json.loads(g.tags["geomon:weights"])["slope_weight"] == 3.0
+    assert g.tags["geomon_units"] == UNITS == "relative cost per metre"
+    assert json.loads(g.tags["geomon_weights"])["slope_weight"] == 3.0
 
 
 def test_crossing_proximity_follows_the_documented_exponential() -> None:
@@ -88,7 +88,7 @@ def test_roads_lower_friction_and_impassable_blocks_routes() -> None:
     assert (g.array[:, 8:12] == NODATA).all()
     acc = accumulated_cost(g.array, [(0, 0)], sampling=CELL, nodata=g.nodata).accumulated
     assert np.isinf(acc[:, 12:]).all()  # the lake cuts the grid in two
-    assert json.loads(g.tags["geomon:layers"]).keys() == {"roads", "impassable"}
+    assert json.loads(g.tags["geomon_layers"]).keys() == {"roads", "impassable"}
 
 
 def test_patrol_density_raises_cost_where_patrols_are() -> None:
@@ -143,9 +143,9 @@ crossing_kinds = ["road_bcp"]
     g = build_from_config(load_config(toml))
     assert g.crs == "EPSG:32642"  # UTM 42N covers 68–69.6° E
     assert 120 <= g.array.shape[0] <= 125 and 140 <= g.array.shape[1] <= 146
-    inputs = json.loads(g.tags["geomon:inputs"])
+    inputs = json.loads(g.tags["geomon_inputs"])
     assert "kinds=['road_bcp']" in inputs["crossings"] and inputs["dem"] == "synthetic seed=7"
-    layers = json.loads(g.tags["geomon:layers"])
+    layers = json.loads(g.tags["geomon_layers"])
     assert "border" in layers and "crossing" in layers
     assert np.isfinite(g.array).all() and g.array.min() > 0
 
