@@ -38,7 +38,14 @@ class IngestSettings(BaseModel):
     teltonika_tcp: str = Field(default="", description="HOST:PORT of the Teltonika listener.")
     osmand_http: str = Field(default="", description="HOST:PORT of the OsmAnd HTTP listener.")
     sensor_tcp: str = Field(default="", description="HOST:PORT of the BCP sensor line feed.")
+    nmea_udp: str = Field(default="", description="HOST:PORT of the NMEA 0183 UDP listener.")
     mqtt_url: str = Field(default="", description="mqtt://host:port of the broker to follow.")
+    mqtt_client_id: str = Field(
+        default="geomon-ingest", min_length=1, max_length=64,
+        description="MQTT client id; the broker keeps this persistent session's QoS 1 queue.")
+    metrics_http: str = Field(
+        default="", description="HOST:PORT where the listener process serves /metrics when no "
+        "OsmAnd listener is configured (the OsmAnd port serves /metrics too).")
     accept_unknown: bool = Field(
         default=False,
         description="Register unknown devices on first contact (demos only; production refuses).",
@@ -50,6 +57,13 @@ class IngestSettings(BaseModel):
     queue_max_rows: int = Field(
         default=50_000, ge=100, le=10_000_000, description="Bounded queue before back-pressure."
     )
+    spool_after_ms: int = Field(
+        default=2000, ge=0, le=600_000,
+        description="How long a batch retries an unreachable database before it is spooled "
+        "to disk (its devices are acked after the spool's fsync).")
+    db_probe_ms: int = Field(
+        default=1000, ge=50, le=60_000,
+        description="While spooling, how often the writer tries the database again.")
     spool_dir: Path = Field(
         default=Path("var/spool"),
         description="fsynced on-disk spool used while the database is unreachable.",

@@ -1,10 +1,17 @@
-"""The batch writer: collects positions from many connections, runs the stages, writes one
-COPY per batch in one transaction, and only then resolves each submitter's future — the
-adapter acknowledges its device after that, never before.
+"""The batch writer: collects positions (and sensor observations) from many connections, runs
+the stages, writes one COPY per batch in one transaction, and only then resolves each
+submitter's future — the adapter acknowledges its device after that, never before.
 
-When the database is unreachable the batch is retried with back-off (the submitters wait, so
-their devices get no ack and keep their data). Queues are bounded: :meth:`submit` raises
-:class:`Overloaded` when full so HTTP adapters can answer 503 and TCP adapters pause reads.
+Database outage: a batch retries for ``spool_after_ms``, then goes to the fsynced on-disk
+spool (:mod:`geomon.pipeline.spool`) and its submitters are resolved after the fsync. While
+the database stays down, batches are spooled at once and the database is probed every
+``db_probe_ms``; when it answers, the spool is replayed (idempotent: primary keys absorb
+what had in fact committed) and deleted.
+
+A batch that fails on its data (not the connection) is retried job by job, then row by row;
+the offending rows go to ``ingest_rejects`` with the error and the rest is written.
+Queues are bounded: :meth:`submit` raises :class:`Overloaded` when full, so HTTP adapters
+answer 503 and TCP adapters pause reads.
 """
 
 from __future__ import annotations
@@ -18,17 +25,22 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from geomon.errors import Overloaded
-from geomon.model import Drop, Position
+from geomon.errors import DatabaseUnavailable, Overloaded
+from geomon.model import Observation, Position
 from geomon.pipeline.metrics import COUNTERS, Counters
-from geomon.pipeline.stages import STAGES, Stage, StageContext, run_stages
+from geomon.pipeline.rows import prepare_rows
+from geomon.pipeline.spool import Spool, SpooledBatch
+from geomon.pipeline.stages import STAGES, Stage, StageContext
 from geomon.settings import IngestSettings
 from geomon.store.devices import resolve_device_ids
-from geomon.store.positions import WriteResult, stage_row, write_positions
+from geomon.store.observations import write_observations
+from geomon.store.positions import write_positions
+from geomon.store.rejects import insert_reject
 
 log = logging.getLogger(__name__)
 
-_CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, OSError)
+_CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, OSError,
+                      DatabaseUnavailable)
 
 
 @dataclass
@@ -36,13 +48,24 @@ class _Job:
     positions: list[Position]
     kind: str
     received_at: datetime
-    done: asyncio.Future[int] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    observations: list[Observation] = field(default_factory=list)
+    done: asyncio.Future[int] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.positions) + len(self.observations)
+
+    def resolve(self, result: int | BaseException) -> None:
+        if self.done is None or self.done.done():
+            return
+        if isinstance(result, BaseException):
+            self.done.set_exception(result)
+        else:
+            self.done.set_result(result)
 
 
 class BatchWriter:
-    """One writer task per process; ``await submit(...)`` returns after COMMIT."""
+    """One writer task per process; ``await submit(...)`` returns after COMMIT (or fsync)."""
 
     def __init__(self, url: str, settings: IngestSettings, *, counters: Counters = COUNTERS,
                  stages: tuple[Stage, ...] = STAGES) -> None:
@@ -55,8 +78,13 @@ class BatchWriter:
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.AsyncConnection | None = None
         self._ctx = StageContext(now=datetime.now(UTC))
+        self.spool = Spool(settings.spool_dir)
+        self._spooling = False  # the database was found down; spool without retrying
+        self._next_probe = 0.0
+        self._spool_dirty = False
 
     async def start(self) -> None:
+        self._spool_dirty = bool(self.spool.segments())
         self._task = asyncio.create_task(self._run(), name="batch-writer")
 
     async def stop(self) -> None:
@@ -64,65 +92,183 @@ class BatchWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._conn is not None:
-            await self._conn.close()
+        self.spool.seal()
+        await self._drop_connection()
 
     async def submit(self, positions: list[Position], *, kind: str = "tracker") -> int:
-        """Queue fixes of devices of ``kind``; returns, once they are committed, how many passed
-        the stages (stored now or already stored before)."""
-        if self._queued_rows + len(positions) > self._settings.queue_max_rows:
+        """Queue fixes of devices of ``kind``; returns, once they are committed (or spooled),
+        how many passed the stages (stored now or before; all of them when spooled)."""
+        return await self._enqueue(_Job(positions, kind, datetime.now(UTC)))
+
+    async def submit_observations(self, observations: list[Observation]) -> int:
+        """Queue sensor observations; returns after commit (or spool) how many were taken."""
+        return await self._enqueue(_Job([], "sensor", datetime.now(UTC), observations))
+
+    async def _enqueue(self, job: _Job) -> int:
+        if self._queued_rows + job.size > self._settings.queue_max_rows:
             self._counters.inc("overloaded")
             raise Overloaded("ingest queue is full", retry_after_s=1.0)
-        job = _Job(positions, kind, datetime.now(UTC))
-        self._queued_rows += len(positions)
+        job.done = asyncio.get_running_loop().create_future()
+        self._queued_rows += job.size
         await self._queue.put(job)
         return await asyncio.shield(job.done)
 
     async def _run(self) -> None:
         while True:
             jobs = await self._collect()
-            await self._write_with_retry(jobs)
+            if jobs:
+                await self._handle(jobs)
+            if self._spool_dirty and (not self._spooling or self._probe_due()):
+                await self._replay_one_segment()
 
     async def _collect(self) -> list[_Job]:
-        jobs = [await self._queue.get()]
-        rows = len(jobs[0].positions)
+        first_wait = self._settings.db_probe_ms / 1000 if self._spool_dirty else None
+        try:
+            jobs = [await asyncio.wait_for(self._queue.get(), first_wait)]
+        except TimeoutError:
+            return []
+        rows = jobs[0].size
         deadline = time.monotonic() + self._settings.batch_max_ms / 1000
         while rows < self._settings.batch_max_rows:
-            timeout = deadline - time.monotonic()
-            if timeout <= 0:
-                break
-            try:
-                job = await asyncio.wait_for(self._queue.get(), timeout)
-            except TimeoutError:
-                break
+            if not self._queue.empty():
+                job = self._queue.get_nowait()
+            else:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self._queue.get(), timeout)
+                except TimeoutError:
+                    break
             jobs.append(job)
-            rows += len(job.positions)
+            rows += job.size
         self._queued_rows -= rows
         return jobs
 
-    async def _write_with_retry(self, jobs: list[_Job]) -> None:
-        delay = 0.2
+    def _probe_due(self) -> bool:
+        now = time.monotonic()
+        if now >= self._next_probe:
+            self._next_probe = now + self._settings.db_probe_ms / 1000
+            return True
+        return False
+
+    async def _handle(self, jobs: list[_Job]) -> None:
+        if self._spooling and not self._probe_due():
+            await self._spool_jobs(jobs)
+            return
+        deadline = time.monotonic() + self._settings.spool_after_ms / 1000
+        delay = 0.1
         while True:
             try:
                 results = await self._write(jobs)
             except _CONNECTION_ERRORS as exc:
                 self._counters.inc("db_unavailable")
-                log.warning("database unavailable (%s); retrying batch in %.1f s", exc, delay)
                 await self._drop_connection()
+                if self._spooling or time.monotonic() + delay > deadline:
+                    log.warning("database unavailable (%s): spooling %d jobs", exc, len(jobs))
+                    self._spooling = True
+                    self._next_probe = time.monotonic() + self._settings.db_probe_ms / 1000
+                    await self._spool_jobs(jobs)
+                    return
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)
                 continue
-            except Exception as exc:  # a bad row: resolve the jobs with the error, keep going
-                log.exception("batch failed")
+            except Exception as exc:  # noqa: BLE001 - data error: isolate the bad rows
+                log.warning("batch failed on its data (%s); isolating", exc)
                 await self._drop_connection()
-                for job in jobs:
-                    if not job.done.done():
-                        job.done.set_exception(exc)
+                await self._isolate(jobs)
                 return
+            if self._spooling:
+                log.info("database is back; replaying the spool")
+            self._spooling = False
             for job, result in zip(jobs, results, strict=True):
-                if not job.done.done():
-                    job.done.set_result(result)
+                job.resolve(result)
             return
+
+    async def _spool_jobs(self, jobs: list[_Job]) -> None:
+        batches = [SpooledBatch(j.kind, j.received_at, j.positions, j.observations)
+                   for j in jobs]
+        try:
+            await asyncio.to_thread(self.spool.append, batches)
+        except OSError as exc:  # cannot make it durable: the devices must not be acked
+            log.error("spool append failed: %s", exc)
+            for job in jobs:
+                job.resolve(DatabaseUnavailable(f"database down and spool failed: {exc}"))
+            return
+        self._spool_dirty = True
+        self._counters.inc("spooled_rows", sum(j.size for j in jobs))
+        for job in jobs:
+            job.resolve(job.size)
+
+    async def _replay_one_segment(self) -> None:
+        segments = self.spool.segments()
+        if not segments:
+            self._spool_dirty = False
+            return
+        segment = segments[0]
+        batches = await asyncio.to_thread(self.spool.read, segment)
+        jobs = [_Job(b.positions, b.kind, b.received_at, b.observations) for b in batches]
+        step = max(1, self._settings.batch_max_rows)
+        try:
+            i = 0
+            while i < len(jobs):
+                chunk, rows = [], 0
+                while i < len(jobs) and (not chunk or rows + jobs[i].size <= step):
+                    chunk.append(jobs[i])
+                    rows += jobs[i].size
+                    i += 1
+                try:
+                    await self._write(chunk)
+                except _CONNECTION_ERRORS:
+                    raise
+                except Exception:  # noqa: BLE001
+                    await self._drop_connection()
+                    await self._isolate(chunk)
+        except _CONNECTION_ERRORS as exc:
+            log.warning("spool replay interrupted: %s", exc)
+            self._counters.inc("db_unavailable")
+            await self._drop_connection()
+            self._spooling = True
+            return
+        self._counters.inc("spool_replayed_rows", sum(j.size for j in jobs))
+        await asyncio.to_thread(self.spool.remove, segment)
+        log.info("replayed spool segment %s (%d jobs)", segment.name, len(jobs))
+
+    async def _isolate(self, jobs: list[_Job]) -> None:
+        """Write job by job, then row by row; rows that still fail go to ingest_rejects."""
+        for job in jobs:
+            try:
+                job.resolve((await self._write([job]))[0])
+                continue
+            except _CONNECTION_ERRORS as exc:
+                job.resolve(DatabaseUnavailable(str(exc)))
+                await self._drop_connection()
+                continue
+            except Exception:  # noqa: BLE001
+                await self._drop_connection()
+            job.resolve(await self._write_row_by_row(job))
+
+    async def _write_row_by_row(self, job: _Job) -> int:
+        kept = 0
+        singles = [_Job([p], job.kind, job.received_at) for p in job.positions]
+        singles += [_Job([], job.kind, job.received_at, [o]) for o in job.observations]
+        for single in singles:
+            try:
+                kept += (await self._write([single]))[0]
+            except _CONNECTION_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                await self._drop_connection()
+                await self._reject(single, exc)
+        return kept
+
+    async def _reject(self, job: _Job, exc: Exception) -> None:
+        record = (job.positions or job.observations)[0]
+        self._counters.inc("rejected_rows", reason=type(exc).__name__)
+        log.warning("rejected %r: %s", record, exc)
+        conn = await self._connection()
+        async with conn.transaction():
+            await insert_reject(conn, record, f"{type(exc).__name__}: {exc}")
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
@@ -142,32 +288,21 @@ class BatchWriter:
         async with conn.transaction():
             ids: dict[str, int] = {}
             for kind in {j.kind for j in jobs}:
-                uids = sorted({p.device_uid for j in jobs if j.kind == kind for p in j.positions})
+                uids = sorted({p.device_uid for j in jobs if j.kind == kind for p in j.positions}
+                              | {o.sensor_uid for j in jobs if j.kind == kind
+                                 for o in j.observations})
                 ids.update(await resolve_device_ids(
                     conn, uids, accept_unknown=self._settings.accept_unknown, kind=kind))
-            rows, per_job = self._prepare(jobs, ids)
-            total = await write_positions(conn, rows) if rows else WriteResult(0, 0, 0)
-        self._counters.inc("positions_committed", total.inserted)
-        self._counters.inc("positions_duplicate", total.duplicates)
-        self._counters.inc("positions_conflict", total.conflicts)
-        return per_job
-
-    def _prepare(self, jobs: list[_Job], ids: dict[str, int]) -> tuple[list[tuple], list[int]]:
-        self._ctx.now = datetime.now(UTC)
-        rows: list[tuple] = []
-        per_job: list[int] = []
-        for job in jobs:
-            kept = 0
-            for p in sorted(job.positions, key=lambda q: q.fix_time):
-                device_id = ids.get(p.device_uid)
-                out = Drop("unknown_device", p.device_uid) if device_id is None \
-                    else run_stages(p, self._ctx, self._stages)
-                if isinstance(out, Drop):
-                    self._counters.inc("dropped", reason=out.reason)
-                    continue
-                rows.append(stage_row(device_id, out, job.received_at))  # type: ignore[arg-type]
-                kept += 1
-            per_job.append(kept)
-        return rows, per_job
-
-
+            prepared = prepare_rows(jobs, ids, self._ctx, self._stages, self._counters)
+            pos = await write_positions(conn, prepared.positions) if prepared.positions else None
+            obs = (await write_observations(conn, prepared.observations)
+                   if prepared.observations else None)
+        if pos is not None:
+            self._counters.inc("positions_committed", pos.inserted)
+            self._counters.inc("positions_duplicate", pos.duplicates)
+            self._counters.inc("positions_conflict", pos.conflicts)
+        if obs is not None:
+            self._counters.inc("observations_committed", obs.inserted)
+            self._counters.inc("observations_duplicate", obs.duplicates)
+            self._counters.inc("sensor_alarms", obs.alarms)
+        return prepared.per_job

@@ -1,0 +1,100 @@
+"""Writing BCP / field-sensor observations in batches, and the sensor-alarm events they raise.
+
+Same shape as positions: COPY into a temp staging table, then one INSERT … ON CONFLICT DO
+NOTHING on (sensor_id, observed_at, kind), so a resent reading is absorbed. Only newly
+inserted alarm observations raise an ``events`` row (``sensor_alarm``), so a replay never
+raises an alarm twice. :func:`raise_sensor_alarms` is deliberately small: the event engine
+(geomon/alerts, issue 8) may replace it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from geomon.model import Observation
+
+# Observation kinds that are alarms, and the severity of the event they raise.
+ALARM_SEVERITY: dict[str, str] = {
+    "radiation_alarm": "critical",
+    "intrusion": "critical",
+}
+
+_COLUMNS = "sensor_id, observed_at, received_at, kind, value, text, geom, attrs, raw"
+
+_CREATE_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS observations_stage "
+    "(sensor_id int, observed_at timestamptz, received_at timestamptz, kind text, "
+    "value float8, text text, geom geometry(Point, 4326), attrs jsonb, raw bytea) "
+    "ON COMMIT DELETE ROWS"
+)
+
+_MERGE = f"""
+INSERT INTO observations ({_COLUMNS})
+SELECT DISTINCT ON (sensor_id, observed_at, kind) {_COLUMNS} FROM observations_stage
+ORDER BY sensor_id, observed_at, kind
+ON CONFLICT (sensor_id, observed_at, kind) DO NOTHING
+RETURNING id, sensor_id, observed_at, kind
+"""
+
+_EVENTS = """
+INSERT INTO events (agency_id, device_id, kind, severity, occurred_at, geom, attrs)
+SELECT d.agency_id, d.id, 'sensor_alarm', a.severity, o.observed_at, o.geom,
+       jsonb_build_object('observation_id', o.id, 'observation_kind', o.kind,
+                          'value', o.value, 'text', o.text, 'sensor', d.uid) || o.attrs
+FROM observations o
+JOIN devices d ON d.id = o.sensor_id
+JOIN unnest(%s::text[], %s::text[]) AS a(kind, severity) ON a.kind = o.kind
+WHERE o.id = ANY(%s)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationResult:
+    """What a batch did: rows inserted, resends absorbed, alarm events raised."""
+
+    inserted: int
+    duplicates: int
+    alarms: int
+
+
+def observation_row(sensor_id: int, o: Observation, received_at: datetime) -> tuple[Any, ...]:
+    """One COPY row for ``observations_stage``."""
+    geom = None if o.lat is None or o.lon is None else f"SRID=4326;POINT({o.lon!r} {o.lat!r})"
+    return (sensor_id, o.observed_at, received_at, o.kind, o.value, o.text, geom,
+            json.dumps(o.attrs, default=str), o.raw)
+
+
+async def write_observations(conn: psycopg.AsyncConnection,
+                             rows: list[tuple[Any, ...]]) -> ObservationResult:
+    """Write staged rows in the caller's transaction (the caller commits, then acks)."""
+    await conn.execute(_CREATE_STAGE)
+    async with conn.cursor() as cur:
+        async with cur.copy(f"COPY observations_stage ({_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                await copy.write_row(row)
+        await cur.execute(_MERGE)
+        inserted = await cur.fetchall()
+    alarms = await raise_sensor_alarms(conn, inserted)
+    return ObservationResult(len(inserted), len(rows) - len(inserted), alarms)
+
+
+async def raise_sensor_alarms(conn: psycopg.AsyncConnection, inserted: list[tuple]) -> int:
+    """One ``sensor_alarm`` event per newly stored alarm observation; returns how many."""
+    ids = [row[0] for row in inserted if row[3] in ALARM_SEVERITY]
+    if not ids:
+        return 0
+    cur = await conn.execute(_EVENTS, (list(ALARM_SEVERITY), list(ALARM_SEVERITY.values()), ids))
+    return cur.rowcount
+
+
+async def count_observations(conn: psycopg.AsyncConnection, sensor_uid: str) -> int:
+    cur = await conn.execute(
+        "SELECT count(*) FROM observations o JOIN devices d ON d.id = o.sensor_id "
+        "WHERE d.uid = %s", (sensor_uid,))
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,146 @@
+"""The batch writer against a real PostGIS: commit before ack, duplicates absorbed, conflicting
+resends flagged, late data never moves device_latest back, bad rows isolated, and the on-disk
+spool while the database is unreachable (replayed exactly once when it returns)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from geomon.model import Observation, Position
+from geomon.pipeline.metrics import Counters
+from geomon.pipeline.writer import BatchWriter
+from geomon.settings import IngestSettings
+from geomon.store.devices import add_device
+from tests.conftest import free_port
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def _uid() -> str:
+    return "W" + uuid.uuid4().hex[:12]
+
+
+def _fix(uid: str, i: int, *, lat: float = 42.87, attrs: dict | None = None) -> Position:
+    return Position(uid, T0 + timedelta(seconds=10 * i), lat + i * 1e-4, 74.6, speed_mps=5.0,
+                    satellites=9, attrs=attrs or {}, protocol="test")
+
+
+def _register(db_url: str, uid: str, kind: str = "tracker") -> int:
+    with psycopg.connect(db_url) as c:
+        return add_device(c, uid=uid, kind=kind, agency="TEST-W").id
+
+
+def _count(db_url: str, sql: str, *args: object) -> int:
+    with psycopg.connect(db_url) as c:
+        row = c.execute(sql, args).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _settings(tmp_path: Path, **kw: object) -> IngestSettings:
+    return IngestSettings(spool_dir=tmp_path / "spool", batch_max_ms=5, spool_after_ms=300,
+                          db_probe_ms=100, **kw)
+
+
+async def _run(writer: BatchWriter, coro):  # noqa: ANN001, ANN202
+    await writer.start()
+    try:
+        return await coro
+    finally:
+        await writer.stop()
+
+
+def test_commit_duplicates_conflicts_and_late_data(db_url: str, tmp_path: Path) -> None:
+    uid = _uid()
+    dev = _register(db_url, uid)
+    counters = Counters()
+    w = BatchWriter(db_url, _settings(tmp_path), counters=counters)
+
+    async def scenario() -> None:
+        assert await w.submit([_fix(uid, i) for i in range(5, 10)]) == 5
+        assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 5
+        await w.submit([_fix(uid, 7)])  # identical resend: absorbed
+        await w.submit([_fix(uid, 8, lat=42.875)])  # same key, different place: flagged
+        await w.submit([_fix(uid, i) for i in range(0, 3)])  # late, replayed buffer
+
+    asyncio.run(_run(w, scenario()))
+    assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 8
+    assert counters.get("positions_duplicate") == 2
+    assert counters.get("positions_conflict") == 1
+    assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s "
+                  "AND error LIKE 'conflicting resend%%'", str(dev)) == 1
+    latest = _count(db_url, "SELECT extract(epoch FROM fix_time) FROM device_latest "
+                    "WHERE device_id=%s", dev)
+    assert latest == int((T0 + timedelta(seconds=90)).timestamp())  # not moved back by late
+
+
+def test_bad_row_is_isolated_and_rest_written(db_url: str, tmp_path: Path) -> None:
+    uid = _uid()
+    dev = _register(db_url, uid)
+    counters = Counters()
+    w = BatchWriter(db_url, _settings(tmp_path), counters=counters)
+    fixes = [_fix(uid, i) for i in range(6)]
+    fixes[3] = _fix(uid, 3, attrs={"note": "nul\x00byte"})  # jsonb refuses \u0000
+
+    kept = asyncio.run(_run(w, w.submit(fixes)))
+    assert kept == 5
+    assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 5
+    assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s", uid) == 1
+    assert counters.get("rejected_rows", reason="UntranslatableCharacter") == 1
+
+
+def test_observations_and_alarm_events(db_url: str, tmp_path: Path) -> None:
+    uid = _uid()
+    sensor = _register(db_url, uid, kind="sensor")
+    w = BatchWriter(db_url, _settings(tmp_path))
+    obs = [Observation(uid, T0, "vehicle_count", value=12.0),
+           Observation(uid, T0, "radiation_alarm", value=3.2, lat=42.9, lon=74.6,
+                       attrs={"lane": 2})]
+
+    async def scenario() -> None:
+        assert await w.submit_observations(obs) == 2
+        await w.submit_observations(obs)  # resent: absorbed, no second event
+
+    asyncio.run(_run(w, scenario()))
+    assert _count(db_url, "SELECT count(*) FROM observations WHERE sensor_id=%s", sensor) == 2
+    assert _count(db_url, "SELECT count(*) FROM events WHERE device_id=%s AND kind="
+                  "'sensor_alarm' AND severity='critical' AND attrs->>'lane'='2'", sensor) == 1
+
+
+def test_spool_while_database_down_then_replay_once(db_url: str, tmp_path: Path) -> None:
+    uid = _uid()
+    dev = _register(db_url, uid)
+    dead = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    counters = Counters()
+    w = BatchWriter(dead, _settings(tmp_path), counters=counters)
+
+    async def scenario() -> None:
+        assert await w.submit([_fix(uid, i) for i in range(4)]) == 4  # acked after fsync
+        assert await w.submit([_fix(uid, i) for i in range(2, 6)]) == 4
+        assert list((tmp_path / "spool").glob("spool-*.log"))
+        assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 0
+        w._url = db_url  # the database "returns"
+        for _ in range(100):
+            if not list((tmp_path / "spool").glob("spool-*.log")):
+                break
+            await asyncio.sleep(0.05)
+
+    asyncio.run(_run(w, scenario()))
+    assert not list((tmp_path / "spool").glob("spool-*.log"))
+    assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 6
+    assert counters.get("spooled_rows") == 8
+    assert counters.get("spool_replayed_rows") == 8
+
+
+def test_overloaded_when_queue_full(db_url: str, tmp_path: Path) -> None:
+    from geomon.errors import Overloaded
+
+    w = BatchWriter(db_url, _settings(tmp_path, queue_max_rows=100))
+    with pytest.raises(Overloaded):
+        asyncio.run(_run(w, w.submit([_fix("X", i) for i in range(101)])))
