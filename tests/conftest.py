@@ -121,7 +121,7 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
         yield c
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def output_dir() -> Path:
     out = ROOT / "test-output"
     out.mkdir(exist_ok=True)

@@ -8,6 +8,8 @@ import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from geomon.store.db import postgis_version
+
 router = APIRouter(tags=["health"])
 
 
@@ -16,9 +18,8 @@ async def health(request: Request) -> JSONResponse:
     pool = request.app.state.pool
     try:
         async with asyncio.timeout(3), pool.connection(timeout=3) as conn:
-            cur = await conn.execute("SELECT postgis_lib_version()")
-            row = await cur.fetchone()
-        return JSONResponse({"status": "ok", "database": "reachable", "postgis": row[0]})
+            version = await postgis_version(conn)
+        return JSONResponse({"status": "ok", "database": "reachable", "postgis": version})
     except (psycopg.Error, TimeoutError, OSError) as exc:
         return JSONResponse(
             {"status": "degraded", "database": "unreachable", "detail": type(exc).__name__},

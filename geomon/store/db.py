@@ -57,3 +57,11 @@ def ping(url: str) -> dict[str, str]:
         row = conn.execute("SELECT version(), postgis_full_version()").fetchone()
     assert row is not None
     return {"postgres": row[0].split(",")[0], "postgis": row[1].split(" ")[1].strip('"')}
+
+
+async def postgis_version(conn: psycopg.AsyncConnection) -> str:
+    """PostGIS library version (a cheap round trip that proves the database answers)."""
+    cur = await conn.execute("SELECT postgis_lib_version()")
+    row = await cur.fetchone()
+    assert row is not None
+    return str(row[0])
