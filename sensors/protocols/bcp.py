@@ -59,12 +59,25 @@ def _check_confidence(doc: dict[str, Any]) -> None:
         raise ObservationError(f"{doc['kind']} 'value' is a confidence in [0, 1], got {value}")
 
 
+def _text_with_confidence(doc: dict[str, Any]) -> None:
+    _require_text(doc)
+    _check_confidence(doc)
+
+
+def _count(doc: dict[str, Any]) -> None:
+    _require_value(doc, integer=True)
+
+
+def _no_rule(doc: dict[str, Any]) -> None:
+    return None
+
+
 KIND_RULES: dict[str, Callable[[dict[str, Any]], None]] = {
-    "plate_read": lambda d: (_require_text(d), _check_confidence(d)),
-    "radiation_alarm": lambda d: _require_value(d),
-    "vehicle_count": lambda d: _require_value(d, integer=True),
-    "intrusion": lambda d: None,
-    "camera_detection": lambda d: (_require_text(d), _check_confidence(d)),
+    "plate_read": _text_with_confidence,
+    "radiation_alarm": _require_value,
+    "vehicle_count": _count,
+    "intrusion": _no_rule,
+    "camera_detection": _text_with_confidence,
 }
 """Per-kind checks beyond the common fields (see docs/bcp-observations.md)."""
 
@@ -96,7 +109,7 @@ def decode_observation(
     if not isinstance(attrs, dict):
         raise ObservationError("'attributes' must be a JSON object")
     checked = {**doc, "kind": kind, "value": value}
-    KIND_RULES.get(kind, lambda d: None)(checked)
+    KIND_RULES.get(kind, _no_rule)(checked)
     if "id" in doc:
         attrs = {**attrs, "message_id": str(doc["id"])}
     return Observation(

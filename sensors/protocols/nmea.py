@@ -159,9 +159,10 @@ class NmeaDecoder:
 
     def resolve_year(self, yy: int) -> int:
         """Full year for an RMC 2-digit year (ZDA century if seen, else 1980-2079)."""
-        if self._zda_year is not None:
-            base = self._zda_year - self._zda_year % 100 + yy
-            return min((base - 100, base, base + 100), key=lambda y: abs(y - self._zda_year))
+        zda = self._zda_year
+        if zda is not None:
+            base = zda - zda % 100 + yy
+            return min((base - 100, base, base + 100), key=lambda y: abs(y - zda))
         return 1900 + yy if yy >= 80 else 2000 + yy
 
     def _epoch_date(self, epoch: _Epoch) -> date | None:

@@ -145,7 +145,8 @@ def _json_location(uid: str, loc: Any, received_at: datetime | None) -> Position
     accuracy = _float(coords.get("accuracy"))
     if accuracy is not None and accuracy >= 0:
         attrs["accuracy_m"] = accuracy
-    battery = loc.get("battery") if isinstance(loc.get("battery"), dict) else {}
+    battery_doc = loc.get("battery")
+    battery: dict[str, Any] = battery_doc if isinstance(battery_doc, dict) else {}
     level = _float(battery.get("level"))
     if level is not None and level >= 0:
         attrs["battery_level_pct"] = round(level * 100, 3)
