@@ -53,6 +53,10 @@ def _route() -> None:
 CostOpt = Annotated[Path, typer.Option("--cost", help="Cost GeoTIFF (relative cost per metre).")]
 FromOpt = Annotated[list[str], typer.Option("--from", help="Source X,Y (repeatable).")]
 LonLatOpt = Annotated[bool, typer.Option("--lonlat", help="--from/--to are lon,lat (WGS 84).")]
+FromLineOpt = Annotated[
+    Path | None, typer.Option("--from-line", help="GeoJSON line(s) as sources (e.g. a border).")
+]
+LineCrsOpt = Annotated[str, typer.Option(help="CRS of the GeoJSON lines: lonlat or raster.")]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -105,8 +109,23 @@ def _cells(values: list[str], grid: Grid, lonlat: bool) -> np.ndarray:
     return cells_for_points(_to_raster_xy(values, grid, lonlat), grid.transform, grid.array.shape)
 
 
+def _sources(
+    values: list[str], from_line: Path | None, line_crs: str, grid: Grid, lonlat: bool
+) -> np.ndarray:
+    """Source cells from --from points and/or a --from-line file."""
+    cells = [_cells(values, grid, lonlat)] if values else []
+    if from_line is not None:
+        line = _read_lines(from_line, grid, line_crs)
+        cells.append(cells_along_line(line, grid.transform, grid.array.shape))
+    if not cells:
+        raise InvalidRequest("give --from X,Y or --from-line FILE")
+    return np.vstack(cells)
+
+
 def _read_lines(path: Path, grid: Grid, line_crs: str) -> BaseGeometry:
     """Every line of a GeoJSON file, in the raster CRS, as one (Multi)LineString."""
+    if line_crs not in ("lonlat", "raster"):
+        raise InvalidRequest("--line-crs must be lonlat or raster")
     if not path.is_file():
         raise InvalidRequest(f"no such GeoJSON file: {path}")
     try:
@@ -154,8 +173,8 @@ def accumulate(
     cost: CostOpt,
     out: Annotated[Path, typer.Option("--out", help="Accumulated cost GeoTIFF to write.")],
     sources: FromOpt = [],  # noqa: B006 - typer reads the default
-    from_line: Annotated[Path | None, typer.Option(help="GeoJSON line(s) as sources.")] = None,
-    line_crs: Annotated[str, typer.Option(help="CRS of --from-line: lonlat or raster.")] = "lonlat",
+    from_line: FromLineOpt = None,
+    line_crs: LineCrsOpt = "lonlat",
     lonlat: LonLatOpt = False,
     backlink: Annotated[Path | None, typer.Option(help="Also write the int8 backlinks.")] = None,
 ) -> None:
@@ -163,13 +182,8 @@ def accumulate(
     with reported_errors():
         _check_out(out, (".tif", ".tiff"))
         grid = _read_raster(cost)
-        cells = [_cells(sources, grid, lonlat)] if sources else []
-        if from_line is not None:
-            line = _read_lines(from_line, grid, line_crs)
-            cells.append(cells_along_line(line, grid.transform, grid.array.shape))
-        if not cells:
-            raise InvalidRequest("give --from X,Y or --from-line FILE")
-        cd = accumulated_cost(grid.array, np.vstack(cells), sampling=_sampling(grid),
+        src = _sources(sources, from_line, line_crs, grid, lonlat)
+        cd = accumulated_cost(grid.array, src, sampling=_sampling(grid),
                               nodata=grid.nodata)  # fmt: skip
         acc = np.where(np.isfinite(cd.accumulated), cd.accumulated, -1.0)
         tags = {"geomon_units": "cost x metres", "geomon_cost": str(cost)}
@@ -185,8 +199,10 @@ def accumulate(
 @corridor_app.command("path")
 def path(
     cost: CostOpt,
-    sources: FromOpt,
     to: Annotated[str, typer.Option("--to", help="Target X,Y.")],
+    sources: FromOpt = [],  # noqa: B006 - typer reads the default
+    from_line: FromLineOpt = None,
+    line_crs: LineCrsOpt = "lonlat",
     lonlat: LonLatOpt = False,
     out: Annotated[Path | None, typer.Option(help="Write the path as GeoJSON.")] = None,
 ) -> None:
@@ -195,7 +211,7 @@ def path(
         if out is not None:
             _check_out(out, (".geojson", ".json"))
         grid = _read_raster(cost)
-        src = _cells(sources, grid, lonlat)
+        src = _sources(sources, from_line, line_crs, grid, lonlat)
         tgt = _cells([to], grid, lonlat)[0]
         p = cor.least_cost_path(grid.array, src, (int(tgt[0]), int(tgt[1])),
                                 sampling=_sampling(grid), nodata=grid.nodata,
@@ -213,9 +229,11 @@ def path(
 @corridor_app.command("build")
 def build(
     cost: CostOpt,
-    sources: FromOpt,
     to: Annotated[list[str], typer.Option("--to", help="Target X,Y (repeatable).")],
     out: Annotated[Path, typer.Option("--out", help="CORRIDOR.tif (rank raster) or .geojson.")],
+    sources: FromOpt = [],  # noqa: B006 - typer reads the default
+    from_line: FromLineOpt = None,
+    line_crs: LineCrsOpt = "lonlat",
     percentile: Annotated[float | None, typer.Option(help="Cut at this percentile.")] = None,
     within_pct: Annotated[float | None, typer.Option(help="Cut within X % of the min.")] = None,
     alternatives: Annotated[int, typer.Option(min=1, max=10, help="Number of corridors.")] = 1,
@@ -229,7 +247,10 @@ def build(
         if (percentile is None) == (within_pct is None):
             raise InvalidRequest("give exactly one of --percentile or --within-pct")
         grid = _read_raster(cost)
-        a, b = _cells(sources, grid, lonlat), _cells(to, grid, lonlat)
+        b = _cells(to, grid, lonlat)
+        if pairs and from_line is not None:
+            raise InvalidRequest("--pairs takes --from points, not --from-line")
+        a = _sources(sources, from_line, line_crs, grid, lonlat)
         kw: dict[str, Any] = {"sampling": _sampling(grid), "nodata": grid.nodata,
                               "percentile": percentile, "within_pct": within_pct,
                               "transform": grid.transform}  # fmt: skip
@@ -288,7 +309,7 @@ def surfaces_build(
 def risk(
     surface: Annotated[Path, typer.Option("--surface", help="Risk/cost surface GeoTIFF.")],
     line: Annotated[Path | None, typer.Option("--line", help="Route as GeoJSON.")] = None,
-    line_crs: Annotated[str, typer.Option(help="CRS of --line: lonlat or raster.")] = "lonlat",
+    line_crs: LineCrsOpt = "lonlat",
     device: Annotated[str | None, typer.Option(help="Device id (needs the store).")] = None,
     since: Annotated[str | None, typer.Option(help="Track start (ISO time).")] = None,
     until: Annotated[str | None, typer.Option(help="Track end (ISO time).")] = None,
@@ -305,8 +326,6 @@ def risk(
             )
         if line is None:
             raise InvalidRequest("give --line FILE.geojson")
-        if line_crs not in ("lonlat", "raster"):
-            raise InvalidRequest("--line-crs must be lonlat or raster")
         grid = _read_raster(surface)
         r = route_risk(grid, _read_lines(line, grid, line_crs), threshold=threshold)
         summary = r.summary()

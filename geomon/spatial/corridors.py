@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -169,7 +171,7 @@ def cut_corridor(
     if percentile is not None:
         if not 0 < percentile <= 100:
             raise SpatialError(f"percentile must be in (0, 100], got {percentile}")
-        thr, rule = float(np.percentile(finite, percentile)), f"percentile={percentile:g}"
+        thr, rule = _percentile_inplace(finite, percentile), f"percentile={percentile:g}"
     else:
         assert within_pct is not None
         if within_pct < 0:
@@ -178,6 +180,27 @@ def cut_corridor(
     # relative slack so cells on the optimum (equal up to rounding) are never lost
     mask = total <= thr + 1e-12 * max(abs(thr), 1.0)
     return Corridor(mask, thr, lo, rule)
+
+
+def _percentile_inplace(values: np.ndarray, q: float) -> float:
+    """numpy's default ('linear') percentile, partitioning ``values`` in place (no copy)."""
+    pos = (values.size - 1) * q / 100.0
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, values.size - 1)
+    values.partition((lo, hi) if hi != lo else lo)
+    return float(values[lo] + (pos - lo) * (values[hi] - values[lo]))
+
+
+def _two_surfaces(
+    cost: np.ndarray, a: Cells, b: Cells, workers: int, **kw: Any
+) -> tuple[CostDistance, CostDistance]:
+    """Surfaces from A and from B; with ``workers`` ≥ 2 both run at once (numba drops the GIL)."""
+    if workers < 2:
+        return accumulated_cost(cost, a, **kw), accumulated_cost(cost, b, **kw)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fa = pool.submit(accumulated_cost, cost, a, **kw)
+        fb = pool.submit(accumulated_cost, cost, b, **kw)
+        return fa.result(), fb.result()
 
 
 def corridor(
@@ -190,11 +213,14 @@ def corridor(
     percentile: float | None = None,
     within_pct: float | None = None,
     transform: Affine | None = None,
+    workers: int = 2,
 ) -> Corridor:
-    """Corridor between places A and B (each one or more cells) with its least-cost path."""
-    cda = accumulated_cost(cost, a_cells, sampling=sampling, nodata=nodata)
-    cdb = accumulated_cost(cost, b_cells, sampling=sampling, nodata=nodata)
-    return _corridor_from(cda, cdb, percentile, within_pct, transform)
+    """Corridor between places A and B (each one or more cells) with its least-cost path.
+
+    ``workers=2`` computes the two surfaces in parallel threads.
+    """
+    cda, cdb = _two_surfaces(cost, a_cells, b_cells, workers, sampling=sampling, nodata=nodata)
+    return _corridor_from(cda, cdb, percentile, within_pct, transform, consume_b=True)
 
 
 def _corridor_from(
@@ -203,12 +229,17 @@ def _corridor_from(
     percentile: float | None,
     within_pct: float | None,
     transform: Affine | None,
+    consume_b: bool = False,
 ) -> Corridor:
-    total = corridor_surface(cda.accumulated, cdb.accumulated)
-    cut = cut_corridor(total, percentile=percentile, within_pct=within_pct)
-    del total
+    """Cut the corridor and trace its path; ``consume_b`` sums into B's array (saves memory)."""
     b_acc = cda.accumulated[cdb.sources[:, 0], cdb.sources[:, 1]]
     best = cdb.sources[int(np.argmin(b_acc))]
+    if consume_b:
+        total = np.add(cdb.accumulated, cda.accumulated, out=cdb.accumulated)
+    else:
+        total = corridor_surface(cda.accumulated, cdb.accumulated)
+    cut = cut_corridor(total, percentile=percentile, within_pct=within_pct)
+    del total
     path = trace_path(cda, (int(best[0]), int(best[1])), transform)
     return Corridor(cut.mask, cut.threshold, cut.min_cost, cut.rule, path)
 

@@ -167,3 +167,21 @@ def test_every_command_has_help() -> None:
     for app, cmd in apps:
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0 and "Usage" in res.output
+
+
+def test_build_from_a_line_source(cost_tif: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    path, cost = cost_tif
+    line = tmp_path / "border.geojson"
+    coords = [[X0 + 0.5 * CELL, Y0 - 2.5 * CELL], [X0 + 0.5 * CELL, Y0 - 37.5 * CELL]]  # col 0
+    line.write_text(json.dumps({"type": "LineString", "coordinates": coords}))
+    res = runner.invoke(corridor_app, ["path", "--cost", str(path), "--from-line", str(line),
+                                       "--line-crs", "raster", "--to", _xy(20, 45)])  # fmt: skip
+    ref = least_cost_path(cost, [(r, 0) for r in range(2, 38)], (20, 45), sampling=CELL,
+                          nodata=-9999.0)  # fmt: skip
+    assert _json(res)["total_cost"] == pytest.approx(ref.total_cost, rel=1e-12)
+    out = tmp_path / "c.tif"
+    res = runner.invoke(corridor_app, ["build", "--cost", str(path), "--from-line", str(line),
+                                       "--line-crs", "raster", "--to", _xy(20, 45),
+                                       "--within-pct", "1", "--out", str(out)])  # fmt: skip
+    data = _json(res)
+    assert data["corridors"][0]["min_cost"] == pytest.approx(ref.total_cost, rel=1e-9)

@@ -150,3 +150,12 @@ def test_polygons_cover_the_corridor_cells() -> None:
     assert math.isclose(area, c.n_cells * CELL * CELL, rel_tol=1e-9)
     minx, miny, maxx, maxy = unary_union(polys).bounds
     assert minx >= 500000.0 and maxx <= 500000.0 + 80 * CELL and maxy <= 4000000.0
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 1000])
+def test_in_place_percentile_matches_numpy(size: int) -> None:
+    from geomon.spatial.corridors import _percentile_inplace
+
+    vals = np.random.default_rng(size).uniform(0, 100, size)
+    for q in (0.5, 1, 25, 50, 99.9, 100):
+        assert _percentile_inplace(vals.copy(), q) == pytest.approx(np.percentile(vals, q))
