@@ -21,6 +21,13 @@ class DbSettings(BaseModel):
         description="libpq URL of the PostGIS database, e.g. postgresql://user@host:port/db. "
         "Required for anything that touches the database; no default.",
     )
+    app_url: str = Field(
+        default="",
+        description="libpq URL the API uses for agency data: a LOGIN role in the geomon_app "
+        "group (neither owner nor superuser, so row-level security always applies; make one "
+        "with `geomon db create-app-role NAME`). Empty = the API uses `url`, still under the "
+        "forced row-level security. Ingest and migrations always use `url`.",
+    )
     pool_min: int = Field(default=1, ge=0, le=64, description="Connections kept open.")
     pool_max: int = Field(default=10, ge=1, le=256, description="Upper bound on connections.")
     statement_timeout_ms: int = Field(
@@ -92,6 +99,49 @@ class ApiSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    """Logins, tokens and sessions (docs/security.md). There are no default credentials."""
+
+    token_ttl_days: int = Field(
+        default=30, ge=1, le=365, description="Default lifetime of API tokens, in days."
+    )
+    device_token_ttl_days: int = Field(
+        default=365, ge=1, le=1825, description="Default lifetime of device ingest tokens."
+    )
+    session_ttl_hours: int = Field(
+        default=12, ge=1, le=168, description="Lifetime of a browser login session, in hours."
+    )
+    max_failed_logins: int = Field(
+        default=5, ge=3, le=10, description="Failed logins in a row that lock an account."
+    )
+    lockout_minutes: int = Field(
+        default=15, ge=10, le=1440, description="How long a locked account stays locked."
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Always mark the session cookie Secure (it is whenever the request came "
+        "over https); set true behind a TLS-terminating proxy without forwarded headers.",
+    )
+
+
+class LimitsSettings(BaseModel):
+    """Resource limits of the API (shared validation in api/limits.py)."""
+
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, le=1024**3,
+        description="Largest request body accepted (413 above).",
+    )
+    max_page_size: int = Field(
+        default=10_000, ge=1, le=100_000, description="Largest page of items a client may ask for."
+    )
+    max_bbox_area_deg2: float = Field(
+        default=400.0, gt=0, le=64_800, description="Largest bbox (square degrees) for raw rows."
+    )
+    max_time_window_days: int = Field(
+        default=93, ge=1, le=3660, description="Longest time window for tracks and positions."
+    )
+
+
 class Settings(BaseSettings):
     """All of geomon's settings."""
 
@@ -102,6 +152,8 @@ class Settings(BaseSettings):
     db: DbSettings = Field(default_factory=DbSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     data_dir: Path = Field(
         default=Path("var/data"), description="Where surfaces (GeoTIFF) and other files live."
     )

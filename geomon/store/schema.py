@@ -321,3 +321,88 @@ corridors = Table(
     _created_at(),
     Index("ix_corridors_geom", "geom", postgresql_using="gist"),
 )
+
+# --- Access control and audit (issue 6, migration 0003). Row-level security, the
+# ``geomon_app`` role and its grants live in that migration (see docs/security.md).
+
+USER_ROLES = ("viewer", "analyst", "admin")
+SHARE_SCOPES = ("all", "positions", "observations", "incidents", "zones", "events", "analysis")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False, comment="argon2id (PHC string)"),
+    Column("role", Text, nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.id")),
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("must_change_password", Boolean, nullable=False, server_default=text("false")),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    _created_at(),
+    CheckConstraint(f"role IN {USER_ROLES!r}", name="role"),
+    CheckConstraint("role = 'admin' OR agency_id IS NOT NULL", name="agency_required"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("token_hash", Text, nullable=False, unique=True, comment="sha256 hex of the token"),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE")),
+    Column("label", Text, nullable=False, server_default=""),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    _created_at(),
+    CheckConstraint("(user_id IS NULL) <> (device_id IS NULL)", name="one_owner"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("token_hash", Text, nullable=False, unique=True, comment="sha256 hex of the cookie"),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True)),
+    _created_at(),
+)
+
+agency_shares = Table(
+    "agency_shares",
+    metadata,
+    Column("from_agency_id", Integer, ForeignKey("agencies.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("to_agency_id", Integer, ForeignKey("agencies.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("scope", Text, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("from_agency_id", "to_agency_id", "scope"),
+    CheckConstraint(f"scope IN {SHARE_SCOPES!r}", name="scope"),
+    CheckConstraint("from_agency_id <> to_agency_id", name="not_self"),
+    comment="Agency FROM lets agency TO read its rows of SCOPE (BLOs share across borders).",
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("user_id", Integer),
+    Column("username", Text),
+    Column("device_id", Integer),
+    Column("agency_id", Integer),
+    Column("method", Text, nullable=False),
+    Column("route", Text, nullable=False, comment="Route template, e.g. /api/v1/devices/{id}"),
+    Column("path", Text, nullable=False),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb"),
+           comment="Query and path parameters: ids, bbox, time window, limits"),
+    Column("status", SmallInteger, nullable=False),
+    Column("client", Text),
+    Column("duration_ms", Float),
+    Index("ix_audit_log_at", "at"),
+    comment="Append-only: the application role may INSERT only; a trigger refuses changes.",
+)

@@ -1,0 +1,53 @@
+"""The append-only audit log: one row per read of tracks/positions and per change.
+
+The application role may only INSERT here (no SELECT, UPDATE or DELETE grant), and a trigger
+refuses UPDATE, DELETE and TRUNCATE for every role, the owner included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    method: str
+    route: str
+    path: str
+    status: int
+    user_id: int | None = None
+    username: str | None = None
+    device_id: int | None = None
+    agency_id: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    client: str | None = None
+    duration_ms: float | None = None
+
+
+_INSERT = (
+    "INSERT INTO audit_log (user_id, username, device_id, agency_id, method, route, path, "
+    "params, status, client, duration_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _values(e: AuditEntry) -> tuple[Any, ...]:
+    return (e.user_id, e.username, e.device_id, e.agency_id, e.method, e.route, e.path,
+            Jsonb(e.params), e.status, e.client, e.duration_ms)
+
+
+async def write_audit(conn: psycopg.AsyncConnection, entry: AuditEntry) -> None:
+    """Insert one audit row (no RETURNING: the application role cannot read the log)."""
+    await conn.execute(_INSERT, _values(entry))
+
+
+def audit_rows(conn: psycopg.Connection, *, since_id: int = 0) -> list[dict[str, Any]]:
+    """Audit rows after ``since_id`` (owner connections only: reviews and tests)."""
+    cur = conn.execute(
+        "SELECT id, at, user_id, username, device_id, agency_id, method, route, path, params, "
+        "status, client, duration_ms FROM audit_log WHERE id > %s ORDER BY id", (since_id,))
+    names = [d.name for d in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

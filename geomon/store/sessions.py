@@ -1,0 +1,105 @@
+"""Login checks with lockout, bearer-token and session-cookie lookups (async, for the API)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import psycopg
+
+from geomon.credentials import verify_password
+from geomon.store.users import _USER_COLS, _USER_FROM, LoginResult, TokenOwner, UserRecord
+
+
+async def check_login(conn: psycopg.AsyncConnection, name: str, password: str, *,
+                      max_failures: int, lockout: timedelta) -> LoginResult:
+    """Verify a password, counting failures; ``max_failures`` in a row lock the account.
+
+    The row is locked (FOR UPDATE) so concurrent guesses cannot slip past the counter. A locked
+    or disabled account is refused even with the right password.
+    """
+    async with conn.transaction():
+        cur = await conn.execute(
+            f"SELECT {_USER_COLS}, u.password_hash, u.locked_until > now() "
+            f"FROM {_USER_FROM} WHERE u.name = %s FOR UPDATE OF u", (name,))
+        row = await cur.fetchone()
+        # argon2 takes ~0.1-0.5 s: keep it off the event loop.
+        ok = await asyncio.to_thread(verify_password, row[8] if row else None, password)
+        if row is None:
+            return LoginResult(None, "bad_credentials")
+        user = UserRecord(*row[:8])
+        if row[9]:
+            return LoginResult(None, "locked")
+        if user.disabled:
+            return LoginResult(None, "disabled")
+        if ok:
+            await conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL "
+                               "WHERE id = %s", (user.id,))
+            return LoginResult(user, "ok")
+        await conn.execute(
+            "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE "
+            "WHEN failed_logins + 1 >= %s THEN now() + %s ELSE locked_until END WHERE id = %s",
+            (max_failures, lockout, user.id))
+        return LoginResult(None, "bad_credentials")
+
+
+async def open_session(conn: psycopg.AsyncConnection, user_id: int, digest: str,
+                       ttl: timedelta) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (%s, %s, now() + %s)",
+        (digest, user_id, ttl))
+
+
+async def close_session(conn: psycopg.AsyncConnection, digest: str) -> None:
+    await conn.execute("DELETE FROM sessions WHERE token_hash = %s", (digest,))
+
+
+async def session_user(conn: psycopg.AsyncConnection, digest: str) -> UserRecord | None:
+    """The user of a live session (not expired, user enabled and not locked)."""
+    cur = await conn.execute(
+        f"UPDATE sessions s SET last_seen_at = now() FROM {_USER_FROM} "
+        "WHERE s.token_hash = %s AND s.expires_at > now() AND u.id = s.user_id "
+        "AND NOT u.disabled AND (u.locked_until IS NULL OR u.locked_until <= now()) "
+        f"RETURNING {_USER_COLS}", (digest,))
+    row = await cur.fetchone()
+    return UserRecord(*row) if row else None
+
+
+async def token_owner(conn: psycopg.AsyncConnection, digest: str) -> TokenOwner | None:
+    """Who holds a bearer token: None when unknown, expired, revoked or its user disabled."""
+    cur = await conn.execute(
+        "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = %s "
+        "AND expires_at > now() AND revoked_at IS NULL RETURNING user_id, device_id", (digest,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    user_id, device_id = row
+    if device_id is not None:
+        return TokenOwner(None, device_id)
+    cur = await conn.execute(
+        f"SELECT {_USER_COLS} FROM {_USER_FROM} WHERE u.id = %s AND NOT u.disabled "
+        "AND (u.locked_until IS NULL OR u.locked_until <= now())", (user_id,))
+    urow = await cur.fetchone()
+    return TokenOwner(UserRecord(*urow), None) if urow else None
+
+
+async def visible_agencies(conn: psycopg.AsyncConnection, agency_id: int | None
+                           ) -> dict[str, frozenset[int]]:
+    """Scope → agencies that share it with ``agency_id`` (the database enforces the same)."""
+    if agency_id is None:
+        return {}
+    cur = await conn.execute(
+        "SELECT scope, array_agg(from_agency_id) FROM agency_shares WHERE to_agency_id = %s "
+        "GROUP BY scope", (agency_id,))
+    return {scope: frozenset(ids) for scope, ids in await cur.fetchall()}
+
+
+async def device_for_token(conn: psycopg.AsyncConnection, digest: str) -> int | None:
+    """The active device holding an unexpired device token (for ingest routes; run it on an
+    owner/ingest connection, since the application role sees devices only through RLS)."""
+    cur = await conn.execute(
+        "UPDATE api_tokens t SET last_used_at = now() FROM devices d "
+        "WHERE t.token_hash = %s AND t.expires_at > now() AND t.revoked_at IS NULL "
+        "AND d.id = t.device_id AND d.active RETURNING d.id", (digest,))
+    row = await cur.fetchone()
+    return int(row[0]) if row else None
