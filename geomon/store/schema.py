@@ -221,6 +221,8 @@ events = Table(
     _point(nullable=True),
     Column("state", Text, nullable=False, server_default="new"),
     Column("dedupe_key", Text, comment="One open event per device/zone/kind"),
+    Column("event_key", Text, unique=True,
+           comment="Deterministic key (kind, device, zone, fix time): replays never duplicate"),
     Column("acknowledged_by", Text),
     Column("acknowledged_at", DateTime(timezone=True)),
     Column("resolved_by", Text),
@@ -231,6 +233,7 @@ events = Table(
     CheckConstraint(f"state IN {EVENT_STATES!r}", name="state"),
     CheckConstraint(f"severity IN {SEVERITIES!r}", name="severity"),
     Index("ix_events_occurred_at", "occurred_at"),
+    Index("ix_events_device_id_occurred_at", "device_id", "occurred_at"),
     Index(
         "uq_events_open_dedupe",
         "dedupe_key",
@@ -406,3 +409,6 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     comment="Append-only: the application role may INSERT only; a trigger refuses changes.",
 )
+
+
+from geomon.store import schema_events  # noqa: E402,F401  (event engine tables, same metadata)
