@@ -216,7 +216,7 @@ def path(
         p = cor.least_cost_path(grid.array, src, (int(tgt[0]), int(tgt[1])),
                                 sampling=_sampling(grid), nodata=grid.nodata,
                                 transform=grid.transform)  # fmt: skip
-        summary = p.summary()
+        summary: dict[str, Any] = dict(p.summary())
         if out is not None:
             assert p.line is not None
             props = {**summary, "analysis_crs": grid.crs, "cost": str(cost)}
@@ -254,6 +254,7 @@ def build(
         kw: dict[str, Any] = {"sampling": _sampling(grid), "nodata": grid.nodata,
                               "percentile": percentile, "within_pct": within_pct,
                               "transform": grid.transform}  # fmt: skip
+        named: list[tuple[dict[str, Any], cor.Corridor]]
         if pairs:
             found = cor.corridors_between(grid.array, [[c] for c in a], [[c] for c in b], **kw)
             named = [({"from": sources[p.i], "to": to[p.j]}, p.corridor) for p in found]
@@ -267,7 +268,9 @@ def build(
         _emit({"out": str(out), "corridors": [{**k, **c.summary()} for k, c in named]})
 
 
-def _write_corridors(out: Path, grid: Grid, named: list[tuple[dict[str, Any], Any]]) -> None:
+def _write_corridors(
+    out: Path, grid: Grid, named: list[tuple[dict[str, Any], cor.Corridor]]
+) -> None:
     if out.suffix.lower() in (".tif", ".tiff"):
         ranks = np.zeros(grid.array.shape, dtype=np.uint8)
         for i, (_, c) in reversed(list(enumerate(named))):

@@ -32,6 +32,7 @@ from geomon.spatial.costdist import (
     CostDistance,
     accumulated_cost,
     cell_centre,
+    sampling_pair,
 )
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ def alternative_corridors(
     if k < 1 or margin_m < 0:
         raise SpatialError("need k ≥ 1 and margin_m ≥ 0")
     radius = 3.0 * margin_m if endpoint_radius_m is None else endpoint_radius_m
-    dy, dx = (sampling, sampling) if np.isscalar(sampling) else sampling  # type: ignore[misc]
+    dy, dx = sampling_pair(sampling)
     work = np.array(cost, dtype=np.float64)  # a copy: barred cells are set to +inf
     a = np.asarray(a_cells, dtype=np.int64).reshape(-1, 2)
     b = np.asarray(b_cells, dtype=np.int64).reshape(-1, 2)
@@ -283,7 +284,7 @@ def alternative_corridors(
             log.info("alternative corridor %d not found: %s", rank + 1, exc)
             break
         out.append(Corridor(c.mask, c.threshold, c.min_cost, c.rule, c.path, barred.copy()))
-        grow = _within(c.mask, margin_m, (float(dy), float(dx))) & ~near_ends
+        grow = _within(c.mask, margin_m, (dy, dx)) & ~near_ends
         barred |= grow
         work[grow] = np.inf
     return out

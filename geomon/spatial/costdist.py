@@ -16,6 +16,7 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -194,7 +195,7 @@ def accumulated_cost(
     values); with ``max_cost`` cells beyond it keep provisional or +inf values.
     """
     cost = _check_cost(cost, nodata)
-    dy, dx = _sampling(sampling)
+    dy, dx = sampling_pair(sampling)
     src = _source_indices(cost, sources, nodata)
     acc = np.full(cost.shape, np.inf, dtype=np.float64)
     back = np.full(cost.shape, BACK_NONE, dtype=np.int8)
@@ -220,9 +221,12 @@ def _check_cost(cost: np.ndarray, nodata: float | None) -> np.ndarray:
     return cost
 
 
-def _sampling(sampling: float | tuple[float, float]) -> tuple[float, float]:
-    dy, dx = (sampling, sampling) if np.isscalar(sampling) else sampling  # type: ignore[misc]
-    dy, dx = abs(float(dy)), abs(float(dx))
+def sampling_pair(sampling: float | tuple[float, float]) -> tuple[float, float]:
+    """(cell height, cell width) in metres from a cell size or a pair; checked positive."""
+    if isinstance(sampling, tuple | list):
+        dy, dx = abs(float(sampling[0])), abs(float(sampling[1]))
+    else:
+        dy = dx = abs(float(sampling))
     if not (dy > 0 and dx > 0 and math.isfinite(dy) and math.isfinite(dx)):
         raise SpatialError(f"cell size must be positive and finite, got {sampling!r}")
     return dy, dx
@@ -284,7 +288,7 @@ def cells_along_line(line: BaseGeometry, transform: Affine, shape: tuple[int, in
     return np.unique(rc[inside], axis=0)
 
 
-def _col_row(transform: Affine, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _col_row(transform: Affine, x: Any, y: Any) -> tuple[Any, Any]:
     """Fractional (col, row) of map coordinates on a north-up grid."""
     if transform.b != 0 or transform.d != 0:
         raise SpatialError("rotated rasters are not supported")

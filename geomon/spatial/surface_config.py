@@ -47,14 +47,16 @@ class GridSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     bbox_lonlat: tuple[float, float, float, float] = Field(description="west, south, east, north")
     cell_size_m: float = Field(gt=0, description="square cell size in metres")
-    crs: str | None = Field(None, description="metric CRS; default chosen from the bbox")
+    crs: str | None = Field(default=None, description="metric CRS; default chosen from the bbox")
 
 
 class DemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str | None = Field(None, description="DEM GeoTIFF in a metric CRS; defines the grid")
-    synthetic_seed: int | None = Field(None, description="seed of the synthetic DEM")
-    relief_m: float = Field(2500.0, gt=0)
+    path: str | None = Field(
+        default=None, description="DEM GeoTIFF in a metric CRS; defines the grid"
+    )
+    synthetic_seed: int | None = Field(default=None, description="seed of the synthetic DEM")
+    relief_m: float = Field(default=2500.0, gt=0)
 
     @model_validator(mode="after")
     def _one_source(self) -> DemSpec:
@@ -71,7 +73,7 @@ class InputSpec(BaseModel):
     roads: str | None = None
     impassable: str | None = None
     patrols: str | None = None
-    hotspot: str | None = Field(None, description="hotspot density GeoTIFF (any CRS/grid)")
+    hotspot: str | None = Field(default=None, description="hotspot density GeoTIFF (any CRS/grid)")
 
 
 class SurfaceConfig(BaseModel):
@@ -79,7 +81,7 @@ class SurfaceConfig(BaseModel):
     grid: GridSpec | None = None
     dem: DemSpec
     weights: dict[str, float | bool] = Field(default_factory=dict)
-    inputs: InputSpec = Field(default_factory=InputSpec)
+    inputs: InputSpec = Field(default_factory=lambda: InputSpec())
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")
