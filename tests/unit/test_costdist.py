@@ -234,3 +234,12 @@ def test_stop_at_gives_the_same_target_cost() -> None:
 def test_bad_input_raises_spatial_error(cost: np.ndarray, sources: list) -> None:
     with pytest.raises(SpatialError):
         accumulated_cost(cost, sources)
+
+
+def test_max_cost_keeps_every_cell_below_it_exact() -> None:
+    cost = np.random.default_rng(8).uniform(1, 5, (60, 60))
+    full = accumulated_cost(cost, [(30, 30)]).accumulated
+    capped = accumulated_cost(cost, [(30, 30)], max_cost=40.0).accumulated
+    inside = full <= 40.0
+    np.testing.assert_array_equal(capped[inside], full[inside])
+    assert np.isinf(capped).any() and (capped[~inside] > 40.0).all()
