@@ -1,0 +1,1 @@
+"""OGC API – Features helpers: parameter parsing, links, HTML pages."""

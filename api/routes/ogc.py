@@ -1,0 +1,244 @@
+"""OGC API – Features Part 1 (Core, GeoJSON, HTML) under ``/ogc``.
+
+Thin routes: parse and validate parameters (400 with a message, as the standard wants),
+call :mod:`geomon.store.features`, and write GeoJSON or HTML by content negotiation
+(``f=json|html`` first, then the Accept header).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import psycopg
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.access import AUTH_RESPONSES, authenticated, data_connection
+from api.ogc import pages
+from api.ogc.params import (
+    ITEM_PARAMS,
+    check_unknown,
+    decode_cursor,
+    encode_cursor,
+    parse_bbox,
+    parse_datetime,
+    parse_limit,
+)
+from geomon.errors import InvalidRequest
+from geomon.store import features as store
+
+CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+CONFORMS_TO = [CONF + "core", CONF + "geojson", CONF + "html"]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GEOJSON = "application/geo+json"
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    400: {"description": "A query parameter is invalid or unknown; the body says which."},
+    404: {"description": "No such collection or feature (or not visible to the caller)."},
+    406: {"description": "The requested format is not offered (f must be json or html)."},
+}
+
+router = APIRouter(prefix="/ogc", tags=["OGC API - Features"], responses=RESPONSES,
+                   dependencies=[Depends(authenticated)])
+Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
+FQuery = Annotated[str | None, Query(description="Output format: json (default) or html; "
+                                     "overrides the Accept header.")]
+CollectionId = Annotated[str, Path(description="Collection id, as listed by /ogc/collections.")]
+
+
+def _fmt(request: Request, f: str | None) -> str:
+    if f is not None:
+        if f not in ("json", "html"):
+            raise HTTPException(400, f"f must be json or html, not {f!r}")
+        return f
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept and "json" not in accept.split("text/html")[0]:
+        return "html"
+    return "json"
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+def _link(href: str, rel: str, type_: str, title: str = "") -> dict[str, str]:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+def _self_links(url: str, fmt: str, json_type: str = "application/json") -> list[dict[str, str]]:
+    sep = "&" if "?" in url else "?"
+    kinds = [("json", json_type, "This document as JSON"), ("html", "text/html", "as HTML")]
+    return [_link(f"{url}{sep}f={k}", "self" if k == fmt else "alternate", t, title)
+            for k, t, title in kinds]
+
+
+def _respond(doc: dict[str, Any], fmt: str, title: str, media: str = "application/json",
+             text: str | None = None) -> Response:
+    if fmt == "html":
+        return HTMLResponse(pages.page(title, doc if text is None else json.loads(text)))
+    if text is not None:
+        return Response(text, media_type=media)
+    return JSONResponse(doc, media_type=media)
+
+
+@router.get("", summary="Landing page", description="Links to the API definition, the "
+            "conformance declaration and the collections.")
+async def landing(request: Request, f: FQuery = None) -> Response:
+    fmt, base = _fmt(request, f), _base(request)
+    root = str(request.base_url).rstrip("/")
+    doc = {"title": "geomon OGC API - Features",
+           "description": "Border-monitoring layers: places, borders, zones, incidents, teams, "
+                          "tracks, observations, events, hotspot runs and corridors.",
+           "links": _self_links(base, fmt) + [
+               _link(f"{root}/openapi.json", "service-desc",
+                     "application/vnd.oai.openapi+json;version=3.1",
+                     "API definition (OpenAPI 3.1)"),
+               _link(f"{root}/docs", "service-doc", "text/html", "API documentation"),
+               _link(f"{base}/conformance", "conformance", "application/json",
+                     "Conformance classes"),
+               _link(f"{base}/collections", "data", "application/json", "Collections")]}
+    return _respond(doc, fmt, "geomon OGC API - Features")
+
+
+@router.get("/conformance", summary="Conformance declaration",
+            description="The OGC requirement classes this API implements.")
+async def conformance(request: Request, f: FQuery = None) -> Response:
+    fmt = _fmt(request, f)
+    doc = {"conformsTo": CONFORMS_TO, "links": _self_links(f"{_base(request)}/conformance", fmt)}
+    return _respond(doc, fmt, "Conformance")
+
+
+async def _collection_doc(conn: psycopg.AsyncConnection, spec: store.CollectionSpec,
+                          base: str) -> dict[str, Any]:
+    url = f"{base}/collections/{spec.id}"
+    return {"id": spec.id, "title": spec.title, "description": spec.description,
+            "itemType": "feature", "crs": [CRS84], "extent": await store.extent(conn, spec),
+            "links": [_link(url, "self", "application/json", "This collection"),
+                      _link(f"{url}?f=html", "alternate", "text/html", "as HTML"),
+                      _link(f"{url}/items", "items", GEOJSON, "Items as GeoJSON"),
+                      _link(f"{url}/items?f=html", "items", "text/html", "Items as HTML")]}
+
+
+@router.get("/collections", summary="Feature collections",
+            description="Every collection the caller may see, with spatial/temporal extents.")
+async def collections(request: Request, conn: Conn, f: FQuery = None) -> Response:
+    fmt, base = _fmt(request, f), _base(request)
+    specs = list(store.STATIC.values()) + await store.dynamic_collections(conn)
+    doc = {"links": _self_links(f"{base}/collections", fmt),
+           "collections": [await _collection_doc(conn, s, base) for s in specs]}
+    return _respond(doc, fmt, "Collections")
+
+
+@router.get("/collections/{collectionId}", summary="One collection's metadata")
+async def collection(request: Request, conn: Conn, collectionId: CollectionId,  # noqa: N803
+                     f: FQuery = None) -> Response:
+    fmt = _fmt(request, f)
+    spec = await store.get_collection(conn, collectionId)
+    doc = await _collection_doc(conn, spec, _base(request))
+    doc["links"] = _self_links(f"{_base(request)}/collections/{spec.id}", fmt) + doc["links"][2:]
+    return _respond(doc, fmt, spec.title)
+
+
+def _item_query(request: Request, spec: store.CollectionSpec, limit: int | None,
+                bbox: str | None, dt: str | None, cursor: str | None) -> store.ItemQuery:
+    try:
+        check_unknown(request.query_params, ITEM_PARAMS)
+        start, end = parse_datetime(dt)
+        decoded = decode_cursor(cursor, len(spec.key))
+        key = store.convert_key(spec, decoded[1]) if decoded else None
+        return store.ItemQuery(parse_bbox(bbox), start, end, parse_limit(limit),
+                               after=key if decoded and decoded[0] == "next" else None,
+                               before=key if decoded and decoded[0] == "prev" else None)
+    except InvalidRequest as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+def _page_links(request: Request, spec: store.CollectionSpec, fmt: str,
+                page: store.Page, q: store.ItemQuery) -> list[dict[str, str]]:
+    url = f"{_base(request)}/collections/{spec.id}/items"
+    keep = {k: v for k, v in request.query_params.items() if k not in ("cursor", "f")}
+    self_url = url + ("?" + urlencode(keep) if keep else "")
+    links = _self_links(self_url, fmt, GEOJSON)
+    links.append(_link(f"{_base(request)}/collections/{spec.id}", "collection",
+                       "application/json", spec.title))
+    more_after = page.has_more if q.before is None else True
+    more_before = (q.after is not None) or (q.before is not None and page.has_more)
+    media = GEOJSON if fmt == "json" else "text/html"
+    for rel, key, more in (("next", page.last_key, more_after), ("prev", page.first_key,
+                                                                 more_before)):
+        if more and key is not None:
+            params = {**keep, "cursor": encode_cursor(rel, key), "f": fmt}
+            links.append(_link(f"{url}?{urlencode(params)}", rel, media,
+                               "Next page" if rel == "next" else "Previous page"))
+    return links
+
+
+@router.get("/collections/{collectionId}/items", summary="Features of a collection",
+            description="GeoJSON FeatureCollection, paged with opaque keyset cursors: follow the "
+            "`next`/`prev` links. Unknown parameters are rejected with 400.",
+            responses={200: {"content": {GEOJSON: {}, "text/html": {}},
+                             "description": "A page of features."}})
+async def items(
+    request: Request, conn: Conn, collectionId: CollectionId,  # noqa: N803
+    f: FQuery = None,
+    limit: Annotated[int | None, Query(description="Features per page: default 10, at least 1; "
+                                       "values above 10,000 are clamped to 10,000.")] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat in CRS84 (or 6 "
+                                      "numbers with heights); minLon > maxLon crosses the "
+                                      "antimeridian.", examples=["66,36,81,46"])] = None,
+    datetime_: Annotated[str | None, Query(alias="datetime", description="RFC 3339 instant or "
+                         "interval START/END; '..' or empty for an open end.",
+                         examples=["2026-11-01T00:00:00Z/.."])] = None,
+    cursor: Annotated[str | None, Query(description="Opaque page cursor from a next/prev "
+                                        "link.")] = None,
+) -> Response:
+    fmt = _fmt(request, f)
+    spec = await store.get_collection(conn, collectionId)
+    q = _item_query(request, spec, limit, bbox, datetime_, cursor)
+    page = await store.read_items(conn, spec, q, count=spec.id != "tracks")
+    head: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "numberReturned": len(page.features),
+        "links": _page_links(request, spec, fmt, page, q)}
+    if page.matched is not None:
+        head["numberMatched"] = page.matched
+    text = json.dumps(head)[:-1] + ', "features": [' + ",".join(page.features) + "]}"
+    return _respond(head, fmt, f"{spec.title}: items", GEOJSON, text)
+
+
+@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
+            responses={200: {"content": {GEOJSON: {}, "text/html": {}},
+                             "description": "The feature."}})
+async def feature(request: Request, conn: Conn, collectionId: CollectionId,  # noqa: N803
+                  featureId: Annotated[str, Path(description="Feature id (tracks: "  # noqa: N803
+                                                 "DEVICE_YYYY-MM-DD).")],
+                  f: FQuery = None) -> Response:
+    fmt = _fmt(request, f)
+    spec = await store.get_collection(conn, collectionId)
+    text = await store.read_feature(conn, spec, spec.parse_feature_id(featureId))
+    doc = json.loads(text)
+    url = f"{_base(request)}/collections/{spec.id}"
+    doc["links"] = _self_links(f"{url}/items/{featureId}", fmt, GEOJSON) + [
+        _link(url, "collection", "application/json", spec.title)]
+    return _respond(doc, fmt, f"{spec.title}: {featureId}", GEOJSON, json.dumps(doc))
+
+
+def install(app: FastAPI) -> None:
+    """Mount the router; malformed OGC parameters answer 400 (others keep FastAPI's 422)."""
+    app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/ogc"):
+            msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            return JSONResponse({"detail": msgs}, status_code=400)
+        return await request_validation_exception_handler(request, exc)
