@@ -1,23 +1,71 @@
-"""Shared FastAPI dependencies: the pool connection and the settings."""
+"""Shared FastAPI dependencies: data connections under row-level security, the caller, settings.
+
+Every connection handed to a route runs in a transaction with ``geomon.system = off`` and the
+caller's agency, role and statement timeout set LOCAL (docs/security.md): PostgreSQL's forced
+row-level security then shows only what the caller's agency owns or is shared, whatever the
+route's SQL forgets. Without a caller (public routes) the context is empty and agency-owned
+tables look empty.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import psycopg
-from fastapi import Request
+from fastapi import Depends, Request
 
+from api.auth import CurrentPrincipal, Principal, auth_pool, current_principal, require_role
 from geomon.errors import DatabaseUnavailable
 from geomon.settings import Settings
 
+__all__ = ["AgencyConnection", "CurrentPrincipal", "Principal", "agency_connection",
+           "app_settings", "connection", "current_principal", "require_role"]
 
-async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
-    pool = request.app.state.pool
+_SET_CONTEXT = (
+    "SELECT set_config('geomon.system', 'off', true), "
+    "set_config('geomon.agency_id', %s, true), set_config('geomon.role', %s, true), "
+    "set_config('geomon.user', %s, true), set_config('statement_timeout', %s, true)"
+)
+
+
+async def _scoped(request: Request, principal: Principal | None
+                  ) -> AsyncIterator[psycopg.AsyncConnection]:
+    timeout_ms = request.app.state.settings.db.statement_timeout_ms
+    params = ("", "", "", str(timeout_ms)) if principal is None else (
+        "" if principal.agency_id is None else str(principal.agency_id), principal.role,
+        principal.user, str(timeout_ms))
     try:
-        async with pool.connection(timeout=5) as conn:
+        async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
+            await conn.execute(_SET_CONTEXT, params)
             yield conn
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+
+
+async def agency_connection(request: Request, principal: CurrentPrincipal
+                            ) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A pooled connection in a transaction with the caller's row-level-security context.
+
+    Use it for every route that returns or changes agency data. The transaction commits when
+    the route returns normally and rolls back when it raises.
+    """
+    async for conn in _scoped(request, principal):
+        yield conn
+
+
+async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+    """Like :func:`agency_connection` but the caller is optional (it is whoever the default-deny
+    gate authenticated, if anyone): never more than the caller may see."""
+    principal = getattr(request.state, "principal", None)
+    async for conn in _scoped(request, principal if isinstance(principal, Principal) else None):
+        yield conn
+
+
+# Commits before the response is sent (FastAPI's default "request" scope would commit after
+# it): use this for routes that change data, e.g. ``conn: AgencyConnection``.
+AgencyConnection = Annotated[psycopg.AsyncConnection,
+                             Depends(agency_connection, scope="function")]
 
 
 def app_settings(request: Request) -> Settings:

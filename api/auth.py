@@ -1,0 +1,193 @@
+"""Who is calling: bearer tokens and session cookies, roles, and the default-deny gate.
+
+Every route of the app requires an authenticated user unless it is in :data:`PUBLIC_ROUTES`
+(the reviewed list) or under a :data:`PUBLIC_MOUNTS` prefix (static assets). The gate is an
+app-level dependency installed before any router, so a route added later is protected without
+anyone remembering to protect it; tests/api/test_default_deny.py enumerates ``app.routes`` and
+fails on any unlisted route that answers without credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+
+from geomon.credentials import DEVICE_TOKEN_PREFIX, token_digest
+from geomon.settings import Settings
+from geomon.store.db import make_async_pool
+from geomon.store.sessions import session_user, token_owner, visible_agencies
+from geomon.store.users import UserRecord
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "geomon_session"
+ROLE_RANK = {"viewer": 1, "analyst": 2, "admin": 3}
+
+# The reviewed list of routes anyone may call: (method, path template).
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
+    ("GET", "/health"),
+    ("GET", "/login"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/logout"),  # only ends the session named by the caller's own cookie
+})
+# Static mounts (no data: the npm packages of the map and our own JS/CSS).
+PUBLIC_MOUNTS: tuple[str, ...] = ("/static/vendor/", "/static/app/")
+# Routes a user whose one-time password must be changed may still call.
+PASSWORD_CHANGE_ROUTES: frozenset[str] = frozenset({"/auth/password", "/auth/logout", "/login"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated user and what their agency may see (the database enforces the same)."""
+
+    user: str
+    user_id: int
+    role: str
+    agency_id: int | None
+    visible_agency_ids: frozenset[int]
+    shares: dict[str, frozenset[int]] = field(default_factory=dict)
+    via: str = "token"  # token | session
+    must_change_password: bool = False
+
+    def visible_for(self, scope: str) -> frozenset[int]:
+        """Agencies whose rows of ``scope`` (positions, incidents, …) this user may read."""
+        own = frozenset() if self.agency_id is None else frozenset({self.agency_id})
+        return own | self.shares.get("all", frozenset()) | self.shares.get(scope, frozenset())
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def auth_pool(request: Request):  # type: ignore[no-untyped-def]
+    """The pool for agency data and auth lookups: the app-role pool when configured."""
+    state = request.app.state
+    return getattr(state, "app_pool", None) or state.pool
+
+
+def unauthorized(request: Request, detail: str = "authentication required") -> HTTPException:
+    """401 for API clients; browsers asking for a page are sent to the login form."""
+    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return HTTPException(303, detail, headers={"Location": f"/login?next={quote(target)}"})
+    return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="geomon"'})
+
+
+def _credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return "token", value.strip()
+        return None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return ("session", cookie) if cookie else None
+
+
+async def _principal_for(request: Request, via: str, secret: str) -> Principal | None:
+    if via == "token" and secret.startswith(DEVICE_TOKEN_PREFIX):
+        raise HTTPException(403, "device tokens may only be used for ingest")
+    digest = token_digest(secret)
+    async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
+        user: UserRecord | None
+        if via == "token":
+            owner = await token_owner(conn, digest)
+            if owner is not None and owner.user is None:
+                raise HTTPException(403, "device tokens may only be used for ingest")
+            user = owner.user if owner else None
+        else:
+            user = await session_user(conn, digest)
+        if user is None:
+            return None
+        shares = await visible_agencies(conn, user.agency_id)
+    own = frozenset() if user.agency_id is None else frozenset({user.agency_id})
+    visible = own.union(*shares.values()) if shares else own
+    return Principal(user.name, user.id, user.role, user.agency_id, visible, shares, via,
+                     user.must_change_password)
+
+
+async def current_principal(request: Request) -> Principal:
+    """The caller (Bearer token or geomon_session cookie); 401 (browsers: login) otherwise."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    creds = _credentials(request)
+    principal = await _principal_for(request, *creds) if creds else None
+    if principal is None:
+        raise unauthorized(request, "authentication required" if creds is None
+                           else "invalid or expired credentials")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(role: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency (use ``Depends(require_role("analyst"))``) returning the principal when its
+    role is at least ``role``; 403 otherwise."""
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}")
+
+    async def _check(request: Request) -> Principal:
+        principal = await current_principal(request)
+        if not principal.has_role(role):
+            raise HTTPException(403, f"needs the {role} role")
+        return principal
+
+    return _check
+
+
+async def audited(request: Request) -> None:
+    """Route dependency: audit this read too (changes and track/position reads always are)."""
+    request.state.audit = True
+
+
+def is_public(method: str, path: str) -> bool:
+    return (method, path) in PUBLIC_ROUTES or path.startswith(PUBLIC_MOUNTS)
+
+
+async def default_deny(request: Request) -> None:
+    """App-wide gate: every route needs a principal unless it is on the reviewed public list."""
+    # The concrete path, not a route template: public routes have no path parameters, and a
+    # router's own templates lack its include prefix (a /health under /api/v1 stays private).
+    path = request.scope["path"]
+    if is_public(request.method, path):
+        return
+    principal = await current_principal(request)
+    if principal.must_change_password and path not in PASSWORD_CHANGE_ROUTES:
+        raise HTTPException(403, "change the one-time password first (POST /auth/password)")
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Before any router: make the gate a dependency of every route added to ``app`` from now
+    on, add the body-limit and audit middleware, and the login/logout routes."""
+    from api.middleware import AuditMiddleware, BodyLimitMiddleware
+    from api.routes import auth as auth_routes
+
+    app.router.dependencies.insert(0, Depends(default_deny))
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.include_router(auth_routes.router)
+
+
+@contextlib.asynccontextmanager
+async def app_pool(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Lifespan part: the pool of the application role (GEOMON_DB__APP_URL) when configured."""
+    if not settings.db.app_url:
+        app.state.app_pool = None
+        yield
+        return
+    pool = make_async_pool(settings.db.model_copy(update={"url": settings.db.app_url}),
+                           name="geomon-api-app")
+    await pool.open(wait=False)
+    app.state.app_pool = pool
+    try:
+        yield
+    finally:
+        await pool.close()

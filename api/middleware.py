@@ -1,0 +1,163 @@
+"""ASGI middleware: the request-body size limit and the audit log.
+
+Audit: every change (any method but GET/HEAD/OPTIONS) and every read of tracks or positions
+writes one row, *before* the response starts, so a client that saw the answer can count on the
+row. A read whose audit row cannot be written is refused with 503 (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from geomon.store.audit import AuditEntry, write_audit
+
+log = logging.getLogger(__name__)
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Reads of tracks/positions (also their tiles, OGC items and the live stream): matched on the
+# concrete path, so /ogc/collections/tracks/items is audited and .../places/items is not.
+AUDITED_READ = re.compile(r"position|track|/latest|/live", re.IGNORECASE)
+_MAX_PARAM_CHARS = 500
+
+
+async def _send_json(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """413 for request bodies above ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _send_json(send, 413, f"request body over {self.max_bytes} bytes")
+            return
+        seen, too_big, started = 0, False, False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, too_big
+            if too_big:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                too_big = True
+                return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if too_big:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_big:
+                raise
+        if too_big and not started:
+            await _send_json(send, 413, f"request body over {self.max_bytes} bytes")
+
+
+def _params(scope: Scope) -> dict[str, Any]:
+    from urllib.parse import parse_qsl
+
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                keep_blank_values=True):
+        value = value[:_MAX_PARAM_CHARS]
+        out[key] = [*out[key], value] if key in out and isinstance(out[key], list) else (
+            [out[key], value] if key in out else value)
+    for key, value in (scope.get("path_params") or {}).items():
+        out.setdefault(key, str(value)[:_MAX_PARAM_CHARS])
+    return out
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full template (with its router prefix), else the path."""
+    try:
+        from fastapi.routing import _get_scope_effective_route_context
+
+        template = getattr(_get_scope_effective_route_context(scope), "path_format", None)
+    except ImportError:  # older FastAPI: scope["route"] carries the full path
+        template = None
+    return template or getattr(scope.get("route"), "path", None) or scope["path"]
+
+
+def should_audit(scope: Scope) -> bool:
+    state = scope.get("state") or {}
+    return (scope["method"] not in READ_METHODS or bool(state.get("audit"))
+            or bool(AUDITED_READ.search(scope["path"])))
+
+
+def audit_entry(scope: Scope, status: int, started: float) -> AuditEntry:
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    route = route_template(scope)
+    client = scope.get("client")
+    params = _params(scope)
+    if principal is None and state.get("audit_user"):
+        params["username"] = str(state["audit_user"])[:200]
+    return AuditEntry(
+        method=scope["method"], route=route, path=scope["path"][:2000], status=status,
+        user_id=getattr(principal, "user_id", None), username=getattr(principal, "user", None),
+        agency_id=getattr(principal, "agency_id", None), params=params,
+        client=client[0] if client else None,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
+class AuditMiddleware:
+    """Write one audit row per audited request, using the app-role pool when configured."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, refused = time.perf_counter(), False
+
+        async def audited_send(message: Message) -> None:
+            nonlocal refused
+            if (message["type"] == "http.response.start" and should_audit(scope)
+                    and not await self._write(scope, message["status"], started)
+                    and scope["method"] in READ_METHODS):
+                refused = True
+                await _send_json(send, 503, "audit log unavailable")
+                return
+            if not refused:
+                await send(message)
+
+        await self.app(scope, receive, audited_send)
+
+    async def _write(self, scope: Scope, status: int, started: float) -> bool:
+        app_state = scope["app"].state
+        pool = getattr(app_state, "app_pool", None) or getattr(app_state, "pool", None)
+        entry = audit_entry(scope, status, started)
+        try:
+            async with pool.connection(timeout=5) as conn, conn.transaction():
+                await write_audit(conn, entry)
+            return True
+        except Exception as exc:  # the response must not hang on a broken audit write
+            log.error("audit write failed for %s %s: %s", entry.method, entry.path, exc)
+            return False

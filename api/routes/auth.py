@@ -1,0 +1,138 @@
+"""Login form, login/logout, password change and "who am I".
+
+``POST /auth/login`` takes form fields ``username``, ``password`` (and optionally ``next``),
+sets the HttpOnly ``geomon_session`` cookie (a server-side session row, so logout and expiry
+are real) and redirects to ``next`` for browsers or answers JSON for scripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from api.auth import SESSION_COOKIE, CurrentPrincipal, auth_pool
+from geomon.credentials import SESSION_PREFIX, hash_password, new_token, token_digest
+from geomon.store.sessions import change_password, check_login, close_session, open_session
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["auth"])
+
+FAILED = "invalid username or password, or the account is locked"
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>geomon: sign in</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
+label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.4rem;box-sizing:border-box}}
+button{{margin-top:1rem;padding:.5rem 1rem}}.err{{color:#b00020}}</style></head><body>
+<h1>geomon</h1>{error}<form method="post" action="/auth/login">
+<input type="hidden" name="next" value="{next}">
+<label for="username">User</label>
+<input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form></body></html>"""
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site absolute paths: never another origin (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/map"
+    return target
+
+
+def login_page(next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
+    err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
+    return HTMLResponse(_PAGE.format(error=err, next=html.escape(safe_next(next_url))),
+                        status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/login", response_class=HTMLResponse, summary="Sign-in form (HTML)")
+async def login_form(next: str = "/map") -> HTMLResponse:  # noqa: A002 - the query name
+    return login_page(next)
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+@router.post(
+    "/auth/login",
+    summary="Sign in with a user name and password; sets the geomon_session cookie",
+    responses={401: {"description": "Wrong credentials, unknown user or locked account."}},
+)
+async def login(request: Request, username: str = Form(..., max_length=200),
+                password: str = Form(..., max_length=1024),
+                next: str | None = Form(None, max_length=2000)) -> Response:  # noqa: A002
+    s = request.app.state.settings.auth
+    request.state.audit_user = username
+    async with auth_pool(request).connection(timeout=5) as conn:
+        result = await check_login(conn, username, password, max_failures=s.max_failed_logins,
+                                   lockout=timedelta(minutes=s.lockout_minutes))
+        if result.user is None:
+            log.warning("login refused for %r: %s", username, result.reason)
+            if _wants_html(request):
+                return login_page(next or "/map", FAILED, status=401)
+            raise HTTPException(401, FAILED)
+        cookie = new_token(SESSION_PREFIX)
+        ttl = timedelta(hours=s.session_ttl_hours)
+        async with conn.transaction():
+            await open_session(conn, result.user.id, token_digest(cookie), ttl)
+    body: dict[str, Any] = {"user": result.user.name, "role": result.user.role,
+                            "must_change_password": result.user.must_change_password}
+    resp: Response = (RedirectResponse(safe_next(next), status_code=303)
+                      if next is not None or _wants_html(request) else JSONResponse(body))
+    resp.set_cookie(SESSION_COOKIE, cookie, max_age=int(ttl.total_seconds()), httponly=True,
+                    samesite="lax", path="/",
+                    secure=s.cookie_secure or request.url.scheme == "https")
+    return resp
+
+
+@router.post("/auth/logout", summary="End the caller's session and clear its cookie")
+async def logout(request: Request) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
+            await close_session(conn, token_digest(cookie))
+    resp: Response = (RedirectResponse("/login", status_code=303) if _wants_html(request)
+                      else JSONResponse({"status": "signed out"}))
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.post("/auth/password", summary="Change the caller's own password",
+             responses={401: {"description": "Wrong current password."}})
+async def password(request: Request, principal: CurrentPrincipal,
+                   current: str = Form(..., max_length=1024),
+                   new: str = Form(..., min_length=12, max_length=1024)) -> JSONResponse:
+    s = request.app.state.settings.auth
+    async with auth_pool(request).connection(timeout=5) as conn:
+        checked = await check_login(conn, principal.user, current,
+                                    max_failures=s.max_failed_logins,
+                                    lockout=timedelta(minutes=s.lockout_minutes))
+        if checked.user is None:
+            raise HTTPException(401, FAILED)
+        new_hash = await asyncio.to_thread(hash_password, new)
+        async with conn.transaction():
+            await change_password(conn, principal.user_id, new_hash)
+    return JSONResponse({"status": "password changed"})
+
+
+@router.get("/auth/me", summary="The caller: user, role, agency and what it may see")
+async def me(principal: CurrentPrincipal) -> JSONResponse:
+    return JSONResponse({
+        "user": principal.user, "role": principal.role, "agency_id": principal.agency_id,
+        "visible_agency_ids": sorted(principal.visible_agency_ids),
+        "shares": {k: sorted(v) for k, v in principal.shares.items()}, "via": principal.via,
+        "must_change_password": principal.must_change_password,
+    })
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi_document(request: Request) -> JSONResponse:
+    """The OpenAPI document, behind login like everything else."""
+    return JSONResponse(request.app.openapi())
