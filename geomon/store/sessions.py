@@ -103,3 +103,10 @@ async def device_for_token(conn: psycopg.AsyncConnection, digest: str) -> int | 
         "AND d.id = t.device_id AND d.active RETURNING d.id", (digest,))
     row = await cur.fetchone()
     return int(row[0]) if row else None
+
+
+async def change_password(conn: psycopg.AsyncConnection, user_id: int, password_hash: str) -> None:
+    """Set a new password hash; other sessions of the user end (they may be an attacker's)."""
+    await conn.execute("UPDATE users SET password_hash = %s, must_change_password = false "
+                       "WHERE id = %s", (password_hash, user_id))
+    await conn.execute("DELETE FROM sessions WHERE user_id = %s", (user_id,))
