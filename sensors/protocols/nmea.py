@@ -77,6 +77,7 @@ class NmeaStats:
     epochs: int = 0  # positions emitted
     epochs_undated: int = 0  # epochs dropped: no date known yet
     epochs_without_position: int = 0  # epochs with no lat/lon (receiver had no fix)
+    late_sentences: int = 0  # same time as a fix already emitted at its cycle end: dropped
     errors: dict[str, int] = field(default_factory=dict)  # rejected, by error class
 
 
@@ -85,6 +86,8 @@ class _Epoch:
     tod_us: int | None = None
     reports: list[Report] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
+    last_key: str | None = None  # talker+kind of the last sentence merged (cycle learning)
+    emitted: bool = False
 
     def first(self, attr: str, kinds: tuple[str, ...]) -> Any:
         for kind in kinds:
@@ -104,15 +107,38 @@ class NmeaDecoder:
     optionally with a device-id prefix) and returns the positions completed by it (zero or
     one); it raises :class:`~geomon.errors.DecodeError` for a bad sentence and leaves its
     state untouched, so the caller counts the error and carries on. ``flush()`` emits the
-    epoch in progress. Positions carry ``device_uid`` (or the last prefix id seen when
+    epoch in progress.
+
+    Latency: an epoch is complete when a sentence with a new time arrives - one report
+    period late, which for a tracker sending one RMC every 30 s is 30 s. So the decoder
+    learns the receiver's cycle: the sentence that ended the previous epoch (say GGA, or
+    RMC for an RMC-only tracker). When that sentence - if it carries a time - arrives
+    again, the fix is emitted at once (``emit_on_cycle_end``). A sentence with the same time
+    arriving after that is dropped and counted (``stats.late_sentences``; the cycle is
+    relearned) - never emitted as a second fix for the same time.
+
+    Sentences without a time (GSA, VTG) join the epoch in progress, or open the next one
+    when the epoch in progress was already emitted at its cycle end. Known limitation: a
+    receiver that sends GSA *before* its epoch's timed sentences gets that GSA's mode and
+    DOPs attributed to the previous fix (common receivers - u-blox, MediaTek, Quectel,
+    SiRF - send GSA after GGA/RMC). Positions carry ``device_uid`` (or the last prefix id seen when
     ``device_uid`` is empty), ``protocol="nmea"``, the epoch's sentences in ``raw`` and
     ``attrs`` with ``mode`` (1/2/3), ``fix_quality``, ``pdop``, ``vdop``, ``faa_mode``,
     ``nav_status``, ``talker`` and ``sentences``.
     """
 
-    def __init__(self, device_uid: str = "", *, require_checksum: bool = True) -> None:
+    def __init__(
+        self,
+        device_uid: str = "",
+        *,
+        require_checksum: bool = True,
+        emit_on_cycle_end: bool = True,
+    ) -> None:
         self.device_uid = device_uid
         self.require_checksum = require_checksum
+        self.emit_on_cycle_end = emit_on_cycle_end
+        self._cycle_end: str | None = None
+        self._closed_tod: int | None = None
         self.last_prefix: str | None = None
         self.stats = NmeaStats()
         self._epoch = _Epoch()
@@ -136,24 +162,51 @@ class NmeaDecoder:
         if report.kind not in _USED_KINDS:
             self.stats.ignored += 1
             return []
+        return self._merge(report, sentence.strip())
+
+    def flush(self) -> list[Position]:
+        """Close the epoch in progress (end of stream, or after an idle pause)."""
+        epoch, self._epoch = self._epoch, _Epoch()
+        if epoch.last_key is not None:
+            self._cycle_end = epoch.last_key
+        if epoch.tod_us is not None:
+            self._closed_tod = epoch.tod_us
+        if epoch.emitted or epoch.tod_us is None or not epoch.reports:
+            return []
+        return self._emit(epoch)
+
+    def _merge(self, report: Report, sentence: bytes) -> list[Position]:
         out: list[Position] = []
+        key = report.talker + report.kind
+        timed = report.tod_us is not None
         epoch = self._epoch
-        if report.tod_us is not None:
-            if epoch.tod_us is not None and report.tod_us != epoch.tod_us:
-                out = self.flush()
-                epoch = self._epoch
+        if timed and epoch.tod_us is None and report.tod_us == self._closed_tod:
+            # the rest of an epoch that flush() closed early (e.g. on an idle link)
+            self.stats.late_sentences += 1
+            return out
+        if timed and epoch.tod_us is not None and report.tod_us != epoch.tod_us:
+            out = self.flush()
+            epoch = self._epoch
+        elif epoch.emitted:
+            if timed:  # same time as a fix already emitted at its cycle end: too late
+                self.stats.late_sentences += 1
+                epoch.last_key = key
+                return out
+            out = self.flush()  # an untimed sentence after the cycle end opens the next epoch
+            epoch = self._epoch
+        if timed:
             epoch.tod_us = report.tod_us
         if report.full_date is not None:
             self._zda_year = report.full_date.year
         epoch.reports.append(report)
-        epoch.raw.append(sentence.strip())
+        epoch.raw.append(sentence)
+        epoch.last_key = key
+        if self.emit_on_cycle_end and timed and key == self._cycle_end:
+            out += self._emit(epoch)
         return out
 
-    def flush(self) -> list[Position]:
-        """Close the epoch in progress (end of stream, or before a long pause)."""
-        epoch, self._epoch = self._epoch, _Epoch()
-        if epoch.tod_us is None or not epoch.reports:
-            return []
+    def _emit(self, epoch: _Epoch) -> list[Position]:
+        epoch.emitted = True
         position = self._position(epoch)
         return [position] if position is not None else []
 

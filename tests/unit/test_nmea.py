@@ -22,6 +22,7 @@ LOGS = ["mt3339", "neo-m8n", "ch-4701", "quectel-eg25-g-2"]
 KNOT = 1852 / 3600
 # gpsd's GPS-week-rollover heuristic moved neo-m8n's 2015-03-18 fixes to 2034-11-01
 GPSD_DATE_SHIFT = {"neo-m8n": timedelta(weeks=1024)}
+WINDOW = {"neo-m8n": 2300, "quectel-eg25-g-2": 2800}  # bytes holding at least two fixes
 
 
 def assert_plausible(p: Position) -> None:
@@ -148,7 +149,7 @@ def test_byte_by_byte_equals_whole(name: str) -> None:
 
 @pytest.mark.parametrize("name", LOGS)
 def test_every_split_point_in_a_window(name: str) -> None:
-    data = log_bytes(name)[:1600]
+    data = log_bytes(name)[: WINDOW.get(name, 1100)]
     whole, _ = decode([data])
     assert len(whole) >= 2
     for i in range(len(data) + 1):
@@ -365,6 +366,95 @@ def test_bad_sentences_raise_decode_errors(bad: str) -> None:
 def test_frame_error_for_non_ascii_bytes() -> None:
     with pytest.raises(FrameError):
         parse_sentence(b"$GP\xffRMC*00")
+
+
+# --- latency: emit at the learned end of the receiver's cycle ------------------------------
+
+
+@pytest.mark.parametrize("name", ["mt3339", "neo-m8n", "ch-4701"])
+def test_fix_emitted_by_a_sentence_of_its_own_epoch(name: str) -> None:
+    dec = NmeaDecoder("x")
+    on_time = late = 0
+    for line in sentences(name):
+        for p in dec.push(line):
+            own_time = line.split(b",")[5 if b"GLL" in line[:6] else 1][:6].decode()
+            if own_time == p.fix_time.strftime("%H%M%S"):
+                on_time += 1
+            else:
+                late += 1
+    assert late <= 1 and on_time >= 20  # at most the first epoch waits for the next one
+    assert dec.stats.late_sentences == 0
+
+
+def rmc(t: str) -> str:
+    return sentence(f"GPRMC,{t},A,4000.0,N,07000.0,E,1.0,90.0,010620,,,A")
+
+
+def gga(t: str, alt: str = "100.0") -> str:
+    return sentence(f"GPGGA,{t},4000.0,N,07000.0,E,1,08,1.0,{alt},M,0.0,M,,")
+
+
+def test_rmc_only_tracker_gets_its_fix_without_waiting() -> None:
+    dec = NmeaDecoder("x")
+    assert dec.push(rmc("100000")) == []
+    assert [p.fix_time.second for p in dec.push(rmc("100030"))] == [0, 30]
+    assert [p.fix_time.second for p in dec.push(rmc("100100"))] == [0]
+    assert dec.flush() == []
+
+
+def test_late_sentence_dropped_counted_and_cycle_relearned() -> None:
+    dec = NmeaDecoder("x")
+    dec.push(rmc("100000"))
+    dec.push(gga("100000"))
+    assert len(dec.push(rmc("100001"))) == 1  # closes 10:00:00; cycle end learned = GGA
+    (fix,) = dec.push(gga("100001", alt="111.0"))  # emitted at once
+    assert fix.altitude_m == 111.0 and fix.speed_mps is not None
+    # the order changes: GGA first. The fix goes out at once, without RMC's speed ...
+    (fix2,) = dec.push(gga("100002", alt="222.0"))
+    assert fix2.fix_time.second == 2 and fix2.altitude_m == 222.0 and fix2.speed_mps is None
+    assert dec.push(rmc("100002")) == [] and dec.push(gga("100002")) == []  # ... these are late
+    assert dec.stats.late_sentences == 2
+    assert dec.push(rmc("100003")) == []  # never a second fix for 10:00:02
+    (fix3,) = dec.push(gga("100003"))
+    assert fix3.fix_time.second == 3 and fix3.speed_mps is not None
+
+
+def test_gsa_after_gga_belongs_to_its_own_epoch() -> None:
+    """u-blox order (RMC, VTG, GGA, GSA): the cycle ends untimed, fixes wait for the next RMC."""
+    dec = NmeaDecoder("x")
+    out = []
+    for t, mode in (("100000", 3), ("100001", 2), ("100002", 3)):
+        out += dec.push(rmc(t))
+        out += dec.push(sentence("GPVTG,90.0,T,,M,1.0,N,1.9,K,A"))
+        out += dec.push(gga(t))
+        out += dec.push(sentence(f"GPGSA,A,{mode},01,02,03,,,,,,,,,,2.0,1.5,1.3"))
+    out += dec.flush()
+    assert [(p.fix_time.second, p.attrs["mode"]) for p in out] == [(0, 3), (1, 2), (2, 3)]
+
+
+def test_gsa_first_cycle_keeps_every_fix() -> None:
+    """Known limitation (documented in NmeaDecoder): a receiver that sends GSA *before* its
+    epoch's timed sentences has that GSA merged into the previous epoch (the GSA carries no
+    time). Every fix is still emitted once, at the right time."""
+    dec = NmeaDecoder("x")
+    out = []
+    for i in range(6):
+        out += dec.push(sentence("GPGSA,A,3,01,02,03,,,,,,,,,,2.0,1.5,1.3"))
+        out += dec.push(rmc(f"10000{i}"))
+        out += dec.push(gga(f"10000{i}"))
+    out += dec.flush()
+    assert [p.fix_time.second for p in out] == list(range(6))
+    assert dec.stats.late_sentences == 0
+
+
+def test_flush_mid_epoch_never_gives_a_second_fix_for_that_time() -> None:
+    dec = NmeaDecoder("x")
+    dec.push(rmc("100000"))
+    assert len(dec.flush()) == 1  # e.g. the listener's idle timer fired mid-epoch
+    assert dec.push(gga("100000")) == []
+    assert dec.stats.late_sentences == 1
+    out = dec.push(rmc("100001")) + dec.flush()
+    assert [p.fix_time.second for p in out] == [1]
 
 
 # --- property tests -------------------------------------------------------------------
