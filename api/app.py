@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import errors
+from api import auth, errors
 from api.routes import devices, health, map_page, static
 from api.routes import ogc
 from geomon.settings import Settings
@@ -26,7 +26,8 @@ def create_app(settings: Settings) -> FastAPI:
         await pool.open(wait=False)
         app.state.pool = pool
         try:
-            yield
+            async with auth.app_pool(app, settings):
+                yield
         finally:
             await pool.close()
 
@@ -35,9 +36,13 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         summary="Border monitoring and mobile-team tracking on PostGIS",
         lifespan=lifespan,
+        openapi_url=None,  # served behind login by api/routes/auth.py
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     errors.install(app)
+    auth.install(app, settings)  # default deny: must precede every router
     app.include_router(health.router)
     app.include_router(devices.router, prefix="/api/v1")
     app.include_router(map_page.router)
