@@ -20,8 +20,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
@@ -38,6 +40,9 @@ from geomon.store.positions import write_positions
 from geomon.store.rejects import insert_reject
 
 log = logging.getLogger(__name__)
+
+OnCommitted = Callable[[dict[int, tuple[datetime, datetime]]], Awaitable[Any]]
+"""Called after each COMMIT with (first, last) fix time per device of the written rows."""
 
 _CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, OSError,
                       DatabaseUnavailable)
@@ -68,8 +73,11 @@ class BatchWriter:
     """One writer task per process; ``await submit(...)`` returns after COMMIT (or fsync)."""
 
     def __init__(self, url: str, settings: IngestSettings, *, counters: Counters = COUNTERS,
-                 stages: tuple[Stage, ...] = STAGES) -> None:
+                 stages: tuple[Stage, ...] = STAGES,
+                 on_committed: OnCommitted | None = None) -> None:
         self._url = url
+        self._on_committed = on_committed  # events (geomon.pipeline.eventing), after COMMIT
+        self._hook_tasks: set[asyncio.Task[Any]] = set()
         self._settings = settings
         self._counters = counters
         self._stages = stages
@@ -270,6 +278,16 @@ class BatchWriter:
         async with conn.transaction():
             await insert_reject(conn, record, f"{type(exc).__name__}: {exc}")
 
+    def _after_commit(self, rows: list[tuple[Any, ...]]) -> None:
+        """Run the on-committed hook in its own task: acks never wait for events."""
+        spans: dict[int, tuple[datetime, datetime]] = {}
+        for row in rows:
+            lo, hi = spans.get(row[0], (row[1], row[1]))
+            spans[row[0]] = (min(lo, row[1]), max(hi, row[1]))
+        task = asyncio.create_task(self._on_committed(spans))  # type: ignore[misc]
+        self._hook_tasks.add(task)
+        task.add_done_callback(self._hook_tasks.discard)
+
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
@@ -297,6 +315,8 @@ class BatchWriter:
             pos = await write_positions(conn, prepared.positions) if prepared.positions else None
             obs = (await write_observations(conn, prepared.observations)
                    if prepared.observations else None)
+        if pos is not None and self._on_committed is not None:
+            self._after_commit(prepared.positions)
         if pos is not None:
             self._counters.inc("positions_committed", pos.inserted)
             self._counters.inc("positions_duplicate", pos.duplicates)
