@@ -7,7 +7,9 @@ features, and quartic kernel density to a Cloud-Optimised GeoTIFF. The database-
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +20,7 @@ import typer
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from geomon.cli.common import reported_errors
+from geomon.cli.common import fail, reported_errors
 from geomon.errors import InvalidRequest
 from geomon.spatial import hotspot_files as files
 from geomon.spatial.gistar import GiStarResult, gistar
@@ -71,6 +73,15 @@ def parse_extent(value: str | None) -> tuple[float, float, float, float] | None:
     return parts[0], parts[1], parts[2], parts[3]
 
 
+@contextlib.contextmanager
+def _file_errors() -> Iterator[None]:
+    """An unreadable input or unwritable output is the user's to fix: message, not traceback."""
+    try:
+        yield
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(str(exc))
+
+
 def _out_kind(out: Path, allowed: tuple[str, ...]) -> str:
     suffix = out.suffix.lower()
     if suffix not in allowed:
@@ -93,7 +104,7 @@ def gistar_cmd(
     cell_size: Annotated[float | None, typer.Option(
         min=0.001, help="Cell size in metres (points).")] = None,
     extent: Annotated[str | None, typer.Option(
-        callback=parse_extent, help="XMIN,YMIN,XMAX,YMAX in the analysis CRS; every cell "
+        help="XMIN,YMIN,XMAX,YMAX in the analysis CRS; every cell "
         "inside is analysed, empty ones included.")] = None,
     distance_band_m: Annotated[float | None, typer.Option(
         "--distance-band", min=0.001, help="Fixed distance band in metres (default: the "
@@ -114,12 +125,14 @@ def gistar_cmd(
         raise typer.BadParameter("give exactly one of --points or --features")
     if distance_band_m is not None and knn_k is not None:
         raise typer.BadParameter("--distance-band and --knn exclude each other")
-    with reported_errors():
+    ext = parse_extent(extent)
+    with reported_errors(), _file_errors():
         if points is not None:
-            rows, polys, meta = _gistar_points(points, value, crs, grid.value, cell_size, extent,
+            rows, polys, meta = _gistar_points(points, value, crs, grid.value, cell_size, ext,
                                                distance_band_m, knn_k, fdr, permutations, seed)
         else:
-            rows, polys, meta = _gistar_features(features, value, crs, weights.value,  # type: ignore[arg-type]
+            assert features is not None
+            rows, polys, meta = _gistar_features(features, value, crs, weights.value,
                                                  distance_band_m, knn_k, fdr, permutations, seed)
         if kind == ".csv":
             files.write_csv(out, rows)
@@ -191,14 +204,15 @@ def kde_cmd(
     population: Annotated[str | None, typer.Option(
         help="Field weighting each point (ArcGIS population field).")] = None,
     extent: Annotated[str | None, typer.Option(
-        callback=parse_extent, help="XMIN,YMIN,XMAX,YMAX (default: points + bandwidth).")] = None,
+        help="XMIN,YMIN,XMAX,YMAX (default: points + bandwidth).")] = None,
 ) -> None:
     """Quartic kernel density (ArcGIS Kernel Density) in points per km², as a COG."""
     _out_kind(out, (".tif", ".tiff"))
-    with reported_errors():
+    ext = parse_extent(extent)
+    with reported_errors(), _file_errors():
         pts = files.read_points(points, crs, population)
         res = kernel_density(pts.x, pts.y, cell_size=cell_size, crs=crs, bandwidth=bandwidth,
-                             weights=pts.values, extent=extent)
+                             weights=pts.values, extent=ext)
         write_geotiff(out, res.grid)
     rows, cols = res.grid.array.shape
     rule = "ArcGIS default rule" if res.bandwidth_is_default else "given"

@@ -128,20 +128,29 @@ def _value(feat: dict[str, Any], field: str, where: str) -> float:
     return _number(props[field], f"{where} {field}")
 
 
+def _point_coords(geom: dict[str, Any], where: str) -> list[Any]:
+    kind = geom.get("type")
+    coords: Any = geom.get("coordinates")
+    if kind == "Point":
+        coords = [coords]
+    elif kind != "MultiPoint":
+        raise InvalidRequest(f"{where} is {kind}; points expected")
+    if not isinstance(coords, list) or not all(
+        isinstance(c, list | tuple) and len(c) >= 2 for c in coords
+    ):
+        raise InvalidRequest(f"{where}: malformed coordinates")
+    return coords
+
+
 def _points_geojson(path: Path, crs: str, value_field: str | None) -> PointsInput:
     xs, ys, vs = [], [], []
     for k, feat in enumerate(_load_features(path)):
-        geom = feat.get("geometry") or {}
-        kind = geom.get("type")
-        coords = geom.get("coordinates")
-        pts = [coords] if kind == "Point" else coords if kind == "MultiPoint" else None
-        if pts is None:
-            raise InvalidRequest(f"{path}: feature {k} is {kind}; points expected")
-        for c in pts:
-            xs.append(_number(c[0], f"{path}: feature {k} lon"))
-            ys.append(_number(c[1], f"{path}: feature {k} lat"))
+        where = f"{path}: feature {k}"
+        for c in _point_coords(feat.get("geometry") or {}, where):
+            xs.append(_number(c[0], f"{where} lon"))
+            ys.append(_number(c[1], f"{where} lat"))
             if value_field is not None:
-                vs.append(_value(feat, value_field, f"{path}: feature {k}"))
+                vs.append(_value(feat, value_field, where))
     lon, lat = np.array(xs), np.array(ys)
     _check_lonlat(lon, lat, path)
     x, y = transform_xy(lon, lat, WGS84, crs)

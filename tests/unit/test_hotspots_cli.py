@@ -133,12 +133,19 @@ def test_kde_writes_a_geotiff_whose_integral_is_the_point_count(tmp_path, incide
         (["--points", "{badvalue}", "--cell-size", "1000", "--knn", "3",
           "--distance-band", "10"], "exclude"),
         (["--points", "{badvalue}"], "--cell-size"),
+        (["--points", "{lines}", "--cell-size", "1000"], "points expected"),
+        (["--features", "{lines}", "--value", "v"], "expected Polygon"),
+        (["--points", "{badvalue}", "--cell-size", "1000", "--extent", "5,5,1,1"], "XMIN<XMAX"),
     ],
 )
 def test_bad_input_gives_a_message_and_a_non_zero_exit(tmp_path, args, message):
     nocoords = _write_csv(tmp_path / "a.csv", ["east", "north"], [[1, 2]])
     badvalue = _write_csv(tmp_path / "b.csv", ["x", "y", "kg"], [[1, 2, "lots"], [3, 4, 5]])
-    args = [a.format(nocoords=nocoords, badvalue=badvalue) for a in args]
+    lines = tmp_path / "l.geojson"
+    lines.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"v": 1},
+         "geometry": {"type": "LineString", "coordinates": [[69, 41], [70, 42]]}}]}))
+    args = [a.format(nocoords=nocoords, badvalue=badvalue, lines=lines) for a in args]
     res = runner.invoke(app, ["gistar", *args, "--crs", CRS, "--out", str(tmp_path / "o.csv")])
     assert res.exit_code != 0
     assert res.exception is None or isinstance(res.exception, SystemExit)  # no traceback
