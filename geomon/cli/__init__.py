@@ -38,10 +38,14 @@ _OPTIONAL_SUBAPPS = (
 )
 
 
-def _register_subapps() -> None:
+def _register_subapps(only: str | None = None) -> None:
+    """Add the sub-apps; with ``only``, just the one named (their imports — scipy, numba,
+    rasterio — cost seconds, and a ``geomon listen`` should not pay for ``geomon hotspots``)."""
     import importlib
 
     for module_name, attr, name in _OPTIONAL_SUBAPPS:
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -66,5 +70,10 @@ def _root(
 
 
 def main() -> None:
-    _register_subapps()
+    first = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    if first is None:  # `geomon --help`: list everything
+        _register_subapps()
+    else:  # just the sub-app asked for (none when the command is another one)
+        known = {name for _, _, name in _OPTIONAL_SUBAPPS}
+        _register_subapps(only=first if first in known else "")
     app()
