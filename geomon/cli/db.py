@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from geomon.cli.common import db_url, reported_errors, settings
-from geomon.store import migrate
 from geomon.store.db import connect
 from geomon.store.partitions import ensure_partitions
 
@@ -15,6 +14,8 @@ app = typer.Typer(help="Database schema: migrate up or down, make partitions.", 
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Migrate the database up to REVISION (default: head) and create positions partitions."""
+    from geomon.store import migrate  # Alembic is slow to import: only for db commands
+
     url = db_url()
     with reported_errors():
         migrate.upgrade(url, revision)
@@ -27,6 +28,8 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 @app.command()
 def downgrade(revision: str = typer.Argument("base", help="Target revision (base = empty).")) -> None:
     """Migrate the database down to REVISION (default: base, an empty schema)."""
+    from geomon.store import migrate
+
     with reported_errors():
         migrate.downgrade(db_url(), revision)
 
@@ -34,6 +37,8 @@ def downgrade(revision: str = typer.Argument("base", help="Target revision (base
 @app.command()
 def current() -> None:
     """Print the database's current migration revision."""
+    from geomon.store import migrate
+
     with reported_errors():
         migrate.current(db_url())
 
