@@ -17,6 +17,7 @@ from geomon.cli import db as db_cli
 from geomon.cli import demo as demo_cli
 from geomon.cli import devices as devices_cli
 from geomon.cli import reference as reference_cli
+from geomon.cli import users as users_cli
 
 app = typer.Typer(
     name="geomon",
@@ -29,6 +30,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(devices_cli.app, name="devices")
 app.command("load-reference")(reference_cli.load_reference)
 app.command("demo-data")(demo_cli.demo_data)
+users_cli.register(app)
 
 _OPTIONAL_SUBAPPS = (
     ("geomon.cli.hotspots", "app", "hotspots"),
