@@ -142,6 +142,8 @@ def gistar_cmd(
     cold = sum(1 for r in rows if r["gi_bin"] < 0)
     typer.echo(f"{len(rows)} {meta['unit']}s, weights {meta['weights']}: "
                f"{hot} hot, {cold} cold (90 %+); wrote {out}")
+    if meta.get("dropped_points"):
+        typer.echo(f"{meta['dropped_points']} points fell outside the grid and were not counted")
 
 
 def _weights_for(cx, cy, band, k) -> Weights:
