@@ -21,8 +21,10 @@ Named IO elements (ignition, voltages, jamming…) are listed in
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from geomon.errors import ChecksumError, DecodeError, FrameError
 from geomon.model import Position
@@ -38,13 +40,25 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IoValue = int | bytes
 
 
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
 def crc16_ibm(data: bytes) -> int:
     """CRC-16/IBM (a.k.a. CRC-16/ARC): reflected polynomial 0xA001, initial value 0."""
     crc = 0
+    table = _CRC_TABLE
     for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
@@ -206,42 +220,99 @@ def _decode_avl(codec: int, count: int, data: bytes, frame: bytes) -> AvlPacket:
     return AvlPacket(codec, records, frame, extended_io16=True)
 
 
+_HEADER = struct.Struct(">QBiihHBH")  # timestamp ms, priority, lon, lat, alt, angle, sats, speed
+_U8, _U16 = struct.Struct(">B"), struct.Struct(">H")
+_NX_ITEM = struct.Struct(">HH")
+_VALUE_FMT = {1: "B", 2: "H", 4: "I", 8: "Q"}
+# codec → (event id, generation type?, total/group counts, IO id) struct formats
+_LAYOUT = {CODEC_8: (_U8, False, _U8, "B"), CODEC_8E: (_U16, False, _U16, "H"),
+           CODEC_16: (_U16, True, _U8, "H")}  # fmt: skip
+
+
+def _unpack(fmt: struct.Struct, data: bytes, pos: int) -> tuple[Any, ...]:
+    try:
+        return fmt.unpack_from(data, pos)
+    except struct.error as exc:
+        raise FrameError(f"truncated Teltonika data at byte {pos}") from exc
+
+
 def _read_records(codec: int, count: int, data: bytes, *, io16: bool) -> tuple[AvlRecord, ...]:
-    reader = _Reader(data, 2)
-    records = tuple(_read_record(reader, codec, io16) for _ in range(count))
-    if reader.pos != len(data) - 1:
-        raise FrameError(f"{len(data) - 1 - reader.pos} unexpected bytes after the records")
-    return records
+    pos, records = 2, []
+    for _ in range(count):
+        record, pos = _read_record(data, pos, codec, io16)
+        records.append(record)
+    if pos != len(data) - 1:
+        raise FrameError(f"{len(data) - 1 - pos} unexpected bytes after the records")
+    return tuple(records)
 
 
-def _read_record(r: _Reader, codec: int, io16: bool) -> AvlRecord:
-    ms = r.uint(8)
-    priority = r.uint(1)
-    lon, lat = r.sint(4) / 1e7, r.sint(4) / 1e7
-    altitude, angle, sats, speed = r.sint(2), r.uint(2), r.uint(1), r.uint(2)
+def _read_record(data: bytes, pos: int, codec: int, io16: bool) -> tuple[AvlRecord, int]:
+    ms, priority, lon_i, lat_i, altitude, angle, sats, speed = _unpack(_HEADER, data, pos)
+    lon, lat = lon_i / 1e7, lat_i / 1e7
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise FrameError(f"coordinates out of range: {lat}, {lon}")
     if priority > 2 or angle > 360:
         raise FrameError(f"bad record header: priority {priority}, angle {angle}")
-    wide = codec == CODEC_8E
-    event = r.uint(2 if codec in (CODEC_8E, CODEC_16) else 1)
-    generation = r.uint(1) if codec == CODEC_16 else None
-    r.uint(2 if wide else 1)  # total IO count: redundant with the groups that follow
-    id_size = 2 if codec in (CODEC_8E, CODEC_16) else 1
+    event_fmt, has_generation, count_fmt, id_fmt = _LAYOUT[codec]
+    pos += _HEADER.size
+    (event,) = _unpack(event_fmt, data, pos)
+    pos += event_fmt.size
+    generation = None
+    if has_generation:
+        (generation,) = _unpack(_U8, data, pos)
+        pos += 1
+    pos += count_fmt.size  # total IO count: redundant with the groups that follow
     io: dict[int, IoValue] = {}
     for size in (1, 2, 4, 8, 16) if io16 else (1, 2, 4, 8):
-        for _ in range(r.uint(2 if wide else 1)):
-            io_id = r.uint(id_size)  # (not inlined: Python evaluates the value first)
-            io[io_id] = r.uint(size)
-    if wide:
-        for _ in range(r.uint(2)):
-            io_id, n = r.uint(2), r.uint(2)
-            io[io_id] = r.take(n)
+        (n,) = _unpack(count_fmt, data, pos)
+        pos = _read_group(data, pos + count_fmt.size, n, id_fmt, size, io)
+    if codec == CODEC_8E:
+        (n,) = _unpack(_U16, data, pos)
+        pos += 2
+        for _ in range(n):
+            io_id, length = _unpack(_NX_ITEM, data, pos)
+            pos += 4
+            if pos + length > len(data):
+                raise FrameError(f"truncated variable-length IO {io_id}")
+            io[io_id] = data[pos : pos + length]
+            pos += length
     try:
         time = _EPOCH + timedelta(milliseconds=ms)
     except OverflowError as exc:
         raise FrameError(f"record timestamp out of range: {ms}") from exc
-    return AvlRecord(time, priority, lon, lat, altitude, angle, sats, speed, event, io, generation)
+    record = AvlRecord(
+        time, priority, lon, lat, altitude, angle, sats, speed, event, io, generation
+    )
+    return record, pos
+
+
+def _read_group(
+    data: bytes, pos: int, n: int, id_fmt: str, size: int, io: dict[int, IoValue]
+) -> int:
+    """Read ``n`` (id, value) pairs of one value size into ``io``; return the new position."""
+    if size == 16:  # non-standard group: no struct code for 128-bit integers
+        item = struct.Struct(">" + id_fmt)
+        step = item.size + 16
+        if pos + n * step > len(data):
+            raise FrameError("truncated 16-byte IO group")
+        for i in range(n):
+            at = pos + i * step
+            io[item.unpack_from(data, at)[0]] = int.from_bytes(data[at + item.size : at + step])
+        return pos + n * step
+    pair = _PAIRS[(id_fmt, size)]
+    end = pos + n * pair.size
+    if end > len(data):
+        raise FrameError(f"truncated {size}-byte IO group")
+    for io_id, value in pair.iter_unpack(data[pos:end]):
+        io[io_id] = value
+    return end
+
+
+_PAIRS = {
+    (id_fmt, size): struct.Struct(">" + id_fmt + fmt)
+    for id_fmt in ("B", "H")
+    for size, fmt in _VALUE_FMT.items()
+}
 
 
 def _decode_commands(codec: int, count: int, data: bytes, frame: bytes) -> CommandPacket:
