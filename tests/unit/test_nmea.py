@@ -263,6 +263,18 @@ def test_t55_vectors(entry: dict) -> None:
         assert_plausible(p)
 
 
+@pytest.mark.parametrize("talker", ["GP", "GN", "GL", "GA", "GB", "GQ", "BD", "GI"])
+def test_any_two_letter_talker(talker: str) -> None:
+    dec = NmeaDecoder("x")
+    dec.push(sentence(f"{talker}RMC,101010.00,A,4113.5,N,06916.2,E,3.0,45.0,280926,,,A,V"))
+    dec.push(sentence(f"{talker}GGA,101010.00,4113.5,N,06916.2,E,1,12,0.8,455.0,M,-30.0,M,,"))
+    dec.push(sentence(f"{talker}GSA,A,3,01,02,03,04,,,,,,,,,1.5,0.8,1.2,1"))
+    (p,) = dec.flush()
+    assert (p.lat, p.lon) == pytest.approx((41.225, 69.27))
+    assert p.fix_time == datetime(2026, 9, 28, 10, 10, 10, tzinfo=UTC)
+    assert (p.attrs["talker"], p.attrs["mode"], p.altitude_m) == (talker, 3, 455.0)
+
+
 def test_missing_checksum_policy() -> None:
     line = "$GPRMC,082350.000,A,5355.0314,N,01044.1271,E,26.20,184.27,080518,,"
     strict = NmeaDecoder()
