@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import auth, errors
 from api.routes import devices, health, map_page, static
-from api.routes import ogc
+from api.routes import ogc, tiles
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 
@@ -47,5 +47,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(devices.router, prefix="/api/v1")
     app.include_router(map_page.router)
     ogc.install(app)
+    tiles.install(app)
     static.mount(app, settings)
     return app

@@ -412,3 +412,4 @@ audit_log = Table(
 
 
 from geomon.store import schema_events  # noqa: E402,F401  (event engine tables, same metadata)
+from geomon.store import schema_tiles  # noqa: E402,F401  (tile-cache change counters)

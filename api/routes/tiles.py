@@ -1,0 +1,76 @@
+"""Vector tiles ``/tiles/{layer}/{z}/{x}/{y}.mvt`` and their TileJSON ``/tiles/{layer}.json``.
+
+Tiles are rendered by PostGIS (ST_AsMVT) and cached in-process under a key holding the
+tables' change counters and the caller's visibility; ``ETag``/``If-None-Match`` give 304s.
+``Cache-Control: private, no-cache``: agency data, and browsers must revalidate (cheap).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.access import AUTH_RESPONSES, authenticated, data_connection, visibility_key
+from geomon.errors import InvalidRequest
+from geomon.store import tiles as store
+from tiles.cache import TileCache
+from tiles.vector import MVT_MEDIA, check_address, etag_for, tile_key, vector_tile
+
+CACHE_CONTROL = "private, no-cache"
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    400: {"description": "x or y does not exist at zoom z."},
+    404: {"description": "No such layer, or z outside the layer's zoom range."},
+}
+router = APIRouter(prefix="/tiles", tags=["tiles"], responses=RESPONSES,
+                   dependencies=[Depends(authenticated)])
+Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
+LayerId = Annotated[str, Path(description="Layer id: positions-latest, tracks, positions, "
+                              "incidents, zones, borders, places, events or hotspots-RUN.")]
+Z = Annotated[int, Path(ge=0, le=24, description="Zoom level.")]
+X = Annotated[int, Path(ge=0, description="Tile column (XYZ scheme).")]
+Y = Annotated[int, Path(ge=0, description="Tile row (XYZ scheme, north at 0).")]
+
+
+@router.get("/{layer}.json", summary="TileJSON 3.0.0 of a vector layer")
+async def tilejson(request: Request, conn: Conn, layer: LayerId) -> JSONResponse:
+    spec = await store.get_layer(conn, layer)
+    base = str(request.base_url).rstrip("/")
+    bounds = await store.layer_bounds(conn, spec) or (-180.0, -85.0511, 180.0, 85.0511)
+    center = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(spec.minzoom, 5)]
+    return JSONResponse({
+        "tilejson": "3.0.0", "name": spec.id, "description": spec.description,
+        "scheme": "xyz", "tiles": [f"{base}/tiles/{spec.id}/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": spec.minzoom, "maxzoom": spec.maxzoom, "bounds": list(bounds),
+        "center": center,
+        "vector_layers": [{"id": spec.id, "description": spec.description,
+                           "fields": spec.fields, "minzoom": spec.minzoom,
+                           "maxzoom": spec.maxzoom}]})
+
+
+@router.get("/{layer}/{z}/{x}/{y}.mvt", summary="A Mapbox vector tile",
+            responses={200: {"content": {MVT_MEDIA: {}}, "description": "The tile (may be "
+                             "empty)."}, 304: {"description": "Not modified (If-None-Match)."}})
+async def mvt(request: Request, conn: Conn, visibility: Annotated[str, Depends(visibility_key)],
+              layer: LayerId, z: Z, x: X, y: Y) -> Response:
+    spec = await store.get_layer(conn, layer)
+    try:
+        check_address(spec, z, x, y)
+    except InvalidRequest as exc:
+        raise HTTPException(400, str(exc)) from exc
+    key = await tile_key(conn, spec, z, x, y, visibility)
+    etag = etag_for(key)
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Cookie"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    tile = await vector_tile(conn, request.app.state.tile_cache, spec, key)
+    headers["X-Tile-Cache"] = "hit" if tile.cached else "miss"
+    return Response(tile.data, media_type=MVT_MEDIA, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    app.state.tile_cache = TileCache()
+    app.include_router(router)

@@ -1,0 +1,103 @@
+"""Vector tiles: TileJSON, zoom/address limits, content decoded by GDAL's MVT driver (an
+independent reader), ETag/304, and cache invalidation when a row is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mercantile
+import psycopg
+import pyogrio.raw
+from fastapi.testclient import TestClient
+
+from tests.api.seed import N_INCIDENTS, Seed
+
+VISIBLE = {i for i in range(N_INCIDENTS) if i % 5}
+
+
+def _decode(data: bytes, z: int, x: int, y: int, tmp: Path, layer: str) -> list[dict]:
+    """Features of ``layer`` in an MVT, read with GDAL (lon/lat from the z/x/y path)."""
+    path = tmp / str(z) / str(x) / f"{y}.mvt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if not data:
+        return []
+    meta, _, geoms, cols = pyogrio.raw.read(path, layer=layer, return_fids=False)
+    return [dict(zip(meta["fields"], [c[i] for c in cols], strict=True)) for i in range(len(geoms))]
+
+
+def test_tilejson(client: TestClient) -> None:
+    body = client.get("/tiles/incidents.json").json()
+    assert body["tilejson"] == "3.0.0"
+    assert body["tiles"][0].endswith("/tiles/incidents/{z}/{x}/{y}.mvt")
+    assert body["vector_layers"][0]["id"] == "incidents"
+    x0, y0, x1, y1 = body["bounds"]
+    assert 70 <= x0 < x1 <= 75 and 38 <= y0 < y1 <= 43
+    assert client.get("/tiles/nope.json").status_code == 404
+
+
+def test_zoom_and_address_limits(client: TestClient) -> None:
+    assert client.get("/tiles/tracks/2/1/1.mvt").status_code == 404  # minzoom 5
+    assert client.get("/tiles/incidents/3/8/1.mvt").status_code == 400  # x beyond 2^3
+    assert client.get("/tiles/incidents/25/0/0.mvt").status_code == 422
+    assert client.get("/tiles/incidents/a/0/0.mvt").status_code == 422
+
+
+def test_tile_holds_the_visible_incidents(client: TestClient, tmp_path: Path) -> None:
+    t = mercantile.tile(71.0, 39.0, 5)
+    r = client.get(f"/tiles/incidents/{t.z}/{t.x}/{t.y}.mvt")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    feats = _decode(r.content, t.z, t.x, t.y, tmp_path, "incidents")
+    b = mercantile.bounds(t)
+    expected = {i for i in VISIBLE if b.west <= 70 + 0.2 * i <= b.east
+                and b.south <= 38 + 0.2 * i <= b.north}
+    assert sorted(int(f["quantity"]) for f in feats) == sorted(expected)
+    assert expected and all(f["category"] == "seizure" for f in feats)
+
+
+def test_hotspot_run_layer(client: TestClient, seed: Seed, tmp_path: Path) -> None:
+    t = mercantile.tile(74.5, 42.05, 7)
+    r = client.get(f"/tiles/hotspots-{seed.hotspot_run}/{t.z}/{t.x}/{t.y}.mvt")
+    feats = _decode(r.content, t.z, t.x, t.y, tmp_path, f"hotspots-{seed.hotspot_run}")
+    assert sorted(int(f["cell_id"]) for f in feats) == list(range(12))
+
+
+def test_etag_304_and_invalidation_on_write(client: TestClient, db_url: str, seed: Seed,
+                                            tmp_path: Path) -> None:
+    t = mercantile.tile(71.0, 39.0, 5)
+    url = f"/tiles/incidents/{t.z}/{t.x}/{t.y}.mvt"
+    first = client.get(url)
+    again = client.get(url)
+    assert again.headers["x-tile-cache"] == "hit" and again.content == first.content
+    assert "no-cache" in first.headers["cache-control"]
+    etag = first.headers["etag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with psycopg.connect(db_url) as conn:  # another writer (the owner, like ingest)
+        conn.execute(
+            "INSERT INTO incidents (agency_id, category, quantity, occurred_at, geom, source) "
+            "VALUES (%s, 'detention', 999, now(), ST_SetSRID(ST_MakePoint(71, 39), 4326), "
+            "'tile-test')", (seed.agency_a,))
+    try:
+        fresh = client.get(url, headers={"If-None-Match": etag})
+        assert fresh.status_code == 200 and fresh.headers["etag"] != etag
+        assert fresh.headers["x-tile-cache"] == "miss"
+        qty = [int(f["quantity"]) for f in _decode(fresh.content, t.z, t.x, t.y, tmp_path,
+                                                   "incidents")]
+        assert 999 in qty
+    finally:
+        with psycopg.connect(db_url) as conn:
+            conn.execute("DELETE FROM incidents WHERE source = 'tile-test'")
+
+
+def test_tiles_differ_per_agency(client: TestClient, db_url: str, tmp_path: Path) -> None:
+    from tests.api.seed import auth_headers
+
+    t = mercantile.tile(71.0, 39.0, 5)
+    url = f"/tiles/incidents/{t.z}/{t.x}/{t.y}.mvt"
+    mine = client.get(url)
+    theirs = client.get(url, headers=auth_headers(db_url, role="viewer", agency="TJK-BS"))
+    assert mine.headers["etag"] != theirs.headers["etag"]
+    q = {int(f["quantity"]) for f in _decode(theirs.content, t.z, t.x, t.y, tmp_path,
+                                              "incidents")}
+    assert q and all(i % 5 == 0 for i in q)

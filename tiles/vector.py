@@ -1,0 +1,57 @@
+"""Vector tiles: validate the tile address, consult the cache, render in PostGIS on a miss.
+
+The ETag is derived from the cache key (layer, z/x/y, visibility, change counters) without
+rendering, so a revalidation (If-None-Match) costs one counter lookup and no ST_AsMVT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import psycopg
+
+from geomon.errors import InvalidRequest, NotFound
+from geomon.store import tiles as store
+from tiles.cache import TileCache
+
+MVT_MEDIA = "application/vnd.mapbox-vector-tile"
+
+
+@dataclass(frozen=True)
+class Tile:
+    data: bytes
+    etag: str
+    cached: bool
+
+
+def check_address(layer: store.TileLayer, z: int, x: int, y: int) -> None:
+    """404 outside the layer's zoom range; 400 when x/y do not exist at zoom z."""
+    if z < layer.minzoom or z > layer.maxzoom:
+        raise NotFound(f"layer {layer.id!r} has tiles for zooms {layer.minzoom}..{layer.maxzoom} "
+                       f"only, not {z}")
+    n = 1 << z
+    if not (0 <= x < n and 0 <= y < n):
+        raise InvalidRequest(f"tile x and y must be within 0..{n - 1} at zoom {z}")
+
+
+def etag_for(key: tuple[object, ...]) -> str:
+    return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
+
+
+async def tile_key(conn: psycopg.AsyncConnection, layer: store.TileLayer, z: int, x: int,
+                   y: int, visibility: str) -> tuple[object, ...]:
+    """Read the change counters FIRST: a tile rendered after them is at least that fresh."""
+    version = await store.layer_version(conn, layer.tables)
+    return (layer.id, z, x, y, visibility, version)
+
+
+async def vector_tile(conn: psycopg.AsyncConnection, cache: TileCache, layer: store.TileLayer,
+                      key: tuple[object, ...]) -> Tile:
+    _, z, x, y, _, _ = key
+    data = cache.get(key)
+    if data is not None:
+        return Tile(data, etag_for(key), True)
+    data = await store.render_tile(conn, layer, int(z), int(x), int(y))  # type: ignore[call-overload]
+    cache.put(key, data)
+    return Tile(data, etag_for(key), False)
