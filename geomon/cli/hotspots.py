@@ -97,7 +97,8 @@ def gistar_cmd(
     points: Annotated[Path | None, typer.Option(
         help="Points: CSV (x,y or lon,lat) or GeoJSON.")] = None,
     features: Annotated[Path | None, typer.Option(
-        help="Polygon features (GeoJSON) instead of points.")] = None,
+        help="Features analysed as they are (GeoJSON polygons, or points with --weights "
+        "distance / --knn) instead of a grid of points.")] = None,
     value: Annotated[str | None, typer.Option(
         help="Field to sum per cell (points) or to analyse (features).")] = None,
     grid: Annotated[GridKind, typer.Option(help="Grid of cells for points.")] = GridKind.hex,
@@ -187,6 +188,9 @@ def _gistar_features(path, value, crs, rule, band, k, fdr, perms, seed):
     else:
         if band is not None:
             raise InvalidRequest("--distance-band needs --weights distance")
+        if (shapely.get_type_id(feats.polygons) == 0).any():
+            raise InvalidRequest(f"{rule} contiguity needs polygons; for point features use "
+                                 "--weights distance or --knn")
         w = contiguity(feats.polygons, rule)
     res = _run(feats.values, w, fdr, perms, seed)
     rows = files.result_rows(feats.ids, pts[:, 0], pts[:, 1], feats.values, "value", res)

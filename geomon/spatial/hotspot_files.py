@@ -45,7 +45,8 @@ class PointsInput:
 
 @dataclass(frozen=True)
 class FeaturesInput:
-    """Polygon features: ids, geometries (analysis CRS and original EPSG:4326), values."""
+    """Features (polygons, or points analysed as they are): ids, geometries in the analysis
+    CRS and as read (EPSG:4326), values."""
 
     ids: list[str]
     polygons: np.ndarray
@@ -160,7 +161,7 @@ def _points_geojson(path: Path, crs: str, value_field: str | None) -> PointsInpu
 def read_features(
     path: str | Path, crs: str, value_field: str, id_field: str | None = None
 ) -> FeaturesInput:
-    """Read polygon features (GeoJSON, EPSG:4326) with a numeric value, projected to ``crs``."""
+    """Read polygon (or point) features with a numeric value (GeoJSON, EPSG:4326) into ``crs``."""
     path = Path(path)
     if not path.is_file():
         raise InvalidRequest(f"{path}: no such file")
@@ -171,8 +172,8 @@ def read_features(
             geom = shape(feat.get("geometry"))
         except Exception as exc:  # shapely raises several types for malformed geometry
             raise InvalidRequest(f"{where}: bad geometry ({exc})") from None
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            raise InvalidRequest(f"{where} is {geom.geom_type}, expected Polygon")
+        if geom.geom_type not in ("Polygon", "MultiPolygon", "Point"):
+            raise InvalidRequest(f"{where} is {geom.geom_type}, expected Polygon or Point")
         props = feat.get("properties") or {}
         fid = props.get(id_field) if id_field else feat.get("id", props.get("id", k))
         ids.append(str(fid))

@@ -111,6 +111,28 @@ def test_gistar_on_polygon_features_with_queen_weights(tmp_path):
     np.testing.assert_allclose(z, ref, atol=1e-9)
 
 
+def test_point_features_with_a_value_are_analysed_as_they_are(tmp_path):
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(69, 70, 60), rng.uniform(41, 42, 60)
+    vals = rng.gamma(2, 3, 60) + 10 * (lon < 69.3)
+    src = tmp_path / "posts.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": k, "properties": {"kg": float(v)},
+         "geometry": {"type": "Point", "coordinates": [float(a), float(b)]}}
+        for k, (a, b, v) in enumerate(zip(lon, lat, vals, strict=True))]}))
+    out = tmp_path / "out.csv"
+    res = runner.invoke(app, ["gistar", "--features", str(src), "--value", "kg", "--weights",
+                              "distance", "--distance-band", "20000", "--crs", CRS,
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    _, rows = _read_csv(out)
+    cx, cy = (np.array([float(r[k]) for r in rows]) for k in ("cx", "cy"))
+    x, y = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(lon, lat)
+    np.testing.assert_allclose(cx, x, atol=1e-3)
+    z = np.array([float(r["z"]) for r in rows])
+    np.testing.assert_allclose(z, _esda_z(x, y, vals, 20000.0), atol=1e-9)
+
+
 def test_kde_writes_a_geotiff_whose_integral_is_the_point_count(tmp_path, incidents):
     x, y, _ = incidents
     src = _write_csv(tmp_path / "pts.csv", ["x", "y"], zip(x, y, strict=True))
@@ -135,6 +157,7 @@ def test_kde_writes_a_geotiff_whose_integral_is_the_point_count(tmp_path, incide
         (["--points", "{badvalue}"], "--cell-size"),
         (["--points", "{lines}", "--cell-size", "1000"], "points expected"),
         (["--features", "{lines}", "--value", "v"], "expected Polygon"),
+        (["--features", "{pointfeats}", "--value", "v"], "needs polygons"),
         (["--points", "{badvalue}", "--cell-size", "1000", "--extent", "5,5,1,1"], "XMIN<XMAX"),
     ],
 )
@@ -145,7 +168,12 @@ def test_bad_input_gives_a_message_and_a_non_zero_exit(tmp_path, args, message):
     lines.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"v": 1},
          "geometry": {"type": "LineString", "coordinates": [[69, 41], [70, 42]]}}]}))
-    args = [a.format(nocoords=nocoords, badvalue=badvalue, lines=lines) for a in args]
+    pointfeats = tmp_path / "p.geojson"
+    pointfeats.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"v": k},
+         "geometry": {"type": "Point", "coordinates": [69 + k / 10, 41]}} for k in range(4)]}))
+    args = [a.format(nocoords=nocoords, badvalue=badvalue, lines=lines, pointfeats=pointfeats)
+            for a in args]
     res = runner.invoke(app, ["gistar", *args, "--crs", CRS, "--out", str(tmp_path / "o.csv")])
     assert res.exit_code != 0
     assert res.exception is None or isinstance(res.exception, SystemExit)  # no traceback
