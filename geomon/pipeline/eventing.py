@@ -1,0 +1,151 @@
+"""Events from committed fixes: the batch writer's ``on_committed`` hook, and the periodic
+silent-team check.
+
+After a batch commits (devices already acknowledged), the hook reloads each affected device's
+track window from the store — the new fixes plus their stored neighbours — runs the pure
+engine, replaces the window's events and inserts the new ones, all in one transaction of its
+own. Late and resent data therefore produce exactly the events a live stream would have.
+Hooks run one at a time, in commit order; an error is logged and never reaches ingest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from geomon.alerts import EventDraft, Track, evaluate
+from geomon.alerts.device_state import silent_events
+from geomon.store import events as event_store
+from geomon.store.event_inputs import (
+    EngineContext,
+    Window,
+    load_context,
+    load_windows,
+    silent_inputs,
+)
+
+log = logging.getLogger(__name__)
+
+
+def spans_of(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[datetime, datetime]]:
+    """(first, last) fix time per device of staged rows ``(device_id, fix_time, …)``."""
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for row in rows:
+        dev, t = row[0], row[1]
+        lo, hi = spans.get(dev, (t, t))
+        spans[dev] = (min(lo, t), max(hi, t))
+    return spans
+
+
+def compute(windows: list[Window], ctx: EngineContext) -> tuple[list[EventDraft], set[str]]:
+    """Pure part: the drafts of every window (and their keys, which must survive)."""
+    drafts: list[EventDraft] = []
+    for w in windows:
+        emit = [w.prev is None or r[1] > w.prev for r in w.rows]
+        track = Track.from_rows(w.rows, emit=emit)
+        drafts += evaluate(track, ctx.zones_of(w.agency_id), ctx.rules_of(w.agency_id),
+                           ctx.borders_of(w.agency_id))
+    return drafts, {d.key for d in drafts}
+
+
+class EventHook:
+    """``await hook(spans)`` after a commit; holds its own connection and a cached context."""
+
+    def __init__(self, url: str, *, context_ttl_s: float = 30.0) -> None:
+        self._url = url
+        self._ttl = context_ttl_s
+        self._conn: psycopg.AsyncConnection | None = None
+        self._ctx: EngineContext | None = None
+        self._ctx_at = 0.0
+        self._lock = asyncio.Lock()
+        self.last_event_ids: list[int] = []
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._url, connect_timeout=5, application_name="geomon-events")
+        return self._conn
+
+    async def _context(self, conn: psycopg.AsyncConnection) -> EngineContext:
+        if self._ctx is None or time.monotonic() - self._ctx_at > self._ttl:
+            self._ctx = await load_context(conn)
+            self._ctx_at = time.monotonic()
+        return self._ctx
+
+    def invalidate(self) -> None:
+        """Reload zones and rules on the next batch (after zones changed)."""
+        self._ctx = None
+
+    async def __call__(self, spans: dict[int, tuple[datetime, datetime]]) -> list[int]:
+        if not spans:
+            return []
+        async with self._lock:
+            try:
+                return await self._run(spans)
+            except Exception:
+                log.exception("event computation failed for %d devices", len(spans))
+                if self._conn is not None:
+                    await self._conn.close()
+                self._conn = None
+                return []
+
+    async def _run(self, spans: dict[int, tuple[datetime, datetime]]) -> list[int]:
+        conn = await self._connection()
+        async with conn.transaction():
+            ctx = await self._context(conn)
+            lookback = timedelta(minutes=2 * max(
+                [float(r["stop_minutes"]) for r in ctx.rules.values()]
+                + [float(ctx.default_rules["stop_minutes"])]))
+            windows = await load_windows(conn, spans, lookback)
+            drafts, keys = await asyncio.to_thread(compute, windows, ctx)
+            changed = await event_store.supersede(
+                conn, [(w.device_id, w.t0, w.t1) for w in windows], keys)
+            new = await event_store.insert_events(
+                conn, drafts, {w.device_id: w.agency_id for w in windows})
+            changed += await event_store.resolve_open(
+                conn, [f"silent:{d}" for d in spans], by="geomon", note="device reported again")
+        if new or changed:
+            log.info("events: %d new, %d changed for %d devices", len(new), len(changed),
+                     len(spans))
+        self.last_event_ids = new
+        return new
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+
+async def check_silent(conn: psycopg.AsyncConnection, ctx: EngineContext,
+                       now: datetime | None = None) -> list[int]:
+    """Flag teams on duty that have been silent too long (one open event per silence)."""
+    now = now or datetime.now(UTC)
+    rows = await silent_inputs(conn, now)
+    last = {r[0]: (r[2], r[3], r[4]) for r in rows}
+    rules_of = {r[0]: ctx.rules_of(r[1]) for r in rows}
+    on_duty = [r[0] for r in rows
+               if r[5] or not (r[6] or rules_of[r[0]]["silent_requires_duty"])]
+    drafts = silent_events(now, last, on_duty, rules_of)
+    return await event_store.insert_events(conn, drafts, {r[0]: r[1] for r in rows})
+
+
+async def run_silent_checks(url: str, *, every_s: float = 30.0) -> None:
+    """Forever: the silent-team check every ``every_s`` seconds (cancel to stop)."""
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                    url, connect_timeout=5, application_name="geomon-silent") as conn:
+                while True:
+                    async with conn.transaction():
+                        ids = await check_silent(conn, await load_context(conn))
+                    if ids:
+                        log.info("silent teams flagged: %d events", len(ids))
+                    await asyncio.sleep(every_s)
+        except (psycopg.Error, OSError) as exc:
+            log.warning("silent check: database unavailable (%s); retrying", exc)
+            await asyncio.sleep(every_s)
