@@ -55,19 +55,23 @@ def timed(label: str, fn: Callable[[], Any], sink: dict[str, float]) -> Any:
 def generate_incidents(n: int, seed: int) -> Points:
     """Exactly n incidents inside the area: route clusters plus 10 % background."""
     rng = np.random.default_rng(seed)
-    routes = [np.cumsum(rng.normal(0, 60_000, (12, 2)), axis=0)
-              + rng.uniform([0, 0], [WIDTH_M, HEIGHT_M]) for _ in range(14)]
+    routes = [
+        np.cumsum(rng.normal(0, 60_000, (12, 2)), axis=0) + rng.uniform([0, 0], [WIDTH_M, HEIGHT_M])
+        for _ in range(14)
+    ]
     growth = rng.uniform(-1, 1, len(routes))
     batch = _incident_batch(int(n * 1.6), routes, growth, rng)
     while len(batch.x) < n:
         more = _incident_batch(n, routes, growth, rng)
-        batch = Points(np.r_[batch.x, more.x], np.r_[batch.y, more.y],
-                       np.r_[batch.month, more.month])
+        batch = Points(
+            np.r_[batch.x, more.x], np.r_[batch.y, more.y], np.r_[batch.month, more.month]
+        )
     return Points(batch.x[:n], batch.y[:n], batch.month[:n])
 
 
-def _incident_batch(n: int, routes: list[np.ndarray], growth: np.ndarray,
-                    rng: np.random.Generator) -> Points:
+def _incident_batch(
+    n: int, routes: list[np.ndarray], growth: np.ndarray, rng: np.random.Generator
+) -> Points:
     """Incidents along 14 routes (lateral spread 1–4 km), hubs on them, 10 % background."""
     n_bg = n // 10
     n_route = n - n_bg
@@ -95,32 +99,50 @@ def load_points(args: argparse.Namespace) -> Points:
 
 def compute_gistar(pts: Points, t: dict[str, float]) -> tuple[GridCells, Weights, Any]:
     spec = GridSpec("hex", 5000.0, (0.0, 0.0, WIDTH_M, HEIGHT_M))
-    cells = timed("aggregate to 5 km hex grid", lambda: aggregate_to_grid(
-        pts.x, pts.y, None, spec), t)
-    w = timed("weights: 15 km distance band", lambda: distance_band(cells.cx, cells.cy,
-                                                                     15000.0), t)
+    cells = timed(
+        "aggregate to 5 km hex grid", lambda: aggregate_to_grid(pts.x, pts.y, None, spec), t
+    )
+    w = timed("weights: 15 km distance band", lambda: distance_band(cells.cx, cells.cy, 15000.0), t)
     res = timed("Gi* (analytic z, p, bins, FDR)", lambda: gistar(cells.values, w, fdr=True), t)
     return cells, w, res
 
 
-def esda_baseline(cells: GridCells, w: Weights, ours_z: np.ndarray, perms: int,
-                  t: dict[str, float]) -> None:
+def esda_baseline(
+    cells: GridCells, w: Weights, ours_z: np.ndarray, perms: int, t: dict[str, float]
+) -> None:
     import esda
     from libpysal.weights import W
 
     lw = timed("libpysal W.from_sparse (not in ratio)", lambda: W.from_sparse(w.matrix), t)
-    lg = timed("esda.G_Local star=True, analytic", lambda: esda.G_Local(
-        cells.values, lw, transform="B", star=True, permutations=0), t)
+    lg = timed(
+        "esda.G_Local star=True, analytic",
+        lambda: esda.G_Local(cells.values, lw, transform="B", star=True, permutations=0),
+        t,
+    )
     print(f"  max |z_ours - z_esda| = {np.nanmax(np.abs(lg.Zs - ours_z)):.2e}")
     # Warm both numba kernels on a tiny case so compile time is not measured.
     small = sp.csr_matrix(w.matrix[:50, :50])
     gistar(cells.values[:50] + np.arange(50), small, permutations=9, seed=0)
-    esda.G_Local(cells.values[:50] + np.arange(50), W.from_sparse(small), transform="B",
-                 star=True, permutations=9, seed=0)
-    timed(f"Gi* + {perms} permutations (ours)", lambda: gistar(
-        cells.values, w, permutations=perms, seed=1), t)
-    timed(f"esda.G_Local + {perms} permutations", lambda: esda.G_Local(
-        cells.values, lw, transform="B", star=True, permutations=perms, seed=1), t)
+    esda.G_Local(
+        cells.values[:50] + np.arange(50),
+        W.from_sparse(small),
+        transform="B",
+        star=True,
+        permutations=9,
+        seed=0,
+    )
+    timed(
+        f"Gi* + {perms} permutations (ours)",
+        lambda: gistar(cells.values, w, permutations=perms, seed=1),
+        t,
+    )
+    timed(
+        f"esda.G_Local + {perms} permutations",
+        lambda: esda.G_Local(
+            cells.values, lw, transform="B", star=True, permutations=perms, seed=1
+        ),
+        t,
+    )
 
 
 def compute_ehsa(pts: Points, cells: GridCells, w: Weights, t: dict[str, float]):
@@ -138,10 +160,10 @@ def compute_ehsa(pts: Points, cells: GridCells, w: Weights, t: dict[str, float])
 
 def ehsa_baseline(c: np.ndarray, w: Weights, t: dict[str, float]) -> None:
     lag = sp.diags([np.ones(MONTHS), np.ones(MONTHS - 1)], [0, -1]).tocsr()
-    big = timed("naive: explicit space-time weights (kron)", lambda: sp.kron(
-        lag, w.matrix, format="csr"), t)
-    z = timed("naive: Gi* on explicit space-time weights", lambda: gistar_z(
-        c.T.ravel(), big), t)
+    big = timed(
+        "naive: explicit space-time weights (kron)", lambda: sp.kron(lag, w.matrix, format="csr"), t
+    )
+    z = timed("naive: Gi* on explicit space-time weights", lambda: gistar_z(c.T.ravel(), big), t)
     ours, _ = space_time_gistar(c, w, 1)
     print(f"  max |z_cube - z_naive| = {np.nanmax(np.abs(ours - z.reshape(MONTHS, -1).T)):.2e}")
 
@@ -150,18 +172,40 @@ def compute_kde(pts: Points, t: dict[str, float]):
     side = max(WIDTH_M, HEIGHT_M)
     extent = (0.0, HEIGHT_M / 2 - side / 2, side, HEIGHT_M / 2 + side / 2)
     cell = side / 2000
-    res = timed("KDE 2000×2000 (binned FFT, default radius)", lambda: kernel_density(
-        pts.x, pts.y, cell_size=cell, crs=CRS, extent=extent, method="binned"), t)
+    res = timed(
+        "KDE 2000×2000 (binned FFT, default radius)",
+        lambda: kernel_density(
+            pts.x, pts.y, cell_size=cell, crs=CRS, extent=extent, method="binned"
+        ),
+        t,
+    )
     return res, extent, cell
 
 
 def kde_baseline(pts: Points, extent, cell: float, r: float, t: dict[str, float]) -> None:
     k = len(pts.x) // 20
-    kernel_density(pts.x[:100], pts.y[:100], cell_size=cell, crs=CRS, extent=extent,
-                   bandwidth=r, method="exact")  # compile
-    timed(f"exact kernel sum, 1/20 of points ({k})", lambda: kernel_density(
-        pts.x[:k], pts.y[:k], cell_size=cell, crs=CRS, extent=extent, bandwidth=r,
-        method="exact"), t)
+    kernel_density(
+        pts.x[:100],
+        pts.y[:100],
+        cell_size=cell,
+        crs=CRS,
+        extent=extent,
+        bandwidth=r,
+        method="exact",
+    )  # compile
+    timed(
+        f"exact kernel sum, 1/20 of points ({k})",
+        lambda: kernel_density(
+            pts.x[:k],
+            pts.y[:k],
+            cell_size=cell,
+            crs=CRS,
+            extent=extent,
+            bandwidth=r,
+            method="exact",
+        ),
+        t,
+    )
 
 
 def write_results(*_: Any) -> None:
@@ -181,8 +225,10 @@ def main() -> None:
     print("Gi* (5 km hex, 15 km band)")
     cells, w, res = compute_gistar(pts, t)
     s = w.summary()
-    print(f"  {len(cells)} cells, {s['mean_neighbours']:.1f} mean neighbours, "
-          f"{int((res.gi_bin > 0).sum())} hot / {int((res.gi_bin < 0).sum())} cold cells")
+    print(
+        f"  {len(cells)} cells, {s['mean_neighbours']:.1f} mean neighbours, "
+        f"{int((res.gi_bin > 0).sum())} hot / {int((res.gi_bin < 0).sum())} cold cells"
+    )
     if not args.skip_baselines:
         esda_baseline(cells, w, res.z, args.permutations, t)
     print("emerging hot spots")
@@ -199,8 +245,11 @@ def main() -> None:
 
 
 def _summary(t: dict[str, float], args: argparse.Namespace) -> None:
-    engine = t["aggregate to 5 km hex grid"] + t["weights: 15 km distance band"] + \
-        t["Gi* (analytic z, p, bins, FDR)"]
+    engine = (
+        t["aggregate to 5 km hex grid"]
+        + t["weights: 15 km distance band"]
+        + t["Gi* (analytic z, p, bins, FDR)"]
+    )
     print("summary")
     print(f"  Gi* engine end to end (grid + weights + Gi*): {engine:.3f} s")
     if args.skip_baselines:
@@ -211,8 +260,10 @@ def _summary(t: dict[str, float], args: argparse.Namespace) -> None:
     p_ours = t[f"Gi* + {args.permutations} permutations (ours)"]
     p_esda = t[f"esda.G_Local + {args.permutations} permutations"]
     print(f"  esda / ours with {args.permutations} permutations:      {p_esda / p_ours:8.1f}x")
-    naive = t["naive: explicit space-time weights (kron)"] + \
-        t["naive: Gi* on explicit space-time weights"]
+    naive = (
+        t["naive: explicit space-time weights (kron)"]
+        + t["naive: Gi* on explicit space-time weights"]
+    )
     ours = t["emerging hot spots (Gi*, MK, patterns)"]
     print(f"  EHSA: naive space-time Gi* only / our full EHSA: {naive / ours:8.1f}x")
     exact = 20 * [v for k, v in t.items() if k.startswith("exact kernel")][0]

@@ -92,32 +92,57 @@ def _out_kind(out: Path, allowed: tuple[str, ...]) -> str:
 @app.command("gistar")
 def gistar_cmd(
     out: Annotated[Path, typer.Option(help="Output FILE.csv or FILE.geojson.")],
-    crs: Annotated[str, typer.Option(callback=metric_crs,
-                                     help="Metric analysis CRS, e.g. EPSG:32642.")],
-    points: Annotated[Path | None, typer.Option(
-        help="Points: CSV (x,y or lon,lat) or GeoJSON.")] = None,
-    features: Annotated[Path | None, typer.Option(
-        help="Features analysed as they are (GeoJSON polygons, or points with --weights "
-        "distance / --knn) instead of a grid of points.")] = None,
-    value: Annotated[str | None, typer.Option(
-        help="Field to sum per cell (points) or to analyse (features).")] = None,
+    crs: Annotated[
+        str, typer.Option(callback=metric_crs, help="Metric analysis CRS, e.g. EPSG:32642.")
+    ],
+    points: Annotated[
+        Path | None, typer.Option(help="Points: CSV (x,y or lon,lat) or GeoJSON.")
+    ] = None,
+    features: Annotated[
+        Path | None,
+        typer.Option(
+            help="Features analysed as they are (GeoJSON polygons, or points with --weights "
+            "distance / --knn) instead of a grid of points."
+        ),
+    ] = None,
+    value: Annotated[
+        str | None, typer.Option(help="Field to sum per cell (points) or to analyse (features).")
+    ] = None,
     grid: Annotated[GridKind, typer.Option(help="Grid of cells for points.")] = GridKind.hex,
-    cell_size: Annotated[float | None, typer.Option(
-        min=0.001, help="Cell size in metres (points).")] = None,
-    extent: Annotated[str | None, typer.Option(
-        help="XMIN,YMIN,XMAX,YMAX in the analysis CRS; every cell "
-        "inside is analysed, empty ones included.")] = None,
-    distance_band_m: Annotated[float | None, typer.Option(
-        "--distance-band", min=0.001, help="Fixed distance band in metres (default: the "
-        "smallest band giving every cell a neighbour).")] = None,
-    knn_k: Annotated[int | None, typer.Option(
-        "--knn", min=1, help="k nearest neighbours instead of a band.")] = None,
-    weights: Annotated[FeatureWeights, typer.Option(
-        help="Weights for --features: queen, rook or distance.")] = FeatureWeights.queen,
-    fdr: Annotated[bool, typer.Option(
-        help="Fill gi_bin_fdr with the Benjamini-Hochberg FDR bins.")] = False,
-    permutations: Annotated[int | None, typer.Option(
-        min=1, help="Add p_sim: conditional-permutation pseudo p from N permutations.")] = None,
+    cell_size: Annotated[
+        float | None, typer.Option(min=0.001, help="Cell size in metres (points).")
+    ] = None,
+    extent: Annotated[
+        str | None,
+        typer.Option(
+            help="XMIN,YMIN,XMAX,YMAX in the analysis CRS; every cell "
+            "inside is analysed, empty ones included."
+        ),
+    ] = None,
+    distance_band_m: Annotated[
+        float | None,
+        typer.Option(
+            "--distance-band",
+            min=0.001,
+            help="Fixed distance band in metres (default: the "
+            "smallest band giving every cell a neighbour).",
+        ),
+    ] = None,
+    knn_k: Annotated[
+        int | None, typer.Option("--knn", min=1, help="k nearest neighbours instead of a band.")
+    ] = None,
+    weights: Annotated[
+        FeatureWeights, typer.Option(help="Weights for --features: queen, rook or distance.")
+    ] = FeatureWeights.queen,
+    fdr: Annotated[
+        bool, typer.Option(help="Fill gi_bin_fdr with the Benjamini-Hochberg FDR bins.")
+    ] = False,
+    permutations: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Add p_sim: conditional-permutation pseudo p from N permutations."
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed for the permutations.")] = None,
 ) -> None:
     """Getis-Ord Gi* hot spots (z, p, Gi_Bin as ArcGIS) on a grid of points or on polygons."""
@@ -129,20 +154,34 @@ def gistar_cmd(
     ext = parse_extent(extent)
     with reported_errors(), _file_errors():
         if points is not None:
-            rows, polys, meta = _gistar_points(points, value, crs, grid.value, cell_size, ext,
-                                               distance_band_m, knn_k, fdr, permutations, seed)
+            rows, polys, meta = _gistar_points(
+                points,
+                value,
+                crs,
+                grid.value,
+                cell_size,
+                ext,
+                distance_band_m,
+                knn_k,
+                fdr,
+                permutations,
+                seed,
+            )
         else:
             assert features is not None
-            rows, polys, meta = _gistar_features(features, value, crs, weights.value,
-                                                 distance_band_m, knn_k, fdr, permutations, seed)
+            rows, polys, meta = _gistar_features(
+                features, value, crs, weights.value, distance_band_m, knn_k, fdr, permutations, seed
+            )
         if kind == ".csv":
             files.write_csv(out, rows)
         else:
             files.write_geojson(out, rows, polys() if callable(polys) else polys, meta)
     hot = sum(1 for r in rows if r["gi_bin"] > 0)
     cold = sum(1 for r in rows if r["gi_bin"] < 0)
-    typer.echo(f"{len(rows)} {meta['unit']}s, weights {meta['weights']}: "
-               f"{hot} hot, {cold} cold (90 %+); wrote {out}")
+    typer.echo(
+        f"{len(rows)} {meta['unit']}s, weights {meta['weights']}: "
+        f"{hot} hot, {cold} cold (90 %+); wrote {out}"
+    )
     if meta.get("dropped_points"):
         typer.echo(f"{meta['dropped_points']} points fell outside the grid and were not counted")
 
@@ -173,8 +212,14 @@ def _gistar_points(path, value, crs, grid, cell_size, extent, band, k, fdr, perm
     res = _run(cells.values, w, fdr, perms, seed)
     name = "value" if value else "count"
     rows = files.result_rows(cells.ids.tolist(), cells.cx, cells.cy, cells.values, name, res)
-    meta = {"unit": "cell", "weights": _describe(w), "crs": crs, "grid": grid,
-            "cell_size_m": cell_size, "dropped_points": cells.n_points_dropped}
+    meta = {
+        "unit": "cell",
+        "weights": _describe(w),
+        "crs": crs,
+        "grid": grid,
+        "cell_size_m": cell_size,
+        "dropped_points": cells.n_points_dropped,
+    }
     return rows, lambda: files.to_wgs84(cells.polygons(), crs), meta
 
 
@@ -189,8 +234,10 @@ def _gistar_features(path, value, crs, rule, band, k, fdr, perms, seed):
         if band is not None:
             raise InvalidRequest("--distance-band needs --weights distance")
         if (shapely.get_type_id(feats.polygons) == 0).any():
-            raise InvalidRequest(f"{rule} contiguity needs polygons; for point features use "
-                                 "--weights distance or --knn")
+            raise InvalidRequest(
+                f"{rule} contiguity needs polygons; for point features use "
+                "--weights distance or --knn"
+            )
         w = contiguity(feats.polygons, rule)
     res = _run(feats.values, w, fdr, perms, seed)
     rows = files.result_rows(feats.ids, pts[:, 0], pts[:, 1], feats.values, "value", res)
@@ -201,26 +248,40 @@ def _gistar_features(path, value, crs, rule, band, k, fdr, perms, seed):
 @app.command("kde")
 def kde_cmd(
     points: Annotated[Path, typer.Option(help="Points: CSV (x,y or lon,lat) or GeoJSON.")],
-    crs: Annotated[str, typer.Option(callback=metric_crs,
-                                     help="Metric output CRS, e.g. EPSG:32642.")],
+    crs: Annotated[
+        str, typer.Option(callback=metric_crs, help="Metric output CRS, e.g. EPSG:32642.")
+    ],
     cell_size: Annotated[float, typer.Option(min=0.001, help="Raster cell size in metres.")],
     out: Annotated[Path, typer.Option(help="Output FILE.tif (Cloud-Optimised GeoTIFF).")],
-    bandwidth: Annotated[float | None, typer.Option(
-        min=0.001, help="Search radius in metres (default: ArcGIS's rule).")] = None,
-    population: Annotated[str | None, typer.Option(
-        help="Field weighting each point (ArcGIS population field).")] = None,
-    extent: Annotated[str | None, typer.Option(
-        help="XMIN,YMIN,XMAX,YMAX (default: points + bandwidth).")] = None,
+    bandwidth: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Search radius in metres (default: ArcGIS's rule)."),
+    ] = None,
+    population: Annotated[
+        str | None, typer.Option(help="Field weighting each point (ArcGIS population field).")
+    ] = None,
+    extent: Annotated[
+        str | None, typer.Option(help="XMIN,YMIN,XMAX,YMAX (default: points + bandwidth).")
+    ] = None,
 ) -> None:
     """Quartic kernel density (ArcGIS Kernel Density) in points per km², as a COG."""
     _out_kind(out, (".tif", ".tiff"))
     ext = parse_extent(extent)
     with reported_errors(), _file_errors():
         pts = files.read_points(points, crs, population)
-        res = kernel_density(pts.x, pts.y, cell_size=cell_size, crs=crs, bandwidth=bandwidth,
-                             weights=pts.values, extent=ext)
+        res = kernel_density(
+            pts.x,
+            pts.y,
+            cell_size=cell_size,
+            crs=crs,
+            bandwidth=bandwidth,
+            weights=pts.values,
+            extent=ext,
+        )
         write_geotiff(out, res.grid)
     rows, cols = res.grid.array.shape
     rule = "ArcGIS default rule" if res.bandwidth_is_default else "given"
-    typer.echo(f"{res.n_points} points, bandwidth {res.bandwidth:.1f} m ({rule}), "
-               f"{cols}x{rows} cells of {cell_size:g} m ({res.method}); wrote {out}")
+    typer.echo(
+        f"{res.n_points} points, bandwidth {res.bandwidth:.1f} m ({rule}), "
+        f"{cols}x{rows} cells of {cell_size:g} m ({res.method}); wrote {out}"
+    )

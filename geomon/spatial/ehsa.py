@@ -31,10 +31,22 @@ log = logging.getLogger(__name__)
 
 PATTERNS: tuple[str, ...] = (
     "no pattern",
-    "new hot spot", "consecutive hot spot", "intensifying hot spot", "persistent hot spot",
-    "diminishing hot spot", "sporadic hot spot", "oscillating hot spot", "historical hot spot",
-    "new cold spot", "consecutive cold spot", "intensifying cold spot", "persistent cold spot",
-    "diminishing cold spot", "sporadic cold spot", "oscillating cold spot", "historical cold spot",
+    "new hot spot",
+    "consecutive hot spot",
+    "intensifying hot spot",
+    "persistent hot spot",
+    "diminishing hot spot",
+    "sporadic hot spot",
+    "oscillating hot spot",
+    "historical hot spot",
+    "new cold spot",
+    "consecutive cold spot",
+    "intensifying cold spot",
+    "persistent cold spot",
+    "diminishing cold spot",
+    "sporadic cold spot",
+    "oscillating cold spot",
+    "historical cold spot",
 )
 COLD_OFFSET = 8  # code of a cold pattern = code of the hot one + 8
 
@@ -136,19 +148,22 @@ def _side(final, this, other, trend_up, trend_down, n_steps) -> np.ndarray:
     run = _trailing_run(this)
     mostly = count >= 0.9 * n_steps
     conds = [
-        count == 1,                                    # new
-        (run >= 2) & (count == run) & ~mostly,         # consecutive
-        mostly & trend_up,                             # intensifying
-        mostly & ~trend_up & ~trend_down,              # persistent
-        mostly & trend_down,                           # diminishing
-        ~mostly & ~other.any(axis=1),                  # sporadic
-        ~mostly & other.any(axis=1),                   # oscillating
+        count == 1,  # new
+        (run >= 2) & (count == run) & ~mostly,  # consecutive
+        mostly & trend_up,  # intensifying
+        mostly & ~trend_up & ~trend_down,  # persistent
+        mostly & trend_down,  # diminishing
+        ~mostly & ~other.any(axis=1),  # sporadic
+        ~mostly & other.any(axis=1),  # oscillating
     ]
     return np.where(final, np.select(conds, np.arange(1, 8), default=0), 0)
 
 
 def classify_patterns(
-    hot: np.ndarray, cold: np.ndarray, trend_z: np.ndarray, trend_p: np.ndarray,
+    hot: np.ndarray,
+    cold: np.ndarray,
+    trend_z: np.ndarray,
+    trend_p: np.ndarray,
     trend_alpha: float = 0.05,
 ) -> np.ndarray:
     """Pattern code per cell (index into PATTERNS) from significance flags and the trend.
@@ -188,6 +203,10 @@ def emerging_hotspots(
     bins = (gi_bins_fdr(flat_z, flat_p) if fdr else gi_bins(flat_z, flat_p)).reshape(z.shape)
     _, _, tz, tp = mann_kendall(z)
     pattern = classify_patterns(bins > 0, bins < 0, tz, tp, trend_alpha)
-    log.info("ehsa: %d cells × %d steps, %d with a pattern",
-             z.shape[0], z.shape[1], int((pattern > 0).sum()))
+    log.info(
+        "ehsa: %d cells × %d steps, %d with a pattern",
+        z.shape[0],
+        z.shape[1],
+        int((pattern > 0).sum()),
+    )
     return EhsaResult(z=z, p=p, bins=bins, trend_z=tz, trend_p=tp, pattern=pattern)

@@ -167,9 +167,7 @@ def permutation_p(
     for j in range(permutations):
         draws[j] = rng.choice(n - 1, size=kmax, replace=False)
     observed = w @ y
-    larger = _count_larger(
-        y, self_w, offdiag.indptr, offdiag.data.astype(float), draws, observed
-    )
+    larger = _count_larger(y, self_w, offdiag.indptr, offdiag.data.astype(float), draws, observed)
     folded = np.minimum(larger, permutations - larger)
     return (folded + 1.0) / (permutations + 1.0)
 

@@ -187,12 +187,24 @@ def aggregate_to_grid(
     if not keep.any():
         raise SpatialError("no grid cell to analyse: no point falls inside the extent")
     n_used = int(hit.sum())
-    log.debug("grid %s %.0f m: %d cells, %d points used", spec.kind, spec.cell_size,
-              int(keep.sum()), n_used)
+    log.debug(
+        "grid %s %.0f m: %d cells, %d points used",
+        spec.kind,
+        spec.cell_size,
+        int(keep.sum()),
+        n_used,
+    )
     return GridCells(
-        spec=spec, origin=origin, n_cols=n_cols,
-        row=rr[keep], col=cc[keep], cx=cx[keep], cy=cy[keep], values=sums[keep],
-        n_points_used=n_used, n_points_dropped=int(len(x) - n_used),
+        spec=spec,
+        origin=origin,
+        n_cols=n_cols,
+        row=rr[keep],
+        col=cc[keep],
+        cx=cx[keep],
+        cy=cy[keep],
+        values=sums[keep],
+        n_points_used=n_used,
+        n_points_dropped=int(len(x) - n_used),
         meta={"extent": ",".join(f"{v:.3f}" for v in extent)},
     )
 

@@ -180,21 +180,30 @@ def read_features(
         geoms.append(geom)
         vals.append(_value(feat, value_field, where))
     wgs = np.array(geoms, dtype=object)
-    projected = shapely.transform(wgs, lambda xy: np.column_stack(
-        transform_xy(xy[:, 0], xy[:, 1], WGS84, crs)))
+    projected = shapely.transform(
+        wgs, lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], WGS84, crs))
+    )
     return FeaturesInput(ids, projected, wgs, np.array(vals))
 
 
 def result_rows(
-    ids: list[str] | np.ndarray, cx: np.ndarray, cy: np.ndarray, values: np.ndarray,
-    value_name: str, result: GiStarResult,
+    ids: list[str] | np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    values: np.ndarray,
+    value_name: str,
+    result: GiStarResult,
 ) -> list[dict[str, Any]]:
     """One dict per cell/feature with the output columns, in output order."""
     rows = []
     for i in range(len(cx)):
         row: dict[str, Any] = {
-            "id": _plain(ids[i]), "cx": round(float(cx[i]), 3), "cy": round(float(cy[i]), 3),
-            value_name: float(values[i]), "z": _num(result.z[i]), "p": _num(result.p[i]),
+            "id": _plain(ids[i]),
+            "cx": round(float(cx[i]), 3),
+            "cy": round(float(cy[i]), 3),
+            value_name: float(values[i]),
+            "z": _num(result.z[i]),
+            "p": _num(result.p[i]),
             "gi_bin": int(result.gi_bin[i]),
             "gi_bin_fdr": int(result.gi_bin_fdr[i]) if result.gi_bin_fdr is not None else None,
         }
@@ -220,19 +229,29 @@ def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v)
-                             for k, v in row.items()})
+            writer.writerow(
+                {
+                    k: ("" if v is None else repr(v) if isinstance(v, float) else v)
+                    for k, v in row.items()
+                }
+            )
     return path
 
 
 def to_wgs84(polygons: np.ndarray, crs: str) -> np.ndarray:
     """Project analysis-CRS polygons to EPSG:4326 vertex by vertex."""
-    return shapely.transform(np.asarray(polygons, dtype=object), lambda xy: np.column_stack(
-        transform_xy(xy[:, 0], xy[:, 1], crs, WGS84)))
+    return shapely.transform(
+        np.asarray(polygons, dtype=object),
+        lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs, WGS84)),
+    )
 
 
-def write_geojson(path: str | Path, rows: list[dict[str, Any]], polygons_wgs84: np.ndarray,
-                  meta: dict[str, Any] | None = None) -> Path:
+def write_geojson(
+    path: str | Path,
+    rows: list[dict[str, Any]],
+    polygons_wgs84: np.ndarray,
+    meta: dict[str, Any] | None = None,
+) -> Path:
     """Write result rows as a GeoJSON FeatureCollection of EPSG:4326 polygons."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -129,8 +129,13 @@ def kernel_density(
         transform=Affine(cell_size, 0.0, xmin, 0.0, -cell_size, top),
         crs=crs,
         nodata=None,
-        tags={"units": "points per km2", "kernel": "quartic", "bandwidth_m": f"{r:.3f}",
-              "bandwidth_rule": "arcgis-default" if is_default else "given", "method": method},
+        tags={
+            "units": "points per km2",
+            "kernel": "quartic",
+            "bandwidth_m": f"{r:.3f}",
+            "bandwidth_rule": "arcgis-default" if is_default else "given",
+            "method": method,
+        },
     )
     return KdeResult(grid, r, is_default, method, len(x), float(w.sum()))
 

@@ -20,12 +20,14 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
 @pytest.mark.parametrize(("eps", "min_count"), [(250.0, 5), (400.0, 10), (150.0, 3)])
 def test_matches_sklearn_on_core_points_and_noise(eps, min_count):
     rng = np.random.default_rng(3)
-    pts = np.vstack([
-        rng.normal([0, 0], 300, (300, 2)),
-        rng.normal([4000, 500], 200, (200, 2)),
-        rng.normal([1500, 3000], 500, (150, 2)),
-        rng.uniform(-3000, 8000, (200, 2)),
-    ])
+    pts = np.vstack(
+        [
+            rng.normal([0, 0], 300, (300, 2)),
+            rng.normal([4000, 500], 200, (200, 2)),
+            rng.normal([1500, 3000], 500, (150, 2)),
+            rng.uniform(-3000, 8000, (200, 2)),
+        ]
+    )
     ours = dbscan(pts[:, 0], pts[:, 1], eps, min_count)
     ref = sklearn_cluster.DBSCAN(eps=eps, min_samples=min_count).fit(pts)
     core = np.zeros(len(pts), bool)

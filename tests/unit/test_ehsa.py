@@ -59,11 +59,11 @@ def test_each_pattern_on_a_constructed_series(series, trend, expected):
     ("series", "trend", "expected"),
     [
         # Overlaps resolved by the documented precedence (docs/emerging-hotspots.md).
-        ("C........H", FLAT, "new hot spot"),            # new before oscillating
-        ("C.......HH", FLAT, "consecutive hot spot"),    # consecutive before oscillating
-        ("HHHHHHHHHC", FLAT, "new cold spot"),           # final step decides the side
-        ("HHHHHHHHH.", UP, "historical hot spot"),       # not final hot: no trend pattern
-        ("HH.HHHHHHH", UP, "intensifying hot spot"),     # 90 % beats consecutive/sporadic
+        ("C........H", FLAT, "new hot spot"),  # new before oscillating
+        ("C.......HH", FLAT, "consecutive hot spot"),  # consecutive before oscillating
+        ("HHHHHHHHHC", FLAT, "new cold spot"),  # final step decides the side
+        ("HHHHHHHHH.", UP, "historical hot spot"),  # not final hot: no trend pattern
+        ("HH.HHHHHHH", UP, "intensifying hot spot"),  # 90 % beats consecutive/sporadic
         ("HHHHHHHHHH", (5.0, 0.2), "persistent hot spot"),  # trend not significant
     ],
 )
@@ -88,8 +88,13 @@ def test_space_time_gistar_equals_gistar_on_explicit_space_time_weights():
     np.testing.assert_allclose(p, 2 * norm.sf(np.abs(expected)), atol=1e-12)
     esda = pytest.importorskip("esda")
     libpysal = pytest.importorskip("libpysal")
-    lg = esda.G_Local(cube.T.ravel(), libpysal.weights.W.from_sparse(big), transform="B",
-                      star=True, permutations=0)
+    lg = esda.G_Local(
+        cube.T.ravel(),
+        libpysal.weights.W.from_sparse(big),
+        transform="B",
+        star=True,
+        permutations=0,
+    )
     np.testing.assert_allclose(z, lg.Zs.reshape(steps, n).T, atol=1e-9)
 
 

@@ -50,8 +50,9 @@ def test_weights_match_libpysal_builders(hex_grid):
     np.testing.assert_array_equal(ours.toarray() > 0, ref_m)
     ours_k = knn(hex_grid.cx, hex_grid.cy, 4).matrix
     assert (np.diff(ours_k.indptr) == 5).all()  # self + 4 neighbours
-    np.testing.assert_allclose(gistar_z(hex_grid.values, ours_k),
-                               _esda_z(hex_grid.values, ours_k), atol=1e-9)
+    np.testing.assert_allclose(
+        gistar_z(hex_grid.values, ours_k), _esda_z(hex_grid.values, ours_k), atol=1e-9
+    )
 
 
 def test_band_default_gives_every_cell_a_neighbour():
@@ -109,8 +110,9 @@ def _brute_p_sim(y, m, perms, rng):
         nbrs = [j for j in m[i].indices if j != i]
         others = np.delete(np.arange(n), i)
         obs = y[i] + y[nbrs].sum()
-        sims = np.array([y[i] + y[rng.choice(others, len(nbrs), replace=False)].sum()
-                         for _ in range(perms)])
+        sims = np.array(
+            [y[i] + y[rng.choice(others, len(nbrs), replace=False)].sum() for _ in range(perms)]
+        )
         larger = (sims >= obs).sum()
         out[i] = (min(larger, perms - larger) + 1) / (perms + 1)
     return out

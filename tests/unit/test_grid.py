@@ -61,8 +61,9 @@ def test_hex_points_go_to_the_nearest_centre_and_inside_their_hexagon():
 
 
 def test_hex_cells_have_the_right_size_and_spacing():
-    g = aggregate_to_grid(np.array([0.0]), np.array([0.0]), None,
-                          GridSpec("hex", 1000.0, (0, 0, 10000, 10000)))
+    g = aggregate_to_grid(
+        np.array([0.0]), np.array([0.0]), None, GridSpec("hex", 1000.0, (0, 0, 10000, 10000))
+    )
     areas = shapely.area(g.polygons())
     np.testing.assert_allclose(areas, math.sqrt(3) / 2 * 1000.0**2)
     d, _ = cKDTree(np.column_stack([g.cx, g.cy])).query(np.column_stack([g.cx, g.cy]), k=7)
@@ -74,13 +75,19 @@ def test_hex_cells_have_the_right_size_and_spacing():
 
 def test_aoi_polygon_keeps_every_cell_whose_centre_is_inside_even_empty():
     aoi = Polygon([(0, 0), (10000, 0), (0, 10000)])
-    g = aggregate_to_grid(np.array([1000.0, 9000.0]), np.array([1000.0, 9000.0]), None,
-                          GridSpec("square", 1000.0), aoi)
+    g = aggregate_to_grid(
+        np.array([1000.0, 9000.0]),
+        np.array([1000.0, 9000.0]),
+        None,
+        GridSpec("square", 1000.0),
+        aoi,
+    )
     assert shapely.intersects_xy(aoi, g.cx, g.cy).all()
     assert len(g) == 55  # centres (i+.5, j+.5) km with i + j + 1 <= 10 (boundary counts)
     assert g.values.sum() == 1 and g.n_points_dropped == 1
-    g2 = aggregate_to_grid(np.array([1.0]), np.array([1.0]), None,
-                           GridSpec("hex", 500.0), box(0, 0, 3000, 3000))
+    g2 = aggregate_to_grid(
+        np.array([1.0]), np.array([1.0]), None, GridSpec("hex", 500.0), box(0, 0, 3000, 3000)
+    )
     assert len(g2) > 30 and g2.values.sum() == 1
 
 

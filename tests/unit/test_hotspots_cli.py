@@ -45,8 +45,9 @@ def _read_csv(path):
 
 
 def _esda_z(cx, cy, values, band):
-    w = libpysal.weights.DistanceBand(np.column_stack([cx, cy]), threshold=band, binary=True,
-                                      silence_warnings=True)
+    w = libpysal.weights.DistanceBand(
+        np.column_stack([cx, cy]), threshold=band, binary=True, silence_warnings=True
+    )
     return esda.G_Local(values, w, transform="B", star=True, permutations=0).Zs
 
 
@@ -54,9 +55,26 @@ def test_gistar_points_csv_reproduces_esda(tmp_path, incidents):
     x, y, _ = incidents
     src = _write_csv(tmp_path / "pts.csv", ["x", "y"], zip(x, y, strict=True))
     out = tmp_path / "out.csv"
-    res = runner.invoke(app, ["gistar", "--points", str(src), "--crs", CRS, "--grid", "hex",
-                              "--cell-size", "4000", "--extent", "460000,4460000,540000,4540000",
-                              "--distance-band", "11000", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "gistar",
+            "--points",
+            str(src),
+            "--crs",
+            CRS,
+            "--grid",
+            "hex",
+            "--cell-size",
+            "4000",
+            "--extent",
+            "460000,4460000,540000,4540000",
+            "--distance-band",
+            "11000",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     header, rows = _read_csv(out)
     assert header == ["id", "cx", "cy", "count", "z", "p", "gi_bin", "gi_bin_fdr"]
@@ -74,9 +92,31 @@ def test_square_grid_lonlat_value_to_geojson_with_fdr_and_permutations(tmp_path,
     lon, lat = TO_LONLAT.transform(x, y)
     src = _write_csv(tmp_path / "ll.csv", ["lon", "lat", "kg"], zip(lon, lat, kg, strict=True))
     out = tmp_path / "out.geojson"
-    res = runner.invoke(app, ["gistar", "--points", str(src), "--value", "kg", "--crs", CRS,
-                              "--grid", "square", "--cell-size", "5000", "--knn", "8", "--fdr",
-                              "--permutations", "99", "--seed", "3", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "gistar",
+            "--points",
+            str(src),
+            "--value",
+            "kg",
+            "--crs",
+            CRS,
+            "--grid",
+            "square",
+            "--cell-size",
+            "5000",
+            "--knn",
+            "8",
+            "--fdr",
+            "--permutations",
+            "99",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
     props = [f["properties"] for f in doc["features"]]
@@ -94,20 +134,45 @@ def test_gistar_on_polygon_features_with_queen_weights(tmp_path):
         r, c = divmod(k, 3)
         x0, x1, y0, y1 = 69 + c / 10, 69 + (c + 1) / 10, 41 + r / 10, 41 + (r + 1) / 10
         ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-        feats.append({"type": "Feature", "id": f"d{k}", "properties": {"seized": v},
-                      "geometry": {"type": "Polygon", "coordinates": [ring + [ring[0]]]}})
+        feats.append(
+            {
+                "type": "Feature",
+                "id": f"d{k}",
+                "properties": {"seized": v},
+                "geometry": {"type": "Polygon", "coordinates": [ring + [ring[0]]]},
+            }
+        )
     src = tmp_path / "districts.geojson"
     src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     out = tmp_path / "out.csv"
-    res = runner.invoke(app, ["gistar", "--features", str(src), "--value", "seized",
-                              "--weights", "queen", "--crs", CRS, "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "gistar",
+            "--features",
+            str(src),
+            "--value",
+            "seized",
+            "--weights",
+            "queen",
+            "--crs",
+            CRS,
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     _, rows = _read_csv(out)
     assert [r["id"] for r in rows] == [f"d{k}" for k in range(9)]
     # The centre district neighbours all nine: its z is undefined (empty in the CSV, nan in esda).
     z = np.array([float(r["z"] or "nan") for r in rows])
-    ref = esda.G_Local(np.array(values), libpysal.weights.lat2W(3, 3, rook=False),
-                       transform="B", star=True, permutations=0).Zs
+    ref = esda.G_Local(
+        np.array(values),
+        libpysal.weights.lat2W(3, 3, rook=False),
+        transform="B",
+        star=True,
+        permutations=0,
+    ).Zs
     np.testing.assert_allclose(z, ref, atol=1e-9)
 
 
@@ -116,14 +181,41 @@ def test_point_features_with_a_value_are_analysed_as_they_are(tmp_path):
     lon, lat = rng.uniform(69, 70, 60), rng.uniform(41, 42, 60)
     vals = rng.gamma(2, 3, 60) + 10 * (lon < 69.3)
     src = tmp_path / "posts.geojson"
-    src.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": k, "properties": {"kg": float(v)},
-         "geometry": {"type": "Point", "coordinates": [float(a), float(b)]}}
-        for k, (a, b, v) in enumerate(zip(lon, lat, vals, strict=True))]}))
+    src.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": k,
+                        "properties": {"kg": float(v)},
+                        "geometry": {"type": "Point", "coordinates": [float(a), float(b)]},
+                    }
+                    for k, (a, b, v) in enumerate(zip(lon, lat, vals, strict=True))
+                ],
+            }
+        )
+    )
     out = tmp_path / "out.csv"
-    res = runner.invoke(app, ["gistar", "--features", str(src), "--value", "kg", "--weights",
-                              "distance", "--distance-band", "20000", "--crs", CRS,
-                              "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "gistar",
+            "--features",
+            str(src),
+            "--value",
+            "kg",
+            "--weights",
+            "distance",
+            "--distance-band",
+            "20000",
+            "--crs",
+            CRS,
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     _, rows = _read_csv(out)
     cx, cy = (np.array([float(r[k]) for r in rows]) for k in ("cx", "cy"))
@@ -137,8 +229,22 @@ def test_kde_writes_a_geotiff_whose_integral_is_the_point_count(tmp_path, incide
     x, y, _ = incidents
     src = _write_csv(tmp_path / "pts.csv", ["x", "y"], zip(x, y, strict=True))
     out = tmp_path / "kde.tif"
-    res = runner.invoke(app, ["kde", "--points", str(src), "--crs", CRS, "--cell-size", "500",
-                              "--bandwidth", "5000", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "kde",
+            "--points",
+            str(src),
+            "--crs",
+            CRS,
+            "--cell-size",
+            "500",
+            "--bandwidth",
+            "5000",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     grid = read_geotiff(out)
     assert grid.array.sum() * 0.25 == pytest.approx(len(x), rel=1e-2)
@@ -152,8 +258,19 @@ def test_kde_writes_a_geotiff_whose_integral_is_the_point_count(tmp_path, incide
         (["--points", "{nocoords}", "--cell-size", "1000"], "x,y or lon,lat"),
         (["--points", "{badvalue}", "--value", "kg", "--cell-size", "1000"], "not a number"),
         (["--points", "{nocoords}", "--features", "{nocoords}"], "exactly one"),
-        (["--points", "{badvalue}", "--cell-size", "1000", "--knn", "3",
-          "--distance-band", "10"], "exclude"),
+        (
+            [
+                "--points",
+                "{badvalue}",
+                "--cell-size",
+                "1000",
+                "--knn",
+                "3",
+                "--distance-band",
+                "10",
+            ],
+            "exclude",
+        ),
         (["--points", "{badvalue}"], "--cell-size"),
         (["--points", "{lines}", "--cell-size", "1000"], "points expected"),
         (["--features", "{lines}", "--value", "v"], "expected Polygon"),
@@ -165,15 +282,40 @@ def test_bad_input_gives_a_message_and_a_non_zero_exit(tmp_path, args, message):
     nocoords = _write_csv(tmp_path / "a.csv", ["east", "north"], [[1, 2]])
     badvalue = _write_csv(tmp_path / "b.csv", ["x", "y", "kg"], [[1, 2, "lots"], [3, 4, 5]])
     lines = tmp_path / "l.geojson"
-    lines.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"v": 1},
-         "geometry": {"type": "LineString", "coordinates": [[69, 41], [70, 42]]}}]}))
+    lines.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"v": 1},
+                        "geometry": {"type": "LineString", "coordinates": [[69, 41], [70, 42]]},
+                    }
+                ],
+            }
+        )
+    )
     pointfeats = tmp_path / "p.geojson"
-    pointfeats.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"v": k},
-         "geometry": {"type": "Point", "coordinates": [69 + k / 10, 41]}} for k in range(4)]}))
-    args = [a.format(nocoords=nocoords, badvalue=badvalue, lines=lines, pointfeats=pointfeats)
-            for a in args]
+    pointfeats.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"v": k},
+                        "geometry": {"type": "Point", "coordinates": [69 + k / 10, 41]},
+                    }
+                    for k in range(4)
+                ],
+            }
+        )
+    )
+    args = [
+        a.format(nocoords=nocoords, badvalue=badvalue, lines=lines, pointfeats=pointfeats)
+        for a in args
+    ]
     res = runner.invoke(app, ["gistar", *args, "--crs", CRS, "--out", str(tmp_path / "o.csv")])
     assert res.exit_code != 0
     assert res.exception is None or isinstance(res.exception, SystemExit)  # no traceback
@@ -181,6 +323,18 @@ def test_bad_input_gives_a_message_and_a_non_zero_exit(tmp_path, args, message):
 
 
 def test_a_geographic_crs_is_refused(tmp_path):
-    res = runner.invoke(app, ["kde", "--points", "x.csv", "--crs", "EPSG:4326",
-                              "--cell-size", "10", "--out", str(tmp_path / "k.tif")])
+    res = runner.invoke(
+        app,
+        [
+            "kde",
+            "--points",
+            "x.csv",
+            "--crs",
+            "EPSG:4326",
+            "--cell-size",
+            "10",
+            "--out",
+            str(tmp_path / "k.tif"),
+        ],
+    )
     assert res.exit_code != 0 and "metres" in res.output

@@ -23,8 +23,15 @@ def _value_at(grid, x, y):
 @pytest.mark.parametrize("method", ["exact", "binned"])
 def test_hand_computed_values_around_one_point(method):
     # One point on a cell centre, r = 1 km: K(0) = 3/(π r²) per m² = 3/π per km².
-    res = kernel_density(np.array([50.0]), np.array([50.0]), cell_size=100.0, crs=CRS,
-                         bandwidth=1000.0, extent=(-2000, -2000, 2000, 2000), method=method)
+    res = kernel_density(
+        np.array([50.0]),
+        np.array([50.0]),
+        cell_size=100.0,
+        crs=CRS,
+        bandwidth=1000.0,
+        extent=(-2000, -2000, 2000, 2000),
+        method=method,
+    )
     g = res.grid
     assert _value_at(g, 50, 50) == pytest.approx(3 / math.pi, rel=1e-6)
     # 500 m east: 3/π · (1 - 0.25)² = 0.5371...
@@ -45,8 +52,15 @@ def test_integral_equals_the_number_of_points(method):
 
 def test_integral_loses_what_falls_off_the_edge():
     # A point on the raster's left edge: half its kernel is off the raster.
-    res = kernel_density(np.array([0.0]), np.array([0.0]), cell_size=50.0, crs=CRS,
-                         bandwidth=2000.0, extent=(0, -3000, 3000, 3000), method="exact")
+    res = kernel_density(
+        np.array([0.0]),
+        np.array([0.0]),
+        cell_size=50.0,
+        crs=CRS,
+        bandwidth=2000.0,
+        extent=(0, -3000, 3000, 3000),
+        method="exact",
+    )
     assert res.grid.array.sum() * 0.05**2 == pytest.approx(0.5, rel=1e-2)
 
 
@@ -60,8 +74,9 @@ def test_exact_and_binned_agree_and_weights_count_points_many_times():
     w = np.ones(300)
     w[:10] = 3.0
     weighted = kernel_density(x, y, weights=w, method="exact", **kw).grid.array
-    dup = kernel_density(np.r_[x, x[:10], x[:10]], np.r_[y, y[:10], y[:10]], method="exact",
-                         **kw).grid.array
+    dup = kernel_density(
+        np.r_[x, x[:10], x[:10]], np.r_[y, y[:10], y[:10]], method="exact", **kw
+    ).grid.array
     np.testing.assert_allclose(weighted, dup, rtol=1e-5)
 
 
@@ -79,8 +94,9 @@ def test_default_bandwidth_is_arcgis_rule():
 
 
 def test_writes_a_cog_in_the_metric_crs(tmp_path):
-    res = kernel_density(np.array([0.0, 100.0]), np.array([0.0, 50.0]), cell_size=25.0, crs=CRS,
-                         bandwidth=300.0)
+    res = kernel_density(
+        np.array([0.0, 100.0]), np.array([0.0, 50.0]), cell_size=25.0, crs=CRS, bandwidth=300.0
+    )
     path = write_geotiff(tmp_path / "kde.tif", res.grid)
     back = read_geotiff(path)
     assert "32642" in back.crs or "UTM zone 42N" in back.crs
