@@ -7,18 +7,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
 from tests.conftest import ROOT, free_port
+from tests.helpers.auth import make_user
 
 
 @dataclass(frozen=True)
 class Server:
     base_url: str
     nmea: tuple[str, int]
+    auth: dict[str, str] = field(default_factory=dict)  # a KGZ-BS viewer's bearer token
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,8 @@ def server(db_url: str, output_dir) -> Iterator[Server]:
     base = f"http://127.0.0.1:{api_port}"
     try:
         _wait_until_up(base, nmea_port, proc)
-        yield Server(base, ("127.0.0.1", nmea_port))
+        token = make_user(db_url, role="viewer", agency="KGZ-BS")[2]
+        yield Server(base, ("127.0.0.1", nmea_port), {"Authorization": f"Bearer {token}"})
     finally:
         proc.terminate()
         try:

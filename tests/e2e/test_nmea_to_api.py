@@ -16,7 +16,7 @@ from tests.e2e.conftest import Server
 
 
 def _latest(server: Server) -> dict[str, dict]:
-    resp = httpx.get(f"{server.base_url}/api/v1/devices/latest", timeout=5)
+    resp = httpx.get(f"{server.base_url}/api/v1/devices/latest", headers=server.auth, timeout=5)
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("application/geo+json")
     body = resp.json()
@@ -79,7 +79,7 @@ def test_health_reports_database(server: Server) -> None:
 def test_map_references_no_external_url(server: Server) -> None:
     import re
 
-    html = httpx.get(f"{server.base_url}/map", timeout=10).text
+    html = httpx.get(f"{server.base_url}/map", headers=server.auth, timeout=10).text
     refs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)["\']', html)
     assert any("leaflet.js" in r for r in refs)
     external = [r for r in refs if re.match(r"^(https?:)?//", r)]
