@@ -126,3 +126,20 @@ def output_dir() -> Path:
     out = ROOT / "test-output"
     out.mkdir(exist_ok=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def app_db_url(db_url: str) -> Iterator[str]:
+    """``db_url``'s database as a fresh LOGIN role in the ``geomon_app`` group: neither owner
+    nor superuser, so row-level security always applies (what GEOMON_DB__APP_URL points at)."""
+    from geomon.credentials import generate_password
+    from geomon.store.roles import create_app_login_role, drop_login_role, url_for_role
+
+    name, password = f"geomon_app_t{uuid.uuid4().hex[:10]}", generate_password()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        create_app_login_role(conn, name, password)
+    try:
+        yield url_for_role(db_url, name, password)
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            drop_login_role(conn, name)
