@@ -159,7 +159,11 @@ class NmeaDecoder:
         self.stats.accepted += 1
         if prefix is not None:
             self.last_prefix = prefix
-        if report.kind not in _USED_KINDS:
+        if report.kind not in _USED_KINDS or (
+            report.kind in _TIMED_KINDS and report.tod_us is None
+        ):
+            # GSV, proprietary…, or an empty no-fix RMC/GGA ("$GPRMC,,V,,,,,,,,,,N"): nothing
+            # to merge (a position without its time cannot be placed in an epoch)
             self.stats.ignored += 1
             return []
         return self._merge(report, sentence.strip())
@@ -303,6 +307,7 @@ class NmeaDecoder:
 
 
 _USED_KINDS = frozenset({"RMC", "GGA", "GNS", "GLL", "VTG", "GSA", "ZDA"})
+_TIMED_KINDS = frozenset({"RMC", "GGA", "GNS", "GLL", "ZDA"})
 
 
 class NmeaStreamDecoder:
