@@ -175,25 +175,12 @@ def aggregate_to_grid(
     cell_key = rr.astype(np.int64) * n_cols + cc
     prow, pcol = locate(spec, origin, x, y)
     pkey = np.where((pcol >= 0) & (pcol < n_cols) & (prow >= 0), prow * n_cols + pcol, -1)
-    order = np.argsort(cell_key)
-    pos = np.searchsorted(cell_key[order], pkey)
-    pos = np.clip(pos, 0, max(len(order) - 1, 0))
-    hit = finite & (pkey >= 0) & (len(order) > 0)
-    if len(order):
-        hit &= cell_key[order][pos] == pkey
-    sums = np.bincount(order[pos[hit]], weights=w[hit], minlength=len(cell_key))
-    counts = np.bincount(order[pos[hit]], minlength=len(cell_key))
+    sums, counts, hit = _accumulate(cell_key, np.where(finite, pkey, -1), w)
     keep = np.ones(len(cell_key), bool) if keep_empty else counts > 0
     if not keep.any():
         raise SpatialError("no grid cell to analyse: no point falls inside the extent")
     n_used = int(hit.sum())
-    log.debug(
-        "grid %s %.0f m: %d cells, %d points used",
-        spec.kind,
-        spec.cell_size,
-        int(keep.sum()),
-        n_used,
-    )
+    log.debug("grid %s %.0f m: %d cells, %d points", spec.kind, spec.cell_size, keep.sum(), n_used)
     return GridCells(
         spec=spec,
         origin=origin,
@@ -207,6 +194,17 @@ def aggregate_to_grid(
         n_points_dropped=int(len(x) - n_used),
         meta={"extent": ",".join(f"{v:.3f}" for v in extent)},
     )
+
+
+def _accumulate(cell_key: np.ndarray, pkey: np.ndarray, w: np.ndarray):
+    """Per-cell sums and counts of points whose key is one of the kept cells' keys."""
+    order = np.argsort(cell_key)
+    pos = np.clip(np.searchsorted(cell_key[order], pkey), 0, max(len(order) - 1, 0))
+    hit = pkey >= 0
+    hit &= cell_key[order][pos] == pkey if len(order) else False
+    idx = order[pos[hit]]
+    sums = np.bincount(idx, weights=w[hit], minlength=len(cell_key))
+    return sums, np.bincount(idx, minlength=len(cell_key)), hit
 
 
 def _extent(spec: GridSpec, aoi: BaseGeometry | None, x: np.ndarray, y: np.ndarray) -> Extent:

@@ -104,14 +104,8 @@ def kernel_density(
         raise SpatialError(f"bandwidth must be positive, not {bandwidth}")
     if extent is None:
         extent = (x.min() - r, y.min() - r, x.max() + r, y.max() + r)
-    xmin, ymin, xmax, ymax = extent
-    if not (xmin < xmax and ymin < ymax):
-        raise SpatialError(f"empty extent {extent}")
-    cols = max(1, math.ceil((xmax - xmin) / cell_size - 1e-9))
-    rows = max(1, math.ceil((ymax - ymin) / cell_size - 1e-9))
-    if rows * cols > 50_000_000:
-        raise SpatialError(f"raster of {rows}×{cols} cells is too large; use a larger cell size")
-    top = ymin + rows * cell_size
+    rows, cols, top = _raster_shape(extent, cell_size)
+    xmin = extent[0]
     kernel_cells = math.pi * (r / cell_size) ** 2
     if method == "auto":
         method = "exact" if len(x) * kernel_cells <= EXACT_MAX_WORK else "binned"
@@ -138,6 +132,18 @@ def kernel_density(
         },
     )
     return KdeResult(grid, r, is_default, method, len(x), float(w.sum()))
+
+
+def _raster_shape(extent: tuple[float, float, float, float], cell_size: float):
+    """Rows, columns and top edge of a raster anchored at the extent's lower-left corner."""
+    xmin, ymin, xmax, ymax = extent
+    if not (xmin < xmax and ymin < ymax):
+        raise SpatialError(f"empty extent {extent}")
+    cols = max(1, math.ceil((xmax - xmin) / cell_size - 1e-9))
+    rows = max(1, math.ceil((ymax - ymin) / cell_size - 1e-9))
+    if rows * cols > 50_000_000:
+        raise SpatialError(f"raster of {rows}×{cols} cells is too large; use a larger cell size")
+    return rows, cols, ymin + rows * cell_size
 
 
 def _inputs(x, y, weights):
