@@ -8,7 +8,9 @@ right by s/2; the first centre sits on the extent's lower-left corner. Every poi
 cell whose centre is nearest (the hexagons are the Voronoi cells of that lattice).
 
 Which cells are kept: with an area of interest (AOI polygon, or an explicit extent) every cell
-whose centre lies inside it or on its boundary, including empty ones (they are part of the
+whose centre lies inside it or on its boundary (for a hexagon grid over an extent, also the
+cells whose centre is up to half a cell beyond its right/top edge, so that no point inside the
+extent is lost), including empty ones (they are part of the
 statistics); without one, only cells holding at least one point (as ArcGIS Optimized Hot Spot
 Analysis does when no bounding polygon is given). ``keep_empty`` overrides that choice. Points
 that fall in no kept cell (outside the extent, or near an AOI edge in a cell whose centre is
