@@ -1,93 +1,112 @@
 """The situation map: a server-rendered folium page whose every asset comes from our origin.
 
-folium loads Leaflet, jQuery, Bootstrap and plugins from CDNs by default; we replace each
-element's asset list with URLs under /static/vendor/ (npm packages installed by the setup
-scripts). Live teams are a ``folium.plugins.Realtime`` layer polling the latest-positions
-GeoJSON; popups are refreshed from the feature on every update.
+folium loads Leaflet and its plugins from CDNs by default; api/map/assets.py replaces each
+element's asset list with URLs under /static/. Live teams are a ``folium.plugins.Realtime``
+layer fed either by the live SSE stream (snapshot, then changes) when the app serves one, or
+by polling the latest-positions GeoJSON; popups are refreshed from the feature on every
+update. Our own JS (api/static/) adds trails, follow, events, replay, search and tools.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import folium
 from branca.element import CssLink, JavascriptLink
-from folium.plugins import Realtime
+from folium.plugins import Fullscreen, Realtime
 from folium.utilities import JsCode
 
-from api.routes.static import vendor_url
+from api.map.assets import (
+    FULLSCREEN_CSS,
+    FULLSCREEN_JS,
+    LEAFLET_CSS,
+    LEAFLET_JS,
+    OWN_CSS,
+    OWN_JS,
+    REALTIME_JS,
+    use_local_assets,
+)
+from api.map.layers import MapData, add_base_layers, add_context_layers, add_live_groups
+from api.map.panels import PLACE_COLOURS, panels_html
 from geomon.settings import ApiSettings
 
 CENTRE = (41.0, 67.0)  # Central Asia
-PLACE_COLOURS = {"road_bcp": "#d62728", "rail_bcp": "#9467bd", "dry_port": "#ff7f0e"}
 
 
-def _local_assets(element: Any, js: list[tuple[str, str]], css: list[tuple[str, str]]) -> None:
-    element.default_js = js
-    element.default_css = css
+@dataclass(frozen=True)
+class MapUrls:
+    """The endpoints the page talks to (switch here when general resources land)."""
+
+    latest: str = "/api/v1/devices/latest"
+    live_sse: str = ""  # e.g. /api/v1/live; empty = poll ``latest``
+    events: str = "/api/v1/map/events"
+    ack: str = "/api/v1/map/events/{id}/ack"
+    track: str = "/api/v1/map/track/{id}"
+    place_observations: str = "/api/v1/map/places/{id}/observations"
+    surface_tiles: str = ""  # e.g. /tiles/surfaces/{id}/{z}/{x}/{y}.png; empty = none
 
 
-def _tooltip(collection: dict, field: str) -> folium.GeoJsonTooltip | None:
-    # folium refuses a tooltip field that no feature has (an empty collection on a new DB)
-    return folium.GeoJsonTooltip(fields=[field], labels=False) if collection["features"] else None
-
-
-def _reference_layers(m: folium.Map, countries: dict, borders: dict,
-                      places: list[dict[str, Any]]) -> None:
-    folium.GeoJson(
-        countries, name="Countries",
-        style_function=lambda f: {"color": "#9e9e9e", "weight": 1, "fillColor": "#f4f1e8",
-                                  "fillOpacity": 1.0},
-        tooltip=_tooltip(countries, "name"),
-    ).add_to(m)
-    folium.GeoJson(
-        borders, name="Borders",
-        style_function=lambda f: {"color": "#b2182b", "weight": 2.5, "dashArray": "6 3"},
-        tooltip=_tooltip(borders, "code"),
-    ).add_to(m)
-    group = folium.FeatureGroup(name="Crossing points and ports")
-    for p in places:
-        folium.CircleMarker(
-            (p["lat"], p["lon"]), radius=5, weight=1, color="#333",
-            fill=True, fill_opacity=0.9, fill_color=PLACE_COLOURS.get(p["kind"], "#1f77b4"),
-            tooltip=p["name"],
-            popup=folium.Popup(
-                f"<b>{folium.utilities.escape_backticks(p['name'])}</b><br>{p['kind']} · "
-                f"{p['countries']}<br>position within ~{p['accuracy_m'] or '?'} m",
-                max_width=300,
-            ),
-        ).add_to(group)
-    group.add_to(m)
-
-
-def render_map(settings: ApiSettings, *, countries: dict, borders: dict,
-               places: list[dict[str, Any]], live_url: str = "/api/v1/devices/latest") -> str:
-    """The full HTML of the situation map."""
-    m = folium.Map(location=CENTRE, zoom_start=5, tiles=None, prefer_canvas=False,
-                   control_scale=True)
-    _local_assets(m, [("leaflet", vendor_url("leaflet", "leaflet.js"))],
-                  [("leaflet_css", vendor_url("leaflet", "leaflet.css"))])
-    if settings.tile_url:
-        folium.TileLayer(tiles=settings.tile_url, attr="agency tile server", name="Base map").add_to(m)
-    _reference_layers(m, countries, borders, places)
+def _live_layer(settings: ApiSettings, urls: MapUrls) -> Realtime:
     silent = settings.silent_after_s
     live = Realtime(
-        live_url,
+        urls.latest,
         name="Teams (live)",
+        start=not urls.live_sse,
         interval=settings.live_poll_ms,
         get_feature_id=JsCode("function (f) { return f.id; }"),
         point_to_layer=JsCode(f"geomon.pointToLayer({silent})"),
         update_feature=JsCode(f"geomon.updateFeature({silent})"),
         remove_missing=False,
     )
-    _local_assets(live, [("leaflet_realtime", vendor_url("leaflet-realtime", "leaflet-realtime.js"))], [])
+    return use_local_assets(live, REALTIME_JS, [])
+
+
+def _page_config(settings: ApiSettings, urls: MapUrls,
+                 places: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "silentAfterS": settings.silent_after_s, "pollMs": settings.live_poll_ms,
+        "urls": {"latest": urls.latest, "liveSse": urls.live_sse, "events": urls.events,
+                 "ack": urls.ack, "track": urls.track, "placeObs": urls.place_observations},
+        "places": places, "placeColours": PLACE_COLOURS,
+    }
+
+
+def _boot_script(m: folium.Map, live: Realtime, groups: dict[str, str],
+                 config: dict[str, Any]) -> str:
+    group_js = ", ".join(f"{role}: {name}" for role, name in groups.items())
+    # folium's map script runs at the end of <body>; start once every inline script ran
+    map_js, live_js = m.get_name(), live.get_name()
+    config_js = json.dumps(config).replace("</", "<\\/")
+    return (
+        "<script>document.addEventListener('DOMContentLoaded', function () {\n"
+        f"window.geomonMap = {map_js}; window.geomonLive = {live_js};\n"
+        f"geomon.start({map_js}, {live_js}, {config_js}, {{{group_js}}}); }});</script>"
+    )
+
+
+def render_map(settings: ApiSettings, data: MapData, urls: MapUrls | None = None) -> str:
+    """The full HTML of the situation map."""
+    urls = urls or MapUrls()
+    m = folium.Map(location=CENTRE, zoom_start=5, tiles=None, control_scale=True)
+    m.options.update(maxZoom=18, minZoom=3)  # folium drops these without a tile layer
+    use_local_assets(m, LEAFLET_JS, LEAFLET_CSS)
+    add_base_layers(m, data.countries, settings.tile_url)
+    add_context_layers(m, data, urls.surface_tiles)
+    groups = add_live_groups(m)
+    live = _live_layer(settings, urls)
     live.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    use_local_assets(Fullscreen(position="topleft"), FULLSCREEN_JS, FULLSCREEN_CSS).add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = m.get_root()
-    root.header.add_child(JavascriptLink("/static/app/geomon-map.js"))
-    root.header.add_child(CssLink("/static/app/geomon-map.css"))
-    root.html.add_child(folium.Element(
-        f"<script>window.geomonMap = {m.get_name()}; window.geomonLive = {live.get_name()};</script>"
-    ))
+    for url in OWN_JS:
+        root.header.add_child(JavascriptLink(url))
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))  # no favicon fetch
+    for url in OWN_CSS:
+        root.header.add_child(CssLink(url))
+    config = _page_config(settings, urls, data.places)
+    root.html.add_child(folium.Element(panels_html()))
+    root.html.add_child(folium.Element(_boot_script(m, live, groups, config)))
     root.title = "geomon — situation map"
     return root.render()

@@ -18,6 +18,8 @@ from geomon.settings import Settings
 VENDOR_PACKAGES: dict[str, str] = {
     "leaflet": "leaflet/dist",
     "leaflet-realtime": "leaflet-realtime/dist",
+    "leaflet.markercluster": "leaflet.markercluster/dist",
+    "leaflet.fullscreen": "leaflet.fullscreen",
 }
 
 OWN_STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -1,0 +1,38 @@
+"""Where the map's scripts and styles come from: our own server, never a CDN.
+
+folium elements carry ``default_js``/``default_css`` lists pointing at CDNs; every element the
+page uses gets its lists replaced here with URLs under /static/vendor/ (npm packages served by
+api/routes/static.py) or /static/app/ (our own files).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.routes.static import vendor_url
+
+Assets = list[tuple[str, str]]
+
+LEAFLET_JS: Assets = [("leaflet", vendor_url("leaflet", "leaflet.js"))]
+LEAFLET_CSS: Assets = [("leaflet_css", vendor_url("leaflet", "leaflet.css"))]
+REALTIME_JS: Assets = [("leaflet_realtime", vendor_url("leaflet-realtime", "leaflet-realtime.js"))]
+CLUSTER_JS: Assets = [("markerclusterjs",
+                       vendor_url("leaflet.markercluster", "leaflet.markercluster.js"))]
+CLUSTER_CSS: Assets = [
+    ("markerclustercss", vendor_url("leaflet.markercluster", "MarkerCluster.css")),
+    ("markerclusterdefaultcss", vendor_url("leaflet.markercluster", "MarkerCluster.Default.css")),
+]
+FULLSCREEN_JS: Assets = [("Control.Fullscreen.js",
+                          vendor_url("leaflet.fullscreen", "Control.FullScreen.js"))]
+FULLSCREEN_CSS: Assets = [("Control.FullScreen.css",
+                           vendor_url("leaflet.fullscreen", "Control.FullScreen.css"))]
+OWN_JS = ("/static/app/geomon-map.js", "/static/app/geomon-panels.js",
+          "/static/app/geomon-events.js")
+OWN_CSS = ("/static/app/geomon-map.css",)
+
+
+def use_local_assets(element: Any, js: Assets, css: Assets) -> Any:
+    """Point ``element``'s scripts and styles at our origin; returns the element."""
+    element.default_js = js
+    element.default_css = css
+    return element

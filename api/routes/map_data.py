@@ -1,0 +1,64 @@
+"""Small JSON reads the situation map needs beyond the live teams: a device's track for
+replay, a crossing point's latest sensor observations, recent events and acknowledging one.
+
+These live under /api/v1/map/ until the events and API resources (issues 8 and the API
+issue) provide general ones; the page takes their URLs from one place (api/map/page.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from api import deps
+from geomon.errors import InvalidRequest
+from geomon.store import map_layers
+
+# The caller's RLS-scoped connection once auth lands (api/deps.py agency_connection).
+data_connection = getattr(deps, "agency_connection", deps.connection)
+Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
+
+router = APIRouter(prefix="/map", tags=["map"])
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+@router.get("/track/{device_id}", summary="A device's fixes in a time window (for replay)")
+async def track(device_id: int, conn: Conn,
+                start: Annotated[datetime | None, Query(description="default end − 1 h")] = None,
+                end: Annotated[datetime | None, Query(description="default now")] = None,
+                ) -> JSONResponse:
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(hours=1)
+    if start >= end or end - start > timedelta(days=31):
+        raise InvalidRequest("start must be before end, and the window at most 31 days")
+    rows = await map_layers.device_track(conn, device_id, start, end)
+    return JSONResponse({"device_id": device_id, "columns": ["t_ms", "lat", "lon", "speed_mps",
+                                                             "course_deg"], "fixes": rows})
+
+
+@router.get("/places/{place_id}/observations",
+            summary="Latest sensor observations at a crossing point or port")
+async def place_observations(place_id: int, conn: Conn) -> JSONResponse:
+    rows = await map_layers.place_observations(conn, place_id)
+    return JSONResponse({"place_id": place_id, "observations": [_jsonable(r) for r in rows]})
+
+
+@router.get("/events", summary="Unresolved events newer than after_id, newest first")
+async def events(conn: Conn, after_id: Annotated[int, Query(ge=0)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> JSONResponse:
+    rows = await map_layers.recent_events(conn, after_id=after_id, limit=limit)
+    return JSONResponse({"events": [_jsonable(r) for r in rows]})
+
+
+@router.post("/events/{event_id}/ack", summary="Acknowledge an event from the map")
+async def acknowledge(event_id: int, request: Request, conn: Conn) -> JSONResponse:
+    principal = getattr(request.state, "principal", None)
+    done = await map_layers.acknowledge_event(conn, event_id, getattr(principal, "user", "map"))
+    return JSONResponse({"id": event_id, "acknowledged": done}, status_code=200 if done else 409)

@@ -1,0 +1,173 @@
+// geomon situation map, part 2: start-up, panels (events, replay, search), places, tools.
+"use strict";
+var geomon = (typeof window !== "undefined" ? (window.geomon = window.geomon || {}) : require("./geomon-map.js"));
+if (typeof module !== "undefined") module.exports = geomon;
+
+(function (g) {
+  // ---- pure helpers (node:test) ----
+  g.fold = function (s) { return String(s || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); };
+  g.matchPlaces = function (places, query, limit) {
+    var q = g.fold(query).trim(), out = [];
+    if (!q) return out;
+    for (var i = 0; i < places.length && out.length < (limit || 8); i++) {
+      var p = places[i], names = [p.name].concat(p.alt_names || []);
+      for (var j = 0; j < names.length; j++) {
+        if (g.fold(names[j]).indexOf(q) >= 0) { out.push({ place: p, matched: names[j] }); break; }
+      }
+    }
+    return out;
+  };
+  // Linear interpolation along fixes [[t_ms, lat, lon, ...], ...] at time t (clamped).
+  g.positionAt = function (fixes, t) {
+    if (!fixes.length) return null;
+    if (t <= fixes[0][0]) return [fixes[0][1], fixes[0][2]];
+    var lo = 0, hi = fixes.length - 1;
+    if (t >= fixes[hi][0]) return [fixes[hi][1], fixes[hi][2]];
+    while (hi - lo > 1) { var mid = (lo + hi) >> 1; if (fixes[mid][0] <= t) lo = mid; else hi = mid; }
+    var a = fixes[lo], b = fixes[hi], f = (t - a[0]) / (b[0] - a[0]);
+    return [a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
+  };
+  g.nearestPlace = function (places, lat, lon) {
+    var best = null, bestD = Infinity;
+    for (var i = 0; i < places.length; i++) {
+      var d = g.haversineM([lat, lon], [places[i].lat, places[i].lon]);
+      if (d < bestD) { bestD = d; best = places[i]; }
+    }
+    return best ? { place: best, distanceM: bestD } : null;
+  };
+  g.fillUrl = function (tpl, id) { return tpl.replace("{id}", encodeURIComponent(id)); };
+
+  // ---- start-up ----
+  g.start = function (map, live, config, groups) {
+    g.map = map; g.live = live; g.config = config; g.groups = groups;
+    g.panelControl("gm-events", "topright");
+    g.panelControl("gm-search", "topleft");
+    g.panelControl("gm-replay", "bottomleft");
+    g.panelControl("gm-legend", "bottomright");
+    g.addFollowBadge(); g.addCoordinates(); g.addMeasure();
+    g.addPlaces(config.places);
+    g.initSearch(); g.initReplay(); g.initEvents();
+    map.on("dragstart", g.unfollow);
+    setInterval(function () { g.restyleSilent(config.silentAfterS); }, 10000);
+    if (config.urls.liveSse) g.connectSse(config.urls.liveSse, live);
+    g.ready = true;
+  };
+
+  g.panelControl = function (id, position) {
+    var el = document.getElementById(id);
+    var ctl = L.control({ position: position });
+    ctl.onAdd = function () { L.DomEvent.disableClickPropagation(el); L.DomEvent.disableScrollPropagation(el); return el; };
+    ctl.addTo(g.map);
+    return ctl;
+  };
+
+  // Live stream: a snapshot FeatureCollection on connect, then Feature(Collection) changes.
+  g.connectSse = function (url, live) {
+    var es = new EventSource(url);
+    var apply = function (ev) { var d = JSON.parse(ev.data); if (d && d.type) live.update(d); };
+    ["message", "snapshot", "change", "position"].forEach(function (k) { es.addEventListener(k, apply); });
+    g.eventSource = es;
+  };
+
+  g.addFollowBadge = function () {
+    var ctl = L.control({ position: "topleft" });
+    ctl.onAdd = function () {
+      var el = L.DomUtil.create("div", "gm-panel gm-follow"); el.id = "gm-follow"; el.hidden = true;
+      el.appendChild(document.createTextNode(""));
+      var x = L.DomUtil.create("button", "", el); x.type = "button"; x.textContent = "✕"; x.title = "Stop following";
+      L.DomEvent.on(x, "click", function (e) { L.DomEvent.stop(e); g.unfollow(); });
+      return el;
+    };
+    ctl.addTo(g.map);
+  };
+
+  g.addCoordinates = function () {
+    var ctl = L.control({ position: "bottomright" });
+    ctl.onAdd = function () { var el = L.DomUtil.create("div", "gm-panel gm-coords"); el.id = "gm-coords"; el.textContent = "–"; return el; };
+    ctl.addTo(g.map);
+    g.map.on("mousemove", function (e) {
+      document.getElementById("gm-coords").textContent = e.latlng.lat.toFixed(5) + ", " + e.latlng.lng.toFixed(5);
+    });
+  };
+
+  // Measure distance: click points on the map, double-click or press the button to finish.
+  g.addMeasure = function () {
+    var ctl = L.control({ position: "topleft" }), line = null, active = false, tip = null;
+    var finish = function () { active = false; g.map.doubleClickZoom.enable(); L.DomUtil.removeClass(btn, "gm-on"); g.map.getContainer().style.cursor = ""; };
+    var btn;
+    ctl.onAdd = function () {
+      var bar = L.DomUtil.create("div", "leaflet-bar");
+      btn = L.DomUtil.create("a", "gm-measure", bar); btn.href = "#"; btn.title = "Measure distance"; btn.innerHTML = "&#8596;";
+      btn.id = "gm-measure";
+      L.DomEvent.on(btn, "click", function (e) {
+        L.DomEvent.stop(e);
+        if (active) { finish(); return; }
+        if (line) { line.remove(); line = null; }
+        active = true; g.map.doubleClickZoom.disable(); L.DomUtil.addClass(btn, "gm-on"); g.map.getContainer().style.cursor = "crosshair";
+      });
+      return bar;
+    };
+    ctl.addTo(g.map);
+    g.map.on("click", function (e) {
+      if (!active) return;
+      if (!line) { line = L.polyline([], { color: "#111", weight: 2, dashArray: "4 4" }).addTo(g.map); tip = null; }
+      line.addLatLng(e.latlng);
+      var pts = line.getLatLngs().map(function (p) { return [p.lat, p.lng]; });
+      g.measuredM = g.pathLengthM(pts);
+      if (!tip) tip = line.bindTooltip("", { permanent: true, direction: "right" });
+      line.setTooltipContent(g.distanceText(g.measuredM)).openTooltip(e.latlng);
+    });
+    g.map.on("dblclick", function () { if (active) finish(); });
+  };
+
+  // ---- crossing points and ports: popups fetch the post's latest sensor observations ----
+  g.placeMarkers = {};
+  g.addPlaces = function (places) {
+    places.forEach(function (p) {
+      var m = L.circleMarker([p.lat, p.lon], { radius: 5, weight: 1, color: "#333", fillOpacity: 0.9,
+        fillColor: g.config.placeColours[p.kind] || "#1f77b4" });
+      m.bindTooltip(p.name);
+      m.bindPopup(g.placeHead(p) + '<div class="gm-obs">loading sensor readings…</div>', { maxWidth: 320 });
+      m.on("popupopen", function () { g.loadObservations(p, m); });
+      m.addTo(g.groups.places);
+      g.placeMarkers[p.id] = m;
+    });
+  };
+  g.placeHead = function (p) {
+    return "<b>" + g.esc(p.name) + "</b><br>" + g.esc(p.kind) + " · " + g.esc(p.countries) +
+      ((p.alt_names || []).length ? "<br><small>" + g.esc(p.alt_names.join(", ")) + "</small>" : "");
+  };
+  g.loadObservations = function (p, marker) {
+    fetch(g.fillUrl(g.config.urls.placeObs, p.id), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (d) {
+        var rows = (d.observations || []).map(function (o) {
+          return "<tr><td>" + g.esc(o.observed_at.slice(11, 19)) + "</td><td>" + g.esc(o.kind) + "</td><td>" +
+            g.esc(o.value != null ? o.value : o.text) + "</td><td>" + g.esc(o.sensor) + "</td></tr>";
+        });
+        marker.setPopupContent(g.placeHead(p) + '<div class="gm-obs">' + (rows.length ?
+          "<table>" + rows.join("") + "</table>" : "no sensor readings") + "</div>");
+      });
+  };
+
+  // ---- place search (names and alternative names, accents ignored) ----
+  g.initSearch = function () {
+    var input = document.getElementById("gm-search-input"), list = document.getElementById("gm-search-results");
+    input.addEventListener("input", function () {
+      list.innerHTML = "";
+      g.matchPlaces(g.config.places, input.value, 8).forEach(function (hit) {
+        var li = document.createElement("li");
+        li.textContent = hit.place.name + (hit.matched !== hit.place.name ? " (" + hit.matched + ")" : "");
+        li.addEventListener("click", function () { g.showPlace(hit.place.id); list.innerHTML = ""; });
+        list.appendChild(li);
+      });
+    });
+    input.addEventListener("keydown", function (e) { if (e.key === "Enter" && list.firstChild) list.firstChild.click(); });
+  };
+  g.showPlace = function (id) {
+    var m = g.placeMarkers[id];
+    if (!g.map.hasLayer(g.groups.places)) g.groups.places.addTo(g.map);
+    g.map.setView(m.getLatLng(), Math.max(g.map.getZoom(), 10), { animate: false });
+    m.openPopup();
+  };
+})(geomon);
