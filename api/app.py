@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api import auth, errors
-from api.routes import devices, health, map_page, static
+from api.routes import devices, health, map_data, map_page, static
 from api.routes import ogc, tiles
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     auth.install(app, settings)  # default deny: must precede every router
     app.include_router(health.router)
     app.include_router(devices.router, prefix="/api/v1")
+    app.include_router(map_data.router, prefix="/api/v1")
     app.include_router(map_page.router)
     ogc.install(app)
     tiles.install(app)
