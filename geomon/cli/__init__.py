@@ -37,6 +37,8 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.corridor", "corridor_app", "corridor"),
     ("geomon.cli.corridor", "surfaces_app", "surfaces"),
     ("geomon.cli.corridor", "route_app", "route"),
+    ("geomon.cli.zones", "zones_app", "zones"),
+    ("geomon.cli.zones", "events_app", "events"),
 )
 
 
