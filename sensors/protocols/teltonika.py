@@ -84,6 +84,7 @@ class AvlRecord:
     event_io_id: int
     io: dict[int, IoValue]
     generation_type: int | None = None  # Codec 16 only
+    raw: bytes = b""  # this record's bytes inside the packet (stored with the position)
 
     @property
     def speed_mps(self) -> float:
@@ -247,6 +248,7 @@ def _read_records(codec: int, count: int, data: bytes, *, io16: bool) -> tuple[A
 
 
 def _read_record(data: bytes, pos: int, codec: int, io16: bool) -> tuple[AvlRecord, int]:
+    start = pos
     ms, priority, lon_i, lat_i, altitude, angle, sats, speed = _unpack(_HEADER, data, pos)
     lon, lat = lon_i / 1e7, lat_i / 1e7
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -281,8 +283,9 @@ def _read_record(data: bytes, pos: int, codec: int, io16: bool) -> tuple[AvlReco
     except OverflowError as exc:
         raise FrameError(f"record timestamp out of range: {ms}") from exc
     record = AvlRecord(
-        time, priority, lon, lat, altitude, angle, sats, speed, event, io, generation
-    )
+        time, priority, lon, lat, altitude, angle, sats, speed, event, io, generation,
+        data[start:pos],
+    )  # fmt: skip
     return record, pos
 
 
@@ -360,6 +363,7 @@ def _position(rec: AvlRecord, device_uid: str, codec: int) -> Position:
         hdop=hdop if isinstance(hdop, float) else None,
         satellites=rec.satellites,
         attrs=attrs,
+        raw=rec.raw,
         protocol="teltonika",
     )
 

@@ -80,8 +80,9 @@ def test_avl_packets_field_by_field(entry: dict) -> None:
     assert packet.ack.hex() == exp["server_ack_hex"]
     for rec, rec_exp in zip(packet.records, exp["records"], strict=True):
         assert_record(rec, rec_exp)
+    assert b"".join(r.raw for r in packet.records) == raw(entry)[10:-5]  # records, in order
     for p, rec in zip(packet.positions(IMEI), packet.records, strict=True):
-        assert p.device_uid == IMEI and p.protocol == "teltonika"
+        assert p.device_uid == IMEI and p.protocol == "teltonika" and p.raw == rec.raw
         assert p.valid == (rec.satellites > 0)
         assert_plausible(p)
 
