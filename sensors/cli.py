@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 from pathlib import Path
 
 import typer
@@ -14,28 +15,46 @@ from geomon.errors import GeomonError
 
 def listen(
     nmea: str = typer.Option("", "--nmea", help="HOST:PORT for the NMEA 0183 TCP listener."),
+    teltonika: str = typer.Option("", "--teltonika", help="HOST:PORT for Teltonika TCP."),
+    osmand: str = typer.Option("", "--osmand", help="HOST:PORT for OsmAnd HTTP (+ /metrics, "
+                               "POST /observations)."),
+    mqtt: str = typer.Option("", "--mqtt", help="mqtt://HOST:PORT of the broker to follow."),
+    sensor_tcp: str = typer.Option("", "--sensor-tcp", help="HOST:PORT for the BCP line feed."),
+    nmea_udp: str = typer.Option("", "--nmea-udp", help="HOST:PORT for NMEA 0183 over UDP."),
+    metrics: str = typer.Option("", "--metrics", help="HOST:PORT serving /metrics (the OsmAnd "
+                                "port serves it too)."),
     nmea_device: str = typer.Option(
         "", "--nmea-device", help="Bind every NMEA connection to this device id "
         "(default: the id prefix before '$' on each line)."),
     accept_unknown: bool = typer.Option(
         False, "--accept-unknown", help="Register unknown devices on first contact (demos)."),
 ) -> None:
-    """Run the ingest listeners (from options, else from GEOMON_INGEST__* settings)."""
+    """Run the ingest listeners (options override GEOMON_INGEST__* settings)."""
     from sensors.service import run_forever
 
     s = settings()
-    if nmea:
-        s.ingest.nmea_tcp = nmea
+    for field, value in (("nmea_tcp", nmea), ("teltonika_tcp", teltonika),
+                         ("osmand_http", osmand), ("mqtt_url", mqtt), ("sensor_tcp", sensor_tcp),
+                         ("nmea_udp", nmea_udp), ("metrics_http", metrics)):
+        if value:
+            setattr(s.ingest, field, value)
     if accept_unknown:
         s.ingest.accept_unknown = True
-    if not s.ingest.nmea_tcp:
-        fail("no listener configured: give --nmea HOST:PORT (or GEOMON_INGEST__NMEA_TCP)")
+    if not any(getattr(s.ingest, f) for f in LISTENER_FIELDS):
+        fail("no listener configured: give --nmea/--teltonika/--osmand/--mqtt/--sensor-tcp/"
+             "--nmea-udp (or GEOMON_INGEST__*)")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(run_forever(s, nmea_bind_device=nmea_device))
     except GeomonError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         pass
+
+
+LISTENER_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "mqtt_url", "sensor_tcp",
+                   "nmea_udp")
 
 
 def simulate(

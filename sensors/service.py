@@ -1,52 +1,135 @@
-"""Wiring ingest adapters to the pipeline: start the configured listeners around one
-batch writer, and run until cancelled."""
+"""Wiring ingest adapters to the pipeline: one batch writer, one device registry, and every
+listener configured in ``settings.ingest``; runs until cancelled.
+
+HTTP (OsmAnd + BCP POST + ``/metrics``) is served by uvicorn inside this event loop on the
+OsmAnd port, and on ``metrics_http`` as well when that is set.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterator
+import socket
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
 
 from geomon.pipeline.writer import BatchWriter
 from geomon.settings import Settings
 from geomon.store.db import require_url
+from sensors.adapters.http_app import make_http_app
+from sensors.adapters.mqtt import MqttIngest
 from sensors.adapters.nmea_tcp import NmeaSession
-from sensors.transports.tcp import serve_tcp
+from sensors.adapters.sensor_tcp import SensorLineSession
+from sensors.adapters.teltonika_tcp import TeltonikaSession
+from sensors.registry import DeviceRegistry
+from sensors.transports.tcp import parse_hostport, serve_tcp
+from sensors.transports.udp import UdpServer, serve_udp
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Listeners:
+    """What is running: the writer and each listener's bound address by name."""
+
+    writer: BatchWriter
+    registry: DeviceRegistry
+    addresses: dict[str, str] = field(default_factory=dict)
+    mqtt: MqttIngest | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+
+def _bound(server: asyncio.Server) -> str:
+    host, port = server.sockets[0].getsockname()[:2]
+    return f"{host}:{port}"
+
+
+async def _start_http(app: Any, address: str) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
+    host, port = parse_hostport(address)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    bound = sock.getsockname()
+    return f"{bound[0]}:{bound[1]}", server, task
+
+
+async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device: str) -> None:
+    ing, submit = settings.ingest, listeners.writer.submit
+    factories = {
+        "nmea": (ing.nmea_tcp,
+                 lambda peer: NmeaSession(peer, submit, bind_device=nmea_bind_device)),
+        "teltonika": (ing.teltonika_tcp,
+                      lambda peer: TeltonikaSession(peer, submit, listeners.registry)),
+        "sensor-tcp": (ing.sensor_tcp,
+                       lambda peer: SensorLineSession(peer, listeners.writer.submit_observations)),
+    }
+    for name, (address, factory) in factories.items():
+        if address:
+            server = await serve_tcp(address, factory)
+            listeners.addresses[name] = _bound(server)
+            listeners._closers.append(server)
+    if ing.nmea_udp:
+        udp = await serve_udp(ing.nmea_udp, lambda peer: NmeaSession(
+            peer, submit, bind_device=nmea_bind_device))
+        listeners.addresses["nmea-udp"] = udp.address
+        listeners._closers.append(udp)
+
+
 @asynccontextmanager
-async def running_listeners(settings: Settings, *, nmea_bind_device: str = "") -> AsyncIterator[
-        list[asyncio.Server]]:
+async def running_listeners(settings: Settings, *,
+                            nmea_bind_device: str = "") -> AsyncIterator[Listeners]:
     """Start the writer and every listener configured in ``settings.ingest``."""
-    writer = BatchWriter(require_url(settings.db), settings.ingest)
+    ing = settings.ingest
+    writer = BatchWriter(require_url(settings.db), ing)
     await writer.start()
-    servers: list[asyncio.Server] = []
+    registry = DeviceRegistry(settings.db.url, accept_unknown=ing.accept_unknown)
+    listeners = Listeners(writer, registry)
     try:
-        if settings.ingest.nmea_tcp:
-            servers.append(await serve_tcp(
-                settings.ingest.nmea_tcp,
-                lambda peer: NmeaSession(peer, writer.submit, bind_device=nmea_bind_device),
-            ))
-        for server in servers:
-            for sock in server.sockets:
-                log.info("listening on %s", "%s:%s" % sock.getsockname()[:2])
-        yield servers
+        await _start_tcp(listeners, settings, nmea_bind_device)
+        app = make_http_app(writer.submit, writer.submit_observations, listeners.registry)
+        for name, address in (("osmand", ing.osmand_http), ("metrics", ing.metrics_http)):
+            if address:
+                bound, server, task = await _start_http(app, address)
+                listeners.addresses[name] = bound
+                listeners._closers.append((server, task))
+        if ing.mqtt_url:
+            listeners.mqtt = MqttIngest(ing.mqtt_url, ing.mqtt_client_id, writer.submit,
+                                        writer.submit_observations, listeners.registry)
+            await listeners.mqtt.start()
+            listeners.addresses["mqtt"] = ing.mqtt_url
+        for name, address in listeners.addresses.items():
+            log.info("listening: %s on %s", name, address)
+        yield listeners
     finally:
-        for server in servers:
-            server.close()
+        await _close(listeners)
         await writer.stop()
 
 
-def bound_addresses(servers: list[asyncio.Server]) -> Iterator[str]:
-    for server in servers:
-        for sock in server.sockets:
-            yield "%s:%s" % sock.getsockname()[:2]
+async def _close(listeners: Listeners) -> None:
+    if listeners.mqtt is not None:
+        await listeners.mqtt.stop()
+    for closer in listeners._closers:
+        if isinstance(closer, asyncio.Server):
+            closer.close()
+        elif isinstance(closer, UdpServer):
+            await closer.close()
+        else:
+            server, task = closer
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(task, 5)
 
 
 async def run_forever(settings: Settings, **kwargs: str) -> None:
-    async with running_listeners(settings, **kwargs):
+    async with running_listeners(settings, **kwargs) as listeners:
+        print("geomon listen: " + " ".join(f"{k}={v}" for k, v in listeners.addresses.items()),
+              flush=True)
         await asyncio.Event().wait()

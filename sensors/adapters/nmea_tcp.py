@@ -56,7 +56,8 @@ class NmeaSession:
             return []
         decoder = self._decoders.get(uid)
         if decoder is None:
-            decoder = self._decoders[uid] = NmeaDecoder(uid, require_checksum=self._require_checksum)
+            decoder = NmeaDecoder(uid, require_checksum=self._require_checksum)
+            self._decoders[uid] = decoder
         try:
             positions = decoder.push(sentence)
         except DecodeError as exc:

@@ -5,6 +5,7 @@ writing (back-pressure comes for free: we await the session before reading more)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -43,7 +44,8 @@ async def serve_tcp(
     host, port = parse_hostport(address)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = "%s:%s" % writer.get_extra_info("peername")[:2]
+        host, port = writer.get_extra_info("peername")[:2]
+        peer = f"{host}:{port}"
         session = new_session(peer)
         try:
             await _pump(reader, writer, session, idle_s, read_size)
@@ -52,10 +54,8 @@ async def serve_tcp(
         finally:
             await session.on_close()
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
 
     return await asyncio.start_server(handle, host, port, reuse_address=True)
 

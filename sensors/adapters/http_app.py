@@ -1,0 +1,117 @@
+"""The listener process's HTTP side: OsmAnd (Traccar Client phones), BCP observations over
+HTTP POST, and this process's ``/metrics``.
+
+- ``GET|POST /`` (any path but the ones below): OsmAnd query, form or JSON → 200 only after
+  commit (the phone app deletes its buffered point on 200); 400 with the decoder's message
+  for bad input; 401 for a missing/wrong device token; 503 + ``Retry-After`` when the ingest
+  queue is full or the data could not be made durable.
+- ``POST /observations``: one BCP observation object or an array (docs/bcp-observations.md).
+- ``GET /metrics``: Prometheus text of this process's counters; ``GET /health``.
+
+Device tokens: ``Authorization: Bearer <token>`` or a ``token`` query parameter (the Traccar
+Client can only put it in its server URL). ``--accept-unknown`` (demos) skips the check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from geomon.errors import DecodeError, Overloaded
+from geomon.pipeline.metrics import COUNTERS
+from sensors.protocols.bcp import decode_observations
+from sensors.protocols.osmand import decode_osmand
+from sensors.registry import DeviceRegistry
+
+log = logging.getLogger(__name__)
+Submit = Callable[..., Awaitable[int]]
+
+
+def _token(request: Request) -> tuple[str | None, str]:
+    """The device token and the query string without it (so it never lands in attrs)."""
+    pairs = parse_qsl(request.url.query, keep_blank_values=True)
+    token = next((v for k, v in pairs if k == "token"), None)
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+    return token, urlencode([(k, v) for k, v in pairs if k != "token"])
+
+
+async def _authorised(registry: DeviceRegistry, uids: set[str],
+                      token: str | None) -> Response | None:
+    for uid in uids:
+        ok = await registry.token_ok(uid, token)
+        if ok is None:
+            return PlainTextResponse("device registry unavailable\n", 503,
+                                     headers={"Retry-After": "5"})
+        if not ok:
+            COUNTERS.inc("auth_failed", protocol="http")
+            return PlainTextResponse(f"device {uid!r}: unknown or bad token\n", 401)
+    return None
+
+
+async def _commit(submit: Submit, records: list, protocol: str, **kw: object) -> Response:
+    try:
+        await submit(records, **kw)
+    except Overloaded as exc:
+        return PlainTextResponse("ingest queue full, retry later\n", 503,
+                                 headers={"Retry-After": str(max(1, round(exc.retry_after_s)))})
+    except Exception as exc:  # noqa: BLE001 - not durable: the client must keep its data
+        log.warning("%s: not stored: %s", protocol, exc)
+        return PlainTextResponse("not stored, retry later\n", 503, headers={"Retry-After": "5"})
+    return PlainTextResponse("OK\n", 200)
+
+
+def make_http_app(submit_positions: Submit, submit_observations: Submit,
+                  registry: DeviceRegistry) -> Starlette:
+    """The Starlette app of the listener process."""
+
+    async def osmand(request: Request) -> Response:
+        token, query = _token(request)
+        body = await request.body()
+        try:
+            positions = decode_osmand(request.method, query, request.headers.get(
+                "content-type", ""), body, received_at=datetime.now(UTC))
+        except DecodeError as exc:
+            COUNTERS.inc("decode_errors", protocol="osmand", error=type(exc).__name__)
+            return PlainTextResponse(f"bad request: {exc}\n", 400)
+        if not positions:
+            return PlainTextResponse("OK (no position)\n", 200)
+        denied = await _authorised(registry, {p.device_uid for p in positions}, token)
+        if denied is not None:
+            return denied
+        COUNTERS.inc("frames_accepted", protocol="osmand")
+        return await _commit(submit_positions, positions, "osmand", kind="phone")
+
+    async def observations(request: Request) -> Response:
+        token, _ = _token(request)
+        try:
+            obs = decode_observations(await request.body())
+        except DecodeError as exc:
+            COUNTERS.inc("decode_errors", protocol="bcp", error=type(exc).__name__)
+            return PlainTextResponse(f"bad request: {exc}\n", 400)
+        denied = await _authorised(registry, {o.sensor_uid for o in obs}, token)
+        if denied is not None:
+            return denied
+        return await _commit(submit_observations, obs, "bcp")
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(COUNTERS.prometheus(),
+                                 media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    return Starlette(routes=[
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/observations", observations, methods=["POST"]),
+        Route("/{path:path}", osmand, methods=["GET", "POST"]),
+    ])

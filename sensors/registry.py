@@ -1,0 +1,88 @@
+"""Which devices may report, and per-device token checks for HTTP/MQTT sources.
+
+Answers come from the ``devices`` table and are cached, so a tracker that registered once
+is still accepted (its data spooled) while the database is down. Token hashes are argon2
+(``geomon devices add --token``); a verified token is cached by its SHA-256 so argon2's
+deliberate slowness is paid once per device and token, not per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+
+import psycopg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+log = logging.getLogger(__name__)
+_HASHER = PasswordHasher()
+
+
+class DeviceRegistry:
+    """Async, cached view of the device registry for the listeners."""
+
+    def __init__(self, url: str, *, accept_unknown: bool = False, ttl_s: float = 60.0) -> None:
+        self._url = url
+        self.accept_unknown = accept_unknown
+        self._ttl_s = ttl_s
+        self._known: dict[str, tuple[float, str | None]] = {}  # uid -> (checked, token_hash)
+        self._tokens_ok: dict[str, str] = {}  # uid -> sha256 of the verified token
+        self._lock = asyncio.Lock()
+
+    async def _lookup(self, uid: str) -> tuple[bool, str | None] | None:
+        """(registered, token_hash), from cache or DB; None when the DB cannot say."""
+        cached = self._known.get(uid)
+        if cached is not None and time.monotonic() - cached[0] < self._ttl_s:
+            return True, cached[1]
+        try:
+            async with self._lock:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._url, connect_timeout=3, autocommit=True,
+                    application_name="geomon-registry")
+                async with conn:
+                    cur = await conn.execute(
+                        "SELECT token_hash FROM devices WHERE uid = %s AND active", (uid,))
+                    row = await cur.fetchone()
+        except (psycopg.Error, OSError) as exc:
+            log.warning("registry unavailable (%s); using the cache for %s", exc, uid)
+            return (True, cached[1]) if cached is not None else None
+        if row is None:
+            self._known.pop(uid, None)
+            return False, None
+        self._known[uid] = (time.monotonic(), row[0])
+        return True, row[0]
+
+    async def allows(self, uid: str) -> bool | None:
+        """May ``uid`` report? None: unknown while the database is unreachable."""
+        if self.accept_unknown:
+            return True
+        found = await self._lookup(uid)
+        return None if found is None else found[0]
+
+    async def token_ok(self, uid: str, token: str | None) -> bool | None:
+        """Does ``token`` authenticate ``uid``? (accept-unknown demos skip the check)."""
+        if self.accept_unknown:
+            return True
+        found = await self._lookup(uid)
+        if found is None:
+            return None
+        registered, token_hash = found
+        if not registered or not token or not token_hash:
+            return False
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        if self._tokens_ok.get(uid) == digest:
+            return True
+        try:
+            await asyncio.to_thread(_HASHER.verify, token_hash, token)
+        except (VerificationError, InvalidHashError):
+            return False
+        self._tokens_ok[uid] = digest
+        return True
+
+
+def hash_token(token: str) -> str:
+    """The argon2 hash stored in ``devices.token_hash``."""
+    return _HASHER.hash(token)
