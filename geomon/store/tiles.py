@@ -137,3 +137,15 @@ async def layer_bounds(conn: psycopg.AsyncConnection, layer: TileLayer
         f"(SELECT ST_Extent(s.geom)::geometry e FROM ({src}) s) x")
     row = await cur.fetchone()
     return None if row is None or row[0] is None else tuple(float(v) for v in row)  # type: ignore[return-value]
+
+
+async def get_surface(conn: psycopg.AsyncConnection, surface_id: int) -> dict[str, object]:
+    """A stored surface's row (path, crs, units, params, kind, name); NotFound when absent or
+    not visible to the caller."""
+    cur = await conn.execute(
+        "SELECT id, kind, name, path, crs, units, params FROM surfaces WHERE id = %s",
+        (surface_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no surface {surface_id}")
+    return dict(zip(("id", "kind", "name", "path", "crs", "units", "params"), row, strict=True))
