@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import auth, errors
 from api.routes import devices, health, map_data, map_page, static
-from api.routes import live, ogc, surfaces, tiles
+from api.routes import events, live, ogc, surfaces, tiles
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     ogc.install(app)
     tiles.install(app)
     surfaces.install(app)
+    events.install(app)
     live.install(app, settings.db.url)
     static.mount(app, settings)
     return app
