@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes import events as events_routes
 from geomon.alerts.track import EventDraft
 from geomon.settings import DbSettings, Settings
 from geomon.store import events as ev
@@ -45,8 +44,6 @@ def setup(db_url: str) -> Iterator[tuple[TestClient, dict[str, int], dict[str, d
     heads = {role: {"Authorization": f"Bearer {make_user(db_url, role=role, agency=a)[2]}"}
              for role in ("viewer", "analyst")}
     app = create_app(Settings(db=DbSettings(url=db_url)))
-    if not any(getattr(r, "path", "") == "/api/v1/events" for r in app.routes):
-        events_routes.install(app)
     with TestClient(app) as client:
         yield client, ids, heads
 
