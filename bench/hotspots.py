@@ -155,6 +155,8 @@ def compute_ehsa(pts: Points, cells: GridCells, w: Weights, t: dict[str, float])
 
     c = timed(f"space-time cube ({MONTHS} monthly steps)", cube, t)
     res = timed("emerging hot spots (Gi*, MK, patterns)", lambda: emerging_hotspots(c, w), t)
+    names, counts = np.unique(res.pattern_names, return_counts=True)
+    print("  " + ", ".join(f"{n}: {k}" for n, k in zip(names, counts, strict=True)))
     return c, res
 
 
