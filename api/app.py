@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api import auth, errors
+from api.rest import routes as rest
 from api.routes import devices, health, map_data, map_page, static
 from api.routes import events, live, ogc, surfaces, tiles
 from geomon.settings import Settings
@@ -52,5 +53,6 @@ def create_app(settings: Settings) -> FastAPI:
     surfaces.install(app)
     events.install(app)
     live.install(app, settings.db.url)
+    rest.install(app)
     static.mount(app, settings)
     return app

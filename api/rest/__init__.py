@@ -1,0 +1,1 @@
+"""REST /api/v1 resources (devices, positions and tracks, incidents, zones, analysis results)."""
