@@ -38,8 +38,9 @@ def high_risk_mask(risk: np.ndarray, *, top_pct: float | None = None,
 
 
 def track_cells(x: np.ndarray, y: np.ndarray, transform: Affine, shape: tuple[int, int],
-                breaks: np.ndarray | None = None) -> np.ndarray:
-    """Flat indices of the cells a polyline passes through (in-bounds only, unique).
+                breaks: np.ndarray | None = None, *, unique: bool = True) -> np.ndarray:
+    """Flat indices of the cells a polyline passes through (in-bounds only; unique unless
+    ``unique=False``, then possibly repeated).
 
     ``breaks[i]`` True means fix i does not connect to fix i-1 (another team, a long gap)."""
     x = np.asarray(x, dtype=float)
@@ -50,16 +51,18 @@ def track_cells(x: np.ndarray, y: np.ndarray, transform: Affine, shape: tuple[in
         n = np.ceil(np.hypot(dx, dy) / (cs / 2)).astype(np.int64)
         if breaks is not None:
             n[np.asarray(breaks[1:], dtype=bool)] = 0
-        n = np.maximum(n, 0)
-        seg = np.repeat(np.arange(len(n)), n)
-        start = np.cumsum(n) - n
-        frac = (np.arange(seg.size) - start[seg]) / np.maximum(n[seg], 1)
-        x = np.concatenate([x, x[seg] + dx[seg] * frac])
-        y = np.concatenate([y, y[seg] + dy[seg] * frac])
+        extra = np.maximum(n - 1, 0)  # points inserted strictly inside long segments
+        if extra.any():
+            seg = np.repeat(np.arange(len(n)), extra)
+            start = np.cumsum(extra) - extra
+            frac = (np.arange(seg.size) - start[seg] + 1) / n[seg]
+            x = np.concatenate([x, x[seg] + dx[seg] * frac])
+            y = np.concatenate([y, y[seg] + dy[seg] * frac])
     col = np.floor((x - transform.c) / transform.a).astype(np.int64)
     row = np.floor((y - transform.f) / transform.e).astype(np.int64)
     ok = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
-    return np.unique(row[ok] * shape[1] + col[ok])
+    flat = row[ok] * shape[1] + col[ok]
+    return np.unique(flat) if unique else flat
 
 
 def near_cells(visited: np.ndarray, cell_size: float, distance_m: float) -> np.ndarray:
@@ -75,6 +78,28 @@ def near_cells(visited: np.ndarray, cell_size: float, distance_m: float) -> np.n
     dist = ndimage.distance_transform_edt(~window, sampling=cell_size)
     out[r0:r1, c0:c1] = dist <= distance_m
     return out
+
+
+def disc_offsets(cell_size: float, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row/column offsets of the cells whose centre is within ``distance_m`` of a centre."""
+    r = int(np.floor(distance_m / cell_size))
+    dr, dc = np.mgrid[-r:r + 1, -r:r + 1]
+    keep = (dr * dr + dc * dc) * cell_size**2 <= distance_m**2 + 1e-9
+    return dr[keep].ravel(), dc[keep].ravel()
+
+
+def near_flat(cells: np.ndarray, shape: tuple[int, int], offsets: tuple[np.ndarray, np.ndarray]
+              ) -> np.ndarray:
+    """Flat indices (with repeats) of the cells within the disc ``offsets`` of flat ``cells``:
+    the same cells as :func:`near_cells`, without touching the rest of the grid."""
+    rows, cols = np.divmod(cells, shape[1])
+    rr = (rows[:, None] + offsets[0][None, :]).ravel()
+    cc = (cols[:, None] + offsets[1][None, :]).ravel()
+    ok = (rr >= 0) & (rr < shape[0]) & (cc >= 0) & (cc < shape[1])
+    return rr[ok] * shape[1] + cc[ok]
+
+
+STENCIL_MAX_PAIRS = 30_000_000  # visited cells x disc cells above which the EDT path is used
 
 
 @dataclass(frozen=True)
@@ -107,16 +132,36 @@ def coverage(risk: np.ndarray, transform: Affine, tracks: Mapping[str, tuple[np.
     """Coverage of the high-risk cells of ``risk`` by ``tracks`` (team → (x, y[, breaks]))."""
     high, thr = high_risk_mask(risk, top_pct=top_pct, threshold=threshold, nodata=nodata)
     cs = abs(transform.a)
-    covered = np.zeros(risk.shape, dtype=bool)
+    offsets = disc_offsets(cs, distance_m)
+    # Work on a grid padded by the disc radius so a disc never leaves it: one add per pair.
+    pad = int(np.abs(offsets[0]).max()) if offsets[0].size else 0
+    padded = (risk.shape[0] + 2 * pad, risk.shape[1] + 2 * pad)
+    flat_offsets = offsets[0] * padded[1] + offsets[1]
+    covered_p = np.zeros(padded, dtype=bool)
+    scratch = np.zeros(padded[0] * padded[1], dtype=bool)  # one team's cells, cleared after
+    high_p = np.zeros(padded, dtype=bool)
+    high_p[pad:pad + risk.shape[0], pad:pad + risk.shape[1]] = high
+    high_flat, covered_flat = high_p.ravel(), covered_p.ravel()
     per_team: dict[str, Share] = {}
     n_high = int(high.sum())
     for team, xyb in tracks.items():
-        visited = np.zeros(risk.size, dtype=bool)
-        visited[track_cells(xyb[0], xyb[1], transform, risk.shape,
-                            xyb[2] if len(xyb) > 2 else None)] = True
-        near = near_cells(visited.reshape(risk.shape), cs, distance_m)
-        per_team[team] = Share(n_high, int(np.count_nonzero(near & high)))
-        covered |= near
+        cells = track_cells(xyb[0], xyb[1], transform, risk.shape,
+                            xyb[2] if len(xyb) > 2 else None, unique=False)
+        rows, cols = np.divmod(cells, risk.shape[1])
+        scratch[(rows + pad) * padded[1] + cols + pad] = True
+        cells_p = np.flatnonzero(scratch)
+        scratch[cells_p] = False
+        if cells_p.size * flat_offsets.size <= STENCIL_MAX_PAIRS:
+            scratch[(cells_p[:, None] + flat_offsets[None, :]).ravel()] = True
+            near = np.flatnonzero(scratch)
+            scratch[near] = False
+        else:
+            visited = np.zeros(padded[0] * padded[1], dtype=bool)
+            visited[cells_p] = True
+            near = np.flatnonzero(near_cells(visited.reshape(padded), cs, distance_m))
+        per_team[team] = Share(n_high, int(np.count_nonzero(high_flat[near])))
+        covered_flat[near] = True
+    covered = covered_p[pad:pad + risk.shape[0], pad:pad + risk.shape[1]]
     hc = covered & high
     per_zone = {zid: Share(int((high & m).sum()), int((hc & m).sum()))
                 for zid, m in (zone_masks or {}).items()}

@@ -12,8 +12,10 @@ from geomon.spatial.coverage import (
     HIGH_UNCOVERED,
     NODATA,
     coverage,
+    disc_offsets,
     high_risk_mask,
     near_cells,
+    near_flat,
     next_patrol,
     ranked_for_team,
     track_cells,
@@ -47,6 +49,17 @@ def test_near_cells_is_a_disc_of_cell_centres() -> None:
     assert (near == expected).all() and near.sum() == 13
 
 
+@pytest.mark.parametrize("distance", [0.0, 10.0, 25.0, 47.0])
+def test_disc_stencil_equals_the_distance_transform(distance: float) -> None:
+    rng = np.random.default_rng(int(distance))
+    visited = rng.random((40, 30)) < 0.01
+    visited[0, 0] = visited[39, 29] = True  # at the edges
+    cells = np.flatnonzero(visited)
+    stencil = np.zeros(visited.size, dtype=bool)
+    stencil[near_flat(cells, visited.shape, disc_offsets(10.0, distance))] = True
+    assert (stencil.reshape(visited.shape) == near_cells(visited, 10.0, distance)).all()
+
+
 def test_high_risk_mask_top_percent_and_threshold() -> None:
     risk = np.arange(100, dtype=float).reshape(10, 10)
     high, thr = high_risk_mask(risk, top_pct=10)
@@ -60,7 +73,10 @@ def test_high_risk_mask_top_percent_and_threshold() -> None:
         high_risk_mask(np.full((2, 2), np.nan), top_pct=10)
 
 
-def test_coverage_counts_per_team_zone_and_total() -> None:
+@pytest.mark.parametrize("path", ["stencil", "edt"])
+def test_coverage_counts_per_team_zone_and_total(path: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    if path == "edt":
+        monkeypatch.setattr("geomon.spatial.coverage.STENCIL_MAX_PAIRS", 0)
     risk = np.zeros((10, 10))
     risk[:, 8:] = 1.0  # high risk: the two right-most columns (20 cells)
     # team a drives down column 9 from row 0 to row 4; team b sits at cell (9, 0)
