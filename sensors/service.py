@@ -18,6 +18,8 @@ from typing import Any
 
 import uvicorn
 
+from geomon.pipeline.eventing import EventHook, run_silent_checks
+from geomon.pipeline.notifier import run_notifier
 from geomon.pipeline.writer import BatchWriter
 from geomon.settings import Settings
 from geomon.store.db import require_url
@@ -88,8 +90,11 @@ async def running_listeners(settings: Settings, *,
                             nmea_bind_device: str = "") -> AsyncIterator[Listeners]:
     """Start the writer and every listener configured in ``settings.ingest``."""
     ing = settings.ingest
-    writer = BatchWriter(require_url(settings.db), ing)
+    events = EventHook(require_url(settings.db))  # events after each commit (issue 8)
+    writer = BatchWriter(require_url(settings.db), ing, on_committed=events)
     await writer.start()
+    background = [asyncio.create_task(run_silent_checks(settings.db.url), name="silent-check"),
+                  asyncio.create_task(run_notifier(settings.db.url), name="notifier")]
     registry = DeviceRegistry(settings.db.url, accept_unknown=ing.accept_unknown)
     listeners = Listeners(writer, registry)
     try:
@@ -111,6 +116,10 @@ async def running_listeners(settings: Settings, *,
     finally:
         await _close(listeners)
         await writer.stop()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await events.close()
 
 
 async def _close(listeners: Listeners) -> None:
