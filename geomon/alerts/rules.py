@@ -46,7 +46,7 @@ DEFAULT_RULES: dict[str, Any] = {
     },
     "zone_kinds": {
         "restricted": {"enter": "critical", "exit": "info", "cross": "critical"},
-        "border_strip": {"enter": "warning", "exit": "info", "cross": "warning"},
+        "border_strip": {"enter": "info", "exit": "info", "cross": "info"},
         "crossing_point": {"enter": "info", "exit": "info", "cross": OFF},
         "patrol_area": {"enter": "info", "exit": "warning", "cross": OFF},
     },

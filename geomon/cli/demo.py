@@ -29,8 +29,25 @@ def demo_data(
         for uid, agency in demo_teams(places, teams):
             add_device(conn, uid=uid, kind="serial-gps", agency=agency,
                        name=f"Mobile team {uid[-2:]} ({agency})")
+        n_zones = _demo_zones(conn)
+    with reported_errors(), connect(db_url()) as conn:  # zones stay even if incidents fail
         delete_incidents_from(conn, DEMO_SOURCE)
         rows = [dict(dataclasses.asdict(i), agency=i.agency_code)
                 for i in demo_incidents(places, incidents, seed=seed)]
         copy_incidents(conn, rows, source=DEMO_SOURCE)
-    typer.echo(f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents")
+    typer.echo(f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents, "
+               f"{n_zones} zones")
+
+
+def _demo_zones(conn) -> int:  # type: ignore[no-untyped-def]
+    """Each agency: 5 km strips along its borders, and shared crossing-point zones of 10 km
+    (or the place's accuracy) round its BCPs, wide enough for the demo teams' loops."""
+    from geomon.store.zones import border_strip, borders_of, crossing_point_zones
+
+    n = 0
+    for iso, (code, _) in AGENCIES.items():
+        for border in borders_of(conn, iso):
+            border_strip(conn, border, 5.0, agency=code)
+            n += 1
+        n += crossing_point_zones(conn, 10_000, agency=code, use_accuracy=True, country=iso)
+    return n

@@ -133,9 +133,10 @@ def _border_exists(conn: psycopg.Connection, code: str) -> bool:
 
 def crossing_point_zones(conn: psycopg.Connection, radius_m: float, *, agency: str,
                          kinds: tuple[str, ...] = BCP_KINDS, use_accuracy: bool = False,
-                         shared: bool = True) -> int:
-    """One circular ``crossing_point`` zone per crossing point in ``places``; with
-    ``use_accuracy`` the radius grows to the place's stated accuracy."""
+                         shared: bool = True, country: str | None = None) -> int:
+    """One circular ``crossing_point`` zone per crossing point in ``places`` (only those on a
+    border of ``country`` when given); with ``use_accuracy`` the radius grows to the place's
+    stated accuracy."""
     if not 0 < radius_m <= 100_000:
         raise InvalidRequest("radius_m must be in (0, 100000]")
     agency_id = ensure_agency(conn, agency)
@@ -146,10 +147,11 @@ def crossing_point_zones(conn: psycopg.Connection, radius_m: float, *, agency: s
         "greatest(%(r)s, coalesce(accuracy_m, 0)) ELSE %(r)s END)::geometry), "
         "jsonb_build_object('place', name, 'countries', countries, 'shared', %(shared)s) "
         "FROM places WHERE kind = ANY(%(kinds)s) "
+        "AND (%(country)s::text IS NULL OR %(country)s = ANY(string_to_array(countries, '-'))) "
         "ON CONFLICT (agency_id, name) DO UPDATE SET geom = EXCLUDED.geom, "
         "attrs = EXCLUDED.attrs, active = true RETURNING id",
         {"a": agency_id, "r": radius_m, "acc": use_accuracy, "kinds": list(kinds),
-         "shared": shared}).fetchall()
+         "shared": shared, "country": country}).fetchall()
     return len(rows)
 
 
@@ -194,3 +196,9 @@ def border_index(border_rows: list[tuple], zones: ZoneIndex | None) -> BorderInd
     allowed = [z.geom for z in (zones.zones if zones else []) if z.kind == "crossing_point"]
     return BorderIndex([r[0] for r in border_rows],
                        [shapely.from_wkb(bytes(r[1])) for r in border_rows], allowed)
+
+
+def borders_of(conn: psycopg.Connection, country: str) -> list[str]:
+    """Codes of the border lines of ``country`` (ISO 3166-1 alpha-3)."""
+    return [r[0] for r in conn.execute(
+        "SELECT code FROM borders WHERE a = %s OR b = %s ORDER BY code", (country, country))]
