@@ -37,7 +37,7 @@ async def serve_tcp(
     address: str,
     new_session: Callable[[str], Session],
     *,
-    idle_s: float = 0.25,
+    idle_s: float = 1.5,
     read_size: int = 65536,
 ) -> asyncio.Server:
     """Start a TCP server at HOST:PORT; each connection runs a session from ``new_session``."""
