@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import auth, errors
+from api import auth, errors, openapi_doc
 from api.rest import routes as rest
 from api.routes import devices, health, map_data, map_page, static
-from api.routes import events, live, ogc, surfaces, tiles
+from api.routes import coverage, events, live, metrics, ogc, surfaces, tiles
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     auth.install(app, settings)  # default deny: must precede every router
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(devices.router, prefix="/api/v1")
     app.include_router(map_data.router, prefix="/api/v1")
     app.include_router(map_page.router)
@@ -52,7 +53,9 @@ def create_app(settings: Settings) -> FastAPI:
     tiles.install(app)
     surfaces.install(app)
     events.install(app)
+    coverage.install(app)
     live.install(app, settings.db.url)
     rest.install(app)
+    openapi_doc.install(app, auth.PUBLIC_ROUTES)
     static.mount(app, settings)
     return app

@@ -14,11 +14,23 @@ import sys
 import typer
 
 from geomon.cli.common import fail, settings
+from geomon.settings import IngestSettings
+
+_LISTENER_OPTIONS = (("nmea_tcp", "--nmea"), ("teltonika_tcp", "--teltonika"),
+                     ("osmand_http", "--osmand"), ("mqtt_url", "--mqtt"),
+                     ("sensor_tcp", "--sensor-tcp"), ("nmea_udp", "--nmea-udp"),
+                     ("metrics_http", "--metrics"))
 
 
-def _listener_args(ingest_nmea: str, accept_unknown: bool) -> list[str]:
-    args = [sys.executable, "-m", "geomon.cli.__main__", "listen", "--nmea", ingest_nmea]
-    return args + (["--accept-unknown"] if accept_unknown else [])
+def _listener_args(ingest: IngestSettings) -> list[str]:
+    """``geomon listen`` with every listener configured in GEOMON_INGEST__* (empty: none)."""
+    args = [sys.executable, "-m", "geomon.cli.__main__", "listen"]
+    for field, option in _LISTENER_OPTIONS:
+        if getattr(ingest, field):
+            args += [option, str(getattr(ingest, field))]
+    if len(args) == 4:
+        return []
+    return args + (["--accept-unknown"] if ingest.accept_unknown else [])
 
 
 def serve(
@@ -37,9 +49,9 @@ def serve(
     if not s.db.url:
         fail("GEOMON_DB__URL is not set (run scripts/dev-db)")
     child = None
-    if with_listeners and s.ingest.nmea_tcp:
-        child = subprocess.Popen(_listener_args(s.ingest.nmea_tcp, s.ingest.accept_unknown),
-                                 env=os.environ.copy())
+    listener_args = _listener_args(s.ingest)
+    if with_listeners and listener_args:
+        child = subprocess.Popen(listener_args, env=os.environ.copy())
     try:
         uvicorn.run(create_app(s), host=host or s.api.host, port=port or s.api.port,
                     log_level="info", access_log=False)

@@ -59,26 +59,53 @@ LISTENER_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "mqtt_url", "sens
 
 def simulate(
     teams: int = typer.Option(20, "--teams", min=1, max=5000, help="Number of vehicles."),
-    to: str = typer.Option("127.0.0.1:5010", "--to", help="HOST:PORT of the NMEA listener."),
+    protocol: str = typer.Option("nmea", "--protocol",
+                                 help="nmea | teltonika | osmand | mqtt | mix"),
+    to: str = typer.Option("", "--to", help="HOST:PORT of the NMEA listener "
+                           "(default GEOMON_INGEST__NMEA_TCP, else 127.0.0.1:5010)."),
+    teltonika_to: str = typer.Option("", "--teltonika-to", help="HOST:PORT (default "
+                                     "GEOMON_INGEST__TELTONIKA_TCP)."),
+    osmand_to: str = typer.Option("", "--osmand-to", help="HOST:PORT (default "
+                                  "GEOMON_INGEST__OSMAND_HTTP)."),
+    mqtt_to: str = typer.Option("", "--mqtt-to", help="mqtt://HOST:PORT (default "
+                                "GEOMON_INGEST__MQTT_URL)."),
     rate: float = typer.Option(1.0, "--rate", min=0.01, max=50, help="Fixes per second per team."),
+    gap_every: float = typer.Option(0.0, "--gap-every", min=0, max=86400,
+                                    help="Coverage gap (a quarter of the period) every S "
+                                    "seconds; trackers replay their buffer after it. 0 = none."),
     speedup: float = typer.Option(1.0, "--speedup", min=0.1, max=1000,
                                   help="Drive this many times faster than real time."),
-    duration: float = typer.Option(None, "--duration", help="Stop after SECONDS (default: never)."),
-    places: Path = typer.Option(None, "--places", help="Places CSV (default: reference data)."),
+    duration: float = typer.Option(0.0, "--duration", help="Stop after SECONDS (0: never)."),
+    places: str = typer.Option("", "--places", help="Places CSV (default: reference data)."),
     seed: int = typer.Option(7, "--seed", help="Random seed of routes and noise."),
 ) -> None:
-    """Drive a fleet of mobile teams around the region's crossing points over NMEA/TCP."""
+    """Drive a fleet of mobile teams around the region's crossing points, speaking the real
+    protocols (NMEA/TCP, Teltonika/TCP, OsmAnd/HTTP, MQTT, or a mix of them)."""
     from sensors.simulate import run_fleet
 
-    csv_path = places or settings().reference_dir / "places_central_asia.csv"
+    s = settings()
+    if protocol not in ("nmea", "teltonika", "osmand", "mqtt", "mix"):
+        fail(f"unknown protocol {protocol!r}")
+    targets = {"nmea": to or s.ingest.nmea_tcp or "127.0.0.1:5010",
+               "teltonika": teltonika_to or s.ingest.teltonika_tcp,
+               "osmand": osmand_to or s.ingest.osmand_http,
+               "mqtt": mqtt_to or s.ingest.mqtt_url}
+    if protocol != "mix" and not targets[protocol]:
+        fail(f"no address for {protocol}: give --{protocol}-to")
+    if protocol == "mix" and not (to or s.ingest.nmea_tcp):
+        targets.pop("nmea")
+    csv_path = Path(places) if places else s.reference_dir / "places_central_asia.csv"
     if not csv_path.is_file():
         fail(f"places file not found: {csv_path}")
     try:
-        sent = asyncio.run(run_fleet(teams, to, csv_path, rate_hz=rate, speedup=speedup,
-                                     duration_s=duration, seed=seed))
+        sent = asyncio.run(run_fleet(teams, {k: v for k, v in targets.items() if v}, csv_path,
+                                     protocol=protocol, rate_hz=rate, speedup=speedup,
+                                     duration_s=duration or None, seed=seed,
+                                     gap_every_s=gap_every or None))
         typer.echo(f"sent {sent} fixes")
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ValueError) as exc:
+        if isinstance(exc, ValueError):
+            fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,12 +2,14 @@
 
 Each team patrols a loop of waypoints around one crossing point (from the reference places
 file), at a plausible speed with small GNSS noise, and reports over the real protocol path:
-NMEA 0183 RMC + GGA with the team's id as a prefix, over its own TCP connection.
+NMEA 0183 RMC + GGA with the team's id as a prefix over TCP, Teltonika Codec 8 over TCP,
+OsmAnd over HTTP or JSON over MQTT (``mix`` spreads the fleet over the configured ones).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from geomon.reference import patrol_sites, read_places
 from sensors.protocols.nmea_encode import gga, rmc
+from sensors.simulate_links import LINKS, Fix, Link, NmeaLink
 
 log = logging.getLogger(__name__)
 EARTH_M_PER_DEG = 111_320.0
@@ -102,45 +105,90 @@ def make_fleet(n: int, sites: list[tuple[str, float, float]], *, seed: int = 7,
     return fleet
 
 
-async def drive_team(team: Team, host: str, port: int, *, rate_hz: float, speedup: float,
-                     stop: asyncio.Event, seed: int) -> int:
-    """Report ``team`` over NMEA/TCP until ``stop``; reconnects when the link drops."""
+def team_uid(team: Team, protocol: str, index: int) -> str:
+    """Teltonika devices identify by a 15-digit IMEI; the others by the team's id."""
+    return f"35699000{index + 1:07d}" if protocol == "teltonika" else team.uid
+
+
+def in_gap(elapsed_s: float, gap_every_s: float | None, phase_s: float) -> bool:
+    """Coverage gaps: the last quarter of every ``gap_every_s`` period (phase per team)."""
+    if not gap_every_s:
+        return False
+    return (elapsed_s + phase_s) % gap_every_s > 0.75 * gap_every_s
+
+
+async def drive_team(team: Team, link: Link, *, rate_hz: float, speedup: float,
+                     stop: asyncio.Event, seed: int, gap_every_s: float | None = None) -> int:
+    """Report ``team`` over ``link`` until ``stop``; fixes made during a coverage gap (or not
+    acknowledged) stay buffered and are replayed when the link works again."""
     rng = random.Random(seed)
-    sent = 0
     period = 1.0 / rate_hz
+    buffer: list[Fix] = []
+    acked = 0
+    start = asyncio.get_running_loop().time()
+    phase = rng.uniform(0, gap_every_s or 1.0)
     while not stop.is_set():
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-        except OSError:
-            await asyncio.sleep(1.0)
-            continue
-        try:
-            while not stop.is_set():
-                team.advance(period * speedup, rng)
-                writer.write(team.sentences(datetime.now(UTC)))
-                await writer.drain()
-                sent += 1
-                try:
-                    await asyncio.wait_for(stop.wait(), period)
-                except TimeoutError:
-                    pass
-        except OSError:
-            await asyncio.sleep(1.0)
-        finally:
-            writer.close()
-    return sent
+        team.advance(period * speedup, rng)
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # ms, as devices send
+        buffer.append(Fix(now, team.lat, team.lon, team.speed_mps, team.course_deg,
+                          team.altitude_m))
+        elapsed = asyncio.get_running_loop().time() - start
+        if not in_gap(elapsed, gap_every_s, phase):
+            acked += await _flush(link, buffer)
+        if isinstance(link, NmeaLink):
+            buffer.clear()  # a plain NMEA stream has no buffer to replay
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), period)
+    await link.close()
+    return acked
 
 
-async def run_fleet(n: int, address: str, places_csv: Path, *, rate_hz: float = 1.0,
-                    speedup: float = 1.0, duration_s: float | None = None, seed: int = 7) -> int:
-    """Drive ``n`` teams against the NMEA listener at HOST:PORT; returns fixes sent."""
-    host, _, port = address.rpartition(":")
+async def _flush(link: Link, buffer: list[Fix]) -> int:
+    """Send the buffer oldest first; drop from it only what the server acknowledged."""
+    sent_total = 0
+    while buffer:
+        try:
+            sent = await link.send(buffer)
+        except (OSError, ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            log.debug("link down: %s", exc)
+            await link.close()
+            return sent_total
+        if sent == 0:
+            return sent_total
+        del buffer[:sent]
+        sent_total += sent
+    return sent_total
+
+
+def fleet_protocols(n: int, protocol: str, targets: dict[str, str]) -> list[str]:
+    """The protocol of each team: one, or ``mix`` = round-robin over the configured targets."""
+    if protocol != "mix":
+        return [protocol] * n
+    order = [p for p in ("teltonika", "osmand", "nmea", "mqtt") if targets.get(p)]
+    if not order:
+        raise ValueError("mix needs at least one target address")
+    return [order[i % len(order)] for i in range(n)]
+
+
+async def run_fleet(n: int, targets: dict[str, str] | str, places_csv: Path, *,
+                    protocol: str = "nmea", rate_hz: float = 1.0, speedup: float = 1.0,
+                    duration_s: float | None = None, seed: int = 7,
+                    gap_every_s: float | None = None) -> int:
+    """Drive ``n`` teams against the listeners in ``targets`` (protocol -> address; a plain
+    string is the NMEA address); returns fixes acknowledged (NMEA: sent)."""
+    if isinstance(targets, str):
+        targets = {"nmea": targets}
     fleet = make_fleet(n, load_patrol_sites(places_csv), seed=seed)
+    protocols = fleet_protocols(n, protocol, targets)
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(drive_team(t, host, int(port), rate_hz=rate_hz,
-                                            speedup=speedup, stop=stop, seed=seed + i))
-             for i, t in enumerate(fleet)]
-    log.info("simulating %d teams against %s", n, address)
+    tasks = []
+    for i, (team, proto) in enumerate(zip(fleet, protocols, strict=True)):
+        link = LINKS[proto](team_uid(team, proto, i), targets[proto])
+        tasks.append(asyncio.create_task(drive_team(
+            team, link, rate_hz=rate_hz, speedup=speedup, stop=stop, seed=seed + i,
+            gap_every_s=gap_every_s)))
+    log.info("simulating %d teams (%s) against %s", n, protocol, targets)
     try:
         if duration_s is None:
             await asyncio.Event().wait()
