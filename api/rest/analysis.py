@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from pyproj import CRS
 from shapely.geometry import LineString
 
-from api.rest.common import RESPONSES, After, Conn, Limit, json_response
+from api.rest.common import GEOJSON, RESPONSES, After, Conn, Limit, json_response
 from geomon.errors import InvalidRequest
 from geomon.spatial.crs import transform_xy
 from geomon.spatial.raster_io import read_geotiff
@@ -59,7 +59,8 @@ def _corridor(row: dict[str, Any]) -> dict[str, Any]:
             "properties": props}
 
 
-@router.get("/corridors", summary="Stored corridors (polygons with their least-cost paths)")
+@router.get("/corridors", summary="Stored corridors (polygons with their least-cost paths)",
+            responses=GEOJSON)
 async def corridors(conn: Conn, after: After = None, limit: Limit = 100) -> JSONResponse:
     rows = await store.list_corridors(conn, after=after, limit=limit)
     return json_response({"type": "FeatureCollection", "features": [_corridor(r) for r in rows],
@@ -67,7 +68,8 @@ async def corridors(conn: Conn, after: After = None, limit: Limit = 100) -> JSON
                          media="application/geo+json")
 
 
-@router.get("/corridors/{corridor_id}", summary="One corridor as a GeoJSON Feature")
+@router.get("/corridors/{corridor_id}", summary="One corridor as a GeoJSON Feature",
+            responses=GEOJSON)
 async def corridor(conn: Conn, corridor_id: CorridorId) -> JSONResponse:
     return json_response(_corridor(await store.get_corridor(conn, corridor_id)),
                          media="application/geo+json")

@@ -22,6 +22,9 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such resource, or not visible to the caller's agency."},
     422: {"description": "A parameter or the body is invalid; the message says what."},
 }
+GEOJSON: dict[int | str, dict[str, Any]] = {200: {
+    "description": "GeoJSON (RFC 7946).",
+    "content": {"application/geo+json": {"schema": {"type": "object"}}}}}
 _require = getattr(deps, "require_role", None)
 
 
@@ -75,3 +78,16 @@ def agency_of(principal: Any) -> int:
     if agency is None:
         raise HTTPException(422, "your user has no agency; create rows as an agency's analyst")
     return int(agency)
+
+
+def reject_nul(value: Any, where: str = "body") -> None:
+    """PostgreSQL text and jsonb cannot hold NUL characters: refuse them with a 422."""
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidRequest(f"{where} contains a NUL character")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            reject_nul(k, where)
+            reject_nul(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            reject_nul(v, f"{where}[{i}]")

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.rest.common import RESPONSES, Analyst, Conn, agency_of, json_response
+from api.rest.common import (
+    GEOJSON,
+    RESPONSES,
+    Analyst,
+    Conn,
+    agency_of,
+    json_response,
+    reject_nul,
+)
 from geomon import incident_files
 from geomon.errors import InvalidRequest
 from geomon.store import incident_edits as store
@@ -53,6 +61,7 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("", status_code=201, summary="Record one incident (analyst)")
 async def create(body: IncidentIn, conn: Conn, principal: Analyst) -> JSONResponse:
+    reject_nul(body.model_dump(mode="json"))
     ids = await store.insert_incidents(conn, [body.model_dump()], agency_id=agency_of(principal),
                                        source="api")
     return json_response(_feature(await store.get_incident(conn, ids[0])), 201)
@@ -67,7 +76,7 @@ async def create(body: IncidentIn, conn: Conn, principal: Analyst) -> JSONRespon
                  "application/geo+json": {"schema": {"type": "object"}}}}})
 async def import_file(request: Request, conn: Conn, principal: Analyst) -> JSONResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    text = (await request.body()).decode("utf-8", errors="replace")
+    text = (await request.body()).decode("utf-8", errors="replace").replace("\x00", "")
     if kind == "text/csv":
         rows = incident_files.parse_csv(text)
     elif kind in ("application/geo+json", "application/json"):
@@ -79,7 +88,8 @@ async def import_file(request: Request, conn: Conn, principal: Analyst) -> JSONR
     return json_response({"imported": len(ids), "ids": ids}, 201)
 
 
-@router.get("/{incident_id}", summary="One incident")
+@router.get("/{incident_id}", summary="One incident",
+            responses=GEOJSON)
 async def get(conn: Conn, incident_id: IncidentId) -> JSONResponse:
     return json_response(_feature(await store.get_incident(conn, incident_id)),
                          media="application/geo+json")
@@ -89,6 +99,7 @@ async def get(conn: Conn, incident_id: IncidentId) -> JSONResponse:
 async def update(body: IncidentPatch, conn: Conn, incident_id: IncidentId,
                  principal: Analyst) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
+    reject_nul(body.model_dump(mode="json", exclude_unset=True))
     if ("lon" in changes) != ("lat" in changes):
         raise InvalidRequest("give both lon and lat to move an incident")
     if any(v is None for k, v in changes.items() if k in ("category", "occurred_at")):

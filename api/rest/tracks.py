@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.rest.common import (
+    GEOJSON,
     RESPONSES,
     After,
     BBox,
@@ -33,7 +34,8 @@ def _device(row: dict) -> dict:
     return {"type": "Feature", "id": row["id"], "geometry": geom, "properties": props}
 
 
-@router.get("", summary="Devices the caller may see, with their latest fix")
+@router.get("", summary="Devices the caller may see, with their latest fix",
+            responses=GEOJSON)
 async def devices(conn: Conn, after: After = None, limit: Limit = 100) -> JSONResponse:
     rows = await store.list_devices(conn, after=after, limit=limit)
     return json_response({"type": "FeatureCollection", "features": [_device(r) for r in rows],
@@ -41,13 +43,15 @@ async def devices(conn: Conn, after: After = None, limit: Limit = 100) -> JSONRe
                          media="application/geo+json")
 
 
-@router.get("/{device_id}", summary="One device with its latest fix")
+@router.get("/{device_id}", summary="One device with its latest fix",
+            responses=GEOJSON)
 async def device(conn: Conn, device_id: DeviceId) -> JSONResponse:
     return json_response(_device(await store.get_device(conn, device_id)),
                          media="application/geo+json")
 
 
-@router.get("/{device_id}/positions", summary="A device's fixes in a time window (audited)")
+@router.get("/{device_id}/positions", summary="A device's fixes in a time window (audited)",
+            responses=GEOJSON)
 async def positions(conn: Conn, device_id: DeviceId, start: Start = None, end: End = None,
                     bbox: BBox = None, limit: Annotated[int, Query(ge=1, le=10_000, description=
                     "Fixes per page (1–10,000).")] = 1000) -> JSONResponse:
@@ -62,7 +66,8 @@ async def positions(conn: Conn, device_id: DeviceId, start: Start = None, end: E
                           "complete": len(rows) < limit}, media="application/geo+json")
 
 
-@router.get("/{device_id}/track", summary="A device's track as one LineString (audited)")
+@router.get("/{device_id}/track", summary="A device's track as one LineString (audited)",
+            responses=GEOJSON)
 async def track(conn: Conn, device_id: DeviceId, start: Start = None, end: End = None,
                 bbox: BBox = None,
                 simplify_m: Annotated[float, Query(ge=0, le=10_000, description="Douglas–"

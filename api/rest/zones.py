@@ -9,7 +9,17 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.rest.common import RESPONSES, After, Analyst, Conn, Limit, agency_of, json_response
+from api.rest.common import (
+    GEOJSON,
+    RESPONSES,
+    After,
+    Analyst,
+    Conn,
+    Limit,
+    agency_of,
+    json_response,
+    reject_nul,
+)
 from geomon.store import zones_crud as store
 
 router = APIRouter(prefix="/zones", tags=["zones"], responses={
@@ -47,7 +57,8 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
             "properties": props}
 
 
-@router.get("", summary="Zones the caller may see")
+@router.get("", summary="Zones the caller may see",
+            responses=GEOJSON)
 async def list_zones(conn: Conn, after: After = None, limit: Limit = 100) -> JSONResponse:
     rows = await store.list_zones(conn, after=after, limit=limit)
     return json_response({"type": "FeatureCollection", "features": [_feature(r) for r in rows],
@@ -55,7 +66,8 @@ async def list_zones(conn: Conn, after: After = None, limit: Limit = 100) -> JSO
                          media="application/geo+json")
 
 
-@router.get("/{zone_id}", summary="One zone")
+@router.get("/{zone_id}", summary="One zone",
+            responses=GEOJSON)
 async def get_zone(conn: Conn, zone_id: ZoneId) -> JSONResponse:
     return json_response(_feature(await store.get_zone(conn, zone_id)),
                          media="application/geo+json")
@@ -63,6 +75,7 @@ async def get_zone(conn: Conn, zone_id: ZoneId) -> JSONResponse:
 
 @router.post("", status_code=201, summary="Create a zone in the caller's agency (analyst)")
 async def create_zone(body: ZoneIn, conn: Conn, principal: Analyst) -> JSONResponse:
+    reject_nul(body.model_dump(mode="json"))
     row = await store.create_zone(conn, agency_id=agency_of(principal), name=body.name,
                                   kind=body.kind, geometry=body.geometry.model_dump(),
                                   attrs=body.attrs)
@@ -75,6 +88,7 @@ async def create_zone(body: ZoneIn, conn: Conn, principal: Analyst) -> JSONRespo
 async def update_zone(body: ZonePatch, conn: Conn, zone_id: ZoneId,
                       principal: Analyst) -> JSONResponse:
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    reject_nul(changes)
     return json_response(_feature(await store.update_zone(conn, zone_id, changes)))
 
 

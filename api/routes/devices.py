@@ -37,6 +37,8 @@ def latest_feature(row: dict[str, Any]) -> dict[str, Any]:
     description="A GeoJSON FeatureCollection (RFC 7946) with one Point per device: its newest "
     "fix by fix_time (late data never moves it backwards).",
     response_class=JSONResponse,
+    responses={200: {"description": "GeoJSON FeatureCollection.",
+                     "content": {"application/geo+json": {"schema": {"type": "object"}}}}},
 )
 async def devices_latest(conn: psycopg.AsyncConnection = Depends(connection)) -> JSONResponse:
     rows = await latest_positions(conn)

@@ -43,8 +43,9 @@ async def _check_geometry(conn: psycopg.AsyncConnection, geometry: dict[str, Any
         raise InvalidRequest("zone geometry must be a GeoJSON Polygon or MultiPolygon")
     text = json.dumps(geometry)
     try:
-        cur = await conn.execute(f"SELECT ST_IsEmpty({_GEOM})", (text,))
-    except psycopg.errors.DataException as exc:  # bad coordinates, unclosed rings…
+        async with conn.transaction():  # a savepoint: the caller's transaction survives
+            cur = await conn.execute(f"SELECT ST_IsEmpty({_GEOM})", (text,))
+    except psycopg.Error as exc:  # PostGIS refuses bad coordinates, unclosed rings…
         raise InvalidRequest(f"zone geometry is not valid GeoJSON: {exc.diag.message_primary}"
                              ) from None
     if (await cur.fetchone())[0]:  # type: ignore[index]

@@ -1,0 +1,102 @@
+"""A bounded schemathesis run against the live app (uvicorn on a free port, real PostGIS,
+seeded layers, an analyst's token): no 5xx, and every response matches the OpenAPI document
+(status codes, content types, bodies). The live stream never ends and the auth routes would
+lock our own user out, so those are left out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from api.app import create_app
+from geomon.settings import DbSettings, Settings
+from tests.api.seed import auth_headers, seed_layers
+from tests.conftest import create_database, drop_database, free_port, prepare_database
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
+
+
+# Failures in other helpers' routes, reported to their owners; they make this test xfail
+# (not pass) until fixed, and any other failure fails it.
+KNOWN: dict[str, str] = {
+    "POST /api/v1/map/events/{event_id}/ack": "answers 409 (already acknowledged), undocumented",
+}
+
+
+@pytest.fixture(scope="module")
+def own_db(pg_base_url: str) -> Iterator[str]:
+    """A database of its own: the generated writes must not disturb other tests' counts."""
+    url = create_database(pg_base_url, "geomon_schemathesis")
+    try:
+        prepare_database(url)
+        with psycopg.connect(url) as conn:
+            seed_layers(conn)
+        yield url
+    finally:
+        drop_database(pg_base_url, url)
+
+
+@pytest.fixture(scope="module")
+def live_server(own_db: str) -> Iterator[tuple[str, dict[str, str]]]:
+    db_url = own_db
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(Settings(db=DbSettings(url=db_url))),
+                                        host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", auth_headers(db_url, role="analyst", agency="KGZ-BS")
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def api_schema(live_server: tuple[str, dict[str, str]]) -> schemathesis.schemas.BaseSchema:
+    base, headers = live_server
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json", headers=headers)
+    return schema.exclude(path_regex=r"^/(auth/|login|api/v1/live)")
+
+
+def test_api_conforms(api_schema: schemathesis.schemas.BaseSchema,
+                      live_server: tuple[str, dict[str, str]]) -> None:
+    base, headers = live_server
+    failures: list[str] = []
+    known: list[str] = []
+    calls = 0
+    for result in api_schema.get_all_operations():
+        op = result.ok()
+
+        @given(case=op.as_strategy())
+        @settings(max_examples=5, deadline=None, phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        def run(case: schemathesis.Case) -> None:
+            nonlocal calls
+            calls += 1
+            case.call_and_validate(base_url=base, headers=headers, checks=CHECKS, timeout=20)
+
+        try:
+            run()
+        except BaseException as exc:  # noqa: BLE001 - FailureGroup is an ExceptionGroup
+            (known if op.label in KNOWN else failures).append(f"{op.label}: {str(exc)[:600]}")
+    print(f"schemathesis: {calls} calls over {len(list(api_schema.get_all_operations()))} "
+          "operations")
+    assert not failures, "\n\n".join(failures)
+    if known:
+        pytest.xfail("known failures in other helpers' routes: " + "; ".join(
+            f"{k.split(':')[0]} ({KNOWN[k.split(':')[0]]})" for k in known))
