@@ -269,6 +269,7 @@ hotspot_runs = Table(
     Column("created_by", Text, nullable=False, server_default=""),
     Column("agency_id", Integer, ForeignKey("agencies.id")),
     Column("surface_path", Text, comment="GeoTIFF of a kde run"),
+    Column("error", Text, comment="Why a failed run failed"),
     _created_at(),
 )
 
