@@ -285,3 +285,12 @@ def kde_cmd(
         f"{res.n_points} points, bandwidth {res.bandwidth:.1f} m ({rule}), "
         f"{cols}x{rows} cells of {cell_size:g} m ({res.method}); wrote {out}"
     )
+
+
+def _register_db_commands() -> None:
+    from geomon.cli.hotspots_db import register
+
+    register(app)
+
+
+_register_db_commands()
