@@ -1,8 +1,11 @@
 """A simulated team that crosses a border away from every crossing point (demo of issue 8).
 
-It drives back and forth across the AFG-TJK line (Natural Earth 1:10m) at the point of the
-line farthest from any road/rail crossing point, reporting NMEA 0183 over TCP like the rest
-of the simulated fleet — each crossing must raise a critical ``border_cross`` event.
+A second team, SILENT-01, reports for a minute and then goes quiet (the silent-team demo).
+
+The incursion team drives back and forth across the AFG-TJK line (Natural Earth 1:10m) at
+the point of the line farthest from any road/rail crossing point, reporting NMEA 0183 over
+TCP like the rest of the simulated fleet — each crossing must raise a critical
+``border_cross`` event.
 
     .venv/bin/python -m sensors.simulate_incursion --to 127.0.0.1:5010 [--border AFG-TJK]
 """
@@ -55,20 +58,35 @@ def incursion_team(border: str = "AFG-TJK", *, uid: str = "INCURSION-01",
                 altitude_m=450.0)
 
 
+def silent_team(uid: str = "SILENT-01") -> Team:
+    """A team on a small loop near Panji Poyon that will stop reporting (the demo's silent
+    team)."""
+    lat, lon = 37.30, 68.70
+    d = 0.01
+    return Team(uid, [(lat, lon), (lat + d, lon), (lat + d, lon + d), (lat, lon + d)],
+                speed_mps=8.0, altitude_m=400.0)
+
+
 async def run(address: str, border: str, *, rate_hz: float, speedup: float,
-              duration_s: float | None) -> int:
+              duration_s: float | None, silent_after_s: float = 60.0) -> int:
     host, _, port = address.rpartition(":")
     team = incursion_team(border)
     log.info("incursion team %s shuttles across %s near %.4f,%.4f", team.uid, border,
              team.waypoints[0][0], team.waypoints[0][1])
-    stop = asyncio.Event()
-    task = asyncio.create_task(drive_team(team, host, int(port), rate_hz=rate_hz,
-                                          speedup=speedup, stop=stop, seed=99))
+    stop, hush = asyncio.Event(), asyncio.Event()
+    tasks = [asyncio.create_task(drive_team(team, host, int(port), rate_hz=rate_hz,
+                                            speedup=speedup, stop=stop, seed=99)),
+             asyncio.create_task(drive_team(silent_team(), host, int(port), rate_hz=rate_hz,
+                                            speedup=speedup, stop=hush, seed=98))]
     try:
+        await asyncio.sleep(silent_after_s)
+        hush.set()
+        log.info("team SILENT-01 stops reporting now")
         await (asyncio.sleep(duration_s) if duration_s else asyncio.Event().wait())
     finally:
         stop.set()
-    return await task
+        hush.set()
+    return sum(await asyncio.gather(*tasks))
 
 
 def main() -> None:
@@ -78,11 +96,13 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=1.0, help="fixes per second")
     ap.add_argument("--speedup", type=float, default=1.0)
     ap.add_argument("--duration", type=float, default=None, help="seconds (default: forever)")
+    ap.add_argument("--silent-after", type=float, default=60.0,
+                    help="seconds after which team SILENT-01 stops reporting")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         sent = asyncio.run(run(args.to, args.border, rate_hz=args.rate, speedup=args.speedup,
-                               duration_s=args.duration))
+                               duration_s=args.duration, silent_after_s=args.silent_after))
         print(f"sent {sent} fixes")
     except KeyboardInterrupt:
         pass

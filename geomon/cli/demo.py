@@ -42,8 +42,10 @@ def demo_data(
 def _demo_zones(conn) -> int:  # type: ignore[no-untyped-def]
     """Each agency: 5 km strips along its borders, and shared crossing-point zones of 10 km
     (or the place's accuracy) round its BCPs, wide enough for the demo teams' loops."""
+    from geomon.store.event_inputs import put_rules
     from geomon.store.zones import border_strip, borders_of, crossing_point_zones
 
+    put_rules(conn, "default", {"silent_minutes": 3})  # demo: flag a silent team quickly
     n = 0
     for iso, (code, _) in AGENCIES.items():
         for border in borders_of(conn, iso):

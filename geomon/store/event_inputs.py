@@ -119,3 +119,10 @@ async def set_rules(conn: psycopg.AsyncConnection, scope: str, rules: dict[str, 
     await conn.execute(
         "INSERT INTO alert_rules (scope, rules) VALUES (%s, %s) ON CONFLICT (scope) "
         "DO UPDATE SET rules = EXCLUDED.rules, updated_at = now()", (scope, json.dumps(rules)))
+
+
+def put_rules(conn: psycopg.Connection, scope: str, rules: dict[str, Any]) -> None:
+    """Synchronous :func:`set_rules` (CLI, demo data)."""
+    conn.execute(
+        "INSERT INTO alert_rules (scope, rules) VALUES (%s, %s) ON CONFLICT (scope) "
+        "DO UPDATE SET rules = EXCLUDED.rules, updated_at = now()", (scope, json.dumps(rules)))
