@@ -9,6 +9,7 @@ tables look empty.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -16,7 +17,7 @@ import psycopg
 from fastapi import Depends, Request
 
 from api.auth import CurrentPrincipal, Principal, auth_pool, current_principal, require_role
-from geomon.errors import DatabaseUnavailable
+from geomon.errors import DatabaseUnavailable, Overloaded
 from geomon.settings import Settings
 
 __all__ = ["AgencyConnection", "CurrentPrincipal", "Principal", "agency_connection",
@@ -29,6 +30,7 @@ _SET_CONTEXT = (
 )
 
 
+@contextlib.asynccontextmanager
 async def _scoped(request: Request, principal: Principal | None
                   ) -> AsyncIterator[psycopg.AsyncConnection]:
     timeout_ms = request.app.state.settings.db.statement_timeout_ms
@@ -39,6 +41,9 @@ async def _scoped(request: Request, principal: Principal | None
         async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
             await conn.execute(_SET_CONTEXT, params)
             yield conn
+    except psycopg.errors.QueryCanceled as exc:  # statement_timeout: ask for less, later
+        raise Overloaded(f"query took longer than {timeout_ms} ms: narrow the bbox, time "
+                         "window or page size", retry_after_s=5) from exc
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
 
@@ -50,7 +55,7 @@ async def agency_connection(request: Request, principal: CurrentPrincipal
     Use it for every route that returns or changes agency data. The transaction commits when
     the route returns normally and rolls back when it raises.
     """
-    async for conn in _scoped(request, principal):
+    async with _scoped(request, principal) as conn:
         yield conn
 
 
@@ -58,7 +63,7 @@ async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]
     """Like :func:`agency_connection` but the caller is optional (it is whoever the default-deny
     gate authenticated, if anyone): never more than the caller may see."""
     principal = getattr(request.state, "principal", None)
-    async for conn in _scoped(request, principal if isinstance(principal, Principal) else None):
+    async with _scoped(request, principal if isinstance(principal, Principal) else None) as conn:
         yield conn
 
 
