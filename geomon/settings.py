@@ -64,6 +64,11 @@ class IngestSettings(BaseModel):
     queue_max_rows: int = Field(
         default=50_000, ge=100, le=10_000_000, description="Bounded queue before back-pressure."
     )
+    workers: int = Field(
+        default=1, ge=1, le=16,
+        description="Listener processes sharing the TCP/HTTP ports (SO_REUSEPORT; each with "
+        "its own writer and spool sub-folder). MQTT, UDP, /metrics and the periodic checks "
+        "run in the first process only. Needs fixed ports (not :0).")
     spool_after_ms: int = Field(
         default=2000, ge=0, le=600_000,
         description="How long a batch retries an unreachable database before it is spooled "

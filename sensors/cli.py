@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
@@ -28,6 +31,8 @@ def listen(
         "(default: the id prefix before '$' on each line)."),
     accept_unknown: bool = typer.Option(
         False, "--accept-unknown", help="Register unknown devices on first contact (demos)."),
+    workers: int = typer.Option(0, "--workers", min=0, max=16, help="Processes sharing the "
+                                "TCP/HTTP ports (default GEOMON_INGEST__WORKERS, 1)."),
 ) -> None:
     """Run the ingest listeners (options override GEOMON_INGEST__* settings)."""
     from sensors.service import run_forever
@@ -40,17 +45,34 @@ def listen(
             setattr(s.ingest, field, value)
     if accept_unknown:
         s.ingest.accept_unknown = True
+    if workers:
+        s.ingest.workers = workers
     if not any(getattr(s.ingest, f) for f in LISTENER_FIELDS):
         fail("no listener configured: give --nmea/--teltonika/--osmand/--mqtt/--sensor-tcp/"
              "--nmea-udp (or GEOMON_INGEST__*)")
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = int(os.environ.get(WORKER_ENV, "0"))
+    children = _spawn_workers(s.ingest.workers) if worker == 0 else []
     try:
-        asyncio.run(run_forever(s, nmea_bind_device=nmea_device))
+        asyncio.run(run_forever(s, nmea_bind_device=nmea_device, worker=worker))
     except GeomonError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         pass
+    finally:
+        for child in children:
+            child.terminate()
+
+
+WORKER_ENV = "GEOMON_LISTEN_WORKER"
+
+
+def _spawn_workers(n: int) -> list[subprocess.Popen[bytes]]:
+    """The extra ``--workers`` processes: the same command line, marked by WORKER_ENV."""
+    argv = [sys.executable, "-m", "geomon.cli.__main__", *sys.argv[1:]]
+    return [subprocess.Popen(argv, env=dict(os.environ, **{WORKER_ENV: str(i)}))
+            for i in range(1, n)]
 
 
 LISTENER_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "mqtt_url", "sensor_tcp",

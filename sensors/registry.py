@@ -31,6 +31,22 @@ class DeviceRegistry:
         self._known: dict[str, tuple[float, str | None]] = {}  # uid -> (checked, token_hash)
         self._tokens_ok: dict[str, str] = {}  # uid -> sha256 of the verified token
         self._lock = asyncio.Lock()
+        self._conn: psycopg.AsyncConnection | None = None
+
+    async def _query(self, uid: str) -> tuple[str | None] | None:
+        """One lookup on a kept-open connection (a fleet reconnecting at once must not open
+        a connection per device)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._url, connect_timeout=3, autocommit=True,
+                application_name="geomon-registry")
+        cur = await self._conn.execute(
+            "SELECT token_hash FROM devices WHERE uid = %s AND active", (uid,))
+        return await cur.fetchone()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
 
     async def _lookup(self, uid: str) -> tuple[bool, str | None] | None:
         """(registered, token_hash), from cache or DB; None when the DB cannot say."""
@@ -39,15 +55,10 @@ class DeviceRegistry:
             return True, cached[1]
         try:
             async with self._lock:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._url, connect_timeout=3, autocommit=True,
-                    application_name="geomon-registry")
-                async with conn:
-                    cur = await conn.execute(
-                        "SELECT token_hash FROM devices WHERE uid = %s AND active", (uid,))
-                    row = await cur.fetchone()
+                row = await self._query(uid)
         except (psycopg.Error, OSError) as exc:
             log.warning("registry unavailable (%s); using the cache for %s", exc, uid)
+            self._conn = None
             return (True, cached[1]) if cached is not None else None
         if row is None:
             self._known.pop(uid, None)

@@ -51,10 +51,13 @@ def _bound(server: asyncio.Server) -> str:
     return f"{host}:{port}"
 
 
-async def _start_http(app: Any, address: str) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
+async def _start_http(app: Any, address: str, *, reuse_port: bool = False,
+                      ) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
     host, port = parse_hostport(address)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                            lifespan="off"))
@@ -63,7 +66,8 @@ async def _start_http(app: Any, address: str) -> tuple[str, uvicorn.Server, asyn
     return f"{bound[0]}:{bound[1]}", server, task
 
 
-async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device: str) -> None:
+async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device: str,
+                     worker: int) -> None:
     ing, submit = settings.ingest, listeners.writer.submit
     factories = {
         "nmea": (ing.nmea_tcp,
@@ -75,10 +79,10 @@ async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device:
     }
     for name, (address, factory) in factories.items():
         if address:
-            server = await serve_tcp(address, factory)
+            server = await serve_tcp(address, factory, reuse_port=ing.workers > 1)
             listeners.addresses[name] = _bound(server)
             listeners._closers.append(server)
-    if ing.nmea_udp:
+    if ing.nmea_udp and worker == 0:
         udp = await serve_udp(ing.nmea_udp, lambda peer: NmeaSession(
             peer, submit, bind_device=nmea_bind_device))
         listeners.addresses["nmea-udp"] = udp.address
@@ -86,26 +90,33 @@ async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device:
 
 
 @asynccontextmanager
-async def running_listeners(settings: Settings, *,
-                            nmea_bind_device: str = "") -> AsyncIterator[Listeners]:
-    """Start the writer and every listener configured in ``settings.ingest``."""
+async def running_listeners(settings: Settings, *, nmea_bind_device: str = "",
+                            worker: int = 0) -> AsyncIterator[Listeners]:
+    """Start the writer and every listener configured in ``settings.ingest`` (``worker`` > 0:
+    an extra process of ``--workers``: shared TCP/HTTP ports only, its own spool folder)."""
     ing = settings.ingest
+    if ing.workers > 1:
+        ing = settings.ingest = ing.model_copy(update={"spool_dir": ing.spool_dir / f"w{worker}"})
     events = EventHook(require_url(settings.db))  # events after each commit (issue 8)
     writer = BatchWriter(require_url(settings.db), ing, on_committed=events)
     await writer.start()
     background = [asyncio.create_task(run_silent_checks(settings.db.url), name="silent-check"),
-                  asyncio.create_task(run_notifier(settings.db.url), name="notifier")]
+                  asyncio.create_task(run_notifier(settings.db.url), name="notifier")
+                  ] if worker == 0 else []
     registry = DeviceRegistry(settings.db.url, accept_unknown=ing.accept_unknown)
     listeners = Listeners(writer, registry)
     try:
-        await _start_tcp(listeners, settings, nmea_bind_device)
+        await _start_tcp(listeners, settings, nmea_bind_device, worker)
         app = make_http_app(writer.submit, writer.submit_observations, listeners.registry)
-        for name, address in (("osmand", ing.osmand_http), ("metrics", ing.metrics_http)):
+        http = [("osmand", ing.osmand_http)] + ([("metrics", ing.metrics_http)] if worker == 0
+                                                else [])
+        for name, address in http:
             if address:
-                bound, server, task = await _start_http(app, address)
+                bound, server, task = await _start_http(app, address,
+                                                        reuse_port=ing.workers > 1)
                 listeners.addresses[name] = bound
                 listeners._closers.append((server, task))
-        if ing.mqtt_url:
+        if ing.mqtt_url and worker == 0:
             listeners.mqtt = MqttIngest(ing.mqtt_url, ing.mqtt_client_id, writer.submit,
                                         writer.submit_observations, listeners.registry)
             await listeners.mqtt.start()
@@ -137,8 +148,12 @@ async def _close(listeners: Listeners) -> None:
                 await asyncio.wait_for(task, 5)
 
 
-async def run_forever(settings: Settings, **kwargs: str) -> None:
-    async with running_listeners(settings, **kwargs) as listeners:
-        print("geomon listen: " + " ".join(f"{k}={v}" for k, v in listeners.addresses.items()),
-              flush=True)
+async def run_forever(settings: Settings, *, nmea_bind_device: str = "",
+                      worker: int = 0) -> None:
+    async with running_listeners(settings, nmea_bind_device=nmea_bind_device,
+                                 worker=worker) as listeners:
+        if worker == 0:
+            print("geomon listen: " + " ".join(f"{k}={v}"
+                                                for k, v in listeners.addresses.items()),
+                  flush=True)
         await asyncio.Event().wait()

@@ -39,6 +39,7 @@ async def serve_tcp(
     *,
     idle_s: float = 1.5,
     read_size: int = 65536,
+    reuse_port: bool = False,
 ) -> asyncio.Server:
     """Start a TCP server at HOST:PORT; each connection runs a session from ``new_session``."""
     host, port = parse_hostport(address)
@@ -57,7 +58,8 @@ async def serve_tcp(
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    return await asyncio.start_server(handle, host, port, reuse_address=True)
+    return await asyncio.start_server(handle, host, port, reuse_address=True,
+                                      reuse_port=reuse_port)
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

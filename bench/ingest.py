@@ -1,0 +1,242 @@
+"""Ingest benchmark: many concurrent Teltonika TCP clients over loopback into a real
+``geomon listen`` process and PostGIS, against a baseline measured in the same run.
+
+    GEOMON_DB__URL=$(scripts/dev-db url) .venv/bin/python bench/ingest.py [--clients 200]
+
+1. Throughput: ``--clients`` devices, each sending Codec 8 packets of ``--records`` records
+   as fast as their acks come back (a device sends its next packet only after the ack, as
+   real trackers do), until ``--total`` positions are acknowledged. Prints positions
+   committed per second (acked = committed; checked against the table afterwards).
+2. Baseline: the server-side rate of inserting the same number of rows into the same
+   ``positions`` table (same partitions, indexes and row shape) with one INSERT … SELECT.
+   Prints the ratio end-to-end / baseline (goal ≥ 0.6).
+3. Latency: 2,000 positions/s offered (open loop: every client sends on a fixed schedule)
+   for ``--latency-s`` seconds; prints p50/p99 of send → ack (receive → commit → ack;
+   goal p99 ≤ 500 ms).
+
+A fresh database is created on the server of GEOMON_DB__URL and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import select
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from geomon.store import migrate  # noqa: E402
+from geomon.store.partitions import ensure_partitions  # noqa: E402
+from sensors.protocols.teltonika_encode import Record, encode_codec8, imei_frame  # noqa: E402
+
+T0 = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def fresh_database(base: str) -> str:
+    name = f"geomon_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = urlunsplit(urlsplit(base)._replace(path="/" + name))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    migrate.upgrade(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        ensure_partitions(conn, months_ahead=2)
+    return url
+
+
+def drop_database(base: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+
+
+def register(url: str, n: int) -> list[str]:
+    imeis = [f"35{7000000000000 + i:013d}" for i in range(n)]
+    with psycopg.connect(url) as conn:
+        agency = conn.execute("INSERT INTO agencies (code, name) VALUES ('BENCH', 'bench') "
+                              "RETURNING id").fetchone()[0]
+        conn.execute("INSERT INTO devices (uid, kind, agency_id, name) "
+                     "SELECT u, 'tracker', %s, u FROM unnest(%s::text[]) u", (agency, imeis))
+    return imeis
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_listener(url: str, spool: Path,
+                   workers: int) -> tuple[subprocess.Popen[bytes], tuple[str, int]]:
+    env = dict(os.environ, GEOMON_DB__URL=url, GEOMON_INGEST__SPOOL_DIR=str(spool))
+    port = _free_port() if workers > 1 else 0
+    proc = subprocess.Popen([sys.executable, "-m", "geomon.cli.__main__", "listen",
+                             "--teltonika", f"127.0.0.1:{port}", "--workers", str(workers)],
+                            cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if select.select([proc.stdout], [], [], 0.2)[0]:
+            line = proc.stdout.readline().decode()
+            if line.startswith("geomon listen:"):
+                addr = dict(kv.split("=", 1) for kv in line.split(":", 1)[1].split())
+                host, _, port = addr["teltonika"].rpartition(":")
+                return proc, (host, int(port))
+    proc.kill()
+    raise RuntimeError("listener did not start")
+
+
+def packet(index: int, seq: int, n: int) -> bytes:
+    base = T0 + timedelta(seconds=index % 997)
+    return encode_codec8([Record(base + timedelta(milliseconds=10 * (seq * n + k) + 7),
+                                 42.0 + (index % 100) * 0.01 + k * 1e-5, 74.0 + seq * 1e-5,
+                                 800, 90, 9, 50, io={239: 1, 240: 1, 21: 4, 66: 13800,
+                                                      9: 120, 16: 123456}) for k in range(n)])
+
+
+async def _device(address: tuple[str, int], imei: str, index: int, packets: list[int],
+                  records: int, latencies: list[float] | None, period_s: float | None,
+                  stop_at: float, prepared: list[bytes] | None = None) -> int:
+    reader, writer = await asyncio.open_connection(*address)
+    writer.write(imei_frame(imei))
+    await writer.drain()
+    assert await reader.readexactly(1) == b"\x01"
+    acked = 0
+    seq = 0
+    next_send = time.perf_counter() + (index % 50) * (period_s or 0) / 50
+    while True:
+        if period_s is not None:
+            await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+            next_send += period_s
+        if time.perf_counter() >= stop_at or (packets and packets[0] <= 0):
+            break
+        if packets:
+            packets[0] -= 1
+        sent_at = time.perf_counter()
+        writer.write(prepared[seq] if prepared and seq < len(prepared)
+                     else packet(index, seq, records))
+        await writer.drain()
+        assert int.from_bytes(await reader.readexactly(4), "big") == records
+        if latencies is not None:
+            latencies.append(time.perf_counter() - sent_at)
+        acked += records
+        seq += 1
+    writer.close()
+    return acked
+
+
+async def throughput(address: tuple[str, int], imeis: list[str], total: int,
+                     records: int) -> tuple[int, float]:
+    budget = [total // records]
+    per_device = total // records // len(imeis) + 2  # encoded up front: the clients share
+    prepared = [[packet(i, seq, records) for seq in range(per_device)]  # the 2 cores
+                for i in range(len(imeis))]
+    t0 = time.perf_counter()
+    done = await asyncio.gather(*(_device(address, imei, i, budget, records, None, None,
+                                          float("inf"), prepared[i])
+                                  for i, imei in enumerate(imeis)))
+    return sum(done), time.perf_counter() - t0
+
+
+async def latency(address: tuple[str, int], imeis: list[str], rate: float, records: int,
+                  seconds: float) -> tuple[list[float], int, float]:
+    period = len(imeis) * records / rate  # each client's packet interval
+    lat: list[float] = []
+    t0 = time.perf_counter()
+    stop_at = t0 + seconds
+    done = await asyncio.gather(*(_device(address, imei, 10_000 + i, [], records, lat,
+                                          period, stop_at) for i, imei in enumerate(imeis)))
+    return lat, sum(done), time.perf_counter() - t0
+
+
+def baseline(url: str, n_rows: int, n_devices: int) -> float:
+    """Seconds the server takes for one INSERT … SELECT of ``n_rows`` positions."""
+    q = """
+    INSERT INTO positions (device_id, fix_time, received_at, geom, speed_mps, course_deg,
+                           altitude_m, hdop, satellites, valid, protocol, attrs, raw)
+    SELECT d.id, %(t0)s::timestamptz + make_interval(secs => 500000 + g * 0.01),
+           now(), ST_SetSRID(ST_MakePoint(74 + g * 1e-7, 42 + g * 1e-7), 4326),
+           13.9, 90, 800, NULL, 9, true, 'teltonika',
+           jsonb_build_object('priority', 0, 'event_io_id', 0, 'codec', 8,
+                              'io', jsonb_build_object('239', 1, '240', 1, '21', 4,
+                                                       '66', 13800, '9', 120, '16', 123456),
+                              'ignition', true, 'movement', true, 'gsm_signal', 4,
+                              'external_voltage_v', 13.8, 'total_odometer_m', 123456),
+           NULL
+    FROM generate_series(0, %(n)s - 1) g
+    JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM devices) d
+      ON d.k = g %% %(devs)s
+    """
+    with psycopg.connect(url) as conn:
+        t = time.perf_counter()
+        conn.execute(q, {"t0": T0, "n": n_rows, "devs": n_devices})
+        conn.commit()
+        return time.perf_counter() - t
+
+
+def stored(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("SELECT count(*) FROM positions").fetchone()[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clients", type=int, default=200)
+    ap.add_argument("--records", type=int, default=10, help="records per packet")
+    ap.add_argument("--total", type=int, default=100_000)
+    ap.add_argument("--rate", type=float, default=2000.0)
+    ap.add_argument("--latency-s", type=float, default=15.0)
+    ap.add_argument("--workers", type=int, default=1, help="listener processes (SO_REUSEPORT)")
+    args = ap.parse_args()
+    base = os.environ.get("GEOMON_DB__URL") or sys.exit("set GEOMON_DB__URL")
+    url = fresh_database(base)
+    proc = None
+    try:
+        imeis = register(url, args.clients)
+        proc, address = start_listener(url, Path("/tmp") / f"bench-spool-{uuid.uuid4().hex[:6]}",
+                                       args.workers)
+        time.sleep(1.0 * (args.workers > 1))  # the extra workers bind their sockets
+        acked, elapsed = asyncio.run(throughput(address, imeis, args.total, args.records))
+        e2e = acked / elapsed
+        in_db = stored(url)
+        print(f"end-to-end: {acked} positions acked in {elapsed:.2f} s = {e2e:,.0f} positions/s "
+              f"({args.clients} clients, {args.records} records/packet, {args.workers} listener "
+              f"process(es); {in_db} rows stored)")
+        raw_s = baseline(url, acked, args.clients)
+        raw = acked / raw_s
+        print(f"baseline: one INSERT … SELECT of {acked} rows into positions: {raw_s:.2f} s = "
+              f"{raw:,.0f} rows/s")
+        print(f"ratio end-to-end / baseline = {e2e / raw:.2f} (goal >= 0.6)")
+        lat, n, secs = asyncio.run(latency(address, imeis, args.rate, 1, args.latency_s))
+        lat.sort()
+        p99 = lat[int(0.99 * (len(lat) - 1))] * 1000
+        print(f"latency at {args.rate:,.0f} positions/s offered ({n / secs:,.0f} achieved, "
+              f"1 record/packet, {len(lat)} packets): p50 {statistics.median(lat) * 1000:.0f} ms,"
+              f" p99 {p99:.0f} ms, max {lat[-1] * 1000:.0f} ms (goal p99 <= 500 ms)")
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the listener and its workers
+            proc.wait(10)
+        drop_database(base, url)
+
+
+if __name__ == "__main__":
+    main()
