@@ -23,7 +23,7 @@ import shapely
 from shapely.geometry import shape
 
 from geomon.reference import read_features, read_places
-from sensors.simulate import EARTH_M_PER_DEG, Team, drive_team
+from sensors.simulate import EARTH_M_PER_DEG, LINKS, Team, drive_team
 
 log = logging.getLogger(__name__)
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
@@ -69,15 +69,17 @@ def silent_team(uid: str = "SILENT-01") -> Team:
 
 async def run(address: str, border: str, *, rate_hz: float, speedup: float,
               duration_s: float | None, silent_after_s: float = 60.0) -> int:
-    host, _, port = address.rpartition(":")
     team = incursion_team(border)
     log.info("incursion team %s shuttles across %s near %.4f,%.4f", team.uid, border,
              team.waypoints[0][0], team.waypoints[0][1])
     stop, hush = asyncio.Event(), asyncio.Event()
-    tasks = [asyncio.create_task(drive_team(team, host, int(port), rate_hz=rate_hz,
-                                            speedup=speedup, stop=stop, seed=99)),
-             asyncio.create_task(drive_team(silent_team(), host, int(port), rate_hz=rate_hz,
-                                            speedup=speedup, stop=hush, seed=98))]
+    quiet = silent_team()
+    tasks = [asyncio.create_task(drive_team(team, LINKS["nmea"](team.uid, address),
+                                            rate_hz=rate_hz, speedup=speedup, stop=stop,
+                                            seed=99)),
+             asyncio.create_task(drive_team(quiet, LINKS["nmea"](quiet.uid, address),
+                                            rate_hz=rate_hz, speedup=speedup, stop=hush,
+                                            seed=98))]
     try:
         await asyncio.sleep(silent_after_s)
         hush.set()
@@ -96,7 +98,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=1.0, help="fixes per second")
     ap.add_argument("--speedup", type=float, default=1.0)
     ap.add_argument("--duration", type=float, default=None, help="seconds (default: forever)")
-    ap.add_argument("--silent-after", type=float, default=60.0,
+    ap.add_argument("--silent-after", type=float, default=120.0,
                     help="seconds after which team SILENT-01 stops reporting")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
