@@ -63,3 +63,20 @@ def test_border_crossing_away_from_bcp_is_critical_within_seconds(db_url: str,
     assert [(k, s) for k, s, _ in got] == [("border_cross", "critical")], log[-2000:]
     assert got[0][2] < 5.0  # seconds from receipt to event
     assert [k for k, _, _ in got_bcp if k == "border_cross"] == [], json.dumps(got_bcp)
+
+
+def test_the_demo_incursion_simulator_raises_the_event(db_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from sensors.simulate_incursion import run
+
+    with run_listener(db_url, ["--nmea", "127.0.0.1:0"], tmp_path,
+                      env={"GEOMON_INGEST__ACCEPT_UNKNOWN": "true"}) as lst:
+        host, port = lst.hostport("nmea")
+        sent = asyncio.run(run(f"{host}:{port}", "AFG-TJK", rate_hz=4, speedup=10,
+                               duration_s=4, silent_after_s=1))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _events(db_url, "INCURSION-01"):
+            time.sleep(0.2)
+    assert sent > 10
+    assert ("border_cross", "critical") in {(k, s) for k, s, _ in _events(db_url, "INCURSION-01")}
