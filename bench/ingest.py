@@ -62,9 +62,14 @@ def fresh_database(base: str) -> str:
 
 def drop_database(base: str, url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+    for attempt in range(10):  # listener workers may still be closing their connections
+        try:
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(1 + attempt)
 
 
 def register(url: str, n: int) -> list[str]:
@@ -235,6 +240,7 @@ def main() -> None:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)  # the listener and its workers
             proc.wait(10)
+            time.sleep(1)
         drop_database(base, url)
 
 
