@@ -23,11 +23,11 @@ from geomon.spatial.raster_io import Grid, polygonize
 WGS84 = "EPSG:4326"
 
 
-def project_tracks(tracks: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], crs: str,
+def project_tracks(tracks: Mapping[str, tuple[np.ndarray, ...]], crs: str,
                    max_gap_s: float = 300.0) -> dict[str, tuple[np.ndarray, ...]]:
     """(lon, lat, t_seconds) per team → (x, y, breaks) in ``crs``; a gap longer than
     ``max_gap_s`` is not drawn as driven."""
-    out = {}
+    out: dict[str, tuple[np.ndarray, ...]] = {}
     for team, (lon, lat, t) in tracks.items():
         x, y = transform_xy(lon, lat, WGS84, crs)
         breaks = np.zeros(len(t), dtype=bool)
@@ -65,8 +65,8 @@ def coverage_geojson(cov: Coverage, grid: Grid) -> dict[str, Any]:
 def patrol_geojson(areas: list[PatrolArea], labels: np.ndarray, grid: Grid) -> dict[str, Any]:
     """The ranked uncovered areas: polygon, rank, score, distance and priority per team."""
     feats = []
-    best_team = {a.label: min(a.distance_m, key=a.distance_m.get) if a.distance_m else None
-                 for a in areas}
+    best_team = {a.label: min(a.distance_m, key=lambda t, a=a: a.distance_m[t])  # type: ignore[misc]
+                 if a.distance_m else None for a in areas}
     for rank, a in enumerate(areas, start=1):
         polys = polygonize(labels == a.label, grid.transform)
         geom = shapely.union_all([_to_wgs84(p, grid.crs) for p in polys])

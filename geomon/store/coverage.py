@@ -70,12 +70,13 @@ async def load_inputs(conn: psycopg.AsyncConnection, params: CoverageParams
     if params.until <= params.since:
         raise InvalidRequest("until must be after since")
     cur = await conn.execute(_TRACKS, {"since": params.since, "until": params.until})
-    tracks = {uid: (np.array(x, float), np.array(y, float), np.array(t, float))
-              for uid, x, y, t in await cur.fetchall()}
+    tracks: dict[str, tuple[np.ndarray, ...]] = {
+        uid: (np.array(x, float), np.array(y, float), np.array(t, float))
+        for uid, x, y, t in await cur.fetchall()}
     cur = await conn.execute(_PATROL_ZONES)
     zones = {zid: shapely.from_wkb(bytes(wkb)) for zid, wkb in await cur.fetchall()}
     cur = await conn.execute(_LATEST, (list(tracks),))
-    latest = {uid: (x, y) for uid, x, y in await cur.fetchall()}
+    latest = {str(uid): (float(x), float(y)) for uid, x, y in await cur.fetchall()}
     return tracks, zones, latest
 
 
@@ -90,9 +91,11 @@ def compute(path: Path, tracks: dict[str, tuple[np.ndarray, ...]], zones: dict[i
     result = cov.coverage(risk, grid.transform, projected, params.distance_m,
                           top_pct=params.top_pct, threshold=params.threshold,
                           zone_masks=zone_masks(zones, grid), nodata=grid.nodata)
-    positions = {uid: tuple(float(v[0]) for v in project_tracks(
-        {uid: (np.array([lon]), np.array([lat]), np.array([0.0]))}, grid.crs)[uid][:2])
-        for uid, (lon, lat) in latest.items()}
+    positions: dict[str, tuple[float, float]] = {}
+    for uid, (lon, lat) in latest.items():
+        x, y = project_tracks({uid: (np.array([lon]), np.array([lat]), np.array([0.0]))},
+                              grid.crs)[uid][:2]
+        positions[uid] = (float(x[0]), float(y[0]))
     areas, labels = cov.next_patrol(risk, result.layer == cov.HIGH_UNCOVERED, grid.transform,
                                     positions)
 

@@ -90,7 +90,8 @@ async def load_context(conn: psycopg.AsyncConnection) -> EngineContext:
     border_rows = await (await conn.execute(BORDERS_SQL)).fetchall()
     zones = zone_indexes(zone_rows)
     borders = {a: border_index(border_rows, z) for a, z in zones.items()}
-    scoped = dict(await (await conn.execute("SELECT scope, rules FROM alert_rules")).fetchall())
+    scoped: dict[str, dict[str, Any]] = dict(
+        await (await conn.execute("SELECT scope, rules FROM alert_rules")).fetchall())
     default = AgencyRules.build(scoped.get("default"))
     agencies = await (await conn.execute("SELECT id, code FROM agencies")).fetchall()
     rules = {a: AgencyRules.build(scoped.get("default"), scoped.get(code))
