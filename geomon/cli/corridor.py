@@ -15,10 +15,11 @@ from typing import Annotated, Any
 import numpy as np
 import shapely
 import typer
+from affine import Affine
 from shapely.geometry import MultiLineString, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from geomon.cli.common import fail, reported_errors
+from geomon.cli.common import reported_errors
 from geomon.errors import InvalidRequest
 from geomon.spatial import corridors as cor
 from geomon.spatial.costdist import accumulated_cost, cells_along_line, cells_for_points
@@ -240,9 +241,13 @@ def build(
     margin: Annotated[float | None, typer.Option(help="Alternatives' margin, m.")] = None,
     pairs: Annotated[bool, typer.Option(help="Each --from × each --to separately.")] = False,
     lonlat: LonLatOpt = False,
+    store: Annotated[bool, typer.Option(help="Also store them (needs --surface-id).")] = False,
+    surface_id: Annotated[int | None, typer.Option(help="Stored surface they belong to.")] = None,
 ) -> None:
     """Corridor(s) A↔B; prints JSON with the threshold and n_cells of each corridor."""
     with reported_errors():
+        if store and surface_id is None:
+            raise InvalidRequest("--store needs --surface-id N (the stored surface of --cost)")
         _check_out(out, (".tif", ".tiff", ".geojson", ".json"))
         if (percentile is None) == (within_pct is None):
             raise InvalidRequest("give exactly one of --percentile or --within-pct")
@@ -265,7 +270,17 @@ def build(
         if not named:
             raise InvalidRequest("no corridor: the places are not connected")
         _write_corridors(out, grid, named)
-        _emit({"out": str(out), "corridors": [{**k, **c.summary()} for k, c in named]})
+        result: dict[str, Any] = {"out": str(out),
+                                  "corridors": [{**k, **c.summary()} for k, c in named]}
+        if store:
+            from geomon.cli.corridor_db import store_file_corridors
+
+            assert surface_id is not None
+            request = {"cost": str(cost), "from": sources, "to": to, "percentile": percentile,
+                       "within_pct": within_pct, "alternatives": alternatives,
+                       "margin_m": margin, "pairs": pairs, "lonlat": lonlat}
+            result["stored_ids"] = store_file_corridors(surface_id, grid, named, request, None)
+        _emit(result)
 
 
 def _write_corridors(
@@ -294,6 +309,8 @@ def _write_corridors(
 def surfaces_build(
     config: Annotated[Path, typer.Option("--config", help="Surface TOML (see docs).")],
     out: Annotated[Path, typer.Option("--out", help="Surface GeoTIFF (COG) to write.")],
+    store: Annotated[bool, typer.Option(help="Also record it in `surfaces`.")] = False,
+    owner: Annotated[str | None, typer.Option(help="Agency code owning the row.")] = None,
 ) -> None:
     """Build a friction surface (relative cost per metre) with its inputs recorded in tags."""
     with reported_errors():
@@ -301,7 +318,12 @@ def surfaces_build(
         grid = build_from_config(load_config(config))
         write_geotiff(out, grid)
         ok = grid.array[grid.array != grid.nodata]
-        _emit({"out": str(out), "shape": list(grid.array.shape), "crs": grid.crs,
+        stored: dict[str, Any] = {}
+        if store:
+            from geomon.cli.corridor_db import store_built
+
+            stored["surface_id"] = store_built(grid, out, config, owner, None)
+        _emit({**stored, "out": str(out), "shape": list(grid.array.shape), "crs": grid.crs,
                "min": float(ok.min()) if ok.size else None,
                "max": float(ok.max()) if ok.size else None,
                "impassable_cells": int((grid.array == grid.nodata).sum()),
@@ -310,10 +332,11 @@ def surfaces_build(
 
 @route_app.command("risk")
 def risk(
-    surface: Annotated[Path, typer.Option("--surface", help="Risk/cost surface GeoTIFF.")],
+    surface: Annotated[Path | None, typer.Option("--surface", help="Surface GeoTIFF.")] = None,
+    surface_id: Annotated[int | None, typer.Option(help="A stored surface instead.")] = None,
     line: Annotated[Path | None, typer.Option("--line", help="Route as GeoJSON.")] = None,
     line_crs: LineCrsOpt = "lonlat",
-    device: Annotated[str | None, typer.Option(help="Device id (needs the store).")] = None,
+    device: Annotated[str | None, typer.Option(help="Device uid/id: its track.")] = None,
     since: Annotated[str | None, typer.Option(help="Track start (ISO time).")] = None,
     until: Annotated[str | None, typer.Option(help="Track end (ISO time).")] = None,
     threshold: Annotated[float | None, typer.Option(help="Report segments above.")] = None,
@@ -321,14 +344,14 @@ def risk(
 ) -> None:
     """Mean, max and integrated risk along a route, and the segments above --threshold."""
     with reported_errors():
-        if device is not None or since is not None or until is not None:
-            fail(
-                "--device/--since/--until read tracks from the database, which this command "
-                "is not wired to yet; export the track as GeoJSON and use --line",
-                code=2,
-            )
-        if line is None:
-            raise InvalidRequest("give --line FILE.geojson")
+        if (surface is None) == (surface_id is None):
+            raise InvalidRequest("give exactly one of --surface FILE.tif or --surface-id N")
+        if (line is None) == (device is None):
+            raise InvalidRequest("give exactly one of --line FILE.geojson or --device ID")
+        if device is not None or surface_id is not None:
+            _risk_db(surface, surface_id, line, line_crs, device, since, until, threshold, out)
+            return
+        assert surface is not None and line is not None
         grid = _read_raster(surface)
         r = route_risk(grid, _read_lines(line, grid, line_crs), threshold=threshold)
         summary = r.summary()
@@ -338,3 +361,30 @@ def risk(
             _write_geojson(out, feats)
             summary["out"] = str(out)
         _emit(summary)
+
+
+def _risk_db(surface: Path | None, surface_id: int | None, line: Path | None, line_crs: str,
+             device: str | None, since: str | None, until: str | None,
+             threshold: float | None, out: Path | None) -> None:
+    from geomon.cli.corridor_db import route_risk_db
+
+    lonlat = None
+    if line is not None:
+        if line_crs != "lonlat":
+            raise InvalidRequest("--surface-id takes --line in lon/lat")
+        lonlat = _read_lines(line, Grid(np.zeros((1, 1)), Affine(), ""), "raster")
+    result = route_risk_db(surface, surface_id, lonlat, device, since, until, threshold)
+    if out is not None:
+        _write_geojson(out, result["segments"]["features"])
+        result["out"] = str(out)
+    result.pop("segments")
+    _emit(result)
+
+
+def _register_db_commands() -> None:
+    from geomon.cli.corridor_db import register
+
+    register(surfaces_app, corridor_app)
+
+
+_register_db_commands()

@@ -156,9 +156,16 @@ def test_surfaces_build_and_route_risk(tmp_path: Path) -> None:
     assert len(json.loads(seg.read_text())["features"]) == risk["n_segments_above"] >= 1
 
 
-def test_route_risk_by_device_says_it_needs_the_store(tmp_path: Path) -> None:
+def test_route_risk_by_device_needs_a_window(tmp_path: Path) -> None:
     res = runner.invoke(route_app, ["risk", "--surface", "x.tif", "--device", "7"])
-    assert res.exit_code == 2 and "database" in res.output
+    assert res.exit_code == 1 and "--since and --until" in res.output
+
+
+def test_route_risk_needs_one_surface_and_one_route() -> None:
+    res = runner.invoke(route_app, ["risk", "--line", "x.geojson"])
+    assert res.exit_code == 1 and "--surface-id" in res.output
+    res = runner.invoke(route_app, ["risk", "--surface", "x.tif"])
+    assert res.exit_code == 1 and "--device" in res.output
 
 
 def test_every_command_has_help() -> None:
