@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -43,15 +44,16 @@ async def tile_key(conn: psycopg.AsyncConnection, layer: store.TileLayer, z: int
                    y: int, visibility: str) -> tuple[object, ...]:
     """Read the change counters FIRST: a tile rendered after them is at least that fresh."""
     version = await store.layer_version(conn, layer.tables)
-    return (layer.id, z, x, y, visibility, version)
+    return (layer.id, z, x, y, visibility, version, layer.since(datetime.now(UTC)))
 
 
 async def vector_tile(conn: psycopg.AsyncConnection, cache: TileCache, layer: store.TileLayer,
                       key: tuple[object, ...]) -> Tile:
-    _, z, x, y, _, _ = key
+    _, z, x, y, _, _, since = key
     data = cache.get(key)
     if data is not None:
         return Tile(data, etag_for(key), True)
-    data = await store.render_tile(conn, layer, int(z), int(x), int(y))  # type: ignore[call-overload]
+    data = await store.render_tile(conn, layer, int(z), int(x), int(y),  # type: ignore[call-overload]
+                                   since)
     cache.put(key, data)
     return Tile(data, etag_for(key), False)

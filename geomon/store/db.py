@@ -37,7 +37,10 @@ def make_async_pool(db: DbSettings, *, name: str = "geomon") -> AsyncConnectionP
         max_size=db.pool_max,
         name=name,
         open=False,
-        kwargs={"connect_timeout": 10, "application_name": name},
+        # JIT off: row-level-security predicates and PostGIS functions carry high planner
+        # costs, so short API queries crossed jit_above_cost and spent ~0.5 s compiling
+        # (bench/api.py: a 4 ms OGC page took 540 ms).
+        kwargs={"connect_timeout": 10, "application_name": name, "options": "-c jit=off"},
     )
 
 

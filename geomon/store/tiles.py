@@ -10,6 +10,7 @@ Row visibility is the caller's row-level security, as everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -30,6 +31,14 @@ class TileLayer:
     tables: tuple[str, ...]
     minzoom: int = 0
     maxzoom: int = 22
+    recent_days: int = 0  # > 0: only fixes since the start of the UTC day (recent_days - 1) ago
+
+    def since(self, now: datetime) -> datetime | None:
+        """Start of this layer's time window at ``now`` (part of its cache key), or None."""
+        if self.recent_days <= 0:
+            return None
+        day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return day - timedelta(days=self.recent_days - 1)
 
 
 LAYERS: dict[str, TileLayer] = {t.id: t for t in (
@@ -39,18 +48,19 @@ LAYERS: dict[str, TileLayer] = {t.id: t for t in (
               {"device_id": "Number", "uid": "String", "name": "String", "fix_time": "String",
                "speed_mps": "Number", "course_deg": "Number"},
               ("device_latest", "devices")),
-    TileLayer("tracks", "One line per device and UTC day through its valid fixes in the tile "
-              "(and its buffer).",
+    TileLayer("tracks", "Today's and yesterday's tracks (UTC): one line per device and day "
+              "through its valid fixes in the tile and its buffer. Older days: OGC tracks.",
               "SELECT ST_MakeLine(p.geom ORDER BY p.fix_time) geom, p.device_id, "
               "((p.fix_time AT TIME ZONE 'UTC')::date)::text AS day, count(*) n_fixes "
-              "FROM positions p WHERE p.valid AND p.geom && {env} GROUP BY 2, 3",
+              "FROM positions p WHERE p.valid AND p.geom && {env} "
+              "AND p.fix_time >= %(since)s GROUP BY 2, 3",
               {"device_id": "Number", "day": "String", "n_fixes": "Number"},
-              ("positions",), minzoom=5),
-    TileLayer("positions", "Every valid fix (high zooms only).",
+              ("positions",), minzoom=5, recent_days=2),
+    TileLayer("positions", "Every valid fix of today and yesterday (UTC), high zooms only.",
               "SELECT p.geom, p.device_id, p.fix_time::text fix_time, p.speed_mps "
-              "FROM positions p WHERE p.valid AND p.geom && {env}",
+              "FROM positions p WHERE p.valid AND p.geom && {env} AND p.fix_time >= %(since)s",
               {"device_id": "Number", "fix_time": "String", "speed_mps": "Number"},
-              ("positions",), minzoom=10),
+              ("positions",), minzoom=10, recent_days=2),
     TileLayer("incidents", "Seizures, detentions and detections.",
               "SELECT geom, id, category, quantity, unit, occurred_at::text occurred_at "
               "FROM incidents",
@@ -110,9 +120,9 @@ def tile_sql(layer: TileLayer) -> str:
 
 
 async def render_tile(conn: psycopg.AsyncConnection, layer: TileLayer, z: int, x: int,
-                      y: int) -> bytes:
+                      y: int, since: datetime | None = None) -> bytes:
     cur = await conn.execute(tile_sql(layer),  # type: ignore[arg-type]
-                             {"z": z, "x": x, "y": y, "name": layer.id})
+                             {"z": z, "x": x, "y": y, "name": layer.id, "since": since})
     row = await cur.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
 
@@ -129,7 +139,8 @@ async def layer_version(conn: psycopg.AsyncConnection, tables: tuple[str, ...]) 
 async def layer_bounds(conn: psycopg.AsyncConnection, layer: TileLayer
                        ) -> tuple[float, float, float, float] | None:
     """The layer's extent in lon/lat (TileJSON ``bounds``); tracks use the latest positions."""
-    src = layer.source.replace("{env}", "ST_MakeEnvelope(-180, -90, 180, 90, 4326)")
+    src = layer.source.replace("{env}", "ST_MakeEnvelope(-180, -90, 180, 90, 4326)").replace(
+        "%(since)s", "'-infinity'")
     if layer.id in ("tracks", "positions"):
         src = "SELECT geom FROM device_latest"
     cur = await conn.execute(  # type: ignore[arg-type]

@@ -1,0 +1,272 @@
+"""Benchmark: the API under 50 concurrent clients, and one busy tile against raw ST_AsMVT.
+
+    GEOMON_DB__URL=$(scripts/dev-db url) .venv/bin/python bench/api.py [--seconds 20]
+
+Creates a fresh database on the server of GEOMON_DB__URL (dropped at the end), migrates it,
+loads the reference layers and fills it with generate_series SQL: 1,000,000 positions of
+200 devices over 30 days, 20,000 incidents, 300 zones, 10,000 events and a 5,000-cell hotspot
+run. Starts the API (uvicorn, one process) on a free loopback port and runs 50 concurrent
+httpx clients for a fixed time, each requesting OGC items pages and vector tiles at random;
+prints p50/p99 latency, requests/s and errors (goal p99 ≤ 300 ms, 0 errors). Then, for one
+busy tile (tracks, z8 over the Fergana valley), times our endpoint uncached (the layer's
+change counter is bumped before every request) against the raw ST_AsMVT SQL of the same tile
+under the same row-level-security context, in the same run (goal ratio ≤ 1.3), and the
+cached endpoint (goal ≤ 5 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import mercantile
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from geomon.credentials import USER_TOKEN_PREFIX, hash_password, new_token, token_digest  # noqa: E402
+from geomon.reference import read_features, read_places  # noqa: E402
+from geomon.store import migrate  # noqa: E402
+from geomon.store.partitions import ensure_partitions  # noqa: E402
+from geomon.store.reference import upsert_borders, upsert_countries, upsert_places  # noqa: E402
+from geomon.store.tiles import LAYERS, tile_sql  # noqa: E402
+from geomon.store.users import create_token, create_user  # noqa: E402
+
+REF = ROOT / "data" / "reference"
+CLIENTS = 50
+BUSY = mercantile.tile(72.0, 40.6, 8)
+
+FILL = [
+    "INSERT INTO agencies (code, name) VALUES ('BENCH', 'Bench agency')",
+    "INSERT INTO devices (uid, kind, agency_id, name) SELECT 'dev-' || g, 'tracker', "
+    "(SELECT id FROM agencies WHERE code = 'BENCH'), 'Team ' || g FROM generate_series(1, 200) g",
+    # 40 % of the devices patrol the Fergana valley, the rest all over Central Asia
+    """INSERT INTO positions (device_id, fix_time, geom, speed_mps, valid)
+    SELECT d.id, now() - interval '30 days' + g * interval '518 seconds',
+      ST_SetSRID(ST_MakePoint(
+        CASE WHEN d.id % 5 < 2 THEN 71.2 + (d.id % 17) * 0.1 ELSE 60 + (d.id * 7919 % 190) * 0.1
+        END + 0.4 * sin(g / 300.0 + d.id) + 0.002 * random(),
+        CASE WHEN d.id % 5 < 2 THEN 40.2 + (d.id % 11) * 0.07 ELSE 37 + (d.id * 104729 % 90) * 0.1
+        END + 0.25 * cos(g / 200.0 + d.id) + 0.002 * random()), 4326),
+      10 * random(), true
+    FROM devices d CROSS JOIN generate_series(1, 5000) g""",
+    """INSERT INTO device_latest (device_id, fix_time, received_at, geom, speed_mps, valid)
+    SELECT DISTINCT ON (device_id) device_id, fix_time, received_at, geom, speed_mps, valid
+    FROM positions ORDER BY device_id, fix_time DESC""",
+    """INSERT INTO incidents (agency_id, category, quantity, unit, occurred_at, geom, source)
+    SELECT (SELECT id FROM agencies WHERE code = 'BENCH'),
+      (ARRAY['seizure', 'detention', 'detection'])[1 + g % 3], random() * 100, 'kg',
+      now() - random() * interval '365 days',
+      ST_SetSRID(ST_MakePoint(60 + random() * 20, 36 + random() * 10), 4326), 'bench'
+    FROM generate_series(1, 20000) g""",
+    """INSERT INTO zones (agency_id, name, kind, geom)
+    SELECT (SELECT id FROM agencies WHERE code = 'BENCH'), 'zone ' || g, 'patrol_area',
+      ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(60 + random() * 20, 36 + random() * 10),
+                                    4326), 0.05 + random() * 0.2))
+    FROM generate_series(1, 300) g""",
+    """INSERT INTO events (agency_id, device_id, kind, occurred_at, geom)
+    SELECT (SELECT id FROM agencies WHERE code = 'BENCH'), 1 + g % 200, 'zone_enter',
+      now() - random() * interval '30 days',
+      ST_SetSRID(ST_MakePoint(60 + random() * 20, 36 + random() * 10), 4326)
+    FROM generate_series(1, 10000) g""",
+    """INSERT INTO hotspot_runs (kind, params, input_filter, crs, agency_id)
+    VALUES ('gistar', '{}', '{}', 'EPSG:32643', (SELECT id FROM agencies WHERE code = 'BENCH'))""",
+    """INSERT INTO hotspot_cells (run_id, cell_id, geom, value, z, p, gi_bin, gi_bin_fdr)
+    SELECT (SELECT max(id) FROM hotspot_runs), g, ST_MakeEnvelope(70 + (g % 100) * 0.05,
+      39 + (g / 100) * 0.05, 70.05 + (g % 100) * 0.05, 39.05 + (g / 100) * 0.05, 4326),
+      random() * 10, random() * 6 - 3, random() * 0.1, (random() * 6 - 3)::int, 0
+    FROM generate_series(0, 4999) g""",
+]
+
+
+def with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def make_database(base: str) -> str:
+    name = f"geomon_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = with_db(base, name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    migrate.upgrade(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        ensure_partitions(conn, months_ahead=1, months_back=2)
+    return url
+
+
+def fill(url: str) -> str:
+    """Load reference layers and the synthetic data; return an analyst's API token."""
+    t0 = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        upsert_countries(conn, read_features(REF / "countries_ne10m.geojson"))
+        upsert_borders(conn, read_features(REF / "borders_ne10m.geojson"))
+        upsert_places(conn, read_places(REF / "places_central_asia.csv"))
+        for stmt in FILL:
+            conn.execute(stmt)  # type: ignore[arg-type]
+        token = new_token(USER_TOKEN_PREFIX)
+        create_user(conn, name="bench", password_hash=hash_password("x" * 24), role="analyst",
+                    agency="BENCH")
+        create_token(conn, digest=token_digest(token), ttl=timedelta(days=1), user="bench")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        n = conn.execute("SELECT count(*) FROM positions").fetchone()[0]  # type: ignore[index]
+    print(f"filled: {n:,} positions and the demo layers in {time.perf_counter() - t0:.0f} s")
+    return token
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "GEOMON_DB__URL": url, "GEOMON_DB__POOL_MAX": "20",
+           "GEOMON_DB__POOL_MIN": "10"}
+    code = ("import uvicorn; from api.app import create_app; from geomon.settings import "
+            f"Settings; uvicorn.run(create_app(Settings()), host='127.0.0.1', port={port}, "
+            "log_level='warning')")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
+    for _ in range(200):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("the API did not start")
+
+
+def random_request(rng: random.Random) -> str:
+    """An OGC items page or a vector tile over the data area, at random."""
+    if rng.random() < 0.5:
+        coll = rng.choice(["incidents", "positions-latest", "events", "zones", "places"])
+        x, y = rng.uniform(60, 78), rng.uniform(36, 44)
+        bbox = f"{x:.3f},{y:.3f},{x + 2:.3f},{y + 2:.3f}" if rng.random() < 0.7 else ""
+        return f"/ogc/collections/{coll}/items?limit=100" + (f"&bbox={bbox}" if bbox else "")
+    layer = rng.choice(["incidents", "positions-latest", "zones", "borders", "tracks", "events"])
+    z = rng.randint(6, 10)
+    t = mercantile.tile(rng.uniform(60, 80), rng.uniform(36, 46), z)
+    return f"/tiles/{layer}/{t.z}/{t.x}/{t.y}.mvt"
+
+
+async def load(base: str, token: str, seconds: float, label: str = "load") -> None:
+    latencies: list[float] = []
+    errors: list[str] = []
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                                 limits=limits, timeout=30) as client:
+        async def worker(i: int) -> None:
+            rng = random.Random(i)
+            while time.perf_counter() < stop:
+                path = random_request(rng)
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get(path)
+                    if r.status_code != 200:
+                        errors.append(f"{r.status_code} {path}")
+                except httpx.HTTPError as exc:
+                    errors.append(f"{type(exc).__name__} {path}")
+                latencies.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(CLIENTS)))
+        elapsed = time.perf_counter() - t0
+    q = statistics.quantiles(latencies, n=100)
+    print(f"{label}: {CLIENTS} clients, {len(latencies)} requests in {elapsed:.1f} s = "
+          f"{len(latencies) / elapsed:.0f} req/s; p50 {q[49] * 1000:.1f} ms, "
+          f"p99 {q[98] * 1000:.1f} ms; errors {len(errors)}"
+          + (f" (first: {errors[:3]})" if errors else ""))
+
+
+def median_ms(times: list[float]) -> float:
+    return statistics.median(times) * 1000
+
+
+def busy_tile(url: str, base: str, token: str, repeat: int) -> None:
+    path = f"/tiles/tracks/{BUSY.z}/{BUSY.x}/{BUSY.y}.mvt"
+    params = {"z": BUSY.z, "x": BUSY.x, "y": BUSY.y, "name": "tracks",
+              "since": LAYERS["tracks"].since(datetime.now(UTC))}
+    ours, raw, raw_owner, cached = [], [], [], []
+    with psycopg.connect(url, autocommit=True) as owner, \
+            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        agency = owner.execute("SELECT id FROM agencies WHERE code = 'BENCH'").fetchone()[0]  # type: ignore[index]
+        size = len(client.get(path, timeout=60).content)
+        for _ in range(repeat):
+            owner.execute("UPDATE layer_versions SET version = version + 1 "
+                          "WHERE table_name = 'positions'")
+            t0 = time.perf_counter()
+            r = client.get(path, timeout=60)
+            ours.append(time.perf_counter() - t0)
+            assert r.headers["x-tile-cache"] == "miss"
+            with owner.transaction():
+                owner.execute("SELECT set_config('geomon.system', 'off', true), "
+                              "set_config('geomon.agency_id', %s, true), "
+                              "set_config('geomon.role', 'analyst', true)", (str(agency),))
+                t0 = time.perf_counter()
+                owner.execute(tile_sql(LAYERS["tracks"]), params).fetchone()  # type: ignore[arg-type]
+                raw.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            owner.execute(tile_sql(LAYERS["tracks"]), params).fetchone()  # type: ignore[arg-type]
+            raw_owner.append(time.perf_counter() - t0)
+        for _ in range(repeat * 3):
+            t0 = time.perf_counter()
+            r = client.get(path)
+            cached.append(time.perf_counter() - t0)
+            assert r.headers["x-tile-cache"] == "hit"
+    print(f"busy tile tracks/{BUSY.z}/{BUSY.x}/{BUSY.y} ({size:,} bytes), medians of {repeat}:")
+    print(f"  endpoint uncached {median_ms(ours):.1f} ms; raw ST_AsMVT SQL under the same RLS "
+          f"context {median_ms(raw):.1f} ms -> ratio {median_ms(ours) / median_ms(raw):.2f} "
+          f"(goal <= 1.3); raw SQL as owner without RLS {median_ms(raw_owner):.1f} ms -> ratio "
+          f"{median_ms(ours) / median_ms(raw_owner):.2f}")
+    print(f"  endpoint cached {median_ms(cached):.2f} ms (goal <= 5 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    base_url = os.environ.get("GEOMON_DB__URL", "")
+    if not base_url:
+        raise SystemExit("set GEOMON_DB__URL (scripts/dev-db url)")
+    url = make_database(base_url)
+    proc = None
+    try:
+        token = fill(url)
+        port = _free_port()
+        proc = start_server(url, port)
+        api = f"http://127.0.0.1:{port}"
+        asyncio.run(load(api, token, 3, "warm-up"))  # pools, plans
+        asyncio.run(load(api, token, args.seconds))
+        busy_tile(url, api, token, args.repeat)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        with psycopg.connect(base_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(urlsplit(url).path.lstrip("/"))))
+        print("dropped the bench database")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+if __name__ == "__main__":
+    main()
