@@ -40,12 +40,12 @@ class MapUrls:
     """The endpoints the page talks to (switch here when general resources land)."""
 
     latest: str = "/api/v1/devices/latest"
-    live_sse: str = ""  # e.g. /api/v1/live; empty = poll ``latest``
-    events: str = "/api/v1/map/events"
-    ack: str = "/api/v1/map/events/{id}/ack"
+    live_sse: str = "/api/v1/live"  # snapshot, then positions/events; empty = poll ``latest``
+    events: str = "/api/v1/map/events"  # unresolved events after an id (the panel's backlog)
+    ack: str = "/api/v1/events/{id}/acknowledge"
     track: str = "/api/v1/map/track/{id}"
     place_observations: str = "/api/v1/map/places/{id}/observations"
-    surface_tiles: str = ""  # e.g. /tiles/surfaces/{id}/{z}/{x}/{y}.png; empty = none
+    surface_tiles: str = "/tiles/surfaces/{id}/{z}/{x}/{y}.png"  # empty = no surface layers
 
 
 def _live_layer(settings: ApiSettings, urls: MapUrls) -> Realtime:

@@ -1,8 +1,9 @@
-"""Small JSON reads the situation map needs beyond the live teams: a device's track for
-replay, a crossing point's latest sensor observations, recent events and acknowledging one.
+"""Small JSON reads the situation map needs beyond the live stream: a device's track for
+replay, a crossing point's latest sensor observations, and the backlog of unresolved events
+after an id (with device and zone names) for the events panel.
 
-These live under /api/v1/map/ until the events and API resources (issues 8 and the API
-issue) provide general ones; the page takes their URLs from one place (api/map/page.py).
+Acknowledging uses the events resource (POST /api/v1/events/{id}/acknowledge); the page
+takes every URL from one place (api/map/page.py MapUrls).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from api import deps
@@ -56,9 +57,3 @@ async def events(conn: Conn, after_id: Annotated[int, Query(ge=0)] = 0,
     rows = await map_layers.recent_events(conn, after_id=after_id, limit=limit)
     return JSONResponse({"events": [_jsonable(r) for r in rows]})
 
-
-@router.post("/events/{event_id}/ack", summary="Acknowledge an event from the map")
-async def acknowledge(event_id: int, request: Request, conn: Conn) -> JSONResponse:
-    principal = getattr(request.state, "principal", None)
-    done = await map_layers.acknowledge_event(conn, event_id, getattr(principal, "user", "map"))
-    return JSONResponse({"id": event_id, "acknowledged": done}, status_code=200 if done else 409)

@@ -24,14 +24,6 @@ data_connection = getattr(deps, "agency_connection", deps.connection)
 router = APIRouter(tags=["map"])
 
 
-def page_urls(request: Request) -> MapUrls:
-    """Use the live SSE stream and surface tiles when the app serves them, else poll."""
-    paths = {getattr(r, "path", "") for r in request.app.routes}
-    surface = next((p for p in paths if p.startswith("/tiles/surfaces/") and "{z}" in p), "")
-    return MapUrls(live_sse="/api/v1/live" if "/api/v1/live" in paths else "",
-                   surface_tiles=surface.replace("{surface_id}", "{id}"))
-
-
 async def reference_layers(conn: psycopg.AsyncConnection) -> tuple[dict, dict]:
     """Countries and borders: public reference data, the same for every caller, so cached
     for a few minutes (they are most of the page's query time)."""
@@ -61,5 +53,5 @@ async def map_data(conn: psycopg.AsyncConnection) -> MapData:
 async def situation_map(
         request: Request,
         conn: Annotated[psycopg.AsyncConnection, Depends(data_connection)]) -> HTMLResponse:
-    html = render_map(request.app.state.settings.api, await map_data(conn), page_urls(request))
+    html = render_map(request.app.state.settings.api, await map_data(conn), MapUrls())
     return HTMLResponse(html)

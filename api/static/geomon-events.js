@@ -16,15 +16,47 @@ if (typeof module !== "undefined") module.exports = geomon;
   g.initEvents = function () {
     // Browsers keep audio suspended until the user interacts; resume on the first click.
     document.addEventListener("click", function () { if (g.audio) g.audio.resume(); }, { once: true });
-    g.pollEvents();
-    setInterval(g.pollEvents, g.eventPollMs);
+    // With the live stream, polling is only a safety net for a missed notification.
+    var loop = function () {
+      g.pollEvents();
+      setTimeout(loop, g.liveMode === "sse" ? 5 * g.eventPollMs : g.eventPollMs);
+    };
+    loop();
+  };
+
+  // An event Feature from the live stream as the panel's row (names from what the page knows).
+  g.eventFromFeature = function (f) {
+    var p = f.properties || {}, c = f.geometry ? f.geometry.coordinates : null;
+    var team = p.device_id != null ? g.teamLayers[p.device_id] : null;
+    return { id: f.id, kind: p.kind, severity: p.severity, state: p.state, occurred_at: p.occurred_at,
+      lat: c ? c[1] : null, lon: c ? c[0] : null, device_uid: team ? team.feature.properties.uid : null,
+      device: team ? team.feature.properties.name : (p.device_id != null ? "device " + p.device_id : null),
+      zone: p.zone_id != null ? "zone " + p.zone_id : null, agency: p.agency };
+  };
+  g.liveEvent = function (e) {
+    var known = g.events[e.id];
+    if (known) {
+      if (e.state !== "new" && known.state === "new") g.markAcked(e.id);
+      return;
+    }
+    g.addEvent(e);
+    if (e.severity === "critical" && e.state === "new") g.alarm();
+  };
+  g.markAcked = function (id) {
+    var li = document.getElementById("gm-event-" + id);
+    g.events[id].state = "acknowledged";
+    if (!li) return;
+    li.classList.add("gm-acked");
+    var b = li.querySelector("button");
+    b.textContent = "acked"; b.disabled = true;
   };
 
   g.pollEvents = function () {
     var url = g.config.urls.events + "?after_id=" + g.lastEventId;
     return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : { events: [] }; })
       .then(function (d) {
-        var fresh = (d.events || []).slice().reverse();  // oldest first
+        var fresh = (d.events || []).slice().reverse()  // oldest first, unknown only
+          .filter(function (e) { return !g.events[e.id]; });
         fresh.forEach(g.addEvent);
         if (fresh.some(function (e) { return e.severity === "critical" && e.state === "new"; }) && g.lastEventPollDone) g.alarm();
         g.lastEventPollDone = true;
@@ -63,8 +95,8 @@ if (typeof module !== "undefined") module.exports = geomon;
     button.disabled = true;
     return fetch(g.fillUrl(g.config.urls.ack, id), { method: "POST", credentials: "same-origin" })
       .then(function (r) {
-        if (r.ok || r.status === 409) { li.classList.add("gm-acked"); button.textContent = "acked"; g.events[id].state = "acknowledged"; }
-        else button.disabled = false;
+        if (r.ok || r.status === 409) g.markAcked(id);
+        else { button.disabled = false; button.title = "acknowledge failed (" + r.status + ")"; }
       });
   };
 

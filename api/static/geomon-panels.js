@@ -61,11 +61,26 @@ if (typeof module !== "undefined") module.exports = geomon;
     return ctl;
   };
 
-  // Live stream: a snapshot FeatureCollection on connect, then Feature(Collection) changes.
+  // Live stream (GET /api/v1/live): a `snapshot` FeatureCollection on connect, then
+  // `positions` (teams that moved) and `events` (new or changed events) as they commit.
   g.connectSse = function (url, live) {
-    var es = new EventSource(url);
-    var apply = function (ev) { var d = JSON.parse(ev.data); if (d && d.type) live.update(d); };
-    ["message", "snapshot", "change", "position"].forEach(function (k) { es.addEventListener(k, apply); });
+    var es = new EventSource(url), snapshots = 0;
+    g.liveMode = "sse";
+    var apply = function (ev) {
+      var d = JSON.parse(ev.data);
+      if (ev.type === "snapshot") snapshots++;
+      if (d && d.type) live.update(d);
+    };
+    // A stream that fails before its first snapshot is not usable here: poll instead.
+    es.onerror = function () {
+      if (snapshots) return;  // EventSource reconnects by itself
+      es.close(); g.eventSource = null; g.liveMode = "poll"; live.start();
+    };
+    ["snapshot", "positions"].forEach(function (k) { es.addEventListener(k, apply); });
+    es.addEventListener("events", function (ev) {
+      var d = JSON.parse(ev.data);
+      (d.features || []).forEach(function (f) { g.liveEvent(g.eventFromFeature(f)); });
+    });
     g.eventSource = es;
   };
 
@@ -110,7 +125,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     ctl.addTo(g.map);
     g.map.on("click", function (e) {
       if (!active) return;
-      if (!line) { line = L.polyline([], { color: "#111", weight: 2, dashArray: "4 4" }).addTo(g.map); tip = null; }
+      if (!line) { line = g.measureLine = L.polyline([], { color: "#111", weight: 2, dashArray: "4 4" }).addTo(g.map); tip = null; }
       line.addLatLng(e.latlng);
       var pts = line.getLatLngs().map(function (p) { return [p.lat, p.lng]; });
       g.measuredM = g.pathLengthM(pts);

@@ -1,5 +1,5 @@
 """Reads for the situation map: context layers as GeoJSON, a device's track, a post's latest
-sensor observations, recent events and their acknowledgement.
+sensor observations and the backlog of unresolved events.
 
 Each read returns plain dicts / GeoJSON built in SQL (``json_build_object``) so the API only
 passes them through. Geometries are EPSG:4326.
@@ -116,13 +116,6 @@ async def recent_events(conn: psycopg.AsyncConnection, *, after_id: int = 0,
         (after_id, limit))
     return [dict(zip(_EVENT_KEYS, r, strict=True)) for r in await cur.fetchall()]
 
-
-async def acknowledge_event(conn: psycopg.AsyncConnection, event_id: int, by: str) -> bool:
-    """Mark a new event acknowledged; False when it does not exist or is not new."""
-    cur = await conn.execute(
-        "UPDATE events SET state = 'acknowledged', acknowledged_by = %s, acknowledged_at = now() "
-        "WHERE id = %s AND state = 'new'", (by, event_id))
-    return cur.rowcount == 1
 
 
 # The situation map's window on the region: Caspian to western China, Iran to southern Russia.

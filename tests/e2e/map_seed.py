@@ -28,9 +28,11 @@ def team_uid(i: int) -> str:
     return f"MAPTEST-{i:03d}"
 
 
-def seed_teams(url: str, n: int, *, track_points: int = 20, silent: int = 1) -> dict[str, int]:
+def seed_teams(url: str, n: int, *, track_points: int = 20, silent: int = 1,
+               agency: str | None = None) -> dict[str, int]:
     """``n`` teams near patrol sites, each with a track of ``track_points`` fixes ending now
-    (the last ``silent`` teams' tracks end an hour ago, so they are silent). uid → device id."""
+    (the last ``silent`` teams' tracks end an hour ago, so they are silent), of ``agency`` or
+    of the demo agencies in turn. Returns uid → device id."""
     sites = patrol_sites(PLACES)
     ids: dict[str, int] = {}
     with psycopg.connect(url) as conn:
@@ -38,7 +40,7 @@ def seed_teams(url: str, n: int, *, track_points: int = 20, silent: int = 1) -> 
             ensure_agency(conn, code, name, iso)
         for i in range(n):
             ids[team_uid(i)] = add_device(conn, uid=team_uid(i), kind="serial-gps",
-                                          agency=AGENCY_CODES[i % len(AGENCY_CODES)],
+                                          agency=agency or AGENCY_CODES[i % len(AGENCY_CODES)],
                                           name=f"Map team {i:03d}").id
     now = datetime.now(UTC).replace(microsecond=0)
     rows = []
@@ -63,24 +65,25 @@ async def _write(url: str, rows: list) -> None:
         await conn.commit()
 
 
-def seed_layers(url: str, *, incidents: int = 5000) -> None:
-    """Incidents, one zone, a small Gi* run (all seven bins) and a corridor polygon."""
+def seed_layers(url: str, *, incidents: int = 5000, agency: str = AGENCY_CODES[0]) -> None:
+    """Incidents, one zone, a small Gi* run (all seven bins) and a corridor polygon, all
+    owned by ``agency``."""
     with psycopg.connect(url) as conn:
-        agency = ensure_agency(conn, AGENCY_CODES[0])
+        agency_id = ensure_agency(conn, agency)
         inc = demo_incidents(PLACES, incidents)
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO incidents (agency_id, category, quantity, unit, occurred_at, geom, "
                 "source) VALUES (%s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), "
                 "'maptest')",
-                [(agency, i.category, i.quantity, i.unit, i.occurred_at, i.lon, i.lat)
+                [(agency_id, i.category, i.quantity, i.unit, i.occurred_at, i.lon, i.lat)
                  for i in inc])
         conn.execute(
             "INSERT INTO zones (agency_id, name, kind, geom) VALUES (%s, 'Test strip', "
-            "'border_strip', ST_Multi(ST_MakeEnvelope(69.0, 37.0, 69.6, 37.4, 4326)))", (agency,))
+            "'border_strip', ST_Multi(ST_MakeEnvelope(69.0, 37.0, 69.6, 37.4, 4326)))", (agency_id,))
         run = conn.execute(
             "INSERT INTO hotspot_runs (kind, params, input_filter, crs, agency_id) VALUES "
-            "('gistar', '{}', '{}', 'EPSG:32642', %s) RETURNING id", (agency,)).fetchone()[0]
+            "('gistar', '{}', '{}', 'EPSG:32642', %s) RETURNING id", (agency_id,)).fetchone()[0]
         for b in range(-3, 4):
             conn.execute(
                 "INSERT INTO hotspot_cells (run_id, cell_id, geom, value, z, p, gi_bin) VALUES "
@@ -89,7 +92,7 @@ def seed_layers(url: str, *, incidents: int = 5000) -> None:
         conn.execute(
             "INSERT INTO corridors (params, geom, total_cost, agency_id) VALUES ('{}', "
             "ST_Multi(ST_Buffer(ST_GeomFromText('LINESTRING(70 39, 71 39.5)', 4326), 0.05)), "
-            "123.4, %s)", (agency,))
+            "123.4, %s)", (agency_id,))
 
 
 def insert_event(url: str, device_id: int, *, kind: str = "sensor_alarm",
@@ -103,4 +106,6 @@ def insert_event(url: str, device_id: int, *, kind: str = "sensor_alarm",
             "VALUES (%s, %s, %s, %s, now(), ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s) "
             "RETURNING id", (agency, device_id, kind, severity, lon, lat,
                              json.dumps({"test": True}))).fetchone()
+        # as the event writers do: notify the live stream inside the transaction
+        conn.execute("SELECT pg_notify('geomon_events', %s)", (json.dumps({"events": [row[0]]}),))
         return int(row[0])
