@@ -230,6 +230,26 @@ def busy_tile(url: str, base: str, token: str, repeat: int) -> None:
           f"(goal <= 1.3); raw SQL as owner without RLS {median_ms(raw_owner):.1f} ms -> ratio "
           f"{median_ms(ours) / median_ms(raw_owner):.2f}")
     print(f"  endpoint cached {median_ms(cached):.2f} ms (goal <= 5 ms)")
+    cached_plain(base, token, repeat)
+
+
+def cached_plain(base: str, token: str, repeat: int) -> None:
+    """A cached tile of a layer whose reads are not audited (incidents), and /health with
+    auth: what the per-request authentication and audit cost around a cache hit."""
+    t = mercantile.tile(72.0, 40.6, 8)
+    out = {}
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        for name, path in (("incidents tile (cached, not audited)",
+                            f"/tiles/incidents/{t.z}/{t.x}/{t.y}.mvt"),
+                           ("GET /auth/me (auth only)", "/auth/me")):
+            client.get(path)
+            times = []
+            for _ in range(repeat * 3):
+                t0 = time.perf_counter()
+                client.get(path)
+                times.append(time.perf_counter() - t0)
+            out[name] = median_ms(times)
+    print("  " + "; ".join(f"{k} {v:.2f} ms" for k, v in out.items()))
 
 
 def main() -> None:
