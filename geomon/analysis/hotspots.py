@@ -23,11 +23,12 @@ import shapely
 
 from geomon.analysis.hotspot_compute import Computed, compute
 from geomon.analysis.hotspot_params import HotspotParams
-from geomon.errors import SpatialError
+from geomon.errors import GeomonError, SpatialError
 from geomon.spatial.crs import metric_crs_for_bbox, transform_xy
 from geomon.spatial.raster_io import write_geotiff
 from geomon.store import hotspot_inputs as inputs
 from geomon.store import hotspots as store
+from geomon.store.db import connect
 
 log = logging.getLogger(__name__)
 WGS84 = "EPSG:4326"
@@ -190,3 +191,39 @@ def delete(conn: psycopg.Connection, run_id: int) -> str | None:
     if path:
         Path(path).unlink(missing_ok=True)
     return path
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whose row-level-security context a background run uses (the API caller)."""
+
+    agency_id: int | None
+    role: str
+    user: str
+
+
+def execute_queued(url: str, run_id: int, params: HotspotParams, *, caller: Caller,
+                   data_dir: Path) -> None:
+    """Compute a queued run (created by the API) in its own connection, under the caller's
+    row-level security: status running → done, or failed with the error recorded."""
+
+    def scoped(conn: psycopg.Connection) -> None:
+        store.set_caller_context(conn, agency_id=caller.agency_id, role=caller.role,
+                                 user=caller.user)
+
+    with connect(url) as conn:
+        scoped(conn)
+        store.set_status(conn, run_id, "running")
+        conn.commit()
+        try:
+            scoped(conn)
+            execute(conn, run_id, params, data_dir=data_dir, agency_id=caller.agency_id,
+                    created_by=caller.user)
+            conn.commit()
+        except Exception as exc:  # recorded on the run: the API has already answered
+            log.warning("hotspot run %d failed: %s", run_id, exc)
+            conn.rollback()
+            scoped(conn)
+            store.fail_run(conn, run_id, str(exc) if isinstance(exc, GeomonError)
+                           else f"internal error ({type(exc).__name__})")
+            conn.commit()

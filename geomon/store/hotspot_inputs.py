@@ -1,13 +1,14 @@
-"""Input points of a hotspot run, read from PostGIS fast (binary COPY straight into numpy).
+"""Input points of a hotspot run, read from PostGIS fast (binary float8 arrays into numpy).
 
 A run reads one point layer (incidents, observations or positions), filtered by category,
 agency, time window and an area of interest (AOI). The AOI is resolved once to a geometry in
 EPSG:4326 (bbox, GeoJSON polygon, a country of ``countries``, or a geodesic buffer of N km
-around a border line of ``borders``); points are selected with ``ST_Intersects`` against it so
-the GiST index does the work. Coordinates come back as lon/lat float8 through
-``COPY … TO STDOUT (FORMAT BINARY)`` and are decoded with one ``np.frombuffer`` (no per-row
-Python), then projected with pyproj by the caller (measured faster than ``ST_Transform`` in
-the server: bench/hotspots.py --db).
+around a border line of ``borders``); points are selected by the AOI's box in SQL (the GiST
+index does the work) and by its exact shape with shapely. Coordinates come back as lon/lat in
+one row of ``float8[]`` (``array_agg``) in binary, decoded with one ``np.frombuffer`` each
+(no per-row Python; binary ``COPY TO`` arrives one message per row and measured ~1.2x slower),
+then projected with pyproj by the caller (bench/hotspots.py --db compares that with
+``ST_Transform`` in the server).
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ from typing import Any
 import numpy as np
 import psycopg
 import shapely
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from geomon.errors import InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
+FLOAT8_ARRAY_OID = 1022  # pg_type "_float8"
 
 # layer -> (table, time column, category column, numeric value column, agency condition)
 LAYERS: dict[str, tuple[str, str, str | None, str | None, str]] = {
@@ -34,7 +39,6 @@ LAYERS: dict[str, tuple[str, str, str | None, str | None, str]] = {
     "positions": ("positions", "fix_time", None, None,
                   "t.device_id IN (SELECT d.id FROM devices d WHERE d.agency_id = {a})"),
 }
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,8 @@ def agency_id(conn: psycopg.Connection, code: str) -> int:
 
 
 def _query(f: PointFilter, aoi: shapely.Geometry | None, agency: int | None
-           ) -> tuple[str, list[Any]]:
+           ) -> tuple[str, list[Any], int]:
+    """One row of float8 arrays (lon, lat[, epoch][, value]) for the filtered points."""
     table, time_col, cat_col, value_col, agency_cond = LAYERS[f.layer]
     cols = ["ST_X(t.geom)", "ST_Y(t.geom)"]
     where, args = ["t.geom IS NOT NULL"], []
@@ -114,7 +119,7 @@ def _query(f: PointFilter, aoi: shapely.Geometry | None, agency: int | None
     if f.sum_values:
         if value_col is None:
             raise InvalidRequest(f"{f.layer} have no value to sum; count them instead")
-        cols.append(f"t.{value_col}")
+        cols.append(f"t.{value_col}::float8")
         where.append(f"t.{value_col} IS NOT NULL")
     if f.category is not None:
         if cat_col is None:
@@ -128,44 +133,68 @@ def _query(f: PointFilter, aoi: shapely.Geometry | None, agency: int | None
         if bound is not None:
             where.append(f"t.{time_col} {op} %s")
             args.append(bound)
-    if aoi is not None:
-        where.append("ST_Intersects(t.geom, ST_GeomFromWKB(%s, 4326))")
-        args.append(shapely.to_wkb(aoi))
-    text = (f"SELECT {', '.join(cols)} FROM {table} t WHERE {' AND '.join(where)}"
-            + (" ORDER BY 1, 2" if f.ordered else ""))
-    return text, args
+    if aoi is not None:  # the box here (index); the exact shape in numpy afterwards
+        where.append("t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
+        args.extend(float(v) for v in aoi.bounds)
+    order = " ORDER BY t.geom, t.ctid" if f.ordered else ""  # same order in every array
+    aggs = ", ".join(f"array_agg({c}{order})" for c in cols)
+    return f"SELECT {aggs} FROM {table} t WHERE {' AND '.join(where)}", args, len(cols)
+
+
+class _Float8ArrayBytes(Loader):
+    """float8[] in binary: keep the bytes, numpy decodes them (no Python float per element)."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
 
 
 def load_points(conn: psycopg.Connection, f: PointFilter, aoi: shapely.Geometry | None = None
                 ) -> LoadedPoints:
-    """Read the filtered points with one binary COPY (row-level security applies as usual)."""
+    """Read the filtered points as one row of binary float8 arrays (RLS applies as usual).
+
+    The server filters by the AOI's box (GiST index); the exact AOI shape is tested here with
+    shapely's prepared ``intersects_xy`` (``ST_Intersects`` per row measured 2.2 s for 500k
+    points against 0.9 s for the box alone). JIT is off: it compiled for 0.8 s to save
+    nothing. Arrays are decoded straight from the wire bytes.
+    """
     if f.layer not in LAYERS:
         raise InvalidRequest(f"unknown point layer {f.layer!r} (one of {', '.join(LAYERS)})")
     agency = agency_id(conn, f.agency) if f.agency else None
-    query, args = _query(f, aoi, agency)
-    inner = psycopg.ClientCursor(conn).mogrify(query, args)  # COPY takes no bind parameters
-    with conn.cursor() as cur, cur.copy(f"COPY ({inner}) TO STDOUT (FORMAT BINARY)") as copy:
-        raw = b"".join(bytes(chunk) for chunk in copy)
-    n_fields = 2 + int(f.with_time) + int(f.sum_values)
-    arr = decode_float8_copy(raw, n_fields)
-    return LoadedPoints(arr[:, 0], arr[:, 1], arr[:, -1] if f.sum_values else None,
-                        arr[:, 2] if f.with_time else None)
+    query, args, n_cols = _query(f, aoi, agency)
+    conn.execute("SET LOCAL jit = off")  # compiling costs more than it saves on a plain scan
+    with conn.cursor(binary=True) as cur:
+        cur.adapters.register_loader(FLOAT8_ARRAY_OID, _Float8ArrayBytes)
+        row = cur.execute(query, args).fetchone()
+    arrays = [decode_float8_array(b) for b in (row or [None] * n_cols)]
+    keep = _inside(aoi, arrays[0], arrays[1])
+    if keep is not None:
+        arrays = [a[keep] for a in arrays]
+    return LoadedPoints(arrays[0], arrays[1], arrays[-1] if f.sum_values else None,
+                        arrays[2] if f.with_time else None)
 
 
-def decode_float8_copy(raw: bytes, n_fields: int) -> np.ndarray:
-    """Decode a binary COPY of ``n_fields`` non-null float8 columns to an (n, n_fields) array."""
-    if not raw.startswith(_COPY_SIGNATURE):
-        raise ValueError("not a PostgreSQL binary COPY stream")
-    ext_len = int.from_bytes(raw[15:19], "big")
-    body = memoryview(raw)[19 + ext_len: len(raw) - 2]  # header … trailer (int16 -1)
-    dtype = np.dtype([("n", ">i2")] + [(f, fmt) for i in range(n_fields)
-                                       for f, fmt in ((f"l{i}", ">i4"), (f"v{i}", ">f8"))])
-    if len(body) % dtype.itemsize:
-        raise ValueError("binary COPY rows are not all float8 (a NULL or another type?)")
-    rows = np.frombuffer(body, dtype=dtype)
-    if len(rows) and not ((rows["n"] == n_fields).all() and (rows["l0"] == 8).all()):
-        raise ValueError("unexpected binary COPY row layout")
-    out = np.empty((len(rows), n_fields), dtype=np.float64)
-    for i in range(n_fields):
-        out[:, i] = rows[f"v{i}"]
-    return out
+def _inside(aoi: shapely.Geometry | None, lon: np.ndarray, lat: np.ndarray
+            ) -> np.ndarray | None:
+    """Mask of points inside or on the AOI; None when the AOI is its own box (all are)."""
+    if aoi is None or len(lon) == 0 or aoi.equals(shapely.box(*aoi.bounds)):
+        return None
+    shapely.prepare(aoi)
+    return shapely.intersects_xy(aoi, lon, lat)
+
+
+def decode_float8_array(raw: bytes | None) -> np.ndarray:
+    """Decode PostgreSQL's binary float8[] (one dimension, no NULLs) into a float64 array."""
+    if raw is None:
+        return np.empty(0, dtype=np.float64)
+    ndim, has_null = int.from_bytes(raw[0:4], "big"), int.from_bytes(raw[4:8], "big")
+    if ndim == 0:
+        return np.empty(0, dtype=np.float64)
+    if ndim != 1 or has_null:
+        raise ValueError("expected a one-dimensional float8[] without NULLs")
+    n = int.from_bytes(raw[12:16], "big")
+    items = np.frombuffer(raw, dtype=[("len", ">i4"), ("v", ">f8")], offset=20)
+    if len(items) != n or not (items["len"] == 8).all():
+        raise ValueError("malformed binary float8[]")
+    return items["v"].astype(np.float64)

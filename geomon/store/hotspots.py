@@ -169,3 +169,56 @@ def delete_run(conn: psycopg.Connection, run_id: int) -> str | None:
     if row[0]:
         conn.execute("DELETE FROM surfaces WHERE path = %s AND kind = 'kde'", (row[0],))
     return row[0]
+
+
+def set_caller_context(conn: psycopg.Connection, *, agency_id: int | None, role: str,
+                       user: str, statement_timeout_ms: int = 600_000) -> None:
+    """The API caller's row-level-security context for this transaction (as api/deps.py sets
+    it per request), for runs computed by a background worker on the caller's behalf."""
+    conn.execute(
+        "SELECT set_config('geomon.system', 'off', true), "
+        "set_config('geomon.agency_id', %s, true), set_config('geomon.role', %s, true), "
+        "set_config('geomon.user', %s, true), set_config('statement_timeout', %s, true)",
+        ("" if agency_id is None else str(agency_id), role, user, str(statement_timeout_ms)))
+
+
+# --- async variants for the API (connections come from api/deps.py under RLS) ---
+
+async def create_run_async(conn: psycopg.AsyncConnection, *, kind: str, params: dict[str, Any],
+                           input_filter: dict[str, Any], created_by: str,
+                           agency_id: int | None) -> int:
+    cur = await conn.execute(
+        "INSERT INTO hotspot_runs (kind, status, params, input_filter, crs, created_by, "
+        "agency_id) VALUES (%s, 'queued', %s, %s, '', %s, %s) RETURNING id",
+        (kind, Jsonb(params), Jsonb(input_filter), created_by, agency_id))
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def get_run_async(conn: psycopg.AsyncConnection, run_id: int) -> dict[str, Any]:
+    cur = await conn.execute(f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE id = %s",
+                             (run_id,))
+    return _run_row(await cur.fetchone(), run_id)
+
+
+async def list_runs_async(conn: psycopg.AsyncConnection, *, limit: int, kind: str | None,
+                          before: int | None) -> list[dict[str, Any]]:
+    """Newest first; ``before`` is a keyset cursor (ids below it)."""
+    cur = await conn.execute(
+        f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE (%s::text IS NULL OR kind = %s) "
+        "AND (%s::int IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
+        (kind, kind, before, before, limit))
+    return [dict(zip(RUN_COLS, r, strict=True)) for r in await cur.fetchall()]
+
+
+async def delete_run_async(conn: psycopg.AsyncConnection, run_id: int) -> str | None:
+    """As :func:`delete_run`; row-level security lets only the owner agency's writers delete."""
+    cur = await conn.execute("DELETE FROM hotspot_runs WHERE id = %s RETURNING surface_path",
+                             (run_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no hotspot run {run_id} (or not yours to delete)")
+    if row[0]:
+        await conn.execute("DELETE FROM surfaces WHERE path = %s AND kind = 'kde'", (row[0],))
+    return row[0]
