@@ -1,6 +1,10 @@
 """Hotspot engine benchmark (pure part of issue 4): Gi*, emerging hot spots and KDE.
 
     .venv/bin/python bench/hotspots.py [--points 500000] [--seed 1] [--skip-baselines]
+    GEOMON_DB__URL=$(scripts/dev-db url) .venv/bin/python bench/hotspots.py --db
+
+With ``--db`` the same incidents go through PostGIS end to end instead (bench/hotspots_db.py:
+a fresh database of its own, COPY insert, then the stored Gi* run read → compute → write).
 
 500,000 generated incidents clustered along routes over an area the size of Uzbekistan
 (~449,000 km², as a 1,060 km × 424 km rectangle in a metric CRS) → 5 km hexagon grid,
@@ -220,8 +224,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--permutations", type=int, default=999)
     ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--db", action="store_true", help="End to end through PostGIS instead.")
     args = ap.parse_args()
     t: dict[str, float] = {}
+    if args.db:
+        _db_mode(args, t)
+        return
     print("load")
     pts = timed(f"generate {args.points} incidents", lambda: load_points(args), t)
     print("Gi* (5 km hex, 15 km band)")
@@ -244,6 +252,16 @@ def main() -> None:
         kde_baseline(pts, extent, cell, kde.bandwidth, t)
     write_results(cells, res, ehsa, kde)
     _summary(t, args)
+
+
+def _db_mode(args: argparse.Namespace, t: dict[str, float]) -> None:
+    from hotspots_db import run_db  # bench/ is on sys.path when run as a script
+
+    from geomon.spatial.crs import transform_xy
+
+    pts = timed(f"generate {args.points} incidents", lambda: load_points(args), t)
+    lon, lat = transform_xy(pts.x, pts.y, CRS, "EPSG:4326")
+    run_db(lon, lat, pts.month, args.skip_baselines)
 
 
 def _summary(t: dict[str, float], args: argparse.Namespace) -> None:
