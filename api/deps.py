@@ -21,7 +21,8 @@ from geomon.errors import DatabaseUnavailable, Overloaded
 from geomon.settings import Settings
 
 __all__ = ["AgencyConnection", "CurrentPrincipal", "Principal", "agency_connection",
-           "app_settings", "connection", "current_principal", "require_role"]
+           "app_settings", "connection", "current_principal", "require_role",
+           "scoped_connection"]
 
 _SET_CONTEXT = (
     "SELECT set_config('geomon.system', 'off', true), "
@@ -31,8 +32,10 @@ _SET_CONTEXT = (
 
 
 @contextlib.asynccontextmanager
-async def _scoped(request: Request, principal: Principal | None
-                  ) -> AsyncIterator[psycopg.AsyncConnection]:
+async def scoped_connection(request: Request, principal: Principal | None
+                            ) -> AsyncIterator[psycopg.AsyncConnection]:
+    """``async with scoped_connection(request, principal) as conn``: the same RLS-scoped
+    transaction as :func:`agency_connection`, for code outside a dependency (streams)."""
     timeout_ms = request.app.state.settings.db.statement_timeout_ms
     params = ("", "", "", str(timeout_ms)) if principal is None else (
         "" if principal.agency_id is None else str(principal.agency_id), principal.role,
@@ -55,7 +58,7 @@ async def agency_connection(request: Request, principal: CurrentPrincipal
     Use it for every route that returns or changes agency data. The transaction commits when
     the route returns normally and rolls back when it raises.
     """
-    async with _scoped(request, principal) as conn:
+    async with scoped_connection(request, principal) as conn:
         yield conn
 
 
@@ -63,7 +66,8 @@ async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]
     """Like :func:`agency_connection` but the caller is optional (it is whoever the default-deny
     gate authenticated, if anyone): never more than the caller may see."""
     principal = getattr(request.state, "principal", None)
-    async with _scoped(request, principal if isinstance(principal, Principal) else None) as conn:
+    caller = principal if isinstance(principal, Principal) else None
+    async with scoped_connection(request, caller) as conn:
         yield conn
 
 
@@ -71,6 +75,13 @@ async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]
 # it): use this for routes that change data, e.g. ``conn: AgencyConnection``.
 AgencyConnection = Annotated[psycopg.AsyncConnection,
                              Depends(agency_connection, scope="function")]
+
+
+async def _scoped(request: Request, principal: Principal | None
+                  ) -> AsyncIterator[psycopg.AsyncConnection]:
+    """Older ``async for`` form of :func:`scoped_connection` (kept for existing callers)."""
+    async with scoped_connection(request, principal) as conn:
+        yield conn
 
 
 def app_settings(request: Request) -> Settings:
