@@ -191,7 +191,7 @@ def _jsonable(obj: Any) -> Any:
 
 def raster_outline_wgs84(grid: Grid) -> shapely.Geometry:
     w, s, e, n = grid.bounds()
-    box = shapely.segmentize(shapely.box(w, s, e, n), max(e - w, n - s) / 20)
+    box = shapely.segmentize(shapely.box(w, s, e, n), max(e - w, n - s) / 200)
     return shapely.transform(box, lambda xy: np.column_stack(
         transform_xy(xy[:, 0], xy[:, 1], grid.crs, WGS84)))
 

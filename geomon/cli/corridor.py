@@ -378,7 +378,7 @@ def _risk_db(surface: Path | None, surface_id: int | None, line: Path | None, li
         _write_geojson(out, result["segments"]["features"])
         result["out"] = str(out)
     result.pop("segments")
-    _emit(result)
+    typer.echo(json.dumps(result, indent=2, default=str))  # fix times are datetimes
 
 
 def _register_db_commands() -> None:

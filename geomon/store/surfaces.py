@@ -155,10 +155,9 @@ def device_track(conn: psycopg.Connection, device: str, since: datetime, until: 
 
     ``device`` is its uid, or its numeric id. ``line`` is None with fewer than two fixes.
     """
-    dev = conn.execute("SELECT id, uid FROM devices WHERE uid = %s OR (%s ~ '^[0-9]{1,9}$' "
-                       "AND id = CASE WHEN %s ~ '^[0-9]{1,9}$' THEN %s::int END) "
-                       "ORDER BY (uid = %s) DESC LIMIT 1",
-                       (device, device, device, device, device)).fetchone()
+    num = int(device) if device.isdigit() and len(device) < 10 else None
+    dev = conn.execute("SELECT id, uid FROM devices WHERE uid = %s OR id = %s "
+                       "ORDER BY (uid = %s) DESC LIMIT 1", (device, num, device)).fetchone()
     if dev is None:
         raise NotFound(f"no device {device!r} (or not visible)")
     row = conn.execute(
