@@ -101,3 +101,24 @@ def test_tiles_differ_per_agency(client: TestClient, db_url: str, tmp_path: Path
     q = {int(f["quantity"]) for f in _decode(theirs.content, t.z, t.x, t.y, tmp_path,
                                               "incidents")}
     assert q and all(i % 5 == 0 for i in q)
+
+
+def test_tracks_tile_shows_todays_fixes_only(client: TestClient, db_url: str, seed: Seed,
+                                             tmp_path: Path) -> None:
+    dev = seed.devices["kg-2"]
+    t = mercantile.tile(73.05, 40.55, 9)
+    url = f"/tiles/tracks/{t.z}/{t.x}/{t.y}.mvt"
+    before = _decode(client.get(url).content, t.z, t.x, t.y, tmp_path, "tracks")
+    assert before == []  # the seeded fixes are days old: outside the today+yesterday window
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO positions (device_id, fix_time, geom, valid) SELECT %s, "
+            "now() - g * interval '1 minute', ST_SetSRID(ST_MakePoint(73.0 + g * 0.001, "
+            "40.5 + g * 0.001), 4326), true FROM generate_series(1, 5) g", (dev,))
+    try:
+        after = _decode(client.get(url).content, t.z, t.x, t.y, tmp_path / "2", "tracks")
+        assert [(int(f["device_id"]), int(f["n_fixes"])) for f in after] == [(dev, 5)]
+    finally:
+        with psycopg.connect(db_url) as conn:
+            conn.execute("DELETE FROM positions WHERE device_id = %s AND fix_time > now() - "
+                         "interval '1 hour'", (dev,))
