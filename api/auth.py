@@ -39,7 +39,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
 # Static mounts (no data: the npm packages of the map and our own JS/CSS).
 PUBLIC_MOUNTS: tuple[str, ...] = ("/static/vendor/", "/static/app/")
 # Routes a user whose one-time password must be changed may still call.
-PASSWORD_CHANGE_ROUTES: frozenset[str] = frozenset({"/auth/password", "/auth/logout", "/login"})
+PASSWORD_CHANGE_ROUTES: frozenset[str] = frozenset({"/auth/password", "/auth/logout", "/login",
+                                                    "/auth/me"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import html
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -36,6 +37,15 @@ button{{margin-top:1rem;padding:.5rem 1rem}}.err{{color:#b00020}}</style></head>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form></body></html>"""
+
+
+_PASSWORD_FORM = """<h2>Choose a new password</h2>{error}
+<form method="post" action="/auth/password"><input type="hidden" name="next" value="{next}">
+<label for="current">Current (one-time) password</label>
+<input id="current" name="current" type="password" autocomplete="current-password" required>
+<label for="new">New password (at least 12 characters)</label>
+<input id="new" name="new" type="password" autocomplete="new-password" minlength="12" required>
+<button type="submit">Change password</button></form></body></html>"""
 
 
 def safe_next(target: str | None) -> str:
@@ -84,7 +94,10 @@ async def login(request: Request, username: str = Form(..., max_length=200),
             await open_session(conn, result.user.id, token_digest(cookie), ttl)
     body: dict[str, Any] = {"user": result.user.name, "role": result.user.role,
                             "must_change_password": result.user.must_change_password}
-    resp: Response = (RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if result.user.must_change_password:  # one-time password: change it first
+        target = f"/auth/password?next={quote(target)}"
+    resp: Response = (RedirectResponse(target, status_code=303)
                       if next is not None or _wants_html(request) else JSONResponse(body))
     resp.set_cookie(SESSION_COOKIE, cookie, max_age=int(ttl.total_seconds()), httponly=True,
                     samesite="lax", path="/",
@@ -104,21 +117,40 @@ async def logout(request: Request) -> Response:
     return resp
 
 
+@router.get("/auth/password", response_class=HTMLResponse,
+            summary="Password change form (HTML)")
+async def password_form(principal: CurrentPrincipal, next: str = "/map") -> HTMLResponse:  # noqa: A002
+    return _password_page(next)
+
+
+def _password_page(next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
+    err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
+    page = _PAGE.split("<form", 1)[0].replace("{error}", "") + _PASSWORD_FORM.format(
+        error=err, next=html.escape(safe_next(next_url)))
+    return HTMLResponse(page.replace("{{", "{").replace("}}", "}"), status_code=status,
+                        headers={"Cache-Control": "no-store"})
+
+
 @router.post("/auth/password", summary="Change the caller's own password",
              responses={401: {"description": "Wrong current password."}})
 async def password(request: Request, principal: CurrentPrincipal,
                    current: str = Form(..., max_length=1024),
-                   new: str = Form(..., min_length=12, max_length=1024)) -> JSONResponse:
+                   new: str = Form(..., min_length=12, max_length=1024),
+                   next: str | None = Form(None, max_length=2000)) -> Response:  # noqa: A002
     s = request.app.state.settings.auth
     async with auth_pool(request).connection(timeout=5) as conn:
         checked = await check_login(conn, principal.user, current,
                                     max_failures=s.max_failed_logins,
                                     lockout=timedelta(minutes=s.lockout_minutes))
         if checked.user is None:
+            if _wants_html(request):
+                return _password_page(next or "/map", FAILED, status=401)
             raise HTTPException(401, FAILED)
         new_hash = await asyncio.to_thread(hash_password, new)
         async with conn.transaction():
             await change_password(conn, principal.user_id, new_hash)
+    if next is not None or _wants_html(request):  # other sessions ended: sign in again
+        return RedirectResponse(f"/login?next={quote(safe_next(next))}", status_code=303)
     return JSONResponse({"status": "password changed"})
 
 

@@ -134,3 +134,22 @@ def test_one_time_password_must_be_changed_first(client: TestClient, db_url: str
     client.cookies.clear()
     assert client.get("/api/v1/devices/latest",
                       cookies={SESSION_COOKIE: cookie}).status_code == 200
+
+
+def test_browser_one_time_password_flow(client: TestClient, db_url: str) -> None:
+    name, password, _ = make_user(db_url, role="viewer", agency="KGZ-BS")
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE users SET must_change_password = true WHERE name = %s", (name,))
+    client.cookies.clear()
+    resp = client.post("/auth/login", follow_redirects=False,
+                       data={"username": name, "password": password, "next": "/map"})
+    assert resp.status_code == 303 and resp.headers["location"] == "/auth/password?next=/map"
+    jar = {SESSION_COOKIE: resp.cookies[SESSION_COOKIE]}
+    client.cookies.clear()
+    form = client.get("/auth/password?next=/map", cookies=jar)
+    assert form.status_code == 200 and 'action="/auth/password"' in form.text
+    assert "{" not in form.text.split("<style>")[0]  # no unformatted placeholders
+    done = client.post("/auth/password", cookies=jar, follow_redirects=False,
+                       data={"current": password, "new": "another-long-passphrase",
+                             "next": "/map"})
+    assert done.status_code == 303 and done.headers["location"] == "/login?next=/map"
