@@ -110,7 +110,7 @@ def test_expired_and_unknown_tokens_are_refused(client: TestClient, db_url: str)
 def test_device_tokens_cannot_read(client: TestClient, db_url: str, conn) -> None:
     from geomon.store.devices import add_device
 
-    add_device(conn, uid="ACL-DEV-1", kind="tracker", agency="KGZ-BS")
+    add_device(conn, uid="ACL-DEV-1", kind="tracker", agency="ACL-DEVICES")  # not a seed agency
     conn.commit()
     token = make_device_token(db_url, "ACL-DEV-1")
     client.cookies.clear()
