@@ -13,6 +13,7 @@ from typing import Any
 
 import folium
 from folium.plugins import FastMarkerCluster
+from folium.template import Template
 
 from api.map.assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
 
@@ -41,6 +42,7 @@ class MapData:
     hotspots: dict[str, Any] = field(default_factory=lambda: _empty())
     corridors: dict[str, Any] = field(default_factory=lambda: _empty())
     surfaces: list[dict[str, Any]] = field(default_factory=list)
+    teams: dict[str, Any] = field(default_factory=lambda: _empty())  # first live snapshot
 
 
 def _empty() -> dict[str, Any]:
@@ -90,11 +92,27 @@ def add_context_layers(m: folium.Map, data: MapData, surface_tile_url: str) -> N
     ).add_to(m)
 
 
+class BulkMarkerCluster(FastMarkerCluster):
+    """folium's FastMarkerCluster, but the markers go in with one ``addLayers`` call (the
+    plugin's bulk path: clusters are built once, not re-balanced per marker)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function () {
+                {{ this.callback }}
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                cluster.addLayers({{ this.data|tojson }}.map(callback));
+                cluster.addTo({{ this._parent.get_name() }});
+                return cluster;
+            })();
+        {% endmacro %}""")
+
+
 def _add_incidents(m: folium.Map, rows: list[list[Any]]) -> None:
-    cluster = FastMarkerCluster(
+    cluster = BulkMarkerCluster(
         rows, name="Incidents",
         callback="function (row) { return geomon.incidentMarker(row); }",
-        chunkedLoading=True, showCoverageOnHover=False, maxClusterRadius=50,
+        showCoverageOnHover=False, maxClusterRadius=50,
     )
     use_local_assets(cluster, CLUSTER_JS, CLUSTER_CSS).add_to(m)
 

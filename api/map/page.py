@@ -63,13 +63,14 @@ def _live_layer(settings: ApiSettings, urls: MapUrls) -> Realtime:
     return use_local_assets(live, REALTIME_JS, [])
 
 
-def _page_config(settings: ApiSettings, urls: MapUrls,
-                 places: list[dict[str, Any]]) -> dict[str, Any]:
+def _page_config(settings: ApiSettings, urls: MapUrls, data: MapData) -> dict[str, Any]:
     return {
+        # teams are on the first paint; the live stream or polling then keeps them current
+        "initialTeams": data.teams,
         "silentAfterS": settings.silent_after_s, "pollMs": settings.live_poll_ms,
         "urls": {"latest": urls.latest, "liveSse": urls.live_sse, "events": urls.events,
                  "ack": urls.ack, "track": urls.track, "placeObs": urls.place_observations},
-        "places": places, "placeColours": PLACE_COLOURS,
+        "places": data.places, "placeColours": PLACE_COLOURS,
     }
 
 
@@ -105,7 +106,7 @@ def render_map(settings: ApiSettings, data: MapData, urls: MapUrls | None = None
     root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))  # no favicon fetch
     for url in OWN_CSS:
         root.header.add_child(CssLink(url))
-    config = _page_config(settings, urls, data.places)
+    config = _page_config(settings, urls, data)
     root.html.add_child(folium.Element(panels_html()))
     root.html.add_child(folium.Element(_boot_script(m, live, groups, config)))
     root.title = "geomon — situation map"

@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse
 from api import deps
 from api.map.layers import MapData
 from api.map.page import MapUrls, render_map
+from api.routes.devices import latest_feature
 from geomon.store import map_layers
+from geomon.store.positions import latest_positions
 from geomon.store.reference import borders_geojson
 
 REFERENCE_TTL_S = 300.0
@@ -46,6 +48,8 @@ async def map_data(conn: psycopg.AsyncConnection) -> MapData:
         hotspots=await map_layers.latest_hotspot_geojson(conn),
         corridors=await map_layers.corridors_geojson(conn),
         surfaces=await map_layers.surfaces_list(conn),
+        teams={"type": "FeatureCollection",
+               "features": [latest_feature(r) for r in await latest_positions(conn)]},
     )
 
 

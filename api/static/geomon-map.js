@@ -87,14 +87,17 @@ if (typeof module !== "undefined") module.exports = geomon;
     marker._gmSilent = silent;
   };
 
+  // A trail is drawn from a team's second position on (a polyline per parked team is waste).
+  g.trailPoints = {};
   g.extendTrail = function (id, latlng) {
     if (!g.groups || !g.groups.trails) return;
-    var t = g.trails[id];
-    if (!t) { t = g.trails[id] = L.polyline([], { color: "#08306b", weight: 2, opacity: 0.5, interactive: false }).addTo(g.groups.trails); }
-    var pts = t.getLatLngs(), last = pts[pts.length - 1];
+    var pts = g.trailPoints[id] || (g.trailPoints[id] = []), last = pts[pts.length - 1];
     if (last && last.lat === latlng.lat && last.lng === latlng.lng) return;
     pts.push(latlng);
     if (pts.length > g.trailLength) pts.shift();
+    if (pts.length < 2) return;
+    var t = g.trails[id];
+    if (!t) t = g.trails[id] = L.polyline([], { color: "#08306b", weight: 2, opacity: 0.5, interactive: false }).addTo(g.groups.trails);
     t.setLatLngs(pts);
   };
 
@@ -115,7 +118,7 @@ if (typeof module !== "undefined") module.exports = geomon;
       m.on("click", function () { g.follow(feature.id); });
       g.teamLayers[feature.id] = m;
       m.feature = feature;
-      setTimeout(function () { g.teamMoved(feature.id, m); }, 0);
+      g.trailPoints[feature.id] = [latlng];
       return m;
     };
   };

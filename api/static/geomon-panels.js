@@ -45,12 +45,15 @@ if (typeof module !== "undefined") module.exports = geomon;
     g.panelControl("gm-replay", "bottomleft");
     g.panelControl("gm-legend", "bottomright");
     g.addFollowBadge(); g.addCoordinates(); g.addMeasure();
+    if (config.initialTeams) live.update(config.initialTeams);
     g.addPlaces(config.places);
     g.initSearch(); g.initReplay(); g.initEvents();
     map.on("dragstart", g.unfollow);
     setInterval(function () { g.restyleSilent(config.silentAfterS); }, 10000);
+    g.liveMode = "poll";
     if (config.urls.liveSse) g.connectSse(config.urls.liveSse, live);
     g.ready = true;
+    g.readyAtMs = performance.now();  // since navigation start: the page's own load time
   };
 
   g.panelControl = function (id, position) {

@@ -137,10 +137,10 @@ def browser_page(base_url: str, cookie: str | None,
 
 
 def open_map(b: Browser, base_url: str, min_teams: int = 1, timeout_ms: int = 15000) -> float:
-    """Load /map and wait until the live layer has ``min_teams`` markers; seconds taken."""
-    t0 = time.perf_counter()
+    """Load /map and wait until the live layer has ``min_teams`` markers. Returns the page's
+    own figure: seconds from navigation start until the map was ready with its teams."""
     b.page.goto(base_url + "/map")
     b.page.wait_for_function(
         f"window.geomon && geomon.ready && Object.keys(geomon.teamLayers).length >= {min_teams}",
         timeout=timeout_ms)
-    return time.perf_counter() - t0
+    return float(b.page.evaluate("geomon.readyAtMs")) / 1000

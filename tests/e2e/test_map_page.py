@@ -120,7 +120,8 @@ def test_fix_through_nmea_listener_moves_marker_and_popup(browser: Browser, map_
     svg = browser.page.evaluate(
         f"geomon.teamLayers['{device_id}'].getElement().firstChild.style.transform")
     assert svg == "rotate(123deg)"
-    print(f"marker moved {moved_s:.2f} s after the fix was sent")
+    mode = browser.page.evaluate("geomon.liveMode")
+    print(f"marker moved {moved_s:.2f} s after the fix was sent (live mode: {mode})")
     shot(browser, output_dir, "moved")
 
 

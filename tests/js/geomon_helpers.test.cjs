@@ -1,0 +1,101 @@
+// Pure helpers of the situation map's JS, checked with node:test against hand-worked values.
+// Run: node --test tests/js/   (tests/unit/test_map_js.py runs it under pytest)
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const g = require("../../api/static/geomon-events.js");
+
+const R = 6378137;  // Leaflet's sphere
+
+test("speeds are shown in km/h from m/s", () => {
+  assert.equal(g.kmh(25), "90 km/h");
+  assert.equal(g.kmh(0), "0 km/h");
+  assert.equal(g.kmh(null), "–");
+});
+
+test("fix age reads in seconds, minutes, hours", () => {
+  const now = Date.parse("2026-01-01T12:00:00Z");
+  assert.equal(g.ageText("2026-01-01T11:59:30Z", now), "30 s ago");
+  assert.equal(g.ageText("2026-01-01T11:50:00Z", now), "10 min ago");
+  assert.equal(g.ageText("2026-01-01T09:00:00Z", now), "3 h ago");
+  assert.equal(g.ageText("2026-01-01T12:00:05Z", now), "0 s ago");  // clock skew never negative
+});
+
+test("a team is silent only after silentAfterS without a fix", () => {
+  const now = Date.parse("2026-01-01T12:00:00Z");
+  assert.equal(g.isSilent({ fix_time: "2026-01-01T11:55:01Z" }, 300, now), false);
+  assert.equal(g.isSilent({ fix_time: "2026-01-01T11:54:59Z" }, 300, now), true);
+});
+
+test("popup text is escaped and shows battery and signal when known", () => {
+  const html = g.popupHtml({ name: "<b>x</b>", uid: "U1", agency: "KAZ-BS", kind: "phone",
+    speed_mps: 10, course_deg: 89.6, fix_time: "2026-01-01T11:59:00Z", battery: 71, gsm_signal: 3 },
+    Date.parse("2026-01-01T12:00:00Z"));
+  assert.ok(html.includes("&lt;b&gt;x&lt;/b&gt;"));
+  assert.ok(!html.includes("<b>x</b>"));
+  assert.ok(html.includes("36 km/h") && html.includes("course 90°"));
+  assert.ok(html.includes("battery 71") && html.includes("signal 3") && html.includes("60 s ago"));
+});
+
+test("agency colours are stable and spread", () => {
+  assert.equal(g.agencyColour("KAZ-BS"), g.agencyColour("KAZ-BS"));
+  const codes = ["KAZ-BS", "KGZ-BS", "TJK-BS", "TKM-BS", "UZB-BS"];
+  assert.ok(new Set(codes.map(g.agencyColour)).size >= 3);
+});
+
+test("great-circle distances on Leaflet's sphere", () => {
+  // one degree of latitude = 2πR/360
+  assert.ok(Math.abs(g.haversineM([40, 70], [41, 70]) - 2 * Math.PI * R / 360) < 1e-6);
+  // one degree of longitude at 60° N = 2πR·cos60°/360
+  assert.ok(Math.abs(g.haversineM([60, 10], [60, 11]) - Math.PI * R / 360) < 1.5);  // chord vs arc: < 2 m
+  // a quarter meridian
+  assert.ok(Math.abs(g.haversineM([0, 0], [90, 0]) - Math.PI * R / 2) < 1e-6);
+  assert.equal(g.pathLengthM([[0, 0]]), 0);
+  assert.ok(Math.abs(g.pathLengthM([[0, 0], [1, 0], [2, 0]]) - 2 * 2 * Math.PI * R / 360) < 1e-6);
+  assert.equal(g.distanceText(950), "950 m");
+  assert.equal(g.distanceText(12345), "12.35 km");
+});
+
+test("place search matches names and alternative names, ignoring case and accents", () => {
+  const places = [
+    { id: 1, name: "Dostyk", alt_names: ["Druzhba", "Достық"] },
+    { id: 2, name: "Nizhny Panj", alt_names: ["Panji Poyon"] },
+    { id: 3, name: "Khorgos", alt_names: [] },
+  ];
+  assert.deepEqual(g.matchPlaces(places, "druzh").map((h) => h.place.id), [1]);
+  assert.equal(g.matchPlaces(places, "druzh")[0].matched, "Druzhba");
+  assert.deepEqual(g.matchPlaces(places, "PÁNJ").map((h) => h.place.id), [2]);
+  assert.deepEqual(g.matchPlaces(places, "Достық").map((h) => h.place.id), [1]);
+  assert.deepEqual(g.matchPlaces(places, "  "), []);
+  assert.equal(g.matchPlaces(places, "o", 2).length, 2);
+});
+
+test("replay position interpolates linearly in time and clamps at the ends", () => {
+  const fixes = [[1000, 40, 70], [2000, 41, 72], [4000, 41, 74]];
+  assert.deepEqual(g.positionAt(fixes, 0), [40, 70]);
+  assert.deepEqual(g.positionAt(fixes, 1500), [40.5, 71]);
+  assert.deepEqual(g.positionAt(fixes, 3000), [41, 73]);
+  assert.deepEqual(g.positionAt(fixes, 9999), [41, 74]);
+  assert.equal(g.positionAt([], 5), null);
+});
+
+test("nearest place and URL templates", () => {
+  const places = [{ name: "A", lat: 40, lon: 70 }, { name: "B", lat: 41, lon: 70 }];
+  const hit = g.nearestPlace(places, 40.9, 70);
+  assert.equal(hit.place.name, "B");
+  assert.ok(Math.abs(hit.distanceM - 0.1 * 2 * Math.PI * R / 360) < 1e-3);
+  assert.equal(g.fillUrl("/api/v1/events/{id}/acknowledge", 42), "/api/v1/events/42/acknowledge");
+});
+
+test("an event feature from the live stream becomes a panel row", () => {
+  g.teamLayers[7] = { feature: { properties: { uid: "TEAM-07", name: "Team 7" } } };
+  const row = g.eventFromFeature({ type: "Feature", id: 9, geometry: { type: "Point", coordinates: [70.5, 40.25] },
+    properties: { kind: "zone_enter", severity: "warning", state: "new", occurred_at: "2026-01-01T12:00:00+00:00",
+      device_id: 7, zone_id: 3, agency: "KAZ-BS" } });
+  assert.equal(row.id, 9);
+  assert.equal(row.lat, 40.25);
+  assert.equal(row.lon, 70.5);
+  assert.equal(row.device, "Team 7");
+  assert.equal(g.eventTitle(row), "zone enter · Team 7 · zone 3");
+  delete g.teamLayers[7];
+});
