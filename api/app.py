@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from api import auth, errors, openapi_doc
 from api.rest import routes as rest
 from api.routes import devices, health, map_data, map_page, static
-from api.routes import coverage, events, hotspots, live, metrics, ogc, surfaces, tiles
+from api.routes import corridors, coverage, events, hotspots, live, metrics, ogc, surfaces
+from api.routes import tiles
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     surfaces.install(app)
     events.install(app)
     coverage.install(app)
+    corridors.install(app)
     live.install(app, settings.db.url)
     hotspots.install(app)  # before rest: its /hotspots/{run_id} would shadow /hotspots/runs
     rest.install(app)

@@ -1,7 +1,7 @@
 """``/api/v1/hotspots``, ``/api/v1/corridors`` (stored results) and ``/api/v1/route-risk``.
 
-Starting hotspot or corridor runs from the API waits for a store layer that saves runs
-(none in geomon/store yet); the CLI computes them in file mode today.
+Building surfaces and corridors from the API (jobs), and route risk of a device's track, are in
+api/routes/corridors.py; both score routes with :func:`geomon.analysis.corridors.score_line`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from pyproj import CRS
 from shapely.geometry import LineString
 
 from api.rest.common import GEOJSON, RESPONSES, After, Conn, Limit, json_response
+from geomon.analysis.corridors import score_line
 from geomon.errors import InvalidRequest
-from geomon.spatial.crs import transform_xy
-from geomon.spatial.raster_io import read_geotiff
-from geomon.spatial.route_risk import route_risk
+from geomon.spatial.raster_io import Grid, read_geotiff
 from geomon.store import analysis_reads as store
 from geomon.store.tiles import get_surface
 
@@ -89,35 +88,30 @@ class RouteRiskIn(BaseModel):
     threshold: float | None = Field(default=None, description="Return stretches above this.")
 
 
-def _score(path: FsPath, coords: np.ndarray, threshold: float | None) -> dict[str, Any]:
+def _metric_grid(path: FsPath, surface_id: int) -> Grid:
     grid = read_geotiff(path)
     if CRS.from_user_input(grid.crs).is_geographic:
         raise InvalidRequest("route risk needs a surface in a metric CRS")
-    if not (np.all(np.abs(coords[:, 0]) <= 180) and np.all(np.abs(coords[:, 1]) <= 90)):
-        raise InvalidRequest("route coordinates must be lon within ±180, lat within ±90")
-    x, y = transform_xy(coords[:, 0], coords[:, 1], "EPSG:4326", grid.crs)
-    result = route_risk(grid, LineString(np.column_stack([x, y])), threshold=threshold)
-    segments = []
-    for seg in result.segments:
-        c = np.asarray(seg["geometry"]["coordinates"])  # type: ignore[index]
-        lon, lat = transform_xy(c[:, 0], c[:, 1], grid.crs, "EPSG:4326")
-        segments.append({**seg, "geometry": {"type": "LineString",
-                                             "coordinates": np.column_stack([lon, lat]).tolist()}})
-    summary = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-               for k, v in result.summary().items()}
-    return {**summary, "segments": {"type": "FeatureCollection", "features": segments}}
+    return grid
+
+
+async def surface_grid(request: Request, conn: Conn, surface_id: int
+                       ) -> tuple[dict[str, Any], Grid]:
+    """A visible surface's row and its raster (422 when its file is missing or in degrees)."""
+    row = await get_surface(conn, surface_id)
+    path = FsPath(str(row["path"]))
+    if not path.is_absolute():
+        path = FsPath(request.app.state.settings.data_dir) / path
+    if not path.exists():
+        raise InvalidRequest(f"surface {surface_id}'s file is missing")
+    return row, await asyncio.to_thread(_metric_grid, path, surface_id)
 
 
 @router.post("/route-risk", summary="Score a route over a surface",
              description="Mean, maximum and integrated surface value along the route (metres in "
              "the surface's CRS), with stretches above `threshold` as GeoJSON.")
 async def score_route(body: RouteRiskIn, request: Request, conn: Conn) -> JSONResponse:
-    row = await get_surface(conn, body.surface_id)
-    path = FsPath(str(row["path"]))
-    if not path.is_absolute():
-        path = FsPath(request.app.state.settings.data_dir) / path
-    if not path.exists():
-        raise InvalidRequest(f"surface {body.surface_id}'s file is missing")
-    coords = np.asarray([c[:2] for c in body.route.coordinates], dtype=float)
-    result = await asyncio.to_thread(_score, path, coords, body.threshold)
+    row, grid = await surface_grid(request, conn, body.surface_id)
+    line = LineString(np.asarray([c[:2] for c in body.route.coordinates], dtype=float))
+    result = await asyncio.to_thread(score_line, grid, line, body.threshold)
     return json_response({"surface_id": body.surface_id, "units": row["units"], **result})

@@ -60,6 +60,7 @@ class RegionSurfaceSpec:
     crossing_kinds: tuple[str, ...] = store.CROSSING_KINDS
     impassable_kinds: tuple[str, ...] = store.IMPASSABLE_KINDS
     name: str = ""
+    max_cells: int = MAX_CELLS
 
     def validate(self) -> None:
         if sum(v is not None for v in (self.bbox, self.country, self.border)) != 1:
@@ -93,7 +94,8 @@ class SurfaceOutcome:
     seconds: float
 
 
-def region_grid(aoi: shapely.Geometry, cell_size_m: float) -> tuple[str, Affine, tuple[int, int]]:
+def region_grid(aoi: shapely.Geometry, cell_size_m: float, max_cells: int = MAX_CELLS
+                ) -> tuple[str, Affine, tuple[int, int]]:
     """Metric CRS, north-up transform and shape covering the region's lon/lat box."""
     w, s, e, n = aoi.bounds
     crs = metric_crs_for_bbox(w, s, e, n).to_string()
@@ -102,8 +104,9 @@ def region_grid(aoi: shapely.Geometry, cell_size_m: float) -> tuple[str, Affine,
     x0, y1 = float(xs.min()), float(ys.max())
     cols = math.ceil((float(xs.max()) - x0) / cell_size_m)
     rows = math.ceil((y1 - float(ys.min())) / cell_size_m)
-    if rows * cols > MAX_CELLS:
-        raise InvalidRequest(f"{rows}×{cols} cells is too many: raise the cell size")
+    if rows * cols > max_cells:
+        raise InvalidRequest(f"{rows}×{cols} cells is more than {max_cells:,}: raise the cell "
+                             "size or shrink the region")
     return crs, Affine(cell_size_m, 0, x0, 0, -cell_size_m, y1), (rows, cols)
 
 
@@ -113,7 +116,7 @@ def _dem(spec: RegionSurfaceSpec, aoi: shapely.Geometry) -> tuple[Grid, dict[str
         if not dem.crs:
             raise SpatialError("the DEM has no CRS")
         return dem, {"source": "file", "path": str(Path(spec.dem_path).resolve())}
-    crs, tr, shape = region_grid(aoi, spec.cell_size_m)
+    crs, tr, shape = region_grid(aoi, spec.cell_size_m, spec.max_cells)
     dem = synthetic_dem(shape, tr, crs, seed=spec.dem_seed, relief_m=spec.relief_m)
     return dem, {"source": "synthetic", "seed": spec.dem_seed, "relief_m": spec.relief_m,
                  "note": "geomon.spatial.surfaces.synthetic_dem: not real terrain"}
