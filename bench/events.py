@@ -97,8 +97,21 @@ def bench_postgis(zones: list[Zone], track: Track, n_points: int) -> tuple[float
                 prev[d] = cur
             dt = time.perf_counter() - t0
     finally:
-        drop_database(base, url)
+        _drop(base, url, drop_database)
     return n_points / dt, events
+
+
+def _drop(base: str, url: str, drop_database) -> None:  # type: ignore[no-untyped-def]
+    """Drop the bench database; retry while autovacuum still holds it (FORCE cannot end it)."""
+    import psycopg
+
+    for attempt in range(20):
+        try:
+            drop_database(base, url)
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            time.sleep(0.5 * (attempt + 1))
+    drop_database(base, url)
 
 
 def synthetic_risk(n: int, seed: int = 3) -> np.ndarray:
