@@ -130,10 +130,57 @@ def simulate(
             fail(str(exc))
 
 
+ingest_app = typer.Typer(help="Read devices that we connect to (serial GPS).",
+                         no_args_is_help=True)
+
+
+@ingest_app.command("serial")
+def ingest_serial(
+    url: str = typer.Argument(..., help="/dev/ttyUSB0, socket://HOST:PORT, rfc2217://…, loop://"),
+    device: str = typer.Option(..., "--device", help="Device uid the fixes belong to."),
+    baud: int = typer.Option(9600, "--baud", min=300, max=921600, help="Baud rate."),
+    no_checksum_ok: bool = typer.Option(False, "--accept-missing-checksum",
+                                        help="For receivers that omit NMEA checksums."),
+) -> None:
+    """Read NMEA 0183 from a serial GPS (reconnects when the port vanishes)."""
+    from sensors.serial_ingest import run_serial
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_serial(settings(), url, device, baud=baud,
+                               require_checksum=not no_checksum_ok))
+    except GeomonError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+def replay(
+    file: str = typer.Argument(..., help="Capture (NMEA log)."),
+    to: str = typer.Option(..., "--to", help="tcp://HOST:PORT of an NMEA listener."),
+    speed: float = typer.Option(1.0, "--speed", min=0, help="1 = real time, 10 = ten times "
+                                "faster, 0 = as fast as possible."),
+    device: str = typer.Option("", "--device", help="Prefix each line with this device id."),
+) -> None:
+    """Replay a capture to a listener at real or accelerated speed."""
+    from sensors.replay import replay as run_replay
+
+    if not Path(file).is_file():
+        fail(f"capture not found: {file}")
+    host, _, port = to.removeprefix("tcp://").rpartition(":")
+    if not host or not port.isdigit():
+        fail(f"--to must be tcp://HOST:PORT, not {to!r}")
+    sent = asyncio.run(run_replay(Path(file), host, int(port), speed=speed, prefix=device))
+    typer.echo(f"replayed {sent} lines")
+
+
 def register(app: typer.Typer) -> None:
     """Entry point: add the ingest commands to the main CLI."""
     app.command("listen")(listen)
     app.command("simulate")(simulate)
+    app.command("replay")(replay)
+    app.add_typer(ingest_app, name="ingest")
     try:
         decode = importlib.import_module("sensors.cli_decode")
     except ModuleNotFoundError as exc:
