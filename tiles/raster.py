@@ -72,11 +72,11 @@ def render_png(path: str | Path, z: int, x: int, y: int, vmin: float, vmax: floa
     bounds = TMS.xy_bounds(morecantile.Tile(x, y, z))
     dst_transform = from_bounds(bounds.left, bounds.bottom, bounds.right, bounds.top,
                                 TILE_SIZE, TILE_SIZE)
-    with open_surface(path) as src:
-        with WarpedVRT(src, crs="EPSG:3857", transform=dst_transform, width=TILE_SIZE,
-                       height=TILE_SIZE, resampling=Resampling.bilinear,
-                       src_nodata=src.nodata, nodata=np.nan, dtype="float64") as vrt:
-            data = vrt.read(1, masked=True)
+    with open_surface(path) as src, WarpedVRT(
+            src, crs="EPSG:3857", transform=dst_transform, width=TILE_SIZE, height=TILE_SIZE,
+            resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan,
+            dtype="float64") as vrt:
+        data = vrt.read(1, masked=True)
     values = np.ma.filled(data.astype("float64"), np.nan)
     valid = np.isfinite(values) & ~np.ma.getmaskarray(data)
     span = vmax - vmin if vmax > vmin else 1.0
