@@ -6,7 +6,7 @@ EPSG:4326 (bbox, GeoJSON polygon, a country of ``countries``, or a geodesic buff
 around a border line of ``borders``); points are selected by the AOI's box in SQL (the GiST
 index does the work) and by its exact shape with shapely. Coordinates come back as lon/lat in
 one row of ``float8[]`` (``array_agg``) in binary, decoded with one ``np.frombuffer`` each
-(no per-row Python; binary ``COPY TO`` arrives one message per row and measured ~1.2x slower),
+(no per-row Python; binary ``COPY TO`` arrives one message per row: 1.2-1.9x slower here),
 then projected with pyproj by the caller (bench/hotspots.py --db compares that with
 ``ST_Transform`` in the server).
 """
