@@ -116,6 +116,10 @@ def audit_entry(scope: Scope, status: int, started: float) -> AuditEntry:
     params = _params(scope)
     if principal is None and state.get("audit_user"):
         params["username"] = str(state["audit_user"])[:200]
+    extra = state.get("audit_params")  # what a route adds, e.g. the id of a created row
+    if isinstance(extra, dict):
+        params.update({str(k): v if isinstance(v, int | float | bool | None) else str(v)[:500]
+                       for k, v in extra.items()})
     return AuditEntry(
         method=scope["method"], route=route, path=scope["path"][:2000], status=status,
         user_id=getattr(principal, "user_id", None), username=getattr(principal, "user", None),

@@ -54,13 +54,20 @@ async def close_session(conn: psycopg.AsyncConnection, digest: str) -> None:
     await conn.execute("DELETE FROM sessions WHERE token_hash = %s", (digest,))
 
 
+# last_used_at/last_seen_at are refreshed at most once a minute: a busy client must not turn
+# every read into a write on the same row.
+_TOUCH_EVERY = "interval '60 seconds'"
+_LIVE_USER = "NOT u.disabled AND (u.locked_until IS NULL OR u.locked_until <= now())"
+
+
 async def session_user(conn: psycopg.AsyncConnection, digest: str) -> UserRecord | None:
     """The user of a live session (not expired, user enabled and not locked)."""
     cur = await conn.execute(
-        f"UPDATE sessions s SET last_seen_at = now() FROM {_USER_FROM} "
-        "WHERE s.token_hash = %s AND s.expires_at > now() AND u.id = s.user_id "
-        "AND NOT u.disabled AND (u.locked_until IS NULL OR u.locked_until <= now()) "
-        f"RETURNING {_USER_COLS}", (digest,))
+        "WITH s AS (SELECT id, user_id, last_seen_at FROM sessions WHERE token_hash = %s "
+        "AND expires_at > now()), touch AS (UPDATE sessions x SET last_seen_at = now() FROM s "
+        "WHERE x.id = s.id AND (s.last_seen_at IS NULL OR s.last_seen_at < now() - "
+        f"{_TOUCH_EVERY})) SELECT {_USER_COLS} FROM s JOIN users u ON u.id = s.user_id "
+        f"LEFT JOIN agencies a ON a.id = u.agency_id WHERE {_LIVE_USER}", (digest,))
     row = await cur.fetchone()
     return UserRecord(*row) if row else None
 
@@ -68,19 +75,19 @@ async def session_user(conn: psycopg.AsyncConnection, digest: str) -> UserRecord
 async def token_owner(conn: psycopg.AsyncConnection, digest: str) -> TokenOwner | None:
     """Who holds a bearer token: None when unknown, expired, revoked or its user disabled."""
     cur = await conn.execute(
-        "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = %s "
-        "AND expires_at > now() AND revoked_at IS NULL RETURNING user_id, device_id", (digest,))
+        "WITH t AS (SELECT id, user_id, device_id, last_used_at FROM api_tokens "
+        "WHERE token_hash = %s AND expires_at > now() AND revoked_at IS NULL), "
+        "touch AS (UPDATE api_tokens x SET last_used_at = now() FROM t WHERE x.id = t.id "
+        f"AND (t.last_used_at IS NULL OR t.last_used_at < now() - {_TOUCH_EVERY})) "
+        f"SELECT t.device_id, u.id IS NOT NULL AND {_LIVE_USER}, {_USER_COLS} FROM t "
+        "LEFT JOIN users u ON u.id = t.user_id LEFT JOIN agencies a ON a.id = u.agency_id",
+        (digest,))
     row = await cur.fetchone()
     if row is None:
         return None
-    user_id, device_id = row
-    if device_id is not None:
-        return TokenOwner(None, device_id)
-    cur = await conn.execute(
-        f"SELECT {_USER_COLS} FROM {_USER_FROM} WHERE u.id = %s AND NOT u.disabled "
-        "AND (u.locked_until IS NULL OR u.locked_until <= now())", (user_id,))
-    urow = await cur.fetchone()
-    return TokenOwner(UserRecord(*urow), None) if urow else None
+    if row[0] is not None:
+        return TokenOwner(None, int(row[0]))
+    return TokenOwner(UserRecord(*row[2:]), None) if row[1] else None
 
 
 async def visible_agencies(conn: psycopg.AsyncConnection, agency_id: int | None

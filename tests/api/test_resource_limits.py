@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+from fastapi import HTTPException, Request
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -31,6 +33,14 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
             "current_setting('geomon.role'), current_setting('statement_timeout')")
         user, agency, role, timeout = await cur.fetchone()
         return {"user": user, "agency": agency, "role": role, "timeout": timeout}
+
+    @app.post("/api/v1/test-create")
+    async def create(request: Request, conn: AgencyConnection, fail: bool = False
+                     ) -> dict[str, int]:
+        if fail:
+            raise HTTPException(409, "conflict")
+        request.state.audit_params = {"id": 4242}
+        return {"id": 4242}
 
     assert agency_connection is not None
     with TestClient(app) as c:
@@ -65,3 +75,17 @@ def test_statement_timeout_applies_to_api_transactions(client: TestClient) -> No
     ctx = client.get("/api/v1/test-context").json()
     assert ctx["user"].startswith("geomon_app_t")  # the app role, not the owner
     assert ctx["role"] == "analyst" and ctx["agency"] != "" and ctx["timeout"] == "300ms"
+
+
+def test_changes_are_audited_with_outcome_and_route_params(client: TestClient,
+                                                           db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        last = conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
+    assert client.post("/api/v1/test-create").status_code == 200
+    assert client.post("/api/v1/test-create?fail=true").status_code == 409
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT route, status, params, username FROM audit_log "
+                            "WHERE id > %s AND route = '/api/v1/test-create' ORDER BY id",
+                            (last,)).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [(200, {"id": 4242}), (409, {"fail": "true"})]
+    assert rows[0][3] is not None and rows[0][3] == rows[1][3]
