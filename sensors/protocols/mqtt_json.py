@@ -41,7 +41,10 @@ def _time(value: Any) -> datetime:
         raise FrameError(f"bad or missing time: {value!r:.40}")
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 2**31 - 1 else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise FrameError(f"time out of range: {value!r:.40}") from exc
     try:
         t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as exc:
