@@ -38,11 +38,13 @@ def onsets(track: Track, on: np.ndarray) -> np.ndarray:
 
 def _draft(track: Track, i: int, kind: str, severity: str, ref: object, **kw: Any
            ) -> EventDraft:
+    """A state event; ``dedupe_key`` keeps one open event per device/zone/kind."""
     dev = int(track.device[i])
+    zone = kw.get("zone_id")
     return EventDraft(kind=kind, severity=severity, device_id=dev,
                       occurred_at=from_us(track.t_us[i]), lon=float(track.lon[i]),
                       lat=float(track.lat[i]), key=event_key(kind, dev, ref, track.t_us[i]),
-                      **kw)
+                      dedupe_key=f"{kind}:{dev}:{zone if zone is not None else '-'}", **kw)
 
 
 def io_flag_events(track: Track, rules: AgencyRules) -> list[EventDraft]:

@@ -25,6 +25,8 @@ def evaluate(track: Track, zones: ZoneIndex, rules: AgencyRules,
     events += overspeed_events(track, rules)
     if len(zones):
         events += stop_events(track, zones, rules, zones.points_in_zones(track.lon, track.lat))
+    for e in events:
+        e.attrs["source"] = "track"  # recomputed (and superseded) when late data arrives
     events.sort(key=lambda e: (e.occurred_at, e.key))
     return events
 
