@@ -22,6 +22,16 @@ _LISTENER_OPTIONS = (("nmea_tcp", "--nmea"), ("teltonika_tcp", "--teltonika"),
                      ("metrics_http", "--metrics"))
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies (uvicorn re-raises the signal it
+    caught, so the parent's ``finally`` may never run)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _listener_args(ingest: IngestSettings) -> list[str]:
     """``geomon listen`` with every listener configured in GEOMON_INGEST__* (empty: none)."""
     args = [sys.executable, "-m", "geomon.cli.__main__", "listen"]
@@ -51,7 +61,8 @@ def serve(
     child = None
     listener_args = _listener_args(s.ingest)
     if with_listeners and listener_args:
-        child = subprocess.Popen(listener_args, env=os.environ.copy())
+        child = subprocess.Popen(listener_args, env=os.environ.copy(),
+                                 preexec_fn=_die_with_parent)
     try:
         uvicorn.run(create_app(s), host=host or s.api.host, port=port or s.api.port,
                     log_level="info", access_log=False)
