@@ -117,9 +117,9 @@ def execute(conn: psycopg.Connection, run_id: int, params: HotspotParams, *,
     aoi_m = to_metric(aoi, crs) if aoi is not None else None
     out: Computed = _timed(timings, "compute", lambda: compute(params, x, y, pts, aoi_m, crs))
     surface = None
-    if out.raster is not None:
+    if (raster := out.raster) is not None:
         surface = str((Path(data_dir) / "surfaces" / f"hotspots-kde-{run_id}.tif").resolve())
-        _timed(timings, "write_geotiff", lambda: write_geotiff(surface, out.raster))
+        _timed(timings, "write_geotiff", lambda: write_geotiff(surface, raster))
     try:
         n_cells = _save(conn, run_id, params, out, crs, surface, agency_id, created_by, timings)
         stored, filt = params.stored()

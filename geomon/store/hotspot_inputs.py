@@ -113,7 +113,8 @@ def _query(f: PointFilter, aoi: shapely.Geometry | None, agency: int | None
     """One row of float8 arrays (lon, lat[, epoch][, value]) for the filtered points."""
     table, time_col, cat_col, value_col, agency_cond = LAYERS[f.layer]
     cols = ["ST_X(t.geom)", "ST_Y(t.geom)"]
-    where, args = ["t.geom IS NOT NULL"], []
+    where: list[str] = ["t.geom IS NOT NULL"]
+    args: list[Any] = []
     if f.with_time:
         cols.append(f"extract(epoch FROM t.{time_col})::float8")
     if f.sum_values:
