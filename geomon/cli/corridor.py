@@ -372,7 +372,7 @@ def _risk_db(surface: Path | None, surface_id: int | None, line: Path | None, li
     if line is not None:
         if line_crs != "lonlat":
             raise InvalidRequest("--surface-id takes --line in lon/lat")
-        lonlat = _read_lines(line, Grid(np.zeros((1, 1)), Affine(), ""), "raster")
+        lonlat = _read_lines(line, Grid(np.zeros((1, 1)), Affine.identity(), ""), "raster")
     result = route_risk_db(surface, surface_id, lonlat, device, since, until, threshold)
     if out is not None:
         _write_geojson(out, result["segments"]["features"])
@@ -384,7 +384,7 @@ def _risk_db(surface: Path | None, surface_id: int | None, line: Path | None, li
 def _register_db_commands() -> None:
     from geomon.cli.corridor_db import register
 
-    register(surfaces_app, corridor_app)
+    register(surfaces_app, corridor_app, route_app)
 
 
 _register_db_commands()

@@ -234,7 +234,27 @@ def route_risk_db(surface: Path | None, surface_id: int | None, line_lonlat: Any
     return {"surface_id": surface_id, **out} if surface_id is not None else out
 
 
-def register(surfaces_app: typer.Typer, corridor_app: typer.Typer) -> None:
+def devices_cmd(
+    bbox: Annotated[str, Opt(help="Region W,S,E,N (degrees).")],
+    since: Since = None, until: Until = None,
+    limit: Annotated[int, Opt(min=1, max=1000)] = 20,
+) -> None:
+    """Devices with fixes in a region and window (default: the last 24 h), most fixes first."""
+    from datetime import timedelta
+
+    import shapely
+
+    with reported_errors(), connect(db_url()) as conn:
+        t1 = utc(until) or datetime.now(UTC)
+        t0 = utc(since) or t1 - timedelta(hours=24)
+        rows = store.devices_in_region(conn, shapely.box(*_bbox(bbox)), t0, t1, limit=limit)
+    _emit({"since": t0, "until": t1, "devices": rows})
+
+
+def register(surfaces_app: typer.Typer, corridor_app: typer.Typer,
+             route_app: typer.Typer | None = None) -> None:
+    if route_app is not None:
+        route_app.command("devices")(devices_cmd)
     surfaces_app.command("build-region")(build_region)
     surfaces_app.command("list")(list_cmd)
     surfaces_app.command("show")(show_cmd)

@@ -149,6 +149,19 @@ def incident_points(conn: psycopg.Connection, aoi: shapely.Geometry, *,
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
+def devices_in_region(conn: psycopg.Connection, aoi: shapely.Geometry, since: datetime,
+                      until: datetime, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Devices with valid fixes in the region and window, most fixes first."""
+    rows = conn.execute(
+        "SELECT d.id, d.uid, count(*), min(p.fix_time), max(p.fix_time) FROM positions p "
+        "JOIN devices d ON d.id = p.device_id WHERE p.valid AND p.fix_time >= %(t0)s "
+        "AND p.fix_time < %(t1)s AND ST_Intersects(p.geom, " + _AOI + ") "
+        "GROUP BY d.id, d.uid ORDER BY count(*) DESC, d.uid LIMIT %(n)s",
+        {"t0": since, "t1": until, "aoi": shapely.to_wkb(aoi), "n": limit}).fetchall()
+    return [dict(zip(("device_id", "uid", "n_fixes", "first_fix", "last_fix"), r, strict=True))
+            for r in rows]
+
+
 def device_track(conn: psycopg.Connection, device: str, since: datetime, until: datetime
                  ) -> dict[str, Any]:
     """A device's valid fixes in [since, until) as one lon/lat LineString ordered by fix_time.

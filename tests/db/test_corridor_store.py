@@ -184,6 +184,11 @@ def test_cli_route_risk_by_device_and_surfaces_list(world: dict, monkeypatch) ->
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["surface_id"] == sid and out["n_fixes"] == len(TRACK) and out["mean"] > 0
+    line = world["data_dir"] / "track.geojson"
+    line.write_text(json.dumps({"type": "LineString", "coordinates": TRACK}))
+    res = CliRunner().invoke(route_app, ["risk", "--surface-id", str(sid), "--line", str(line)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["mean"] == pytest.approx(out["mean"], rel=1e-9)
     res = CliRunner().invoke(surfaces_app, ["list"])
     assert res.exit_code == 0 and f"{sid:>5} cost" in res.output
 
