@@ -158,6 +158,9 @@ class AuditMiddleware:
         app_state = scope["app"].state
         pool = getattr(app_state, "app_pool", None) or getattr(app_state, "pool", None)
         entry = audit_entry(scope, status, started)
+        if pool is None:  # no lifespan ran: nowhere to write, so the read is refused
+            log.error("audit write impossible for %s %s: no pool", entry.method, entry.path)
+            return False
         try:
             async with pool.connection(timeout=5) as conn, conn.transaction():
                 await write_audit(conn, entry)
