@@ -51,6 +51,15 @@ def _bound(server: asyncio.Server) -> str:
     return f"{host}:{port}"
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its SIGINT/SIGTERM capture: in the listener process a signal must stop
+    the whole process (nothing is acked before commit), not just the HTTP side while the TCP
+    listeners keep running."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
+
+
 async def _start_http(app: Any, address: str, *, reuse_port: bool = False,
                       ) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
     host, port = parse_hostport(address)
@@ -59,8 +68,8 @@ async def _start_http(app: Any, address: str, *, reuse_port: bool = False,
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           lifespan="off"))
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", access_log=False,
+                                         lifespan="off", timeout_graceful_shutdown=2))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     bound = sock.getsockname()
     return f"{bound[0]}:{bound[1]}", server, task
