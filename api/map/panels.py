@@ -50,7 +50,8 @@ def _swatch(colour: str, label: str, shape: str = "box") -> str:
 
 def legend_html() -> str:
     """The legend: teams, places, zones, corridors and the ArcGIS Gi* bins."""
-    rows = ['<div class="gm-head">Legend</div>',
+    rows = ['<div class="gm-head" id="gm-legend-head" title="Show or hide the legend">Legend</div>',
+            '<div id="gm-legend-body">',
             '<div><i class="gm-sw gm-arrow"></i>Team (colour = agency, points along course)</div>',
             _swatch("#bdbdbd", "Silent team (no recent fix)", "dot"),
             '<div><i class="gm-sw gm-line" style="background:#b2182b"></i>Border</div>']
@@ -59,6 +60,7 @@ def legend_html() -> str:
              _swatch("#e6550d", "Event (critical flashes)", "dot"),
              '<div class="gm-sub">Hotspots (Gi* bin)</div>']
     rows += [_swatch(GI_BIN_COLOURS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, 0, -1, -2, -3)]
+    rows.append("</div>")
     return f'<div id="gm-legend" class="gm-panel gm-legend">{"".join(rows)}</div>'
 
 

@@ -112,7 +112,9 @@ if (typeof module !== "undefined") module.exports = geomon;
   g.pointToLayer = function (silentAfterS) {
     return function (feature, latlng) {
       var p = feature.properties, silent = g.isSilent(p, silentAfterS);
-      var m = L.marker(latlng, { icon: g.teamIcon(p, silent), title: String(p.name) });
+      // teams have their own pane above incident clusters and places
+      var pane = g.map && g.map.getPane("gm-teams") ? "gm-teams" : "markerPane";
+      var m = L.marker(latlng, { icon: g.teamIcon(p, silent), title: String(p.name), pane: pane });
       m._gmSilent = silent;
       m.bindPopup(g.popupHtml(p));
       m.on("click", function () { g.follow(feature.id); });

@@ -40,10 +40,12 @@ if (typeof module !== "undefined") module.exports = geomon;
   // ---- start-up ----
   g.start = function (map, live, config, groups) {
     g.map = map; g.live = live; g.config = config; g.groups = groups;
+    map.createPane("gm-teams").style.zIndex = 640;  // above markers (600), below popups (700)
     g.panelControl("gm-events", "topright");
     g.panelControl("gm-search", "topleft");
     g.panelControl("gm-replay", "bottomleft");
     g.panelControl("gm-legend", "bottomright");
+    g.collapsible("gm-legend-head", "gm-legend-body", window.innerHeight < 900);
     g.addFollowBadge(); g.addCoordinates(); g.addMeasure();
     if (config.initialTeams) live.update(config.initialTeams);
     g.addPlaces(config.places);
@@ -85,6 +87,13 @@ if (typeof module !== "undefined") module.exports = geomon;
       (d.features || []).forEach(function (f) { g.liveEvent(g.eventFromFeature(f)); });
     });
     g.eventSource = es;
+  };
+
+  g.collapsible = function (headId, bodyId, collapsed) {
+    var head = document.getElementById(headId), body = document.getElementById(bodyId);
+    var set = function (c) { body.hidden = c; head.classList.toggle("gm-collapsed", c); };
+    set(collapsed);
+    head.addEventListener("click", function () { set(!body.hidden); });
   };
 
   g.addFollowBadge = function () {

@@ -80,7 +80,8 @@ def seed_layers(url: str, *, incidents: int = 5000, agency: str = AGENCY_CODES[0
                  for i in inc])
         conn.execute(
             "INSERT INTO zones (agency_id, name, kind, geom) VALUES (%s, 'Test strip', "
-            "'border_strip', ST_Multi(ST_MakeEnvelope(69.0, 37.0, 69.6, 37.4, 4326)))", (agency_id,))
+            "'border_strip', ST_Multi(ST_MakeEnvelope(69.0, 37.0, 69.6, 37.4, 4326)))",
+            (agency_id,))
         run = conn.execute(
             "INSERT INTO hotspot_runs (kind, params, input_filter, crs, agency_id) VALUES "
             "('gistar', '{}', '{}', 'EPSG:32642', %s) RETURNING id", (agency_id,)).fetchone()[0]
