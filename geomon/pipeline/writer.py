@@ -90,6 +90,8 @@ class BatchWriter:
         self._spooling = False  # the database was found down; spool without retrying
         self._next_probe = 0.0
         self._spool_dirty = False
+        self._ids: dict[str, int] = {}
+        self._ids_expire = 0.0
 
     async def start(self) -> None:
         self._spool_dirty = bool(self.spool.segments())
@@ -288,6 +290,22 @@ class BatchWriter:
         self._hook_tasks.add(task)
         task.add_done_callback(self._hook_tasks.discard)
 
+    async def _device_ids(self, conn: psycopg.AsyncConnection,
+                          jobs: list[_Job]) -> dict[str, int]:
+        """uid -> id of the batch's devices; known ids are cached for a minute (a round trip
+        saved a batch), unknown ones are looked up (and registered with accept-unknown)."""
+        if time.monotonic() > self._ids_expire:
+            self._ids.clear()
+            self._ids_expire = time.monotonic() + 60.0
+        for kind in {j.kind for j in jobs}:
+            uids = sorted(({p.device_uid for j in jobs if j.kind == kind for p in j.positions}
+                           | {o.sensor_uid for j in jobs if j.kind == kind
+                              for o in j.observations}) - self._ids.keys())
+            if uids:
+                self._ids.update(await resolve_device_ids(
+                    conn, uids, accept_unknown=self._settings.accept_unknown, kind=kind))
+        return self._ids
+
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
@@ -296,6 +314,7 @@ class BatchWriter:
         return self._conn
 
     async def _drop_connection(self) -> None:
+        self._ids.clear()  # ids registered in a rolled-back transaction must not be reused
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()
@@ -304,13 +323,7 @@ class BatchWriter:
     async def _write(self, jobs: list[_Job]) -> list[int]:
         conn = await self._connection()
         async with conn.transaction():
-            ids: dict[str, int] = {}
-            for kind in {j.kind for j in jobs}:
-                uids = sorted({p.device_uid for j in jobs if j.kind == kind for p in j.positions}
-                              | {o.sensor_uid for j in jobs if j.kind == kind
-                                 for o in j.observations})
-                ids.update(await resolve_device_ids(
-                    conn, uids, accept_unknown=self._settings.accept_unknown, kind=kind))
+            ids = await self._device_ids(conn, jobs)
             prepared = prepare_rows(jobs, ids, self._ctx, self._stages, self._counters)
             pos = await write_positions(conn, prepared.positions) if prepared.positions else None
             obs = (await write_observations(conn, prepared.observations)

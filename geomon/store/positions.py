@@ -10,6 +10,7 @@ forward in fix_time. Committed changes are announced with NOTIFY on ``geomon_liv
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,9 +91,18 @@ def stage_row(device_id: int, p: Position, received_at: datetime) -> tuple[Any, 
     )
 
 
-async def write_positions(conn: psycopg.AsyncConnection, rows: list[tuple[Any, ...]]) -> WriteResult:
-    """Write staged rows in the caller's transaction; commit is the caller's (then ack)."""
-    await conn.execute(_CREATE_STAGE)
+# Connections whose session already has the temp staging table (saves a round trip a batch).
+_STAGED: weakref.WeakSet[psycopg.AsyncConnection] = weakref.WeakSet()
+
+
+async def write_positions(conn: psycopg.AsyncConnection,
+                          rows: list[tuple[Any, ...]]) -> WriteResult:
+    """Write staged rows in the caller's transaction; commit is the caller's (then ack).
+    After a failed transaction the caller must not reuse ``conn`` (the temp stage table it
+    created may have been rolled back); the batch writer opens a new connection."""
+    if conn not in _STAGED:
+        await conn.execute(_CREATE_STAGE)
+        _STAGED.add(conn)
     async with conn.cursor() as cur:
         async with cur.copy(f"COPY positions_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
