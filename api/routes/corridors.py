@@ -35,7 +35,9 @@ from geomon.analysis.region_surface import RegionSurfaceSpec, build_region_surfa
 from geomon.errors import GeomonError, InvalidRequest
 from geomon.spatial.surfaces import SurfaceWeights
 from geomon.store import analysis_reads
+from geomon.store import surfaces as surface_store
 from geomon.store import tracks as track_store
+from geomon.store.hotspots import set_caller_context
 from geomon.store.tiles import get_surface
 
 log = logging.getLogger(__name__)
@@ -98,11 +100,6 @@ def _jobs(request: Request) -> Jobs:
     return state.corridor_jobs  # type: ignore[no-any-return]
 
 
-_CONTEXT = ("SELECT set_config('geomon.system', 'off', true), "
-            "set_config('geomon.agency_id', %s, true), set_config('geomon.role', %s, true), "
-            "set_config('geomon.user', %s, true)")
-
-
 def _run(request: Request, job: Job, principal: Any, work: Any) -> None:
     """Worker thread: one transaction under the caller's RLS context; commit or fail."""
     settings = request.app.state.settings
@@ -111,8 +108,8 @@ def _run(request: Request, job: Job, principal: Any, work: Any) -> None:
         job.status = "running"
         try:
             with psycopg.connect(url, connect_timeout=10) as conn:
-                conn.execute(_CONTEXT, (str(principal.agency_id), principal.role,
-                                        principal.user))
+                set_caller_context(conn, agency_id=principal.agency_id, role=principal.role,
+                                   user=principal.user)
                 job.result = work(conn, settings.data_dir)
                 conn.commit()
             job.status = "done"
@@ -211,30 +208,15 @@ def _with_links(request: Request, doc: dict[str, Any], sid: int | None) -> dict[
     return doc
 
 
-_SURFACES = ("SELECT id, kind, name, crs, units, params, created_by, created_at, "
-             "ST_AsGeoJSON(bounds, 6) FROM surfaces ")
-_SURFACE_COLS = ("id", "kind", "name", "crs", "units", "params", "created_by", "created_at",
-                 "bounds")
-
-
 @router.get("/surfaces", summary="Stored surfaces the caller may see (newest first)")
 async def list_surfaces(request: Request, conn: Conn) -> JSONResponse:
-    cur = await conn.execute(_SURFACES + "ORDER BY id DESC LIMIT 200")
-    rows = [dict(zip(_SURFACE_COLS, r, strict=True)) for r in await cur.fetchall()]
-    for r in rows:
-        r.pop("params")
-        r["bounds"] = json.loads(r["bounds"]) if r["bounds"] else None
+    rows = await surface_store.list_surfaces_async(conn)
     return json_response({"surfaces": [_with_links(request, r, r["id"]) for r in rows]})
 
 
 @router.get("/surfaces/{surface_id}", summary="One surface: every input and weight")
 async def show_surface(request: Request, conn: Conn, surface_id: SurfaceId) -> JSONResponse:
-    cur = await conn.execute(_SURFACES + "WHERE id = %s", (surface_id,))
-    row = await cur.fetchone()
-    if row is None:
-        raise HTTPException(404, f"no surface {surface_id} (or not visible)")
-    doc = dict(zip(_SURFACE_COLS, row, strict=True))
-    doc["bounds"] = json.loads(doc["bounds"]) if doc["bounds"] else None
+    doc = await surface_store.get_surface_async(conn, surface_id)
     return json_response(_with_links(request, doc, surface_id))
 
 

@@ -266,3 +266,29 @@ def corridors_of(conn: psycopg.Connection, *, surface_id: int | None = None,
         "AND (%(ids)s::int[] IS NULL OR id = ANY(%(ids)s)) ORDER BY id",
         {"s": surface_id, "ids": ids}).fetchall()
     return [dict(zip(CORRIDOR_COLS, r, strict=True)) for r in rows]
+
+
+# --------------------------------------------------------------------------- API reads (async)
+
+_API_COLS = ("id", "kind", "name", "crs", "units", "params", "created_by", "created_at",
+             "bounds")
+_API_SELECT = ("SELECT id, kind, name, crs, units, params, created_by, created_at, "
+               "ST_AsGeoJSON(bounds, 6)::json FROM surfaces ")
+
+
+async def list_surfaces_async(conn: psycopg.AsyncConnection, *, limit: int = 200
+                              ) -> list[dict[str, Any]]:
+    """Visible surfaces, newest first, without their params (bounds as GeoJSON)."""
+    cur = await conn.execute(_API_SELECT + "ORDER BY id DESC LIMIT %s", (limit,))
+    rows = [dict(zip(_API_COLS, r, strict=True)) for r in await cur.fetchall()]
+    for r in rows:
+        r.pop("params")
+    return rows
+
+
+async def get_surface_async(conn: psycopg.AsyncConnection, surface_id: int) -> dict[str, Any]:
+    cur = await conn.execute(_API_SELECT + "WHERE id = %s", (surface_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no surface {surface_id} (or not visible)")
+    return dict(zip(_API_COLS, row, strict=True))
