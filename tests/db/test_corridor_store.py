@@ -206,3 +206,34 @@ def test_delete_surface_removes_row_corridors_and_file(world: dict, tmp_path: Pa
         assert path == out.path and n == 1
         with pytest.raises(Exception, match="no surface"):
             store.get_surface(conn, out.surface_id)
+
+
+def test_file_mode_build_and_corridors_stored(world: dict, tmp_path: Path, monkeypatch) -> None:
+    """``surfaces build --config --store`` records the file; ``corridor build --store
+    --surface-id`` saves its corridors against it."""
+    from geomon.cli.corridor import corridor_app, surfaces_app
+
+    monkeypatch.setenv("GEOMON_DB__URL", world["db_url"])
+    cfg = tmp_path / "s.toml"
+    cfg.write_text("[grid]\nbbox_lonlat = [68.5, 37.2, 68.9, 37.6]\ncell_size_m = 2000\n"
+                   "[dem]\nsynthetic_seed = 1\n[weights]\nslope_weight = 2.0\n")
+    tif = tmp_path / "s.tif"
+    res = CliRunner().invoke(surfaces_app, ["build", "--config", str(cfg), "--out", str(tif),
+                                            "--store", "--owner", "TJK-BS"])
+    assert res.exit_code == 0, res.output
+    sid = json.loads(res.output)["surface_id"]
+    res = CliRunner().invoke(corridor_app, [
+        "build", "--cost", str(tif), "--lonlat", "--from", "68.55,37.25", "--to", "68.85,37.55",
+        "--within-pct", "5", "--alternatives", "2", "--margin", "4000", "--out",
+        str(tmp_path / "c.geojson"), "--store", "--surface-id", str(sid)])
+    assert res.exit_code == 0, res.output
+    ids = json.loads(res.output)["stored_ids"]
+    with psycopg.connect(world["db_url"]) as conn:
+        row = store.get_surface(conn, sid)
+        rows = store.corridors_of(conn, ids=ids)
+    assert row["path"] == str(tif.resolve())
+    assert "slope_weight = 2.0" in row["params"]["config_text"]
+    assert row["agency_id"] == world["agency"]
+    assert [r["rank"] for r in rows] == [1, 2] and all(r["agency_id"] == world["agency"]
+                                                       for r in rows)
+    assert json.loads(rows[0]["geom"])["type"] == "MultiPolygon"
