@@ -185,7 +185,9 @@ if (typeof module !== "undefined") module.exports = geomon;
       g.matchPlaces(g.config.places, input.value, 8).forEach(function (hit) {
         var li = document.createElement("li");
         li.textContent = hit.place.name + (hit.matched !== hit.place.name ? " (" + hit.matched + ")" : "");
-        li.addEventListener("click", function () { g.showPlace(hit.place.id); list.innerHTML = ""; });
+        // Leaflet tells a panel click from a map click by walking up from the target; this li
+        // is detached below, so stop the click here or the map would close the new popup.
+        li.addEventListener("click", function (ev) { ev.stopPropagation(); g.showPlace(hit.place.id); list.innerHTML = ""; });
         list.appendChild(li);
       });
     });

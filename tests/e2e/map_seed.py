@@ -110,3 +110,16 @@ def insert_event(url: str, device_id: int, *, kind: str = "sensor_alarm",
         # as the event writers do: notify the live stream inside the transaction
         conn.execute("SELECT pg_notify('geomon_events', %s)", (json.dumps({"events": [row[0]]}),))
         return int(row[0])
+
+
+def insert_observation(url: str, place_name: str, *, agency: str, kind: str = "vehicle_count",
+                       value: float = 17.0) -> None:
+    """A BCP sensor of ``agency`` 100 m from the place, with one observation made now."""
+    place = next(p for p in PLACES if p.name == place_name)
+    with psycopg.connect(url) as conn:
+        sensor = add_device(conn, uid=f"SENSOR-{place_name[:12]}", kind="sensor",
+                            agency=agency, name=f"Lane counter {place_name}")
+        conn.execute(
+            "INSERT INTO observations (sensor_id, observed_at, kind, value, geom) VALUES "
+            "(%s, now(), %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            (sensor.id, kind, value, place.lon, place.lat + 0.0009))

@@ -218,3 +218,16 @@ def test_measure_tool_reports_great_circle_distance(browser: Browser) -> None:
     expected = sum(geod.inv(a[1], a[0], b[1], b[0])[2] for a, b in zip(pts, pts[1:], strict=False))
     assert page.evaluate("geomon.measuredM") == pytest.approx(expected, rel=1e-6)
     assert expected > 500
+
+
+def test_crossing_point_popup_shows_latest_sensor_observations(browser: Browser, map_db: tuple,
+                                                               output_dir: Path) -> None:
+    place = next(p for p in map_seed.PLACES if p.kind == "road_bcp")
+    map_seed.insert_observation(map_db[0], place.name, agency=AGENCY, value=23.0)
+    page = browser.page
+    page.fill("#gm-search-input", place.name)
+    page.click(f"#gm-search-results li:has-text('{place.name}')")
+    page.wait_for_selector(".leaflet-popup-content .gm-obs table", timeout=5000)
+    text = page.inner_text(".leaflet-popup-content .gm-obs")
+    assert "vehicle_count" in text and "23" in text and f"Lane counter {place.name}" in text
+    shot(browser, output_dir, "post_observations")
