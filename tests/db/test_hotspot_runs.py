@@ -36,7 +36,7 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 def _insert(conn: psycopg.Connection, agency: int, category: str, lon, lat, when) -> None:
     conn.execute(
         "INSERT INTO incidents (agency_id, category, quantity, occurred_at, geom, source) "
-        "SELECT %s, %s, 1.0, t, ST_SetSRID(ST_MakePoint(x, y), 4326), 'test' "
+        "SELECT %s, %s, 1.0, t, ST_SetSRID(ST_MakePoint(x, y), 4326), 'hotspot-runs-test' "
         "FROM unnest(%s::float8[], %s::float8[], %s::timestamptz[]) AS u(x, y, t)",
         (agency, category, list(map(float, lon)), list(map(float, lat)), list(when)))
 
