@@ -229,6 +229,8 @@ class EndpointIn(BaseModel):
         default_factory=list, max_length=20)
     points: list[tuple[float, float]] = Field(default_factory=list, max_length=20,
                                               description="[lon, lat] pairs")
+    crossings_of: BorderCode | None = Field(default=None, description="A border's official "
+                                            "crossing points (one place each).")
 
 
 class CorridorIn(BaseModel):

@@ -35,15 +35,19 @@ WGS84 = "EPSG:4326"
 
 @dataclass
 class Endpoint:
-    """One side of a corridor: exactly one of a border code, place names or lon/lat points."""
+    """One side of a corridor: exactly one of a border code (the whole line), the official
+    crossing points of a border (one place each), place names or lon/lat points."""
 
     border: str | None = None
     places: list[str] = field(default_factory=list)
     points: list[tuple[float, float]] = field(default_factory=list)
+    crossings_of: str | None = None
 
     def check(self, side: str) -> None:
-        if sum(bool(v) for v in (self.border, self.places, self.points)) != 1:
-            raise InvalidRequest(f"{side}: give exactly one of border, places or points")
+        given = (self.border, self.places, self.points, self.crossings_of)
+        if sum(bool(v) for v in given) != 1:
+            raise InvalidRequest(f"{side}: give exactly one of border, places, points or "
+                                 "crossings_of")
 
 
 @dataclass
@@ -115,8 +119,11 @@ def resolve_endpoint(conn: psycopg.Connection, ep: Endpoint, grid: Grid
         except SpatialError as exc:
             raise InvalidRequest(f"border {ep.border}: {exc}") from None
         return [cells], [{"border": ep.border.upper(), "n_cells": len(cells)}]
-    if ep.places:
-        found = [store.place(conn, name) for name in ep.places]
+    if ep.places or ep.crossings_of:
+        found = ([store.place(conn, name) for name in ep.places] if ep.places
+                 else store.border_crossings(conn, str(ep.crossings_of)))
+        if not found:
+            raise InvalidRequest(f"border {ep.crossings_of} has no official crossing points")
         cells = _point_cells([(p["lon"], p["lat"]) for p in found], grid)
         return [c.reshape(1, 2) for c in cells], [
             {"place": p["name"], "place_id": p["id"], "lon": p["lon"], "lat": p["lat"]}

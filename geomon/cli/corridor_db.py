@@ -165,13 +165,14 @@ def between(
     surface_id: Annotated[int, Opt("--surface-id", help="Stored surface to route over.")],
     from_border: Annotated[str | None, Opt(help="Sources: a border (e.g. AFG-TJK).")] = None,
     from_place: Annotated[list[str], Opt(help="Sources: place names (repeatable).")] = [],  # noqa: B006
+    from_crossings: Annotated[str | None, Opt(help="Sources: a border's BCPs.")] = None,
     to_place: Annotated[list[str], Opt(help="Targets: place names (repeatable).")] = [],  # noqa: B006
     to_border: Annotated[str | None, Opt(help="Targets: a border.")] = None,
     alternatives: Annotated[int, Opt(min=1, max=10, help="Corridors to find.")] = 3,
     margin: Annotated[float | None, Opt(help="Margin between alternatives, m.")] = None,
     percentile: Annotated[float | None, Opt(help="Cut at this percentile.")] = None,
     within_pct: Annotated[float | None, Opt(help="Cut within X % of the min (default 3).")] = None,
-    pairs: Annotated[bool, Opt(help="Every --from-place × --to-place pair.")] = False,
+    pairs: Annotated[bool, Opt(help="Every source place × --to-place pair.")] = False,
     owner: Owner = None, as_user: AsUser = None,
 ) -> None:
     """Corridors between a border / places and places on a stored surface; stores them."""
@@ -179,7 +180,8 @@ def between(
         if percentile is None and within_pct is None:
             within_pct = 3.0
         req = service.CorridorRequest(
-            surface_id, service.Endpoint(border=from_border, places=list(from_place)),
+            surface_id, service.Endpoint(border=from_border, places=list(from_place),
+                                         crossings_of=from_crossings),
             service.Endpoint(border=to_border, places=list(to_place)),
             alternatives=alternatives, margin_m=margin, percentile=percentile,
             within_pct=within_pct, pairs=pairs)

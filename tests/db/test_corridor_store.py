@@ -237,3 +237,29 @@ def test_file_mode_build_and_corridors_stored(world: dict, tmp_path: Path, monke
     assert [r["rank"] for r in rows] == [1, 2] and all(r["agency_id"] == world["agency"]
                                                        for r in rows)
     assert json.loads(rows[0]["geom"])["type"] == "MultiPolygon"
+
+
+def test_pairs_from_a_borders_crossings_to_two_hubs(world: dict, monkeypatch) -> None:
+    """Every official crossing of AFG-TJK × each hub: one stored corridor per pair, ending at
+    its own hub."""
+    from geomon.cli.corridor import corridor_app
+
+    monkeypatch.setenv("GEOMON_DB__URL", world["db_url"])
+    monkeypatch.setenv("GEOMON_DATA_DIR", str(world["data_dir"]))
+    sid = world["surface"].surface_id
+    hubs = ["Dushanbe-2 dry port", "Nizhny Pyanj dry port"]  # the second sits on the BCP
+    res = CliRunner().invoke(corridor_app, [
+        "between", "--surface-id", str(sid), "--from-crossings", "AFG-TJK", "--to-place",
+        hubs[0], "--to-place", hubs[1], "--pairs", "--percentile", "2"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)["corridors"]
+    with psycopg.connect(world["db_url"]) as conn:
+        bcps = store.border_crossings(conn, "AFG-TJK")
+        stored = store.corridors_of(conn, ids=[r["id"] for r in rows])
+        assert len(bcps) >= 1 and len(stored) == len(bcps) * len(hubs)
+        for r in stored:
+            hub = store.place(conn, r["params"]["to"]["place"])
+            end = json.loads(r["path"])["coordinates"][-1]
+            d = Geod(ellps="WGS84").inv(end[0], end[1], hub["lon"], hub["lat"])[2]
+            assert r["params"]["from"]["place"] in [b["name"] for b in bcps]
+            assert d < CELL * 1.5 and r["rank"] == 1
