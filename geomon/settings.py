@@ -69,6 +69,10 @@ class IngestSettings(BaseModel):
         description="Listener processes sharing the TCP/HTTP ports (SO_REUSEPORT; each with "
         "its own writer and spool sub-folder). MQTT, UDP, /metrics and the periodic checks "
         "run in the first process only. Needs fixed ports (not :0).")
+    writer_connections: int = Field(
+        default=1, ge=1, le=8,
+        description="Batch writers per listener process, each with its own database "
+        "connection and spool sub-folder; a device always goes to the same one (order kept).")
     spool_after_ms: int = Field(
         default=2000, ge=0, le=600_000,
         description="How long a batch retries an unreachable database before it is spooled "

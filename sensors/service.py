@@ -20,7 +20,7 @@ import uvicorn
 
 from geomon.pipeline.eventing import EventHook, run_silent_checks
 from geomon.pipeline.notifier import run_notifier
-from geomon.pipeline.writer import BatchWriter
+from geomon.pipeline.sharded import ShardedWriter
 from geomon.settings import Settings
 from geomon.store.db import require_url
 from sensors.adapters.http_app import make_http_app
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 class Listeners:
     """What is running: the writer and each listener's bound address by name."""
 
-    writer: BatchWriter
+    writer: ShardedWriter
     registry: DeviceRegistry
     addresses: dict[str, str] = field(default_factory=dict)
     mqtt: MqttIngest | None = None
@@ -107,7 +107,8 @@ async def running_listeners(settings: Settings, *, nmea_bind_device: str = "",
     if ing.workers > 1:
         ing = settings.ingest = ing.model_copy(update={"spool_dir": ing.spool_dir / f"w{worker}"})
     events = EventHook(require_url(settings.db))  # events after each commit (issue 8)
-    writer = BatchWriter(require_url(settings.db), ing, on_committed=events)
+    writer = ShardedWriter(require_url(settings.db), ing, ing.writer_connections,
+                           on_committed=events)
     await writer.start()
     background = [asyncio.create_task(run_silent_checks(settings.db.url), name="silent-check"),
                   asyncio.create_task(run_notifier(settings.db.url), name="notifier")
