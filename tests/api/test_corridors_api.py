@@ -115,3 +115,28 @@ def test_route_risk_of_a_device_track(client: TestClient, tj: dict, built: dict,
     assert out["max"] >= out["mean"] > 0
     # another agency's analyst can neither see the device nor the surface
     assert client.post("/api/v1/route-risk/device", json=body).status_code == 404
+
+
+def test_jobs_run_under_the_app_role(db_url: str, app_db_url: str, seed: Seed,
+                                     tmp_path) -> None:
+    """With GEOMON_DB__APP_URL (neither owner nor superuser: RLS always applies) a surface and
+    its corridors are built, written with the caller's agency and readable back."""
+    from api.app import create_app
+    from geomon.settings import DbSettings, Settings
+
+    app = create_app(Settings(db=DbSettings(url=db_url, app_url=app_db_url), data_dir=tmp_path))
+    tj = auth_headers(db_url, role="analyst", agency="TJK-BS")
+    with TestClient(app) as c:
+        r = c.post("/api/v1/surfaces", headers=tj, json={"bbox": [68.4, 37.1, 69.0, 38.6],
+                                                         "cell_size_m": 3000})
+        job = _wait(c, f"/api/v1/surface-jobs/{r.json()['id']}", tj)
+        assert job["status"] == "done", job
+        sid = job["result"]["surface_id"]
+        r = c.post("/api/v1/corridors", headers=tj, json={
+            "surface_id": sid, "from": {"crossings_of": "AFG-TJK"},
+            "to": {"points": [[68.78, 38.53]]}, "alternatives": 2, "percentile": 2})
+        cjob = _wait(c, f"/api/v1/corridor-jobs/{r.json()['id']}", tj)
+        assert cjob["status"] == "done", cjob
+        assert len(cjob["geojson"]["features"]) >= 1
+        assert c.get(f"/api/v1/surfaces/{sid}", headers=tj).json()["params"]["cell_size_m"] == 3000
+    assert list(tmp_path.glob("surfaces/risk-*.tif"))
