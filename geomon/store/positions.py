@@ -10,6 +10,7 @@ forward in fix_time. Committed changes are announced with NOTIFY on ``geomon_liv
 from __future__ import annotations
 
 import json
+import struct
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ _CREATE_STAGE = (
     "(LIKE positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
 
+# One statement (one round trip): insert, flag conflicting resends, move device_latest
+# forward and NOTIFY geomon_live with {"devices": [ids]} when some device moved.
 _MERGE = f"""
 WITH ins AS (
     INSERT INTO positions ({_STAGE_COLUMNS})
@@ -51,24 +54,26 @@ conflicts AS (
                       AND ins.fix_time = s.fix_time)
       AND (NOT ST_Equals(s.geom, p.geom) OR s.speed_mps IS DISTINCT FROM p.speed_mps)
     RETURNING 1
-)
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM conflicts),
-       (SELECT array_agg(DISTINCT device_id) FROM ins)
-"""
-
-_LATEST = """
-INSERT INTO device_latest (device_id, fix_time, received_at, geom, speed_mps, course_deg,
-                           altitude_m, valid, attrs)
-SELECT DISTINCT ON (device_id) device_id, fix_time, received_at, geom, speed_mps, course_deg,
-       altitude_m, valid, attrs
-FROM positions_stage WHERE device_id = ANY(%s) AND valid
-ORDER BY device_id, fix_time DESC
-ON CONFLICT (device_id) DO UPDATE SET
-    fix_time = EXCLUDED.fix_time, received_at = EXCLUDED.received_at, geom = EXCLUDED.geom,
-    speed_mps = EXCLUDED.speed_mps, course_deg = EXCLUDED.course_deg,
-    altitude_m = EXCLUDED.altitude_m, valid = EXCLUDED.valid, attrs = EXCLUDED.attrs
-WHERE EXCLUDED.fix_time > device_latest.fix_time
-RETURNING device_id
+),
+moved_latest AS (
+    INSERT INTO device_latest (device_id, fix_time, received_at, geom, speed_mps, course_deg,
+                               altitude_m, valid, attrs)
+    SELECT DISTINCT ON (device_id) device_id, fix_time, received_at, geom, speed_mps,
+           course_deg, altitude_m, valid, attrs
+    FROM positions_stage WHERE device_id IN (SELECT device_id FROM ins) AND valid
+    ORDER BY device_id, fix_time DESC
+    ON CONFLICT (device_id) DO UPDATE SET
+        fix_time = EXCLUDED.fix_time, received_at = EXCLUDED.received_at, geom = EXCLUDED.geom,
+        speed_mps = EXCLUDED.speed_mps, course_deg = EXCLUDED.course_deg,
+        altitude_m = EXCLUDED.altitude_m, valid = EXCLUDED.valid, attrs = EXCLUDED.attrs
+    WHERE EXCLUDED.fix_time > device_latest.fix_time
+    RETURNING device_id
+),
+moved AS (SELECT array_agg(device_id ORDER BY device_id) AS ids FROM moved_latest)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM conflicts), moved.ids,
+       CASE WHEN moved.ids IS NOT NULL
+            THEN pg_notify('geomon_live', json_build_object('devices', moved.ids)::text) END
+FROM moved
 """
 
 
@@ -82,12 +87,20 @@ class WriteResult:
     moved_devices: tuple[int, ...] = ()
 
 
+_EWKB_POINT = struct.Struct("<BIidd")  # little-endian EWKB point with SRID 4326
+_EWKB_HEAD = (1, 0x20000001, 4326)
+# Binary COPY: no type oids travel, the server reads each field with the column's own binary
+# input, so the geometry goes as EWKB bytes and jsonb as version byte 1 + JSON text.
+_COPY_TYPES = ("int4", "timestamptz", "timestamptz", "bytea", "float8", "float8", "float8",
+               "float8", "int2", "bool", "text", "bytea", "bytea")
+
+
 def stage_row(device_id: int, p: Position, received_at: datetime) -> tuple[Any, ...]:
-    """One COPY row for ``positions_stage``."""
+    """One binary COPY row for ``positions_stage`` (column order: ``_STAGE_COLUMNS``)."""
     return (
-        device_id, p.fix_time, received_at, f"SRID=4326;POINT({p.lon!r} {p.lat!r})",
+        device_id, p.fix_time, received_at, _EWKB_POINT.pack(*_EWKB_HEAD, p.lon, p.lat),
         p.speed_mps, p.course_deg, p.altitude_m, p.hdop, p.satellites, p.valid, p.protocol,
-        json.dumps(p.attrs, default=str), p.raw,
+        b"\x01" + json.dumps(p.attrs, default=str).encode(), p.raw,
     )
 
 
@@ -104,18 +117,14 @@ async def write_positions(conn: psycopg.AsyncConnection,
         await conn.execute(_CREATE_STAGE)
         _STAGED.add(conn)
     async with conn.cursor() as cur:
-        async with cur.copy(f"COPY positions_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
+        async with cur.copy(f"COPY positions_stage ({_STAGE_COLUMNS}) FROM STDIN "
+                            "(FORMAT BINARY)") as copy:
+            copy.set_types(_COPY_TYPES)
             for row in rows:
                 await copy.write_row(row)
         await cur.execute(_MERGE)
-        inserted, conflicts, devs = await cur.fetchone()  # type: ignore[misc]
-        moved: tuple[int, ...] = ()
-        if devs:
-            await cur.execute(_LATEST, (list(devs),))
-            moved = tuple(r[0] for r in await cur.fetchall())
-            if moved:
-                await cur.execute("SELECT pg_notify(%s, %s)",
-                                  (LIVE_CHANNEL, json.dumps({"devices": list(moved)})))
+        inserted, conflicts, moved_ids, _ = await cur.fetchone()  # type: ignore[misc]
+        moved = tuple(moved_ids or ())
     return WriteResult(int(inserted), len(rows) - int(inserted), int(conflicts), moved)
 
 
