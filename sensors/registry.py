@@ -17,6 +17,8 @@ import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from geomon.store.devices import active_device_token_hash
+
 log = logging.getLogger(__name__)
 _HASHER = PasswordHasher()
 
@@ -40,9 +42,7 @@ class DeviceRegistry:
             self._conn = await psycopg.AsyncConnection.connect(
                 self._url, connect_timeout=3, autocommit=True,
                 application_name="geomon-registry")
-        cur = await self._conn.execute(
-            "SELECT token_hash FROM devices WHERE uid = %s AND active", (uid,))
-        return await cur.fetchone()
+        return await active_device_token_hash(self._conn, uid)
 
     async def close(self) -> None:
         if self._conn is not None:

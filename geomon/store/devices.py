@@ -88,3 +88,10 @@ async def resolve_device_ids(conn: psycopg.AsyncConnection, uids: list[str], *,
         )
         found.update({uid: int(i) for uid, i in await cur.fetchall()})
     return found
+
+
+async def active_device_token_hash(conn: psycopg.AsyncConnection,
+                                   uid: str) -> tuple[str | None] | None:
+    """``(token_hash,)`` of the active device ``uid``, or None when there is none."""
+    cur = await conn.execute("SELECT token_hash FROM devices WHERE uid = %s AND active", (uid,))
+    return await cur.fetchone()
