@@ -30,6 +30,7 @@ MARGIN = 6000.0
 WEIGHTS = {"crossing_weight": 2.5, "hotspot_weight": -0.4, "patrol_weight": 1.5,
            "border_weight": 0.3}
 N_IN, N_OUT = 12, 4
+OWN = "CORR-TEST"
 TRACK = [(68.60, 37.40), (68.65, 37.55), (68.75, 37.70), (68.80, 37.90), (68.78, 38.10)]
 
 
@@ -40,15 +41,15 @@ def world(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     data_dir = tmp_path_factory.mktemp("data")
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     with psycopg.connect(db_url) as conn:
-        agency = ensure_agency(conn, "TJK-BS")
+        agency = ensure_agency(conn, OWN)  # our own agency: other tests count TJK/KGZ rows
         cat = f"corr-{tag}"
         pts = [(68.5 + 0.05 * i, 37.5 + 0.03 * i) for i in range(N_IN)]
         pts += [(75.0 + 0.1 * i, 40.0) for i in range(N_OUT)]  # outside the region
         conn.cursor().executemany(
             "INSERT INTO incidents (agency_id, category, occurred_at, geom, source) VALUES "
-            "(%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'test')",
+            "(%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'corridor-test')",
             [(agency, cat, t0, x, y) for x, y in pts])
-        dev = add_device(conn, uid=f"patrol-{tag}", kind="tracker", agency="TJK-BS")
+        dev = add_device(conn, uid=f"patrol-{tag}", kind="tracker", agency=OWN)
         conn.cursor().executemany(
             "INSERT INTO positions (device_id, fix_time, geom, valid) VALUES "
             "(%s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), true)",
@@ -219,7 +220,7 @@ def test_file_mode_build_and_corridors_stored(world: dict, tmp_path: Path, monke
                    "[dem]\nsynthetic_seed = 1\n[weights]\nslope_weight = 2.0\n")
     tif = tmp_path / "s.tif"
     res = CliRunner().invoke(surfaces_app, ["build", "--config", str(cfg), "--out", str(tif),
-                                            "--store", "--owner", "TJK-BS"])
+                                            "--store", "--owner", OWN])
     assert res.exit_code == 0, res.output
     sid = json.loads(res.output)["surface_id"]
     res = CliRunner().invoke(corridor_app, [
