@@ -64,6 +64,8 @@ class EventHook:
         self._ctx: EngineContext | None = None
         self._ctx_at = 0.0
         self._lock = asyncio.Lock()
+        self._pending: tuple[dict[int, tuple[datetime, datetime]], asyncio.Future[list[int]]] \
+            | None = None  # the spans of the run waiting for the lock, and its result
         self.last_event_ids: list[int] = []
 
     async def _connection(self) -> psycopg.AsyncConnection:
@@ -83,17 +85,41 @@ class EventHook:
         self._ctx = None
 
     async def __call__(self, spans: dict[int, tuple[datetime, datetime]]) -> list[int]:
+        """Hooks that queue up behind a running one are merged into one run (the union of
+        their spans; windows are recomputed whole, so the events are the same) - under load
+        one transaction per few batches instead of one per batch. Returns the new event ids
+        of the run that covered ``spans``."""
         if not spans:
             return []
-        async with self._lock:
-            try:
-                return await self._run(spans)
-            except Exception:
-                log.exception("event computation failed for %d devices", len(spans))
-                if self._conn is not None:
-                    await self._conn.close()
-                self._conn = None
-                return []
+        if self._pending is not None:  # a run is already waiting for the lock: join it
+            merged, result = self._pending
+            for dev, (lo, hi) in spans.items():
+                old = merged.get(dev)
+                merged[dev] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+            return await asyncio.shield(result)
+        merged, result = dict(spans), asyncio.get_running_loop().create_future()
+        self._pending = (merged, result)
+        try:
+            async with self._lock:
+                self._pending = None
+                new = await self._guarded(merged)
+                result.set_result(new)
+        finally:
+            if self._pending is not None and self._pending[1] is result:
+                self._pending = None  # cancelled while waiting: later hooks start afresh
+            if not result.done():
+                result.cancel()  # cancelled: the joiners are cancelled with it
+        return new
+
+    async def _guarded(self, spans: dict[int, tuple[datetime, datetime]]) -> list[int]:
+        try:
+            return await self._run(spans)
+        except Exception:
+            log.exception("event computation failed for %d devices", len(spans))
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = None
+            return []
 
     async def _run(self, spans: dict[int, tuple[datetime, datetime]]) -> list[int]:
         conn = await self._connection()
