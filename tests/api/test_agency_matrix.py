@@ -64,7 +64,9 @@ def fetch(base: str, path: str, token: str, params: dict | None = None) -> tuple
     """GET with a bearer token; streams are read for at most one second."""
     headers = {"Authorization": f"Bearer {token}", "accept": "application/json, */*"}
     body = b""
-    timeout = httpx.Timeout(10, read=1.5)
+    # streams (the live SSE) are quiet between keep-alives: a short read timeout ends them;
+    # everything else may take its time on a loaded machine
+    timeout = httpx.Timeout(30, read=5 if path.endswith("/live") else 60)
     with httpx.stream("GET", base + path, headers=headers, params=params,
                       timeout=timeout) as resp:
         started = time.monotonic()
