@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -38,6 +39,13 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
 })
 # Static mounts (no data: the npm packages of the map and our own JS/CSS).
 PUBLIC_MOUNTS: tuple[str, ...] = ("/static/vendor/", "/static/app/")
+# How long an authenticated principal is reused in-process without asking the database again
+# (the hot paths paid ~15 ms per request for it). This is the staleness bound: a token revoked
+# or expired, a user disabled, or a share changed elsewhere (another worker, the CLI) is
+# honoured within this many seconds. Any change request (POST/PUT/PATCH/DELETE) handled by
+# this process clears the whole cache when it ends (logout, password change, admin edits).
+PRINCIPAL_TTL_S = 5.0
+_PRINCIPAL_CACHE_MAX = 10_000
 # Routes a user whose one-time password must be changed may still call.
 PASSWORD_CHANGE_ROUTES: frozenset[str] = frozenset({"/auth/password", "/auth/logout", "/login",
                                                     "/auth/me"})
@@ -112,13 +120,47 @@ async def _principal_for(request: Request, via: str, secret: str) -> Principal |
                      user.must_change_password)
 
 
+def _principal_cache(request: Request) -> dict[tuple[str, str], tuple[float, Principal]]:
+    state = request.app.state
+    cache = getattr(state, "principal_cache", None)
+    if cache is None:
+        cache = state.principal_cache = {}
+    return cache
+
+
+def forget_principals(app: object) -> None:
+    """Drop every cached principal of ``app`` (after a change that may affect any of them)."""
+    cache = getattr(getattr(app, "state", None), "principal_cache", None)
+    if cache:
+        cache.clear()
+
+
+async def _cached_principal_for(request: Request, via: str, secret: str) -> Principal | None:
+    """:func:`_principal_for`, reusing a positive answer for :data:`PRINCIPAL_TTL_S` seconds
+    (keyed by the credential's digest, never the secret itself); failures are not cached."""
+    if via == "token" and secret.startswith(DEVICE_TOKEN_PREFIX):
+        raise HTTPException(403, "device tokens may only be used for ingest")
+    cache, key, now = _principal_cache(request), (via, token_digest(secret)), time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    principal = await _principal_for(request, via, secret)
+    if principal is None:
+        cache.pop(key, None)
+        return None
+    if len(cache) >= _PRINCIPAL_CACHE_MAX:
+        cache.clear()
+    cache[key] = (now + PRINCIPAL_TTL_S, principal)
+    return principal
+
+
 async def current_principal(request: Request) -> Principal:
     """The caller (Bearer token or geomon_session cookie); 401 (browsers: login) otherwise."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
     creds = _credentials(request)
-    principal = await _principal_for(request, *creds) if creds else None
+    principal = await _cached_principal_for(request, *creds) if creds else None
     if principal is None:
         raise unauthorized(request, "authentication required" if creds is None
                            else "invalid or expired credentials")

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import forget_principals
 from geomon.store.audit import AuditEntry, write_audit
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,10 @@ class AuditMiddleware:
 
         async def audited_send(message: Message) -> None:
             nonlocal refused
+            if message["type"] == "http.response.start" and scope["method"] not in READ_METHODS:
+                # a change may revoke/alter someone's credentials: before the client sees the
+                # answer, this process forgets every cached principal (api.auth)
+                forget_principals(scope.get("app"))
             if (message["type"] == "http.response.start" and should_audit(scope)
                     and not await self._write(scope, message["status"], started)
                     and scope["method"] in READ_METHODS):
