@@ -19,6 +19,12 @@ from geomon.store.db import make_async_pool
 log = logging.getLogger(__name__)
 
 
+def app_factory() -> FastAPI:
+    """The app for the environment's settings: what each uvicorn worker process builds
+    (``geomon serve --workers N``; uvicorn needs an import string to start workers)."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for ``settings``; nothing connects until the lifespan starts."""
 

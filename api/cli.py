@@ -49,6 +49,10 @@ def serve(
     with_listeners: bool = typer.Option(
         True, "--listeners/--no-listeners",
         help="Also run the ingest listeners configured in GEOMON_INGEST__*."),
+    workers: int = typer.Option(
+        0, "--workers", min=0,
+        help="uvicorn worker processes (0 = one per CPU). Each has its own DB pool, "
+             "geomon_live listener, tile cache and principal cache."),
 ) -> None:
     """Serve the API and the situation map (and the configured ingest listeners)."""
     import uvicorn
@@ -63,9 +67,15 @@ def serve(
     if with_listeners and listener_args:
         child = subprocess.Popen(listener_args, env=os.environ.copy(),
                                  preexec_fn=_die_with_parent)
+    workers = workers or os.cpu_count() or 1
     try:
-        uvicorn.run(create_app(s), host=host or s.api.host, port=port or s.api.port,
-                    log_level="info", access_log=False)
+        if workers == 1:
+            uvicorn.run(create_app(s), host=host or s.api.host, port=port or s.api.port,
+                        log_level="info", access_log=False)
+        else:  # workers need an import string: each builds the app from the environment
+            uvicorn.run("api.app:app_factory", factory=True, workers=workers,
+                        host=host or s.api.host, port=port or s.api.port,
+                        log_level="info", access_log=False)
     finally:
         if child is not None:
             child.terminate()

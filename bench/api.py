@@ -129,12 +129,15 @@ def fill(url: str) -> str:
     return token
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """uvicorn on ``port``: one process, or ``workers`` worker processes (as ``geomon serve
+    --workers``), each with its own pool of up to 20 connections (a request may hold its data
+    connection while the audit row takes a second one, so smaller pools starve under 50
+    clients)."""
     env = {**os.environ, "GEOMON_DB__URL": url, "GEOMON_DB__POOL_MAX": "20",
            "GEOMON_DB__POOL_MIN": "10"}
-    code = ("import uvicorn; from api.app import create_app; from geomon.settings import "
-            f"Settings; uvicorn.run(create_app(Settings()), host='127.0.0.1', port={port}, "
-            "log_level='warning')")
+    code = ("import uvicorn; uvicorn.run('api.app:app_factory', factory=True, "
+            f"workers={workers}, host='127.0.0.1', port={port}, log_level='warning')")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
     for _ in range(200):
         try:
@@ -256,6 +259,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}",
+                        help="comma list of uvicorn worker counts, each loaded in turn "
+                             "(the first is the baseline of the others)")
     args = parser.parse_args()
     base_url = os.environ.get("GEOMON_DB__URL", "")
     if not base_url:
@@ -264,12 +270,20 @@ def main() -> None:
     proc = None
     try:
         token = fill(url)
-        port = _free_port()
-        proc = start_server(url, port)
-        api = f"http://127.0.0.1:{port}"
-        asyncio.run(load(api, token, 3, "warm-up"))  # pools, plans
-        asyncio.run(load(api, token, args.seconds))
-        busy_tile(url, api, token, args.repeat)
+        counts = [int(w) for w in args.workers.split(",")]
+        for i, workers in enumerate(counts):
+            port = _free_port()
+            proc = start_server(url, port, workers)
+            api = f"http://127.0.0.1:{port}"
+            print(f"--- uvicorn workers: {workers}")
+            asyncio.run(load(api, token, 3, "warm-up"))  # pools, plans
+            asyncio.run(load(api, token, args.seconds))
+            if i == len(counts) - 1:
+                busy_tile(url, api, token, args.repeat)
+            else:
+                proc.terminate()
+                proc.wait(10)
+                proc = None
     finally:
         if proc is not None:
             proc.terminate()
