@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any
 
@@ -16,9 +17,18 @@ from api.routes.devices import latest_feature
 from geomon.store import map_layers
 from geomon.store.positions import latest_positions
 from geomon.store.reference import borders_geojson
+from geomon.store.tiles import layer_version
 
 REFERENCE_TTL_S = 300.0
 _reference_cache: dict[str, Any] = {}
+# The rendered page (everything but the teams' first snapshot, filled in per request) is kept
+# per visibility for PAGE_TTL_S and dropped at once when a table it shows changes
+# (layer_versions); agency names on zones and the incidents' recency may lag by the TTL.
+PAGE_TTL_S = 30.0
+PAGE_TABLES = ("borders", "corridors", "hotspot_cells", "hotspot_runs", "incidents", "places",
+               "surfaces", "zones")
+_TEAMS_SLOT = "__geomon_initial_teams__"
+_PAGE_CACHE_MAX = 64
 
 # The caller's RLS-scoped connection once auth lands (api/deps.py agency_connection).
 data_connection = getattr(deps, "agency_connection", deps.connection)
@@ -37,7 +47,9 @@ async def reference_layers(conn: psycopg.AsyncConnection) -> tuple[dict, dict]:
     return hit[1], hit[2]
 
 
-async def map_data(conn: psycopg.AsyncConnection) -> MapData:
+async def map_data(conn: psycopg.AsyncConnection, *, teams: bool = True) -> MapData:
+    """What the page shows; without ``teams`` the route fills their snapshot in per request
+    (the rest of the page is cached)."""
     countries, borders = await reference_layers(conn)
     return MapData(
         countries=countries,
@@ -48,14 +60,56 @@ async def map_data(conn: psycopg.AsyncConnection) -> MapData:
         hotspots=await map_layers.latest_hotspot_geojson(conn),
         corridors=await map_layers.corridors_geojson(conn),
         surfaces=await map_layers.surfaces_list(conn),
-        teams={"type": "FeatureCollection",
-               "features": [latest_feature(r) for r in await latest_positions(conn)]},
+        teams=await _teams(conn) if teams else _TEAMS_SLOT,  # type: ignore[arg-type]
     )
+
+
+async def _teams(conn: psycopg.AsyncConnection) -> dict[str, Any]:
+    return {"type": "FeatureCollection",
+            "features": [latest_feature(r) for r in await latest_positions(conn)]}
+
+
+def _visibility(request: Request) -> tuple[object, ...] | None:
+    """What the database lets this caller see (RLS context: agency and role; the shares it
+    reads); None when unknown (no cache)."""
+    p = getattr(request.state, "principal", None)
+    if p is None or not hasattr(p, "shares"):
+        return None
+    shares = tuple(sorted((scope, tuple(sorted(ids))) for scope, ids in p.shares.items()))
+    return (p.agency_id, p.role, shares)
+
+
+async def _page_template(request: Request, conn: psycopg.AsyncConnection) -> str:
+    """The rendered page with a slot for the teams, from the cache when still current."""
+    visibility = _visibility(request)
+    version = await layer_version(conn, PAGE_TABLES)
+    cache = _page_cache(request)
+    key = (visibility, version)
+    hit = cache.get(key) if visibility is not None else None
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    html = render_map(request.app.state.settings.api, await map_data(conn, teams=False),
+                      MapUrls())
+    if visibility is not None:
+        if len(cache) >= _PAGE_CACHE_MAX:
+            cache.clear()
+        cache[key] = (time.monotonic() + PAGE_TTL_S, html)
+    return html
+
+
+def _page_cache(request: Request) -> dict[tuple[object, ...], tuple[float, str]]:
+    state = request.app.state
+    cache = getattr(state, "map_page_cache", None)
+    if cache is None:
+        cache = state.map_page_cache = {}
+    return cache
 
 
 @router.get("/map", response_class=HTMLResponse, summary="Situation map (HTML)")
 async def situation_map(
         request: Request,
         conn: Annotated[psycopg.AsyncConnection, Depends(data_connection)]) -> HTMLResponse:
-    html = render_map(request.app.state.settings.api, await map_data(conn), MapUrls())
-    return HTMLResponse(html)
+    # the slot's LAST occurrence: the boot script comes after every layer's (agency) data
+    head, slot, tail = (await _page_template(request, conn)).rpartition(json.dumps(_TEAMS_SLOT))
+    teams = json.dumps(await _teams(conn)).replace("</", "<\\/")
+    return HTMLResponse(head + teams + tail if slot else tail)
