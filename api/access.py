@@ -20,9 +20,14 @@ _principal_dep: Any = getattr(deps, "current_principal", None)
 if _principal_dep is not None:
 
     async def visibility_key(principal: Annotated[Any, Depends(_principal_dep)]) -> str:
-        """A cache key for what the caller may see: role and visible agencies."""
-        agencies = sorted(getattr(principal, "visible_agency_ids", ()) or ())
-        return f"{getattr(principal, 'role', '')}:{','.join(map(str, agencies))}"
+        """A cache key for what the caller may see: the RLS context (role and own agency) and
+        the shares per scope. Not just the union of visible agencies: A seeing B's positions
+        and B seeing A's incidents have the same union but must not share cached tiles."""
+        shares = getattr(principal, "shares", None) or {}
+        scoped = ";".join(f"{scope}={','.join(map(str, sorted(ids)))}"
+                          for scope, ids in sorted(shares.items()))
+        return (f"{getattr(principal, 'role', '')}:{getattr(principal, 'agency_id', '')}:"
+                f"{scoped}")
 
     async def principal_agency(principal: Annotated[Any, Depends(_principal_dep)]) -> int | None:
         return getattr(principal, "agency_id", None)
