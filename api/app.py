@@ -67,4 +67,5 @@ def create_app(settings: Settings) -> FastAPI:
     rest.install(app)
     openapi_doc.install(app, auth.PUBLIC_ROUTES)
     static.mount(app, settings)
+    static.compress(app)  # outermost: compresses what the audit and limits let through
     return app
