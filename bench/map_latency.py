@@ -132,6 +132,8 @@ def main() -> None:
     ap.add_argument("--devices", type=int, default=200)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--load-devices", type=int, default=500)
+    ap.add_argument("--no-live", action="store_true", help="only the page-load part")
+    ap.add_argument("--runs", type=int, default=3, help="page loads of each kind")
     args = ap.parse_args()
     import os
     base = os.environ["GEOMON_DB__URL"]
@@ -142,16 +144,18 @@ def main() -> None:
         map_seed.seed_layers(url, incidents=5000, agency=AGENCY)
         with running_stack(url) as stack:
             cookie = login_cookie_for(url, stack.base_url, AGENCY)
-            loads = measure_load(stack.base_url, cookie, args.load_devices)
+            loads = measure_load(stack.base_url, cookie, args.load_devices, args.runs)
             # baseline: the same page for an agency that owns nothing (no teams, no layers)
             empty = measure_load(stack.base_url, login_cookie_for(
-                url, stack.base_url, map_seed.AGENCY_CODES[2]), 0)
+                url, stack.base_url, map_seed.AGENCY_CODES[2]), 0, args.runs)
             print(f"page load with {args.load_devices} devices, 5000 incidents and the demo "
                   f"layers: " + ", ".join(f"{t:.2f}" for t in loads) + " s "
                   f"(median {statistics.median(loads):.2f} s)")
             print("baseline, same page with nothing visible: " + ", ".join(
                 f"{t:.2f}" for t in empty) + f" s (median {statistics.median(empty):.2f} s); "
                 f"ratio {statistics.median(loads) / statistics.median(empty):.2f}x")
+            if args.no_live:
+                return
             moving = dict(list(ids.items())[:args.devices])
             lat, base_lat, mode = measure_latency(url, stack, cookie, moving, args.seconds)
         sent_n = args.devices * args.seconds
