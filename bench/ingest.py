@@ -209,7 +209,8 @@ def main() -> None:
     ap.add_argument("--total", type=int, default=100_000)
     ap.add_argument("--rate", type=float, default=2000.0)
     ap.add_argument("--latency-s", type=float, default=15.0)
-    ap.add_argument("--workers", type=int, default=1, help="listener processes (SO_REUSEPORT)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="listener processes (SO_REUSEPORT; the listener default on 2+ cores)")
     args = ap.parse_args()
     base = os.environ.get("GEOMON_DB__URL") or sys.exit("set GEOMON_DB__URL")
     url = fresh_database(base)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -32,7 +33,8 @@ def listen(
     accept_unknown: bool = typer.Option(
         False, "--accept-unknown", help="Register unknown devices on first contact (demos)."),
     workers: int = typer.Option(0, "--workers", min=0, max=16, help="Processes sharing the "
-                                "TCP/HTTP ports (default GEOMON_INGEST__WORKERS, 1)."),
+                                "TCP/HTTP ports (default GEOMON_INGEST__WORKERS, else 2 on a "
+                                "machine with 2+ cores when every TCP/HTTP port is fixed)."),
 ) -> None:
     """Run the ingest listeners (options override GEOMON_INGEST__* settings)."""
     from sensors.service import run_forever
@@ -47,6 +49,8 @@ def listen(
         s.ingest.accept_unknown = True
     if workers:
         s.ingest.workers = workers
+    elif "GEOMON_INGEST__WORKERS" not in os.environ:
+        s.ingest.workers = default_workers(s.ingest)
     if not any(getattr(s.ingest, f) for f in LISTENER_FIELDS):
         fail("no listener configured: give --nmea/--teltonika/--osmand/--mqtt/--sensor-tcp/"
              "--nmea-udp (or GEOMON_INGEST__*)")
@@ -68,11 +72,32 @@ def listen(
 WORKER_ENV = "GEOMON_LISTEN_WORKER"
 
 
+def default_workers(ing: Any) -> int:
+    """2 listener processes when there are 2+ cores (bench/ingest.py: about twice the
+    Teltonika rate on 2 cores, the Python side being CPU-bound) and every configured TCP/HTTP
+    port is fixed (SO_REUSEPORT cannot share an ephemeral ``:0`` port); else 1."""
+    ports = [getattr(ing, f) for f in ("nmea_tcp", "teltonika_tcp", "osmand_http",
+                                       "sensor_tcp", "metrics_http") if getattr(ing, f)]
+    if (os.cpu_count() or 1) < 2 or any(p.rpartition(":")[2] in ("", "0") for p in ports):
+        return 1
+    return 2
+
+
 def _spawn_workers(n: int) -> list[subprocess.Popen[bytes]]:
     """The extra ``--workers`` processes: the same command line, marked by WORKER_ENV."""
     argv = [sys.executable, "-m", "geomon.cli.__main__", *sys.argv[1:]]
-    return [subprocess.Popen(argv, env=dict(os.environ, **{WORKER_ENV: str(i)}))
+    return [subprocess.Popen(argv, env=dict(os.environ, **{WORKER_ENV: str(i)}),
+                             preexec_fn=_die_with_parent)
             for i in range(1, n)]
+
+
+def _die_with_parent() -> None:
+    """In a worker: SIGTERM when the first process dies (a SIGTERM ends it without running
+    its ``finally``, which would leave the workers holding the ports)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 LISTENER_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "mqtt_url", "sensor_tcp",

@@ -14,6 +14,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -98,6 +99,17 @@ async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device:
         listeners._closers.append(udp)
 
 
+def _adopt_segments(source: Path, target: Path) -> None:
+    """Move sealed spool segments left directly in ``source`` (by a one-process run) into
+    ``target``, which a writer of this process replays (idempotent by primary key)."""
+    segments = sorted(source.glob("spool-*.log")) if source.is_dir() else []
+    if segments:
+        target.mkdir(parents=True, exist_ok=True)
+        for seg in segments:
+            seg.rename(target / seg.name)
+        log.info("adopted %d spool segments from %s into %s", len(segments), source, target)
+
+
 @asynccontextmanager
 async def running_listeners(settings: Settings, *, nmea_bind_device: str = "",
                             worker: int = 0) -> AsyncIterator[Listeners]:
@@ -105,7 +117,11 @@ async def running_listeners(settings: Settings, *, nmea_bind_device: str = "",
     an extra process of ``--workers``: shared TCP/HTTP ports only, its own spool folder)."""
     ing = settings.ingest
     if ing.workers > 1:
+        root = ing.spool_dir
         ing = settings.ingest = ing.model_copy(update={"spool_dir": ing.spool_dir / f"w{worker}"})
+        if worker == 0:  # segments of an earlier single-process run must still be replayed
+            _adopt_segments(root, ing.spool_dir / "s0" if ing.writer_connections > 1
+                            else ing.spool_dir)
     events = EventHook(require_url(settings.db))  # events after each commit (issue 8)
     writer = ShardedWriter(require_url(settings.db), ing, ing.writer_connections,
                            on_committed=events)
