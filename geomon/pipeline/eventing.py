@@ -57,8 +57,9 @@ def compute(windows: list[Window], ctx: EngineContext) -> tuple[list[EventDraft]
 class EventHook:
     """``await hook(spans)`` after a commit; holds its own connection and a cached context."""
 
-    def __init__(self, url: str, *, context_ttl_s: float = 30.0) -> None:
+    def __init__(self, url: str, *, context_ttl_s: float = 30.0, gather_s: float = 0.25) -> None:
         self._url = url
+        self._gather_s = gather_s  # each run reloads its windows: fewer, larger runs under load
         self._ttl = context_ttl_s
         self._conn: psycopg.AsyncConnection | None = None
         self._ctx: EngineContext | None = None
@@ -99,8 +100,11 @@ class EventHook:
             return await asyncio.shield(result)
         merged, result = dict(spans), asyncio.get_running_loop().create_future()
         self._pending = (merged, result)
+        queued = self._lock.locked()
         try:
             async with self._lock:
+                if queued:  # under load: let the batches of the next moment join this run
+                    await asyncio.sleep(self._gather_s)
                 self._pending = None
                 new = await self._guarded(merged)
                 result.set_result(new)
