@@ -19,17 +19,11 @@ from fastapi import Depends, Request
 from api.auth import CurrentPrincipal, Principal, auth_pool, current_principal, require_role
 from geomon.errors import DatabaseUnavailable, Overloaded
 from geomon.settings import Settings
+from geomon.store.sessions import set_request_context
 
 __all__ = ["AgencyConnection", "CurrentPrincipal", "Principal", "agency_connection",
            "app_settings", "connection", "current_principal", "require_role",
            "scoped_connection"]
-
-_SET_CONTEXT = (
-    "SELECT set_config('geomon.system', 'off', true), "
-    "set_config('geomon.agency_id', %s, true), set_config('geomon.role', %s, true), "
-    "set_config('geomon.user', %s, true), set_config('statement_timeout', %s, true)"
-)
-
 
 @contextlib.asynccontextmanager
 async def scoped_connection(request: Request, principal: Principal | None
@@ -37,12 +31,13 @@ async def scoped_connection(request: Request, principal: Principal | None
     """``async with scoped_connection(request, principal) as conn``: the same RLS-scoped
     transaction as :func:`agency_connection`, for code outside a dependency (streams)."""
     timeout_ms = request.app.state.settings.db.statement_timeout_ms
-    params = ("", "", "", str(timeout_ms)) if principal is None else (
+    agency, role, user = ("", "", "") if principal is None else (
         "" if principal.agency_id is None else str(principal.agency_id), principal.role,
-        principal.user, str(timeout_ms))
+        principal.user)
     try:
         async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
-            await conn.execute(_SET_CONTEXT, params)
+            await set_request_context(conn, agency_id=agency, role=role, user=user,
+                                      statement_timeout_ms=timeout_ms)
             yield conn
     except psycopg.errors.QueryCanceled as exc:  # statement_timeout: ask for less, later
         raise Overloaded(f"query took longer than {timeout_ms} ms: narrow the bbox, time "

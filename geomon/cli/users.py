@@ -64,8 +64,7 @@ def reset_password(name: str = typer.Argument(..., help="User name.")) -> None:
     """Give a user a new one-time password (also unlocks the account)."""
     password = generate_password()
     with reported_errors(), connect(db_url()) as conn:
-        set_password(conn, name, hash_password(password))
-        conn.execute("UPDATE users SET must_change_password = true WHERE name = %s", (name,))
+        set_password(conn, name, hash_password(password), one_time=True)
     typer.echo(f"one-time password for {name} (shown once): {password}")
 
 

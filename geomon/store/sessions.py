@@ -117,3 +117,17 @@ async def change_password(conn: psycopg.AsyncConnection, user_id: int, password_
     await conn.execute("UPDATE users SET password_hash = %s, must_change_password = false "
                        "WHERE id = %s", (password_hash, user_id))
     await conn.execute("DELETE FROM sessions WHERE user_id = %s", (user_id,))
+
+
+_SET_REQUEST_CONTEXT = (
+    "SELECT set_config('geomon.system', 'off', true), "
+    "set_config('geomon.agency_id', %s, true), set_config('geomon.role', %s, true), "
+    "set_config('geomon.user', %s, true), set_config('statement_timeout', %s, true)"
+)
+
+
+async def set_request_context(conn: psycopg.AsyncConnection, *, agency_id: str, role: str,
+                              user: str, statement_timeout_ms: int) -> None:
+    """The row-level-security context of one API transaction (empty strings: no agency)."""
+    await conn.execute(_SET_REQUEST_CONTEXT,
+                       (agency_id, role, user, str(statement_timeout_ms)))

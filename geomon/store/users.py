@@ -87,10 +87,12 @@ def list_users(conn: psycopg.Connection) -> list[UserRecord]:
     return [UserRecord(*r) for r in rows]
 
 
-def set_password(conn: psycopg.Connection, name: str, password_hash: str) -> None:
+def set_password(conn: psycopg.Connection, name: str, password_hash: str, *,
+                 one_time: bool = False) -> None:
+    """Set a user's password (and unlock); ``one_time`` makes them change it at next login."""
     cur = conn.execute(
-        "UPDATE users SET password_hash = %s, must_change_password = false, failed_logins = 0, "
-        "locked_until = NULL WHERE name = %s", (password_hash, name))
+        "UPDATE users SET password_hash = %s, must_change_password = %s, failed_logins = 0, "
+        "locked_until = NULL WHERE name = %s", (password_hash, one_time, name))
     if cur.rowcount == 0:
         raise NotFound(f"no user {name!r}")
 

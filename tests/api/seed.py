@@ -119,9 +119,14 @@ def auth_headers(db_url: str, *, role: str = "admin", agency: str | None = "KGZ-
     return {"Authorization": f"Bearer {make_token(db_url, role=role, agency=agency)}"}
 
 
-@pytest.fixture(scope="session")
-def client(db_url: str, seed: Seed) -> Iterator[TestClient]:
+def analyst_client(db_url: str) -> Iterator[TestClient]:
+    """A TestClient of the app on ``db_url`` with an analyst of KGZ-BS signed in."""
     app = create_app(Settings(db=DbSettings(url=db_url)))
     with TestClient(app) as c:
         c.headers.update(auth_headers(db_url, role="analyst"))
         yield c
+
+
+@pytest.fixture(scope="session")
+def client(db_url: str, seed: Seed) -> Iterator[TestClient]:
+    yield from analyst_client(db_url)

@@ -8,11 +8,36 @@ from pathlib import Path
 import mercantile
 import psycopg
 import pyogrio.raw
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.seed import N_INCIDENTS, Seed
+from tests.api.seed import N_INCIDENTS, Seed, analyst_client, seed_layers
+from tests.conftest import create_database, drop_database, prepare_database
 
 VISIBLE = {i for i in range(N_INCIDENTS) if i % 5}
+
+
+# These tests assert exactly what a tile holds, so they get a database of their own: the
+# session database also carries other tests' incidents of the same agencies.
+@pytest.fixture(scope="module")
+def db_url(pg_base_url: str):
+    url = create_database(pg_base_url, "geomon_tiles")
+    try:
+        prepare_database(url)
+        yield url
+    finally:
+        drop_database(pg_base_url, url)
+
+
+@pytest.fixture(scope="module")
+def seed(db_url: str) -> Seed:
+    with psycopg.connect(db_url) as conn:
+        return seed_layers(conn)
+
+
+@pytest.fixture(scope="module")
+def client(db_url: str, seed: Seed):
+    yield from analyst_client(db_url)
 
 
 def _decode(data: bytes, z: int, x: int, y: int, tmp: Path, layer: str) -> list[dict]:
