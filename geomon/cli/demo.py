@@ -20,6 +20,10 @@ def demo_data(
     teams: int = typer.Option(24, "--teams", min=0, max=5000, help="Simulated teams to register."),
     incidents: int = typer.Option(5000, "--incidents", min=0, help="Synthetic incidents."),
     seed: int = typer.Option(11, "--seed", help="Random seed."),
+    login: str = typer.Option(
+        None, "--login", help="Also (re)create this demo user: an analyst of a regional "
+        "situation centre that every demo agency shares its data with; a new random password "
+        "is printed each time (there are no default credentials)."),
 ) -> None:
     """Register the demo agencies and teams and (re)generate synthetic incidents (idempotent)."""
     places = read_places(settings().reference_dir / "places_central_asia.csv")
@@ -37,6 +41,36 @@ def demo_data(
         copy_incidents(conn, rows, source=DEMO_SOURCE)
     typer.echo(f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents, "
                f"{n_zones} zones")
+    if login:
+        with reported_errors(), connect(db_url()) as conn:
+            password = _demo_login(conn, login)
+        typer.echo(f"demo login: user {login!r}, password {password!r} (new on every run)")
+
+
+SITUATION_CENTRE = ("RSC-DEMO", "Regional situation centre (demo)")
+
+
+def _demo_login(conn, name: str) -> str:  # type: ignore[no-untyped-def]
+    """An analyst of the demo situation centre, which every demo agency (and the agency of
+    devices not yet assigned) shares all its data with."""
+    from geomon.credentials import generate_password, hash_password
+    from geomon.errors import NotFound
+    from geomon.store.devices import UNASSIGNED_AGENCY
+    from geomon.store.users import create_user, get_user, set_password, share
+
+    centre, centre_name = SITUATION_CENTRE
+    ensure_agency(conn, centre, centre_name)
+    ensure_agency(conn, UNASSIGNED_AGENCY, "Devices not yet assigned")
+    for code in [c for c, _ in AGENCIES.values()] + [UNASSIGNED_AGENCY]:
+        share(conn, from_agency=code, to_agency=centre, scope="all")
+    password = generate_password()
+    try:
+        get_user(conn, name)
+        set_password(conn, name, hash_password(password))
+    except NotFound:
+        create_user(conn, name=name, password_hash=hash_password(password), role="analyst",
+                    agency=centre)
+    return password
 
 
 def _demo_zones(conn) -> int:  # type: ignore[no-untyped-def]
