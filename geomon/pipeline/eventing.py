@@ -57,9 +57,11 @@ def compute(windows: list[Window], ctx: EngineContext) -> tuple[list[EventDraft]
 class EventHook:
     """``await hook(spans)`` after a commit; holds its own connection and a cached context."""
 
-    def __init__(self, url: str, *, context_ttl_s: float = 30.0, gather_s: float = 0.25) -> None:
+    def __init__(self, url: str, *, context_ttl_s: float = 30.0, gather_s: float = 0.0) -> None:
         self._url = url
-        self._gather_s = gather_s  # each run reloads its windows: fewer, larger runs under load
+        # > 0: fewer, larger runs under load (each reloads its windows), but one large run
+        # blocks the loop longer: bench/ingest.py p99 went from 414-1066 to 1145-1237 ms at 0.25
+        self._gather_s = gather_s
         self._ttl = context_ttl_s
         self._conn: psycopg.AsyncConnection | None = None
         self._ctx: EngineContext | None = None
@@ -103,7 +105,7 @@ class EventHook:
         queued = self._lock.locked()
         try:
             async with self._lock:
-                if queued:  # under load: let the batches of the next moment join this run
+                if queued and self._gather_s:  # let the batches of the next moment join
                     await asyncio.sleep(self._gather_s)
                 self._pending = None
                 new = await self._guarded(merged)
