@@ -16,41 +16,26 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
-from psycopg import sql
 
 from geomon.analysis import hotspots as service
 from geomon.analysis.hotspot_params import HotspotParams, InputFilter
 from geomon.spatial.crs import transform_xy
+from geomon.store import databases, migrate
 from geomon.store import hotspot_inputs as inputs
-from geomon.store import migrate
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 def create_db(base: str) -> str:
-    name = f"geomon_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_db(base, name)
-    with psycopg.connect(url, autocommit=True) as c:
-        c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    url = databases.create_database(base, "geomon_bench")
     migrate.upgrade(url)
     return url
 
 
-def drop_db(base: str, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+drop_db = databases.drop_database
 
 
 def insert_incidents(url: str, lon: np.ndarray, lat: np.ndarray, month: np.ndarray) -> None:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from geomon.reference import read_features, read_places
-from geomon.store import migrate
+from geomon.store import databases, migrate
 from geomon.store.partitions import ensure_partitions
 from geomon.store.reference import upsert_borders, upsert_countries, upsert_places
 
@@ -60,27 +58,12 @@ def pg_base_url() -> str:
     return url
 
 
-def _with_db(url: str, dbname: str) -> str:
-    """The URL ``url`` with its database replaced (URLs stay URLs: Alembic needs one)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + dbname))
-
-
 def create_database(base_url: str, prefix: str = "geomon_test") -> str:
     """A new empty database (with PostGIS) on the server of ``base_url``; returns its URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_db(base_url, name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    return url
+    return databases.create_database(base_url, prefix)
 
 
-def drop_database(base_url: str, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+drop_database = databases.drop_database
 
 
 def prepare_database(url: str) -> None:

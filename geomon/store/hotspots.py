@@ -18,6 +18,7 @@ import shapely
 from psycopg.types.json import Jsonb
 
 from geomon.errors import NotFound
+from geomon.store.surfaces import insert_surface
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +108,10 @@ def save_cells(conn: psycopg.Connection, run_id: int, cell_ids: np.ndarray,
 def save_surface(conn: psycopg.Connection, *, kind: str, name: str, path: str, crs: str,
                  units: str, params: dict[str, Any], bounds_wgs84: shapely.Geometry,
                  agency_id: int | None, created_by: str) -> int:
-    row = conn.execute(
-        "INSERT INTO surfaces (kind, name, path, crs, units, params, bounds, agency_id, "
-        "created_by) VALUES (%s, %s, %s, %s, %s, %s, ST_GeomFromWKB(%s, 4326), %s, %s) "
-        "RETURNING id",
-        (kind, name, path, crs, units, Jsonb(params), shapely.to_wkb(bounds_wgs84), agency_id,
-         created_by)).fetchone()
-    assert row is not None
-    return int(row[0])
+    """The ``surfaces`` row of a KDE run's GeoTIFF (the file is already written)."""
+    return insert_surface(conn, kind=kind, name=name, path=path, crs=crs, units=units,
+                          params=params, bounds_wgs84=bounds_wgs84, agency_id=agency_id,
+                          created_by=created_by)
 
 
 def _run_row(row: Sequence[Any] | None, run_id: int) -> dict[str, Any]:
