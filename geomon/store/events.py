@@ -69,10 +69,16 @@ async def insert_events(conn: psycopg.AsyncConnection, drafts: Sequence[EventDra
     )
     cur = await conn.execute(_INSERT, cols)
     ids = [int(r[0]) for r in await cur.fetchall()]
-    if ids:
-        await conn.execute(_ENQUEUE, {"ids": ids, "order": list(SEVERITY_ORDER)})
-        await notify(conn, ids)
+    await announce_new(conn, ids)
     return ids
+
+
+async def announce_new(conn: psycopg.AsyncConnection, ids: Sequence[int]) -> None:
+    """For events just inserted by any writer: queue their webhook/MQTT deliveries and NOTIFY
+    the live stream (both take effect when the caller commits)."""
+    if ids:
+        await conn.execute(_ENQUEUE, {"ids": list(ids), "order": list(SEVERITY_ORDER)})
+        await notify(conn, ids)
 
 
 _SUPERSEDED = """

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from geomon.model import Observation
+from geomon.store.events import announce_new
 
 # Observation kinds that are alarms, and the severity of the event they raise.
 ALARM_SEVERITY: dict[str, str] = {
@@ -42,14 +43,17 @@ RETURNING id, sensor_id, observed_at, kind
 """
 
 _EVENTS = """
-INSERT INTO events (agency_id, device_id, kind, severity, occurred_at, geom, attrs)
+INSERT INTO events (agency_id, device_id, kind, severity, occurred_at, geom, attrs, event_key)
 SELECT d.agency_id, d.id, 'sensor_alarm', a.severity, o.observed_at, o.geom,
        jsonb_build_object('observation_id', o.id, 'observation_kind', o.kind,
-                          'value', o.value, 'text', o.text, 'sensor', d.uid) || o.attrs
+                          'value', o.value, 'text', o.text, 'sensor', d.uid) || o.attrs,
+       'sensor_alarm:' || o.id
 FROM observations o
 JOIN devices d ON d.id = o.sensor_id
 JOIN unnest(%s::text[], %s::text[]) AS a(kind, severity) ON a.kind = o.kind
 WHERE o.id = ANY(%s)
+ON CONFLICT (event_key) DO NOTHING
+RETURNING id
 """
 
 
@@ -89,7 +93,9 @@ async def raise_sensor_alarms(conn: psycopg.AsyncConnection, inserted: list[tupl
     if not ids:
         return 0
     cur = await conn.execute(_EVENTS, (list(ALARM_SEVERITY), list(ALARM_SEVERITY.values()), ids))
-    return cur.rowcount
+    event_ids = [int(r[0]) for r in await cur.fetchall()]
+    await announce_new(conn, event_ids)  # live stream and webhook/MQTT, like every event
+    return len(event_ids)
 
 
 async def count_observations(conn: psycopg.AsyncConnection, sensor_uid: str) -> int:

@@ -144,3 +144,36 @@ def test_overloaded_when_queue_full(db_url: str, tmp_path: Path) -> None:
     w = BatchWriter(db_url, _settings(tmp_path, queue_max_rows=100))
     with pytest.raises(Overloaded):
         asyncio.run(_run(w, w.submit([_fix("X", i) for i in range(101)])))
+
+
+def test_sensor_alarm_is_announced_and_queued_for_notification(db_url: str,
+                                                                 tmp_path: Path) -> None:
+    """A BCP alarm is an event like any other: NOTIFY geomon_events on commit (live stream,
+    map) and one delivery per matching webhook/MQTT target."""
+    import json
+
+    from geomon.store.notifications import add_target
+
+    uid = _uid()
+    sensor = _register(db_url, uid, kind="sensor")
+    with psycopg.connect(db_url) as c:
+        add_target(c, channel="webhook", url="http://127.0.0.1:9/hook", agency="TEST-W",
+                   min_severity="critical", kinds=["sensor_alarm"])
+    listener = psycopg.connect(db_url, autocommit=True)
+    listener.execute("LISTEN geomon_events")
+    w = BatchWriter(db_url, _settings(tmp_path))
+    obs = [Observation(uid, T0 + timedelta(minutes=5), "intrusion", text="fence 3",
+                       lat=39.4, lon=73.3)]
+    asyncio.run(_run(w, w.submit_observations(obs)))
+    ids = []
+    for note in listener.notifies(timeout=5, stop_after=1):
+        ids += json.loads(note.payload)["events"]
+    listener.close()
+    with psycopg.connect(db_url) as c:
+        event = c.execute("SELECT id, severity FROM events WHERE device_id = %s "
+                          "AND kind = 'sensor_alarm'", (sensor,)).fetchone()
+        assert event is not None and event[1] == "critical"
+        assert event[0] in ids
+        queued = c.execute("SELECT count(*) FROM notification_deliveries WHERE event_id = %s",
+                           (event[0],)).fetchone()
+    assert queued == (1,)
