@@ -50,7 +50,7 @@ def serve(
         True, "--listeners/--no-listeners",
         help="Also run the ingest listeners configured in GEOMON_INGEST__*."),
     workers: int = typer.Option(
-        0, "--workers", min=0,
+        1, "--workers", min=0,
         help="uvicorn worker processes (0 = one per CPU). Each has its own DB pool, "
              "geomon_live listener, tile cache and principal cache."),
 ) -> None:
