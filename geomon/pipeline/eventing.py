@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,8 @@ class EventHook:
         self._pending: tuple[dict[int, tuple[datetime, datetime]], asyncio.Future[list[int]]] \
             | None = None  # the spans of the run waiting for the lock, and its result
         self.last_event_ids: list[int] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # see _events_loop
+        self._thread: threading.Thread | None = None
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
@@ -108,7 +111,8 @@ class EventHook:
                 if queued and self._gather_s:  # let the batches of the next moment join
                     await asyncio.sleep(self._gather_s)
                 self._pending = None
-                new = await self._guarded(merged)
+                new = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
+                    self._guarded(merged), self._events_loop()))
                 result.set_result(new)
         finally:
             if self._pending is not None and self._pending[1] is result:
@@ -116,6 +120,17 @@ class EventHook:
             if not result.done():
                 result.cancel()  # cancelled: the joiners are cancelled with it
         return new
+
+    def _events_loop(self) -> asyncio.AbstractEventLoop:
+        """The hook's own thread and loop: a large window load (fetch + JSON of every row)
+        would otherwise hold the ingest loop for seconds; in a thread the interpreter switches
+        back to the loop every few ms, so acks keep flowing."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                            name="geomon-events")
+            self._thread.start()
+        return self._loop
 
     async def _guarded(self, spans: dict[int, tuple[datetime, datetime]]) -> list[int]:
         try:
@@ -148,9 +163,19 @@ class EventHook:
         self.last_event_ids = new
         return new
 
-    async def close(self) -> None:
+    async def _close_conn(self) -> None:
         if self._conn is not None:
             await self._conn.close()
+
+    async def close(self) -> None:
+        if self._loop is None:
+            return
+        loop, self._loop = self._loop, None
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._close_conn(), loop))
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 5)
+        loop.close()
 
 
 async def check_silent(conn: psycopg.AsyncConnection, ctx: EngineContext,
