@@ -10,9 +10,22 @@ from fastapi import FastAPI
 
 from api import auth, errors, openapi_doc
 from api.rest import routes as rest
-from api.routes import devices, health, map_data, map_page, static
-from api.routes import corridors, coverage, events, hotspots, live, metrics, ogc, surfaces
-from api.routes import tiles
+from api.routes import (
+    corridors,
+    coverage,
+    devices,
+    events,
+    health,
+    hotspots,
+    live,
+    map_data,
+    map_page,
+    metrics,
+    ogc,
+    static,
+    surfaces,
+    tiles,
+)
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 

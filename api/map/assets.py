@@ -27,7 +27,7 @@ FULLSCREEN_JS: Assets = [("Control.Fullscreen.js",
 FULLSCREEN_CSS: Assets = [("Control.FullScreen.css",
                            vendor_url("leaflet.fullscreen", "Control.FullScreen.css"))]
 OWN_JS = ("/static/app/geomon-map.js", "/static/app/geomon-panels.js",
-          "/static/app/geomon-events.js")
+          "/static/app/geomon-events.js", "/static/app/geomon-coverage.js")
 OWN_CSS = ("/static/app/geomon-map.css",)
 
 

@@ -75,7 +75,7 @@ def _page_config(settings: ApiSettings, urls: MapUrls, data: MapData) -> dict[st
 
 
 def _boot_script(m: folium.Map, live: Realtime, groups: dict[str, str],
-                 config: dict[str, Any]) -> str:
+                 config: dict[str, Any], layer_control: folium.LayerControl) -> str:
     group_js = ", ".join(f"{role}: {name}" for role, name in groups.items())
     # folium's map script runs at the end of <body>; start once every inline script ran
     map_js, live_js = m.get_name(), live.get_name()
@@ -83,7 +83,8 @@ def _boot_script(m: folium.Map, live: Realtime, groups: dict[str, str],
     return (
         "<script>document.addEventListener('DOMContentLoaded', function () {\n"
         f"window.geomonMap = {map_js}; window.geomonLive = {live_js};\n"
-        f"geomon.start({map_js}, {live_js}, {config_js}, {{{group_js}}}); }});</script>"
+        f"geomon.start({map_js}, {live_js}, {config_js}, {{{group_js}}});\n"
+        f"geomon.initCoverage({map_js}, {layer_control.get_name()}); }});</script>"
     )
 
 
@@ -99,7 +100,8 @@ def render_map(settings: ApiSettings, data: MapData, urls: MapUrls | None = None
     live = _live_layer(settings, urls)
     live.add_to(m)
     use_local_assets(Fullscreen(position="topleft"), FULLSCREEN_JS, FULLSCREEN_CSS).add_to(m)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    layer_control = folium.LayerControl(collapsed=True, position="topright")
+    layer_control.add_to(m)
     root = m.get_root()
     for url in OWN_JS:
         root.header.add_child(JavascriptLink(url))
@@ -108,6 +110,6 @@ def render_map(settings: ApiSettings, data: MapData, urls: MapUrls | None = None
         root.header.add_child(CssLink(url))
     config = _page_config(settings, urls, data)
     root.html.add_child(folium.Element(panels_html()))
-    root.html.add_child(folium.Element(_boot_script(m, live, groups, config)))
+    root.html.add_child(folium.Element(_boot_script(m, live, groups, config, layer_control)))
     root.title = "geomon — situation map"
     return root.render()

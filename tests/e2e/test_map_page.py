@@ -231,3 +231,30 @@ def test_crossing_point_popup_shows_latest_sensor_observations(browser: Browser,
     text = page.inner_text(".leaflet-popup-content .gm-obs")
     assert "vehicle_count" in text and "23" in text and f"Lane counter {place.name}" in text
     shot(browser, output_dir, "post_observations")
+
+
+def test_patrol_coverage_overlay_shows_covered_and_uncovered_risk(
+        browser: Browser, map_db: tuple, output_dir: Path, tmp_path: Path) -> None:
+    """A real KDE run of the seeded incidents (the CLI, stored for the test agency) is the
+    risk surface; the overlay asks /api/v1/coverage for today and draws its cells."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GEOMON_DB__URL": map_db[0], "GEOMON_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "geomon.cli", "hotspots", "run", "kde", "--bbox", "60,35,80,46",
+         "--cell-size", "5000", "--owner", AGENCY], env=env, capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 0, done.stderr
+    page = browser.page
+    page.evaluate(f"{_overlay(browser, 'Patrol coverage')}.click()")
+    page.wait_for_function("() => geomon.coverageLayer && geomon.coverageLayer.geomonLoaded",
+                           timeout=60_000)
+    status = page.evaluate("() => geomon.coverageLayer.geomonStatus")
+    assert status.startswith("High-risk ground covered today:")
+    fills = set(page.evaluate("[...document.querySelectorAll('path.leaflet-interactive')]"
+                              ".map(p => p.getAttribute('fill'))"))
+    assert "#d73027" in fills  # uncovered high-risk cells are drawn
+    shot(browser, output_dir, "coverage")
+    page.evaluate(f"{_overlay(browser, 'Patrol coverage')}.click()")
