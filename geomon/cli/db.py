@@ -8,7 +8,8 @@ from geomon.cli.common import db_url, reported_errors, settings
 from geomon.store.db import connect
 from geomon.store.partitions import ensure_partitions
 
-app = typer.Typer(help="Database schema: migrate up or down, make partitions.", no_args_is_help=True)
+app = typer.Typer(help="Database schema: migrate up or down, make partitions.",
+                  no_args_is_help=True)
 
 
 @app.command()
@@ -26,7 +27,9 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 
 
 @app.command()
-def downgrade(revision: str = typer.Argument("base", help="Target revision (base = empty).")) -> None:
+def downgrade(
+    revision: str = typer.Argument("base", help="Target revision (base = empty)."),
+) -> None:
     """Migrate the database down to REVISION (default: base, an empty schema)."""
     from geomon.store import migrate
 

@@ -412,5 +412,5 @@ audit_log = Table(
 )
 
 
-from geomon.store import schema_events  # noqa: E402,F401  (event engine tables, same metadata)
-from geomon.store import schema_tiles  # noqa: E402,F401  (tile-cache change counters)
+# Tables defined beside this module on the same metadata (event engine, tile-cache counters).
+from geomon.store import schema_events, schema_tiles  # noqa: E402,F401

@@ -31,5 +31,6 @@ def test_fix_without_partition_is_kept_and_moved(conn: psycopg.Connection) -> No
     assert ensure_month(conn, date(2019, 3, 1)) is True
     assert _where(conn, dev.id, t) == "positions_201903"
     assert ensure_month(conn, date(2019, 3, 1)) is False
-    count = conn.execute("SELECT count(*) FROM positions WHERE device_id = %s", (dev.id,)).fetchone()
+    count = conn.execute("SELECT count(*) FROM positions WHERE device_id = %s",
+                         (dev.id,)).fetchone()
     assert count == (1,)

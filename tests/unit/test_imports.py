@@ -58,7 +58,7 @@ def test_sql_only_in_store() -> None:
         if rel.startswith("geomon/store/"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value.lstrip().startswith(SQL_START):
-                    offenders.append(f"{rel}:{node.lineno}: {node.value.strip()[:50]}")
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and node.value.lstrip().startswith(SQL_START)):
+                offenders.append(f"{rel}:{node.lineno}: {node.value.strip()[:50]}")
     assert offenders == []
