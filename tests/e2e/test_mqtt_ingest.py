@@ -127,6 +127,12 @@ def test_positions_owntracks_and_observations(broker, db_url, tmp_path) -> None:
     assert speed is not None and abs(speed[0] - 10.0) < 1e-9  # OwnTracks vel is km/h
 
 
+def _wait_connected(client, timeout_s: float = 30.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while not client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_broker_restart_mid_stream_loses_nothing(broker, db_url, tmp_path) -> None:
     uid = _register(db_url, "phone")
     env = {"GEOMON_INGEST__MQTT_CLIENT_ID": "geomon-" + uuid.uuid4().hex[:6]}
@@ -139,6 +145,7 @@ def test_broker_restart_mid_stream_loses_nothing(broker, db_url, tmp_path) -> No
                 broker.stop()
                 time.sleep(0.5)
                 broker.start()
+                _wait_connected(pub)  # the publisher's own reconnect is not under test
             payload = json.dumps({"time": (T0 + timedelta(seconds=i)).isoformat(),
                                   "lat": 42.8 + i * 1e-5, "lon": 74.6})
             info = pub.publish(f"geomon/TEST-MQTT/{uid}/position", payload, qos=1)
