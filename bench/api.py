@@ -24,22 +24,19 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import mercantile
 import psycopg
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geomon.credentials import USER_TOKEN_PREFIX, hash_password, new_token, token_digest  # noqa: E402
 from geomon.reference import read_features, read_places  # noqa: E402
-from geomon.store import migrate  # noqa: E402
+from geomon.store import databases, migrate  # noqa: E402
 from geomon.store.partitions import ensure_partitions  # noqa: E402
 from geomon.store.reference import upsert_borders, upsert_countries, upsert_places  # noqa: E402
 from geomon.store.tiles import LAYERS, tile_sql  # noqa: E402
@@ -92,17 +89,8 @@ FILL = [
 ]
 
 
-def with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
 def make_database(base: str) -> str:
-    name = f"geomon_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = with_db(base, name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    url = databases.create_database(base, "geomon_bench")
     migrate.upgrade(url)
     with psycopg.connect(url, autocommit=True) as conn:
         ensure_partitions(conn, months_ahead=1, months_back=2)
@@ -288,9 +276,7 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-        with psycopg.connect(base_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(urlsplit(url).path.lstrip("/"))))
+        databases.drop_database(base_url, url)
         print("dropped the bench database")
 
 

@@ -32,15 +32,13 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geomon.store import migrate  # noqa: E402
+from geomon.store import databases, migrate  # noqa: E402
 from geomon.store.partitions import ensure_partitions  # noqa: E402
 from sensors.protocols.teltonika_encode import Record, encode_codec8, imei_frame  # noqa: E402
 
@@ -48,28 +46,14 @@ T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def fresh_database(base: str) -> str:
-    name = f"geomon_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlunsplit(urlsplit(base)._replace(path="/" + name))
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    url = databases.create_database(base, "geomon_bench")
     migrate.upgrade(url)
     with psycopg.connect(url, autocommit=True) as conn:
         ensure_partitions(conn, months_ahead=2)
     return url
 
 
-def drop_database(base: str, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    for attempt in range(10):  # listener workers may still be closing their connections
-        try:
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
-            return
-        except psycopg.errors.ObjectInUse:
-            time.sleep(1 + attempt)
+drop_database = databases.drop_database  # retries while listener workers close connections
 
 
 def register(url: str, n: int) -> list[str]:

@@ -30,7 +30,7 @@ def create_database(base_url: str, prefix: str = "geomon_scratch") -> str:
     return url
 
 
-def drop_database(base_url: str, url: str, *, attempts: int = 5) -> None:
+def drop_database(base_url: str, url: str, *, attempts: int = 8) -> None:
     """Drop the database of ``url``, retrying while its last sessions close (a backend of
     another role, such as a listener's worker, can refuse the forced termination briefly)."""
     name = urlsplit(url).path.lstrip("/")
@@ -40,7 +40,7 @@ def drop_database(base_url: str, url: str, *, attempts: int = 5) -> None:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                              .format(sql.Identifier(name)))
             return
-        except psycopg.errors.InsufficientPrivilege:
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
             if attempt == attempts - 1:
                 raise
             time.sleep(1.0 + attempt)
