@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import typer
 
@@ -36,3 +37,14 @@ def reported_errors() -> Iterator[None]:
         yield
     except GeomonError as exc:
         fail(str(exc))
+
+
+def parse_utc(text: str | None) -> datetime | None:
+    """An ISO 8601 time option as a tz-aware datetime (UTC when it has no offset)."""
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)

@@ -22,7 +22,7 @@ from geomon.analysis.region_surface import (
     build_region_surface,
     store_file_surface,
 )
-from geomon.cli.common import db_url, reported_errors, settings
+from geomon.cli.common import db_url, parse_utc, reported_errors, settings
 from geomon.errors import ConfigError, InvalidRequest
 from geomon.spatial.raster_io import Grid
 from geomon.store import surfaces as store
@@ -38,16 +38,6 @@ Until = Annotated[str | None, Opt(help="Window end, exclusive (default now).")]
 
 def _emit(obj: Any) -> None:
     typer.echo(json.dumps(obj, indent=2, default=str))
-
-
-def utc(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -104,7 +94,8 @@ def build_region(
             extra["incident_category"] = category
         spec = RegionSurfaceSpec(bbox=_bbox(bbox) if bbox else None, country=country,
                                  border=border, buffer_km=buffer_km, cell_size_m=cell_size,
-                                 patrol_since=utc(since), patrol_until=utc(until), name=name,
+                                 patrol_since=parse_utc(since), patrol_until=parse_utc(until),
+                                 name=name,
                                  **extra)
         with connect(db_url()) as conn:
             out = build_region_surface(conn, spec, data_dir=settings().data_dir,
@@ -228,7 +219,7 @@ def route_risk_db(surface: Path | None, surface_id: int | None, line_lonlat: Any
             assert surface is not None
             grid = _read_raster(surface)
         if device is not None:
-            t0, t1 = utc(since), utc(until)
+            t0, t1 = parse_utc(since), parse_utc(until)
             assert t0 is not None and t1 is not None
             out = service.device_route_risk(conn, grid, device, t0, t1, threshold)
         else:
@@ -247,8 +238,8 @@ def devices_cmd(
     import shapely
 
     with reported_errors(), connect(db_url()) as conn:
-        t1 = utc(until) or datetime.now(UTC)
-        t0 = utc(since) or t1 - timedelta(hours=24)
+        t1 = parse_utc(until) or datetime.now(UTC)
+        t0 = parse_utc(since) or t1 - timedelta(hours=24)
         rows = store.devices_in_region(conn, shapely.box(*_bbox(bbox)), t0, t1, limit=limit)
     _emit({"since": t0, "until": t1, "devices": rows})
 

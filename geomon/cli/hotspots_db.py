@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from geomon.analysis import hotspots as service
 from geomon.analysis.hotspot_params import HotspotParams, InputFilter
-from geomon.cli.common import db_url, fail, reported_errors, settings
+from geomon.cli.common import db_url, fail, parse_utc, reported_errors, settings
 from geomon.store import hotspots as store
 from geomon.store.db import connect
 from geomon.store.hotspot_inputs import agency_id
@@ -115,16 +114,6 @@ Knn = Annotated[int | None, Opt("--knn", help="k nearest neighbours instead of a
 AsUser = Annotated[str | None, Opt("--as", help="Recorded as created_by (default: OS user).")]
 
 
-def _utc(v: str | None) -> datetime | None:
-    if v is None:
-        return None
-    try:
-        t = datetime.fromisoformat(v)
-    except ValueError:
-        raise typer.BadParameter(f"{v!r} is not an ISO 8601 time") from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 @run_app.command("gistar")
 def run_gistar(layer: Layer = "incidents", category: Category = None, agency: Agency = None,
                owner: Owner = None, since: Since = None, until: Until = None, bbox: BBox = None,
@@ -136,7 +125,7 @@ def run_gistar(layer: Layer = "incidents", category: Category = None, agency: Ag
                seed: Annotated[int | None, Opt(help="Permutation seed.")] = None,
                as_user: AsUser = None) -> None:
     """Getis-Ord Gi* on a hex/square grid (ArcGIS Hot Spot Analysis numbers)."""
-    since, until = _utc(since), _utc(until)  # type: ignore[assignment]
+    since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     _run("gistar", dict(locals()))
 
 
@@ -150,7 +139,7 @@ def run_ehsa(layer: Layer = "incidents", category: Category = None, agency: Agen
              time_window: Annotated[int, Opt(help="Neighbourhood time steps.")] = 1,
              as_user: AsUser = None) -> None:
     """Emerging hot spots: space-time Gi*, Mann-Kendall trend and pattern per cell."""
-    since, until = _utc(since), _utc(until)  # type: ignore[assignment]
+    since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     _run("ehsa", dict(locals()))
 
 
@@ -163,7 +152,7 @@ def run_kde(layer: Layer = "incidents", category: Category = None, agency: Agenc
             bandwidth: Annotated[float | None, Opt(help="Radius, m (default ArcGIS).")] = None,
             as_user: AsUser = None) -> None:
     """Quartic kernel density to a GeoTIFF under data_dir/surfaces plus a surfaces row."""
-    since, until = _utc(since), _utc(until)  # type: ignore[assignment]
+    since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     ctx = dict(locals())
     ctx["kde_cell_size"] = ctx.pop("cell_size")
     _run("kde", ctx)
@@ -178,7 +167,7 @@ def run_dbscan(layer: Layer = "incidents", category: Category = None, agency: Ag
                min_count: Annotated[int, Opt(help="Points to form a core.")] = 5,
                as_user: AsUser = None) -> None:
     """Density clusters (DBSCAN); cluster hulls stored as cells with value = count."""
-    since, until = _utc(since), _utc(until)  # type: ignore[assignment]
+    since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     _run("dbscan", dict(locals()))
 
 
