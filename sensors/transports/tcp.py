@@ -67,7 +67,8 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     idle_sent = True
     while True:
         try:
-            data = await asyncio.wait_for(reader.read(read_size), idle_s)
+            async with asyncio.timeout(idle_s):  # no task per read, unlike wait_for
+                data = await reader.read(read_size)
         except TimeoutError:
             if not idle_sent:
                 await session.on_idle(writer)
