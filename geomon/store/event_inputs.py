@@ -15,28 +15,50 @@ from geomon.alerts import AgencyRules, BorderIndex, ZoneIndex
 from geomon.store.zones import BORDERS_SQL, ZONES_SQL, border_index, zone_indexes
 
 _WINDOWS = """
-WITH s(device_id, lo, hi) AS (
-  SELECT * FROM unnest(%(d)s::int[], %(lo)s::timestamptz[], %(hi)s::timestamptz[])),
+WITH s(device_id, lo, hi, c_last, c_count) AS (
+  SELECT * FROM unnest(%(d)s::int[], %(lo)s::timestamptz[], %(hi)s::timestamptz[],
+                       %(c_last)s::timestamptz[], %(c_count)s::int[])),
 b AS (
-  SELECT s.device_id, s.lo, s.hi, dv.agency_id,
+  SELECT s.*, dv.agency_id,
     (SELECT max(p.fix_time) FROM positions p
       WHERE p.device_id = s.device_id AND p.fix_time < s.lo AND p.valid) AS prev,
     (SELECT min(p.fix_time) FROM positions p
       WHERE p.device_id = s.device_id AND p.fix_time > s.hi AND p.valid) AS next
-  FROM s JOIN devices dv ON dv.id = s.device_id)
-SELECT b.device_id, b.agency_id, b.lo, b.hi, b.prev, b.next, p.fix_time, ST_X(p.geom),
-       ST_Y(p.geom), p.speed_mps, p.attrs
-FROM b JOIN positions p ON p.device_id = b.device_id AND p.valid
- AND p.fix_time >= coalesce(b.prev - %(lookback)s::interval, b.lo)
- AND p.fix_time <= coalesce(b.next, b.hi)
-ORDER BY b.device_id, p.fix_time
+  FROM s JOIN devices dv ON dv.id = s.device_id),
+f AS (
+  SELECT b.*, CASE WHEN b.next IS NULL AND b.prev = b.c_last THEN
+      (SELECT count(*) FROM positions p WHERE p.device_id = b.device_id AND p.valid
+        AND p.fix_time >= b.c_last - %(lookback)s::interval AND p.fix_time <= b.c_last)
+      = b.c_count ELSE false END AS tail_only
+  FROM b)
+SELECT f.device_id, f.agency_id, f.lo, f.hi, f.prev, f.next, f.tail_only, p.fix_time,
+       ST_X(p.geom), ST_Y(p.geom), p.speed_mps, p.attrs
+FROM f JOIN positions p ON p.device_id = f.device_id AND p.valid
+ AND p.fix_time >= CASE WHEN f.tail_only THEN f.lo
+                        ELSE coalesce(f.prev - %(lookback)s::interval, f.lo) END
+ AND p.fix_time <= coalesce(f.next, f.hi)
+ORDER BY f.device_id, p.fix_time
 """
+
+
+@dataclass(frozen=True)
+class CachedTail:
+    """What the caller already holds of a device: every valid stored fix from
+    ``last - lookback`` to ``last`` (``count`` of them)."""
+
+    last: datetime
+    count: int
 
 
 @dataclass
 class Window:
     """One device's reloaded track window: fixes after ``prev`` may emit events, and the
-    stored events in ``[t0, t1]`` are replaced by the recomputation."""
+    stored events in ``[t0, t1]`` are replaced by the recomputation.
+
+    ``tail_only``: the caller's :class:`CachedTail` was checked against the store (the
+    device's previous stored fix is its ``last``, the count in the lookback matches, nothing
+    stored after the batch), so ``rows`` holds only the fixes from the batch's first on; the
+    caller prepends what it holds."""
 
     device_id: int
     agency_id: int
@@ -44,23 +66,31 @@ class Window:
     t0: datetime
     t1: datetime
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # (dev, t, lon, lat, v, attrs)
+    tail_only: bool = False
 
 
 async def load_windows(conn: psycopg.AsyncConnection,
                        spans: Mapping[int, tuple[datetime, datetime]],
-                       lookback: timedelta) -> list[Window]:
+                       lookback: timedelta,
+                       tails: Mapping[int, CachedTail] | None = None) -> list[Window]:
     """For each device and (first, last) fix time of a committed batch: the stored fixes from
-    the previous stored fix (minus ``lookback`` for stop rules) to the next stored fix."""
+    the previous stored fix (minus ``lookback`` for stop rules) to the next stored fix - or,
+    where ``tails`` holds the device's stored fixes up to the batch and the store agrees,
+    just the batch's fixes (one statement, one snapshot either way)."""
     devs = sorted(spans)
+    tails = tails or {}
+    held = [tails.get(d) for d in devs]
     cur = await conn.execute(_WINDOWS, {
         "d": devs, "lo": [spans[d][0] for d in devs], "hi": [spans[d][1] for d in devs],
-        "lookback": lookback})
+        "c_last": [t.last if t else None for t in held],
+        "c_count": [t.count if t else None for t in held], "lookback": lookback})
     windows: dict[int, Window] = {}
-    for dev, agency, lo, hi, prev, nxt, t, lon, lat, v, attrs in await cur.fetchall():
+    for dev, agency, lo, hi, prev, nxt, tail_only, t, lon, lat, v, attrs \
+            in await cur.fetchall():
         w = windows.get(dev)
         if w is None:
             t0 = lo if prev is None else prev + timedelta(microseconds=1)
-            w = windows[dev] = Window(dev, agency, prev, t0, nxt or hi)
+            w = windows[dev] = Window(dev, agency, prev, t0, nxt or hi, tail_only=tail_only)
         w.rows.append((dev, t, lon, lat, v, attrs if isinstance(attrs, dict) else
                        json.loads(attrs or "{}")))
     return list(windows.values())
@@ -83,6 +113,11 @@ class EngineContext:
 
     def rules_of(self, agency_id: int) -> AgencyRules:
         return self.rules.get(agency_id, self.default_rules)
+
+    def attr_keys(self) -> frozenset[str]:
+        """The fix attributes any rule reads (the IO flags' ``attr`` keys)."""
+        return frozenset(str(spec["attr"]) for r in (self.default_rules, *self.rules.values())
+                         for spec in r["io_flags"].values())
 
 
 async def load_context(conn: psycopg.AsyncConnection) -> EngineContext:
