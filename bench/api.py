@@ -34,6 +34,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from api.middleware import AUDITED_READ  # noqa: E402
+from bench.rawhttp import RawClient, RawHTTPError  # noqa: E402
 from geomon.credentials import USER_TOKEN_PREFIX, hash_password, new_token, token_digest  # noqa: E402
 from geomon.reference import read_features, read_places  # noqa: E402
 from geomon.store import databases, migrate  # noqa: E402
@@ -117,6 +119,14 @@ def fill(url: str) -> str:
     return token
 
 
+def bench_token(url: str) -> str:
+    """A new API token of the bench user of a kept database."""
+    token = new_token(USER_TOKEN_PREFIX)
+    with psycopg.connect(url) as conn:
+        create_token(conn, digest=token_digest(token), ttl=timedelta(days=1), user="bench")
+    return token
+
+
 def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     """uvicorn on ``port``: one process, or ``workers`` worker processes (as ``geomon serve
     --workers``), each with its own pool of up to 20 connections (a request may hold its data
@@ -138,46 +148,81 @@ def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[byte
     raise SystemExit("the API did not start")
 
 
-def random_request(rng: random.Random) -> str:
-    """An OGC items page or a vector tile over the data area, at random."""
+def random_request(rng: random.Random) -> tuple[str, str]:
+    """An OGC items page or a vector tile over the data area, at random: (route label, path)."""
     if rng.random() < 0.5:
         coll = rng.choice(["incidents", "positions-latest", "events", "zones", "places"])
         x, y = rng.uniform(60, 78), rng.uniform(36, 44)
         bbox = f"{x:.3f},{y:.3f},{x + 2:.3f},{y + 2:.3f}" if rng.random() < 0.7 else ""
-        return f"/ogc/collections/{coll}/items?limit=100" + (f"&bbox={bbox}" if bbox else "")
+        return (f"ogc {coll}", f"/ogc/collections/{coll}/items?limit=100"
+                + (f"&bbox={bbox}" if bbox else ""))
     layer = rng.choice(["incidents", "positions-latest", "zones", "borders", "tracks", "events"])
     z = rng.randint(6, 10)
     t = mercantile.tile(rng.uniform(60, 80), rng.uniform(36, 46), z)
-    return f"/tiles/{layer}/{t.z}/{t.x}/{t.y}.mvt"
+    return f"tile {layer}", f"/tiles/{layer}/{t.z}/{t.x}/{t.y}.mvt"
 
 
-async def load(base: str, token: str, seconds: float, label: str = "load") -> None:
+def _q(values: list[float], pct: int) -> float:
+    return statistics.quantiles(values, n=100)[pct - 1] * 1000 if len(values) > 1 else (
+        values[0] * 1000 if values else float("nan"))
+
+
+def print_routes(per_route: dict[str, list[float]], errors: dict[str, int],
+                 audited: dict[str, int]) -> None:
+    """Per-route latency table (slowest p99 first) with each route's share of the requests."""
+    total = sum(len(v) for v in per_route.values())
+    print(f"  {'route':<24}{'n':>6}{'share':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+          f"{'err':>5}{'audited':>9}")
+    for route, lat in sorted(per_route.items(), key=lambda kv: -_q(kv[1], 99)):
+        print(f"  {route:<24}{len(lat):>6}{len(lat) / total:>7.0%}{_q(lat, 50):>9.1f}"
+              f"{_q(lat, 99):>9.1f}{max(lat) * 1000:>9.1f}{errors.get(route, 0):>5}"
+              f"{audited.get(route, 0):>9}")
+
+
+async def load(base: str, token: str, seconds: float, label: str = "load",
+               routes: bool = True, client_kind: str = "raw") -> None:
     latencies: list[float] = []
     errors: list[str] = []
+    per_route: dict[str, list[float]] = {}
+    route_errors: dict[str, int] = {}
+    audited: dict[str, int] = {}
     stop = time.perf_counter() + seconds
+    headers = {"Authorization": f"Bearer {token}"}
+    host, port = base.removeprefix("http://").split(":")
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                                 limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                 timeout=30) as shared:
         async def worker(i: int) -> None:
             rng = random.Random(i)
+            raw = RawClient(host, int(port), headers) if client_kind == "raw" else None
             while time.perf_counter() < stop:
-                path = random_request(rng)
+                route, path = random_request(rng)
                 t0 = time.perf_counter()
                 try:
-                    r = await client.get(path)
-                    if r.status_code != 200:
-                        errors.append(f"{r.status_code} {path}")
-                except httpx.HTTPError as exc:
+                    status = ((await raw.get(path))[0] if raw
+                              else (await shared.get(path)).status_code)
+                    if status != 200:
+                        errors.append(f"{status} {path}")
+                        route_errors[route] = route_errors.get(route, 0) + 1
+                    elif AUDITED_READ.search(path):
+                        audited[route] = audited.get(route, 0) + 1
+                except (httpx.HTTPError, RawHTTPError) as exc:
                     errors.append(f"{type(exc).__name__} {path}")
-                latencies.append(time.perf_counter() - t0)
+                    route_errors[route] = route_errors.get(route, 0) + 1
+                latencies.append(dt := time.perf_counter() - t0)
+                per_route.setdefault(route, []).append(dt)
+            if raw:
+                await raw.close()
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(CLIENTS)))
         elapsed = time.perf_counter() - t0
     q = statistics.quantiles(latencies, n=100)
-    print(f"{label}: {CLIENTS} clients, {len(latencies)} requests in {elapsed:.1f} s = "
-          f"{len(latencies) / elapsed:.0f} req/s; p50 {q[49] * 1000:.1f} ms, "
+    print(f"{label}: {CLIENTS} {client_kind} clients, {len(latencies)} requests in "
+          f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f} req/s; p50 {q[49] * 1000:.1f} ms, "
           f"p99 {q[98] * 1000:.1f} ms; errors {len(errors)}"
           + (f" (first: {errors[:3]})" if errors else ""))
+    if routes:
+        print_routes(per_route, route_errors, audited)
 
 
 def median_ms(times: list[float]) -> float:
@@ -250,22 +295,29 @@ def main() -> None:
     parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}",
                         help="comma list of uvicorn worker counts, each loaded in turn "
                              "(the first is the baseline of the others)")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="load generator: raw (bench/rawhttp.py, lean: the default) or "
+                             "httpx (what this bench used first; ~8 ms of client CPU a request)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the filled bench database (prints its URL) for --reuse")
+    parser.add_argument("--reuse", metavar="URL", default="",
+                        help="run against a database a --keep run filled (new token)")
     args = parser.parse_args()
     base_url = os.environ.get("GEOMON_DB__URL", "")
     if not base_url:
         raise SystemExit("set GEOMON_DB__URL (scripts/dev-db url)")
-    url = make_database(base_url)
+    url = args.reuse or make_database(base_url)
     proc = None
     try:
-        token = fill(url)
+        token = fill(url) if not args.reuse else bench_token(url)
         counts = [int(w) for w in args.workers.split(",")]
         for i, workers in enumerate(counts):
             port = _free_port()
             proc = start_server(url, port, workers)
             api = f"http://127.0.0.1:{port}"
             print(f"--- uvicorn workers: {workers}")
-            asyncio.run(load(api, token, 3, "warm-up"))  # pools, plans
-            asyncio.run(load(api, token, args.seconds))
+            asyncio.run(load(api, token, 3, "warm-up", False, args.client))  # pools, plans
+            asyncio.run(load(api, token, args.seconds, client_kind=args.client))
             if i == len(counts) - 1:
                 busy_tile(url, api, token, args.repeat)
             else:
@@ -276,8 +328,11 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-        databases.drop_database(base_url, url)
-        print("dropped the bench database")
+        if args.keep or args.reuse:
+            print(f"kept the bench database: --reuse {url}")
+        else:
+            databases.drop_database(base_url, url)
+            print("dropped the bench database")
 
 
 def _free_port() -> int:
