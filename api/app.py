@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api import auth, errors, openapi_doc
+from api.audit_writer import AuditWriter
 from api.rest import routes as rest
 from api.routes import (
     corridors,
@@ -46,10 +47,13 @@ def create_app(settings: Settings) -> FastAPI:
         pool = make_async_pool(settings.db, name="geomon-api")
         await pool.open(wait=False)
         app.state.pool = pool
+        # the app role's URL when configured: it may INSERT audit rows and nothing else there
+        app.state.audit_writer = AuditWriter(settings.db.app_url or settings.db.url)
         try:
             async with auth.app_pool(app, settings):
                 yield
         finally:
+            await app.state.audit_writer.close()
             await pool.close()
 
     app = FastAPI(

@@ -1,8 +1,9 @@
 """ASGI middleware: the request-body size limit and the audit log.
 
 Audit: every change (any method but GET/HEAD/OPTIONS) and every read of tracks or positions
-writes one row, *before* the response starts, so a client that saw the answer can count on the
-row. A read whose audit row cannot be written is refused with 503 (fail closed).
+writes one row, committed *before* the response starts, so a client that saw the answer can
+count on the row. A read whose audit row cannot be written is refused with 503 (fail closed).
+Rows of concurrent requests are committed together (api/audit_writer.py: group commit).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import forget_principals
-from geomon.store.audit import AuditEntry, write_audit
+from geomon.store.audit import AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def audit_entry(scope: Scope, status: int, started: float) -> AuditEntry:
 
 
 class AuditMiddleware:
-    """Write one audit row per audited request, using the app-role pool when configured."""
+    """Write one audit row per audited request through the app's :class:`AuditWriter`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -160,18 +161,15 @@ class AuditMiddleware:
         await self.app(scope, receive, audited_send)
 
     async def _write(self, scope: Scope, status: int, started: float) -> bool:
-        app_state = scope["app"].state
-        pool = getattr(app_state, "app_pool", None) or getattr(app_state, "pool", None)
+        writer = getattr(scope["app"].state, "audit_writer", None)
         entry = audit_entry(scope, status, started)
-        if pool is None:  # no lifespan ran: nowhere to write, so the read is refused
-            log.error("audit write impossible for %s %s: no pool", entry.method, entry.path)
+        if writer is None:  # no lifespan ran: nowhere to write, so the read is refused
+            log.error("audit write impossible for %s %s: no writer", entry.method, entry.path)
             return False
         try:
-            # pipelined: BEGIN, INSERT and COMMIT in one round trip (was three); still
-            # committed before the response starts
-            async with pool.connection(timeout=5) as conn, conn.pipeline(), conn.transaction():
-                await write_audit(conn, entry)
+            # group commit (api/audit_writer.py): returns once this row is committed
+            await writer.write(entry)
             return True
         except Exception as exc:  # the response must not hang on a broken audit write
-            log.error("audit write failed for %s %s: %s", entry.method, entry.path, exc)
+            log.error("audit write failed for %s %s: %r", entry.method, entry.path, exc)
             return False

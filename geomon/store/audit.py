@@ -39,9 +39,17 @@ def _values(e: AuditEntry) -> tuple[Any, ...]:
             Jsonb(e.params), e.status, e.client, e.duration_ms)
 
 
-async def write_audit(conn: psycopg.AsyncConnection, entry: AuditEntry) -> None:
-    """Insert one audit row (no RETURNING: the application role cannot read the log)."""
-    await conn.execute(_INSERT, _values(entry))
+_ROW = "(" + ", ".join(["%s"] * 11) + ")"
+
+
+async def write_audit_batch(conn: psycopg.AsyncConnection, entries: list[AuditEntry]) -> None:
+    """Insert audit rows in one statement (the caller commits them together: group commit).
+    No RETURNING: the application role cannot read the log."""
+    if not entries:
+        return
+    head = _INSERT.partition(" VALUES ")[0]
+    await conn.execute(head + " VALUES " + ", ".join([_ROW] * len(entries)),  # type: ignore[arg-type]
+                       [v for e in entries for v in _values(e)])
 
 
 def audit_rows(conn: psycopg.Connection, *, since_id: int = 0) -> list[dict[str, Any]]:
