@@ -210,8 +210,10 @@ def _where(spec: CollectionSpec, q: ItemQuery, params: dict[str, Any]) -> list[s
         boxes = []
         for i, b in enumerate(q.bboxes):
             params.update({f"x0{i}": b[0], f"y0{i}": b[1], f"x1{i}": b[2], f"y1{i}": b[3]})
-            boxes.append(f"ST_Intersects(s.geom, ST_MakeEnvelope(%(x0{i})s, %(y0{i})s, "
-                         f"%(x1{i})s, %(y1{i})s, 4326))")
+            env = f"ST_MakeEnvelope(%(x0{i})s, %(y0{i})s, %(x1{i})s, %(y1{i})s, 4326)"
+            # the bare && first: ST_Intersects' own index clause is not used under row-level
+            # security, a LEAKPROOF && can be (docs/security.md, "Spatial filters under RLS")
+            boxes.append(f"(s.geom && {env} AND ST_Intersects(s.geom, {env}))")
         conds.append("(" + " OR ".join(boxes) + ")")
     if spec.temporal and q.start is not None:
         params["t_start"] = q.start
