@@ -15,15 +15,35 @@ from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from psycopg.pq import TransactionStatus
 
 from api.auth import CurrentPrincipal, Principal, auth_pool, current_principal, require_role
 from geomon.errors import DatabaseUnavailable, Overloaded
 from geomon.settings import Settings
-from geomon.store.sessions import set_request_context
+from geomon.store.sessions import begin_request
 
 __all__ = ["AgencyConnection", "CurrentPrincipal", "Principal", "agency_connection",
            "app_settings", "connection", "current_principal", "require_role",
            "scoped_connection"]
+
+@contextlib.asynccontextmanager
+async def _request_transaction(conn: psycopg.AsyncConnection) -> AsyncIterator[None]:
+    """The request's own transaction: opened by :func:`begin_request` (autocommit mode, so
+    psycopg adds no BEGIN round trip), committed when the body returns, rolled back when it
+    raises; the pooled connection goes back in its usual non-autocommit mode."""
+    await conn.set_autocommit(True)
+    try:
+        try:
+            yield
+        except BaseException:
+            if not conn.closed:
+                await conn.rollback()
+            raise
+        await conn.commit()
+    finally:
+        if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+            await conn.set_autocommit(False)
+
 
 @contextlib.asynccontextmanager
 async def scoped_connection(request: Request, principal: Principal | None
@@ -35,9 +55,10 @@ async def scoped_connection(request: Request, principal: Principal | None
         "" if principal.agency_id is None else str(principal.agency_id), principal.role,
         principal.user)
     try:
-        async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
-            await set_request_context(conn, agency_id=agency, role=role, user=user,
-                                      statement_timeout_ms=timeout_ms)
+        async with auth_pool(request).connection(timeout=5) as conn, \
+                _request_transaction(conn):
+            await begin_request(conn, agency_id=agency, role=role, user=user,
+                                statement_timeout_ms=timeout_ms)
             yield conn
     except psycopg.errors.QueryCanceled as exc:  # statement_timeout: ask for less, later
         raise Overloaded(f"query took longer than {timeout_ms} ms: narrow the bbox, time "

@@ -131,3 +131,14 @@ async def set_request_context(conn: psycopg.AsyncConnection, *, agency_id: str, 
     """The row-level-security context of one API transaction (empty strings: no agency)."""
     await conn.execute(_SET_REQUEST_CONTEXT,
                        (agency_id, role, user, str(statement_timeout_ms)))
+
+
+async def begin_request(conn: psycopg.AsyncConnection, *, agency_id: str, role: str, user: str,
+                        statement_timeout_ms: int) -> None:
+    """BEGIN and :func:`set_request_context` in ONE round trip (was two: psycopg sends its
+    implicit BEGIN on its own). The connection must be in autocommit mode so psycopg adds no
+    BEGIN of its own; the values are bound client-side as quoted literals (the simple query
+    protocol is the only one that takes two statements). The caller commits or rolls back."""
+    await psycopg.AsyncClientCursor(conn).execute(
+        "BEGIN; " + _SET_REQUEST_CONTEXT, (agency_id, role, user, str(statement_timeout_ms)))
+
