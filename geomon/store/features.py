@@ -277,20 +277,21 @@ async def read_items(conn: psycopg.AsyncConnection, spec: CollectionSpec, q: Ite
     src = _source(spec, q, params)
     query = (f"SELECT {keys}, {_feature_sql(spec)} FROM ({src}) s "
              f"WHERE {' AND '.join(page_conds) or 'TRUE'} ORDER BY {order} LIMIT %(lim)s")
-    cur = await conn.execute(query, params)  # type: ignore[arg-type]
+    ccur = None
+    async with conn.pipeline():  # the page and its count in one round trip
+        cur = await conn.execute(query, params)  # type: ignore[arg-type]
+        if count:
+            cparams = {k: v for k, v in params.items() if k not in ("p_dev",)}
+            csrc = _source(spec, ItemQuery(q.bboxes, q.start, q.end), cparams)
+            ccur = await conn.execute(f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",  # type: ignore[arg-type]
+                                      cparams)
     rows = await cur.fetchall()
     has_more = len(rows) > q.limit
     rows = rows[: q.limit]
     if backwards:
         rows.reverse()
     n = len(spec.key)
-    matched = None
-    if count:
-        cparams = {k: v for k, v in params.items() if k not in ("p_dev",)}
-        csrc = _source(spec, ItemQuery(q.bboxes, q.start, q.end), cparams)
-        cur = await conn.execute(f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",  # type: ignore[arg-type]
-                                 cparams)
-        matched = int((await cur.fetchone())[0])  # type: ignore[index]
+    matched = None if ccur is None else int((await ccur.fetchone())[0])  # type: ignore[index]
     return Page([r[n] for r in rows], tuple(rows[0][:n]) if rows else None,
                 tuple(rows[-1][:n]) if rows else None, has_more, matched)
 
