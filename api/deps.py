@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Request
@@ -24,7 +24,7 @@ from geomon.store.sessions import begin_request
 
 __all__ = ["AgencyConnection", "CurrentPrincipal", "Principal", "agency_connection",
            "app_settings", "connection", "current_principal", "require_role",
-           "scoped_connection"]
+           "scoped_connection", "scoped_transaction"]
 
 @contextlib.asynccontextmanager
 async def _request_transaction(conn: psycopg.AsyncConnection) -> AsyncIterator[None]:
@@ -46,10 +46,12 @@ async def _request_transaction(conn: psycopg.AsyncConnection) -> AsyncIterator[N
 
 
 @contextlib.asynccontextmanager
-async def scoped_connection(request: Request, principal: Principal | None
-                            ) -> AsyncIterator[psycopg.AsyncConnection]:
-    """``async with scoped_connection(request, principal) as conn``: the same RLS-scoped
-    transaction as :func:`agency_connection`, for code outside a dependency (streams)."""
+async def scoped_transaction(request: Request, principal: Principal | None, first: str = "",
+                             first_params: tuple[Any, ...] = ()
+                             ) -> AsyncIterator[tuple[psycopg.AsyncConnection, list[Any]]]:
+    """Like :func:`scoped_connection`, and runs ``first`` (SQL from geomon.store) in the same
+    round trip as BEGIN and the RLS context: ``async with scoped_transaction(…) as (conn,
+    rows)``. Tiles read their layers' change counters this way."""
     timeout_ms = request.app.state.settings.db.statement_timeout_ms
     agency, role, user = ("", "", "") if principal is None else (
         "" if principal.agency_id is None else str(principal.agency_id), principal.role,
@@ -57,14 +59,24 @@ async def scoped_connection(request: Request, principal: Principal | None
     try:
         async with auth_pool(request).connection(timeout=5) as conn, \
                 _request_transaction(conn):
-            await begin_request(conn, agency_id=agency, role=role, user=user,
-                                statement_timeout_ms=timeout_ms)
-            yield conn
+            rows = await begin_request(conn, agency_id=agency, role=role, user=user,
+                                       statement_timeout_ms=timeout_ms, then=first,
+                                       then_params=first_params)
+            yield conn, rows
     except psycopg.errors.QueryCanceled as exc:  # statement_timeout: ask for less, later
         raise Overloaded(f"query took longer than {timeout_ms} ms: narrow the bbox, time "
                          "window or page size", retry_after_s=5) from exc
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+
+
+@contextlib.asynccontextmanager
+async def scoped_connection(request: Request, principal: Principal | None
+                            ) -> AsyncIterator[psycopg.AsyncConnection]:
+    """``async with scoped_connection(request, principal) as conn``: the same RLS-scoped
+    transaction as :func:`agency_connection`, for code outside a dependency (streams)."""
+    async with scoped_transaction(request, principal) as (conn, _):
+        yield conn
 
 
 async def agency_connection(request: Request, principal: CurrentPrincipal

@@ -40,10 +40,10 @@ def etag_for(key: tuple[object, ...]) -> str:
     return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
 
 
-async def tile_key(conn: psycopg.AsyncConnection, layer: store.TileLayer, z: int, x: int,
-                   y: int, visibility: str) -> tuple[object, ...]:
-    """Read the change counters FIRST: a tile rendered after them is at least that fresh."""
-    version = await store.layer_version(conn, layer.tables)
+def key_for(layer: store.TileLayer, z: int, x: int, y: int, visibility: str,
+            version: str) -> tuple[object, ...]:
+    """The cache key for the counters ``version``, read FIRST in the rendering transaction: a
+    tile rendered after them is at least that fresh."""
     return (layer.id, z, x, y, visibility, version, layer.since(datetime.now(UTC)))
 
 

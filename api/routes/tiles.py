@@ -7,6 +7,7 @@ tables' change counters and the caller's visibility; ``ETag``/``If-None-Match`` 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import psycopg
@@ -14,10 +15,11 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.access import AUTH_RESPONSES, authenticated, data_connection, visibility_key
+from api.deps import CurrentPrincipal, scoped_transaction
 from geomon.errors import InvalidRequest
 from geomon.store import tiles as store
 from tiles.cache import TileCache
-from tiles.vector import MVT_MEDIA, check_address, etag_for, tile_key, vector_tile
+from tiles.vector import MVT_MEDIA, check_address, etag_for, key_for, vector_tile
 
 CACHE_CONTROL = "private, no-cache"
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -51,17 +53,32 @@ async def tilejson(request: Request, conn: Conn, layer: LayerId) -> JSONResponse
                            "maxzoom": spec.maxzoom}]})
 
 
+async def tile_connection(request: Request, principal: CurrentPrincipal, layer: LayerId
+                          ) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
+    """The RLS-scoped connection plus the layer's change counters, read in the same round
+    trip as BEGIN (a cached tile costs that round trip and the COMMIT, nothing else)."""
+    tables = store.layer_tables(layer)
+    first = store.LAYER_VERSION_SQL if tables else ""
+    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()
+                                  ) as (conn, rows):
+        yield conn, store.version_text(rows)
+
+
 @router.get("/{layer}/{z}/{x}/{y}.mvt", summary="A Mapbox vector tile",
             responses={200: {"content": {MVT_MEDIA: {}}, "description": "The tile (may be "
                              "empty)."}, 304: {"description": "Not modified (If-None-Match)."}})
-async def mvt(request: Request, conn: Conn, visibility: Annotated[str, Depends(visibility_key)],
+async def mvt(request: Request,
+              conn_version: Annotated[tuple[psycopg.AsyncConnection, str],
+                                      Depends(tile_connection)],
+              visibility: Annotated[str, Depends(visibility_key)],
               layer: LayerId, z: Z, x: X, y: Y) -> Response:
+    conn, version = conn_version
     spec = await store.get_layer(conn, layer)
     try:
         check_address(spec, z, x, y)
     except InvalidRequest as exc:
         raise HTTPException(400, str(exc)) from exc
-    key = await tile_key(conn, spec, z, x, y, visibility)
+    key = key_for(spec, z, x, y, visibility, version)
     etag = etag_for(key)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Cookie"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:

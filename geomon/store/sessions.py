@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 
@@ -134,11 +135,18 @@ async def set_request_context(conn: psycopg.AsyncConnection, *, agency_id: str, 
 
 
 async def begin_request(conn: psycopg.AsyncConnection, *, agency_id: str, role: str, user: str,
-                        statement_timeout_ms: int) -> None:
+                        statement_timeout_ms: int, then: str = "", then_params: tuple[Any, ...] = ()
+                        ) -> list[tuple[Any, ...]]:
     """BEGIN and :func:`set_request_context` in ONE round trip (was two: psycopg sends its
-    implicit BEGIN on its own). The connection must be in autocommit mode so psycopg adds no
-    BEGIN of its own; the values are bound client-side as quoted literals (the simple query
-    protocol is the only one that takes two statements). The caller commits or rolls back."""
-    await psycopg.AsyncClientCursor(conn).execute(
-        "BEGIN; " + _SET_REQUEST_CONTEXT, (agency_id, role, user, str(statement_timeout_ms)))
-
+    implicit BEGIN on its own), plus the route's first query ``then`` when given (its rows are
+    returned). The connection must be in autocommit mode so psycopg adds no BEGIN of its own;
+    the values are bound client-side as quoted literals (the simple query protocol is the only
+    one that takes several statements). The caller commits or rolls back."""
+    cur = psycopg.AsyncClientCursor(conn)
+    await cur.execute("BEGIN; " + _SET_REQUEST_CONTEXT + (f"; {then}" if then else ""),
+                      (agency_id, role, user, str(statement_timeout_ms), *then_params))
+    if not then:
+        return []
+    cur.nextset()  # BEGIN's result, then set_config's, then ``then``'s
+    cur.nextset()
+    return await cur.fetchall()

@@ -91,7 +91,7 @@ def hotspot_layer(run_id: int) -> TileLayer:
     return TileLayer(
         f"hotspots-{run_id}", f"Cells of hotspot run {run_id}.",
         "SELECT geom, cell_id, value, z, p, gi_bin, gi_bin_fdr, category FROM hotspot_cells "
-        f"WHERE run_id = {int(run_id)}", _HOTSPOT_FIELDS, ("hotspot_cells", "hotspot_runs"))
+        f"WHERE run_id = {int(run_id)}", _HOTSPOT_FIELDS, _HOTSPOT_TABLES)
 
 
 async def get_layer(conn: psycopg.AsyncConnection, layer_id: str) -> TileLayer:
@@ -127,13 +127,30 @@ async def render_tile(conn: psycopg.AsyncConnection, layer: TileLayer, z: int, x
     return bytes(row[0]) if row and row[0] is not None else b""
 
 
+# The change counters of the tables %s as one string (part of tile cache keys and ETags).
+LAYER_VERSION_SQL = ("SELECT string_agg(table_name || ':' || version, ',' ORDER BY table_name) "
+                     "FROM layer_versions WHERE table_name = ANY(%s)")
+_HOTSPOT_TABLES = ("hotspot_cells", "hotspot_runs")
+
+
+def layer_tables(layer_id: str) -> tuple[str, ...]:
+    """The tables behind ``layer_id`` without asking the database (whether a hotspot run
+    exists and is visible is :func:`get_layer`'s question); () for unknown ids."""
+    if layer_id in LAYERS:
+        return LAYERS[layer_id].tables
+    prefix, _, num = layer_id.partition("-")
+    return _HOTSPOT_TABLES if prefix == "hotspots" and num.isdigit() else ()
+
+
+def version_text(rows: list[tuple[object, ...]]) -> str:
+    """The result of :data:`LAYER_VERSION_SQL` as the version string."""
+    return str(rows[0][0]) if rows and rows[0][0] else ""
+
+
 async def layer_version(conn: psycopg.AsyncConnection, tables: tuple[str, ...]) -> str:
     """The change counters of ``tables`` as one string (part of tile cache keys and ETags)."""
-    cur = await conn.execute(
-        "SELECT string_agg(table_name || ':' || version, ',' ORDER BY table_name) "
-        "FROM layer_versions WHERE table_name = ANY(%s)", (list(tables),))
-    row = await cur.fetchone()
-    return str(row[0]) if row and row[0] else ""
+    cur = await conn.execute(LAYER_VERSION_SQL, (list(tables),))
+    return version_text(await cur.fetchall())
 
 
 async def layer_bounds(conn: psycopg.AsyncConnection, layer: TileLayer

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import AgencyConnection
+from api.deps import AgencyConnection, CurrentPrincipal, scoped_transaction
 from geomon.settings import DbSettings, Settings
 from tests.helpers.auth import make_user
 
@@ -40,6 +40,16 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
                                  "statement_timestamp()")
         role, _ = await cur.fetchone()  # type: ignore[misc]
         return {"role": role, "in_transaction": conn.info.transaction_status == 2}
+
+    @app.get("/api/v1/test-first")
+    async def first(request: Request, principal: CurrentPrincipal) -> dict[str, object]:
+        async with scoped_transaction(
+                request, principal, "SELECT current_setting('geomon.role'), %s::text",
+                ("it's quoted",)) as (conn, rows):
+            cur = await conn.execute("SELECT pg_current_xact_id_if_assigned() IS NULL, "
+                                     "current_setting('geomon.role')")
+            same = await cur.fetchone()
+        return {"first": list(rows[0]), "later": list(same)}  # type: ignore[arg-type]
 
     with TestClient(app) as c:
         c.headers["Authorization"] = f"Bearer {make_user(db_url, role='analyst')[2]}"
@@ -72,3 +82,10 @@ def test_the_pooled_connection_comes_back_as_it_went(client: TestClient) -> None
             return conn.autocommit, conn.info.transaction_status
 
     assert client.portal.call(check) == (False, psycopg.pq.TransactionStatus.IDLE)
+
+
+def test_a_first_query_runs_in_the_same_round_trip_and_transaction(client: TestClient) -> None:
+    # the first query already sees the RLS context set in the same simple-protocol message,
+    # and its parameters are bound as quoted literals
+    assert client.get("/api/v1/test-first").json() == {
+        "first": ["analyst", "it's quoted"], "later": [True, "analyst"]}
