@@ -7,12 +7,12 @@
    as fast as their acks come back (a device sends its next packet only after the ack, as
    real trackers do), until ``--total`` positions are acknowledged. Prints positions
    committed per second (acked = committed; checked against the table afterwards).
-2. Baseline: the server-side rate of inserting the same number of rows into the same
-   ``positions`` table (same partitions, indexes and row shape) with one INSERT … SELECT.
-   Prints the ratio end-to-end / baseline (goal ≥ 0.6).
-3. Latency: 2,000 positions/s offered (open loop: every client sends on a fixed schedule)
+2. Latency: 2,000 positions/s offered (open loop: every client sends on a fixed schedule)
    for ``--latency-s`` seconds; prints p50/p99 of send → ack (receive → commit → ack;
    goal p99 ≤ 500 ms).
+3. Baseline: the server-side rate of inserting the same number of rows as phase 1 into the
+   same ``positions`` table (same partitions, indexes and row shape) with one INSERT … SELECT.
+   Prints the ratio end-to-end / baseline (goal ≥ 0.6).
 
 A fresh database is created on the server of GEOMON_DB__URL and dropped at the end.
 """
@@ -32,8 +32,10 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +45,13 @@ from geomon.store.partitions import ensure_partitions  # noqa: E402
 from sensors.protocols.teltonika_encode import Record, encode_codec8, imei_frame  # noqa: E402
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def _run(main: Any) -> Any:
+    """The load generator runs on uvloop too: it shares the 2 cores with the system under
+    test, so every cycle it saves goes to the listener and PostgreSQL."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def fresh_database(base: str) -> str:
@@ -181,6 +190,25 @@ def baseline(url: str, n_rows: int, n_devices: int) -> float:
         return time.perf_counter() - t
 
 
+def cpu_seconds(listener_pgid: int, database: str) -> dict[str, float]:
+    """CPU seconds so far of the listener processes, of PostgreSQL backends serving
+    ``database``, and of this process (the load generator); from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"listener": 0.0, "postgres": 0.0, "load generator": time.process_time()}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        used = (int(stat[11]) + int(stat[12])) / tick
+        if int(stat[2]) == listener_pgid:
+            out["listener"] += used
+        elif cmd.startswith("postgres: ") and f" {database} " in cmd:
+            out["postgres"] += used
+    return out
+
+
 def stored(url: str) -> int:
     with psycopg.connect(url) as conn:
         return int(conn.execute("SELECT count(*) FROM positions").fetchone()[0])
@@ -204,18 +232,26 @@ def main() -> None:
         proc, address = start_listener(url, Path("/tmp") / f"bench-spool-{uuid.uuid4().hex[:6]}",
                                        args.workers)
         time.sleep(1.0 * (args.workers > 1))  # the extra workers bind their sockets
-        acked, elapsed = asyncio.run(throughput(address, imeis, args.total, args.records))
+        dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        cpu0 = cpu_seconds(proc.pid, str(dbname))
+        acked, elapsed = _run(throughput(address, imeis, args.total, args.records))
+        cpu1 = cpu_seconds(proc.pid, str(dbname))
         e2e = acked / elapsed
         in_db = stored(url)
         print(f"end-to-end: {acked} positions acked in {elapsed:.2f} s = {e2e:,.0f} positions/s "
               f"({args.clients} clients, {args.records} records/packet, {args.workers} listener "
-              f"process(es); {in_db} rows stored)")
+              f"process(es); {in_db} rows stored)", flush=True)
+        print("  CPU over that phase (2 cores = 2 s per second): " + ", ".join(
+            f"{k} {cpu1[k] - cpu0[k]:.1f} s = {(cpu1[k] - cpu0[k]) / acked * 1e6:.0f} µs/position"
+            for k in cpu0), flush=True)
+        # the latency phase before the baseline: the baseline's rows are later than the
+        # latency phase's, and fixes stored after a batch make every batch a late one
+        lat, n, secs = _run(latency(address, imeis, args.rate, 1, args.latency_s))
         raw_s = baseline(url, acked, args.clients)
         raw = acked / raw_s
         print(f"baseline: one INSERT … SELECT of {acked} rows into positions: {raw_s:.2f} s = "
               f"{raw:,.0f} rows/s")
         print(f"ratio end-to-end / baseline = {e2e / raw:.2f} (goal >= 0.6)")
-        lat, n, secs = asyncio.run(latency(address, imeis, args.rate, 1, args.latency_s))
         lat.sort()
         p99 = lat[int(0.99 * (len(lat) - 1))] * 1000
         print(f"latency at {args.rate:,.0f} positions/s offered ({n / secs:,.0f} achieved, "

@@ -5,10 +5,11 @@ before the batch (stop rules look back 2 x ``stop_minutes``): under a steady str
 the whole recent history again and again, and it was the event hook's largest cost in
 ``bench/ingest.py``. With it, a device whose batch follows on from what the cache holds
 sends the store a :class:`~geomon.store.event_inputs.CachedTail`; the store checks it in the
-same statement (previous stored fix = cached last fix, same count in the lookback, nothing
-stored after the batch) and returns only the batch's fixes. Late data, another process's
-writes, retention deletes or a cold cache fail that check and get the full reload, so the
-windows - and therefore the events - are exactly those of a full reload.
+same statement (previous stored fix = cached last fix, nothing stored after the batch, and
+the writer's per-device counter of stored valid fixes grew by exactly the batch) and returns
+only the batch's fixes. Late data, another process's writes or a cold cache fail that check
+and get the full reload, so the windows - and therefore the events - are exactly those of a
+full reload.
 
 Entries keep only the attributes the rules read (the IO flags' ``attr`` keys); the cache is
 bounded in rows and evicts the least recently used devices.
@@ -16,25 +17,27 @@ bounded in rows and evicts the least recently used devices.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from geomon.store.event_inputs import CachedTail, Window
 
 Row = tuple[Any, ...]  # (device, fix_time, lon, lat, speed_mps, attrs) as load_windows gives
+_EVER = datetime(1, 1, 1, tzinfo=UTC)  # "complete since forever": nothing stored before
+
+
+def _time(r: Row) -> datetime:
+    return r[1]
 
 
 @dataclass
 class _Entry:
-    complete_from: datetime | None  # every valid stored fix from here on is in ``rows``
+    since: datetime  # every valid stored fix from here to rows[-1] is in ``rows``
     rows: list[Row]
-
-    @property
-    def last(self) -> datetime:
-        return self.rows[-1][1]
+    seen: int  # the writer's inserts at or before rows[-1]
 
 
 class WindowCache:
@@ -60,54 +63,51 @@ class WindowCache:
         self._entries.clear()
         self._rows = 0
 
-    def tails(self, devices: list[int], lookback: timedelta) -> dict[int, CachedTail]:
-        out: dict[int, CachedTail] = {}
-        for dev in devices:
-            e = self._entries.get(dev)
-            if e is None or not e.rows:
-                continue
-            since = e.last - lookback
-            if e.complete_from is not None and e.complete_from > since:
-                continue  # the lookback grew (rules changed) beyond what the entry holds
-            first = bisect_left(e.rows, since, key=lambda r: r[1])
-            out[dev] = CachedTail(e.last, len(e.rows) - first)
-        return out
+    def tails(self, devices: list[int]) -> dict[int, CachedTail]:
+        return {d: CachedTail(e.since, e.rows[-1][1], e.seen)
+                for d in devices if (e := self._entries.get(d)) is not None}
 
     def merge(self, windows: list[Window], lookback: timedelta) -> list[Window]:
-        """Complete tail-only windows from the cache and remember every window's rows.
-        Returns the windows with full rows (the same rows a full reload would give)."""
+        """Complete held windows from the cache and remember every window's rows. Returns
+        the windows with full rows (the rows a full reload would give), empty ones dropped."""
+        out = []
         for w in windows:
             e = self._entries.pop(w.device_id, None)
             if e is not None:
                 self._rows -= len(e.rows)
-            if w.tail_only and e is not None:
+            if w.held and e is not None:
                 self.hits += 1
-                since = e.last - lookback
-                w.rows = e.rows[bisect_left(e.rows, since, key=lambda r: r[1]):] + w.rows
-                complete_from = e.complete_from
+                fetched = w.rows  # the fixes after the held last one, up to w.t1
+                rows = e.rows + self._trimmed(fetched) if fetched else e.rows
+                start = bisect_left(rows, w.prev - lookback, key=_time)  # type: ignore[operator]
+                end = bisect_right(rows, w.t1, key=_time)
+                w.rows = rows[start:end - len(fetched)] + fetched
+                if not fetched or w.seen is not None:
+                    self._keep(w.device_id, _Entry(e.since, rows, w.seen if fetched else e.seen),
+                               lookback)
             else:
                 self.misses += 1
-                # a full reload starts at prev - lookback (or holds everything before lo)
-                complete_from = None if w.prev is None else w.prev - lookback
-            self._remember(w, complete_from, lookback)
+                if w.seen is not None and w.rows:
+                    since = _EVER if w.prev is None else w.prev - lookback
+                    self._keep(w.device_id, _Entry(since, self._trimmed(w.rows), w.seen),
+                               lookback)
+            if w.rows:
+                out.append(w)
         while self._rows > self.max_rows and self._entries:
             _, old = self._entries.popitem(last=False)
             self._rows -= len(old.rows)
-        return windows
+        return out
 
-    def _remember(self, w: Window, complete_from: datetime | None,
-                  lookback: timedelta) -> None:
-        if not w.rows:
-            return
-        # the window ends at the next stored fix (or the batch's last): everything stored up
-        # to its last row is in it, so the entry is complete from complete_from to there
-        last = w.rows[-1][1]
-        keep_from = last - lookback
-        first = bisect_left(w.rows, keep_from, key=lambda r: r[1])
+    def _trimmed(self, rows: list[Row]) -> list[Row]:
         keys = self._keys
-        rows = [r if not r[5] else (*r[:5], {k: r[5][k] for k in keys if k in r[5]})
-                for r in w.rows[first:]]
-        if complete_from is None or complete_from < keep_from:
-            complete_from = keep_from
-        self._entries[w.device_id] = _Entry(complete_from, rows)
-        self._rows += len(rows)
+        return [r if not r[5] else (*r[:5], {k: r[5][k] for k in keys if k in r[5]})
+                for r in rows]
+
+    def _keep(self, device: int, e: _Entry, lookback: timedelta) -> None:
+        """Store ``e``, dropping fixes older than 1.5 lookbacks once it spans two: a batch
+        may start a little before the held last fix and still needs its full lookback."""
+        if e.rows[-1][1] - e.rows[0][1] > 2 * lookback:
+            cut = e.rows[-1][1] - 1.5 * lookback
+            e = _Entry(max(e.since, cut), e.rows[bisect_left(e.rows, cut, key=_time):], e.seen)
+        self._entries[device] = e
+        self._rows += len(e.rows)

@@ -14,40 +14,62 @@ import psycopg
 from geomon.alerts import AgencyRules, BorderIndex, ZoneIndex
 from geomon.store.zones import BORDERS_SQL, ZONES_SQL, border_index, zone_indexes
 
-_WINDOWS = """
-WITH s(device_id, lo, hi, c_last, c_count) AS (
+_COUNT_CAP = 10_000  # counts of newer fixes stop here (then: no cache for that device)
+
+# Per device once (MATERIALIZED: inlined, the planner re-ran the subqueries for every
+# position row it joined - seconds a batch), then one index range scan per device.
+# ``held``: the caller holds every valid fix from c_from to c_last, and c_seen of the writer's
+# inserts (device_latest.valid_fixes) were at or before c_last. It may be used when it reaches
+# back to prev - lookback and that number still holds (nothing was stored behind its back);
+# then only fixes after c_last are read.
+_WINDOWS = f"""
+WITH s(device_id, lo, hi, c_from, c_last, c_seen) AS (
   SELECT * FROM unnest(%(d)s::int[], %(lo)s::timestamptz[], %(hi)s::timestamptz[],
-                       %(c_last)s::timestamptz[], %(c_count)s::int[])),
-b AS (
+                       %(c_from)s::timestamptz[], %(c_last)s::timestamptz[], %(c_seen)s::bigint[])),
+b AS MATERIALIZED (
   SELECT s.*, dv.agency_id,
     (SELECT max(p.fix_time) FROM positions p
       WHERE p.device_id = s.device_id AND p.fix_time < s.lo AND p.valid) AS prev,
     (SELECT min(p.fix_time) FROM positions p
-      WHERE p.device_id = s.device_id AND p.fix_time > s.hi AND p.valid) AS next
+      WHERE p.device_id = s.device_id AND p.fix_time > s.hi AND p.valid) AS next,
+    (SELECT l.valid_fixes FROM device_latest l WHERE l.device_id = s.device_id) AS n_now
   FROM s JOIN devices dv ON dv.id = s.device_id),
-f AS (
-  SELECT b.*, CASE WHEN b.next IS NULL AND b.prev = b.c_last THEN
-      (SELECT count(*) FROM positions p WHERE p.device_id = b.device_id AND p.valid
-        AND p.fix_time >= b.c_last - %(lookback)s::interval AND p.fix_time <= b.c_last)
-      = b.c_count ELSE false END AS tail_only
-  FROM b)
-SELECT f.device_id, f.agency_id, f.lo, f.hi, f.prev, f.next, f.tail_only, p.fix_time,
-       ST_X(p.geom), ST_Y(p.geom), p.speed_mps, p.attrs
-FROM f JOIN positions p ON p.device_id = f.device_id AND p.valid
- AND p.fix_time >= CASE WHEN f.tail_only THEN f.lo
-                        ELSE coalesce(f.prev - %(lookback)s::interval, f.lo) END
- AND p.fix_time <= coalesce(f.next, f.hi)
-ORDER BY f.device_id, p.fix_time
+f AS MATERIALIZED (
+  SELECT b.*, CASE WHEN b.prev <= b.c_last AND b.prev - %(lookback)s::interval >= b.c_from
+    THEN (SELECT count(*) FROM (SELECT FROM positions p WHERE p.device_id = b.device_id
+          AND p.valid AND p.fix_time > b.c_last LIMIT {_COUNT_CAP + 1}) x) END AS n_newer
+  FROM b),
+g AS MATERIALIZED (
+  SELECT f.*, coalesce(f.n_newer <= {_COUNT_CAP} AND f.n_now - f.n_newer = f.c_seen, false)
+              AS held
+  FROM f),
+h AS MATERIALIZED (
+  SELECT g.*, CASE WHEN g.held THEN g.n_newer ELSE
+    (SELECT count(*) FROM (SELECT FROM positions p WHERE p.device_id = g.device_id
+      AND p.valid AND p.fix_time > coalesce(g.next, g.hi) LIMIT {_COUNT_CAP + 1}) x) END AS n_cut
+  FROM g)
+SELECT h.device_id, h.agency_id, h.lo, h.hi, h.prev, h.next, h.held, h.n_now, h.n_cut,
+       p.fix_time, ST_X(p.geom), ST_Y(p.geom), p.speed_mps, p.attrs
+FROM h LEFT JOIN LATERAL (
+  SELECT p.fix_time, p.geom, p.speed_mps, p.attrs FROM positions p
+  WHERE p.device_id = h.device_id AND p.valid
+    AND p.fix_time >= (CASE WHEN h.held THEN h.c_last + interval '1 microsecond'
+                            ELSE coalesce(h.prev - %(lookback)s::interval, h.lo) END)
+    AND p.fix_time <= coalesce(h.next, h.hi)
+  OFFSET 0) p ON true
+ORDER BY h.device_id, p.fix_time
 """
 
 
 @dataclass(frozen=True)
 class CachedTail:
-    """What the caller already holds of a device: every valid stored fix from
-    ``last - lookback`` to ``last`` (``count`` of them)."""
+    """What the caller holds of a device: every valid stored fix from ``since`` to ``last``,
+    and ``seen``, how many of the writer's inserts (``device_latest.valid_fixes``) were at or
+    before ``last`` when it took them."""
 
+    since: datetime
     last: datetime
-    count: int
+    seen: int
 
 
 @dataclass
@@ -55,10 +77,11 @@ class Window:
     """One device's reloaded track window: fixes after ``prev`` may emit events, and the
     stored events in ``[t0, t1]`` are replaced by the recomputation.
 
-    ``tail_only``: the caller's :class:`CachedTail` was checked against the store (the
-    device's previous stored fix is its ``last``, the count in the lookback matches, nothing
-    stored after the batch), so ``rows`` holds only the fixes from the batch's first on; the
-    caller prepends what it holds."""
+    ``held``: the caller's :class:`CachedTail` was confirmed by the store (it reaches back to
+    ``prev`` - lookback and nothing was stored at or before its ``last`` since), and ``rows``
+    holds only the fixes after its ``last`` (up to ``t1``); the caller adds what it holds.
+    ``seen``: the writer's inserts at or before the window's last row, for the caller's next
+    :class:`CachedTail` (None when too many fixes are stored after the window to count)."""
 
     device_id: int
     agency_id: int
@@ -66,7 +89,8 @@ class Window:
     t0: datetime
     t1: datetime
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # (dev, t, lon, lat, v, attrs)
-    tail_only: bool = False
+    held: bool = False
+    seen: int | None = None
 
 
 async def load_windows(conn: psycopg.AsyncConnection,
@@ -75,24 +99,36 @@ async def load_windows(conn: psycopg.AsyncConnection,
                        tails: Mapping[int, CachedTail] | None = None) -> list[Window]:
     """For each device and (first, last) fix time of a committed batch: the stored fixes from
     the previous stored fix (minus ``lookback`` for stop rules) to the next stored fix - or,
-    where ``tails`` holds the device's stored fixes up to the batch and the store agrees,
-    just the batch's fixes (one statement, one snapshot either way)."""
+    where ``tails`` holds them up to some point and the store confirms it, only the fixes
+    after that (one statement, one snapshot either way). Devices without a valid fix in their
+    window get no window; a held window may have no rows (the caller holds them all)."""
     devs = sorted(spans)
     tails = tails or {}
     held = [tails.get(d) for d in devs]
     cur = await conn.execute(_WINDOWS, {
         "d": devs, "lo": [spans[d][0] for d in devs], "hi": [spans[d][1] for d in devs],
+        "c_from": [t.since if t else None for t in held],
         "c_last": [t.last if t else None for t in held],
-        "c_count": [t.count if t else None for t in held], "lookback": lookback})
+        "c_seen": [t.seen if t else None for t in held], "lookback": lookback})
     windows: dict[int, Window] = {}
-    for dev, agency, lo, hi, prev, nxt, tail_only, t, lon, lat, v, attrs \
+    # n_cut: fixes stored after the held last one (held) or after the window (not held);
+    # held, the window's fixes are among them, so the rest are after the window
+    for dev, agency, lo, hi, prev, nxt, is_held, n_now, n_cut, t, lon, lat, v, attrs \
             in await cur.fetchall():
         w = windows.get(dev)
         if w is None:
+            if t is None and not is_held:
+                continue  # no valid fix in the window
             t0 = lo if prev is None else prev + timedelta(microseconds=1)
-            w = windows[dev] = Window(dev, agency, prev, t0, nxt or hi, tail_only=tail_only)
-        w.rows.append((dev, t, lon, lat, v, attrs if isinstance(attrs, dict) else
-                       json.loads(attrs or "{}")))
+            w = windows[dev] = Window(dev, agency, prev, t0, nxt or hi, held=is_held)
+            if n_now is not None and n_cut <= _COUNT_CAP:
+                w.seen = n_now - n_cut  # + the window's own fixes when held, below
+        if t is not None:
+            w.rows.append((dev, t, lon, lat, v, attrs if isinstance(attrs, dict) else
+                           json.loads(attrs or "{}")))
+    for w in windows.values():
+        if w.held and w.seen is not None:
+            w.seen += len(w.rows)  # inserts at or before the window's end
     return list(windows.values())
 
 

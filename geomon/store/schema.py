@@ -117,6 +117,8 @@ device_latest = Table(
     Column("altitude_m", Float),
     Column("valid", Boolean, nullable=False),
     _attrs(),
+    Column("valid_fixes", BigInteger, nullable=False, server_default="0",
+           comment="Valid fixes stored by the batch writer (a counter; compared as differences)"),
     Index("ix_device_latest_geom", "geom", postgresql_using="gist"),
     comment="Each device's newest fix by fix_time; late data never moves it backwards.",
 )

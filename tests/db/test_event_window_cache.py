@@ -132,3 +132,29 @@ async def test_fixes_written_behind_the_cache_force_a_full_reload(db_url: str) -
     assert _events(db_url, cached_dev) == want
     await cached.close()
     await full.close()
+
+
+async def test_hooks_that_run_behind_the_writer_stay_cached(db_url: str) -> None:
+    """Under load the writer commits batch k+1 before the hook of batch k runs: the hook
+    then also sees k+1's fixes (stored after its batch), and hook k+1 finds them held. Both
+    must stay on the cache and give the full-reload events."""
+    cached_dev, full_dev = _setup(db_url)
+    cached, full = EventHook(db_url), EventHook(db_url, cache_rows=0)
+    batches = [b for b in _batches(_track(4), 5) if b]
+    batches = [sorted(b) for b in batches]
+    for dev, hook in ((cached_dev, cached), (full_dev, full)):
+        pending: list[list[tuple]] = []
+        for batch in batches:
+            rows = _rows(dev, batch)
+            await _write(db_url, rows)
+            pending.append(rows)
+            if len(pending) == 2:  # one batch behind
+                await hook(spans_of(pending.pop(0)))
+        for rows in pending:
+            await hook(spans_of(rows))
+    assert cached._cache.hits >= len(batches) * 2 // 3, (cached._cache.hits, len(batches))
+    want = _events(db_url, full_dev)
+    assert {"stop_in_zone", "gsm_jamming"} <= {k for k, *_ in want}
+    assert _events(db_url, cached_dev) == want
+    await cached.close()
+    await full.close()
