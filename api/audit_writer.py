@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 
 import psycopg
 
@@ -29,42 +30,85 @@ MAX_BATCH = 1000  # rows per INSERT (11 parameters each, well under the 65,535 l
 
 
 class AuditWriter:
-    """``await writer.write(entry)`` returns once the row is committed; raises otherwise."""
+    """``await writer.write(entry)`` returns once the row is committed; raises otherwise.
+
+    The batches are committed by a thread running its own event loop: under load the API's
+    loop takes tens of milliseconds per turn, and a commit there needed several turns
+    (bench/api.py: audited routes +50 ms at p50). The writer's loop is idle but for audit work,
+    so a batch costs one round trip; only the hand-back to the request takes one turn of the
+    API's loop.
+    """
 
     def __init__(self, url: str, *, timeout_s: float = 5.0, name: str = "geomon-audit") -> None:
         self.url, self.timeout_s, self.name = url, timeout_s, name
-        self._queue: list[tuple[AuditEntry, asyncio.Future[None]]] = []
-        self._wakeup = asyncio.Event()
+        self._queue: list[tuple[AuditEntry, _Waiter]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._conn: psycopg.AsyncConnection | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0  # committed transactions (tests and /metrics-style checks)
+        self._lock = threading.Lock()
+        self.batches = 0  # committed transactions (tests)
         self.rows = 0
 
     async def write(self, entry: AuditEntry) -> None:
         """Queue ``entry`` and wait until its batch is committed (TimeoutError after
         ``timeout_s``; the exception of the batch when it failed)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name=self.name)
+        loop = self._started()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # a waiter that timed out never reads its batch's exception: read it here
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._queue.append((entry, done))
-        self._wakeup.set()
+        loop.call_soon_threadsafe(self._enqueue, entry, (asyncio.get_running_loop(), done))
         await asyncio.wait_for(asyncio.shield(done), self.timeout_s)
 
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._thread is None or not self._thread.is_alive():
+                ready = threading.Event()
+                self._thread = threading.Thread(target=self._serve, args=(ready,),
+                                                name=self.name, daemon=True)
+                self._thread.start()
+                ready.wait()
+            assert self._loop is not None
+            return self._loop
+
+    def _serve(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop, self._wakeup = loop, asyncio.Event()
+        loop.call_soon(ready.set)
+        try:
+            loop.run_until_complete(self._run())
+        except asyncio.CancelledError:
+            pass
+        finally:
+            loop.run_until_complete(self._drop_connection())
+            loop.close()
+
+    def _enqueue(self, entry: AuditEntry, waiter: _Waiter) -> None:
+        self._queue.append((entry, waiter))
+        assert self._wakeup is not None
+        self._wakeup.set()
+
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self._drop_connection()
-        for _, done in self._queue:
-            if not done.done():
-                done.set_exception(RuntimeError("audit writer closed"))
+        """Stop the thread; rows still queued fail (their requests answer 503)."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        task = asyncio.run_coroutine_threadsafe(self._stop(), loop)
+        await asyncio.wrap_future(task)
+        await asyncio.to_thread(thread.join, 10)
+
+    async def _stop(self) -> None:
+        for _, waiter in self._queue:
+            _resolve(waiter, RuntimeError("audit writer closed"))
         self._queue.clear()
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.cancel()
 
     async def _run(self) -> None:
+        assert self._wakeup is not None
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
@@ -72,7 +116,7 @@ class AuditWriter:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[AuditEntry, asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[tuple[AuditEntry, _Waiter]]) -> None:
         try:
             conn = await self._connection()
             # BEGIN, INSERT and COMMIT in one round trip; COMMIT returns after the WAL flush
@@ -81,15 +125,13 @@ class AuditWriter:
         except Exception as exc:  # every waiter of this batch refuses its read
             log.error("audit batch of %d rows failed: %s", len(batch), exc)
             await self._drop_connection()
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
+            for _, waiter in batch:
+                _resolve(waiter, exc)
             return
         self.batches += 1
         self.rows += len(batch)
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
+        for _, waiter in batch:
+            _resolve(waiter, None)
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
@@ -104,3 +146,21 @@ class AuditWriter:
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None
+
+
+_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+
+
+def _resolve(waiter: _Waiter, exc: BaseException | None) -> None:
+    """Hand the outcome back to the request's loop (thread-safe)."""
+    loop, done = waiter
+
+    def settle() -> None:
+        if not done.done():
+            if exc is None:
+                done.set_result(None)
+            else:
+                done.set_exception(exc)
+
+    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+        loop.call_soon_threadsafe(settle)
