@@ -100,7 +100,8 @@ positions = Table(
     _attrs(),
     Column("raw", LargeBinary),
     PrimaryKeyConstraint("device_id", "fix_time"),
-    Index("ix_positions_geom", "geom", postgresql_using="gist"),
+    # (geom, fix_time): "in this box since then" in the index (btree_gist; migration 0008)
+    Index("ix_positions_geom_fix_time", "geom", "fix_time", postgresql_using="gist"),
     Index("ix_positions_fix_time", "fix_time"),
     postgresql_partition_by="RANGE (fix_time)",
 )
@@ -236,6 +237,7 @@ events = Table(
     CheckConstraint(f"severity IN {SEVERITIES!r}", name="severity"),
     Index("ix_events_occurred_at", "occurred_at"),
     Index("ix_events_device_id_occurred_at", "device_id", "occurred_at"),
+    Index("ix_events_geom", "geom", postgresql_using="gist"),  # tiles, OGC bbox (0008)
     Index(
         "uq_events_open_dedupe",
         "dedupe_key",

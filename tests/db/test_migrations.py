@@ -53,4 +53,10 @@ def test_positions_is_partitioned_with_unique_key_and_gist(conn: psycopg.Connect
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'positions'"
     ).fetchall())
     assert "(device_id, fix_time)" in idx["pk_positions"]
-    assert "USING gist (geom)" in idx["ix_positions_geom"]
+    assert "USING gist (geom, fix_time)" in idx["ix_positions_geom_fix_time"]
+
+
+def test_events_geometries_have_a_gist_index(conn: psycopg.Connection) -> None:
+    row = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_geom'"
+                       ).fetchone()
+    assert row is not None and "USING gist (geom)" in row[0]
