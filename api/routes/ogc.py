@@ -18,8 +18,9 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.access import AUTH_RESPONSES, authenticated, data_connection
+from api.access import AUTH_RESPONSES, authenticated, data_connection, visibility_key
 from api.ogc import pages
+from api.ogc.page_cache import cached_page, ogc_connection, page_key
 from api.ogc.params import (
     ITEM_PARAMS,
     check_unknown,
@@ -31,6 +32,7 @@ from api.ogc.params import (
 )
 from geomon.errors import InvalidRequest
 from geomon.store import features as store
+from tiles.cache import TileCache
 
 CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 CONFORMS_TO = [CONF + "core", CONF + "geojson", CONF + "html"]
@@ -187,7 +189,10 @@ def _page_links(request: Request, spec: store.CollectionSpec, fmt: str,
             responses={200: {"content": {GEOJSON: {}, "text/html": {}},
                              "description": "A page of features."}})
 async def items(
-    request: Request, conn: Conn, collectionId: CollectionId,  # noqa: N803
+    request: Request,
+    conn_version: Annotated[tuple[psycopg.AsyncConnection, str], Depends(ogc_connection)],
+    visibility: Annotated[str, Depends(visibility_key)],
+    collectionId: CollectionId,  # noqa: N803
     f: FQuery = None,
     limit: Annotated[int | None, Query(description="Features per page: default 10, at least 1; "
                                        "values above 10,000 are clamped to 10,000.")] = None,
@@ -200,10 +205,11 @@ async def items(
     cursor: Annotated[str | None, Query(description="Opaque page cursor from a next/prev "
                                         "link.")] = None,
 ) -> Response:
+    conn, version = conn_version
     fmt = _fmt(request, f)
     spec = await store.get_collection(conn, collectionId)
     q = _item_query(request, spec, limit, bbox, datetime_, cursor)
-    page = await store.read_items(conn, spec, q, count=spec.id != "tracks")
+    page = await cached_page(request, conn, spec, q, page_key(spec, q, visibility, version))
     head: dict[str, Any] = {
         "type": "FeatureCollection",
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -234,6 +240,7 @@ async def feature(request: Request, conn: Conn, collectionId: CollectionId,  # n
 
 def install(app: FastAPI) -> None:
     """Mount the router; malformed OGC parameters answer 400 (others keep FastAPI's 422)."""
+    app.state.ogc_page_cache = TileCache(max_bytes=32 * 1024 * 1024, max_items=5_000)
     app.include_router(router)
 
     @app.exception_handler(RequestValidationError)

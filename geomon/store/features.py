@@ -36,6 +36,7 @@ class CollectionSpec:
     geometry: str = "Point"
     temporal: bool = True
     params: dict[str, Any] = field(default_factory=dict)
+    tables: tuple[str, ...] = ()  # what the source reads: their layer_versions key page caches
 
     def feature_id(self, key: tuple[Any, ...]) -> str | int:
         return key[0] if len(key) == 1 else "_".join(str(k) for k in key)
@@ -73,24 +74,26 @@ STATIC: dict[str, CollectionSpec] = {c.id: c for c in (
         "SELECT id, geom, NULL::timestamptz t0, NULL::timestamptz t1, name, kind, countries, "
         "accuracy_m, source FROM places",
         props=("name", "kind", "countries", "accuracy_m", "source"), key_types=("int",),
-        temporal=False),
+        temporal=False, tables=("places",)),
     CollectionSpec(
         "borders", "Borders", "State borders as lines (Natural Earth 1:10m).",
         "SELECT id, geom, NULL::timestamptz t0, NULL::timestamptz t1, code, a, b, source "
         "FROM borders",
         props=("code", "a", "b", "source"), geometry="MultiLineString", key_types=("int",),
-        temporal=False),
+        temporal=False, tables=("borders",)),
     CollectionSpec(
         "zones", "Zones", "Geofences and patrol areas (valid from their creation).",
         "SELECT z.id, z.geom, z.created_at t0, NULL::timestamptz t1, z.name, z.kind, z.active, "
         "a.code agency FROM zones z JOIN agencies a ON a.id = z.agency_id",
-        props=("name", "kind", "active", "agency"), geometry="MultiPolygon", key_types=("int",)),
+        props=("name", "kind", "active", "agency"), geometry="MultiPolygon", key_types=("int",),
+        tables=("zones", "agencies")),
     CollectionSpec(
         "incidents", "Incidents", "Seizures, detentions and detections.",
         "SELECT i.id, i.geom, i.occurred_at t0, i.occurred_at t1, i.category, i.quantity, "
         "i.unit, i.occurred_at, i.source, a.code agency FROM incidents i "
         "JOIN agencies a ON a.id = i.agency_id",
-        props=("category", "quantity", "unit", "occurred_at", "source", "agency")),
+        props=("category", "quantity", "unit", "occurred_at", "source", "agency"),
+        tables=("incidents", "agencies")),
     CollectionSpec(
         "positions-latest", "Latest positions", "Each device's newest fix by fix_time.",
         "SELECT l.device_id, l.geom, l.fix_time t0, l.fix_time t1, d.uid, d.name, d.kind, "
@@ -99,7 +102,7 @@ STATIC: dict[str, CollectionSpec] = {c.id: c for c in (
         "JOIN agencies a ON a.id = d.agency_id",
         key=("device_id",), key_types=("int",),
         props=("uid", "name", "kind", "agency", "fix_time", "speed_mps", "course_deg",
-               "altitude_m", "valid")),
+               "altitude_m", "valid"), tables=("device_latest", "devices", "agencies")),
     CollectionSpec(
         "tracks", "Tracks", "One line per device and UTC day, through its valid fixes in time "
         "order (feature id DEVICE_YYYY-MM-DD).",
@@ -108,25 +111,28 @@ STATIC: dict[str, CollectionSpec] = {c.id: c for c in (
         "min(p.fix_time) first_fix, max(p.fix_time) last_fix FROM positions p "
         "WHERE p.valid AND {prefilter} GROUP BY 1, 2",
         key=("device_id", "day"), key_types=("int", "date"),
-        props=("device_id", "day", "n_fixes", "first_fix", "last_fix"), geometry="LineString"),
+        props=("device_id", "day", "n_fixes", "first_fix", "last_fix"), geometry="LineString",
+        tables=("positions",)),
     CollectionSpec(
         "observations", "Observations", "BCP and sensor feeds (plate reads, alarms, counts…).",
         "SELECT o.id, o.geom, o.observed_at t0, o.observed_at t1, d.uid sensor, o.kind, "
         "o.value, o.text, o.observed_at FROM observations o JOIN devices d ON d.id = o.sensor_id "
         "WHERE o.geom IS NOT NULL",
-        props=("sensor", "kind", "value", "text", "observed_at")),
+        props=("sensor", "kind", "value", "text", "observed_at"),
+        tables=("observations", "devices")),
     CollectionSpec(
         "events", "Events", "Geofence, silence, alarm and overspeed events with their state.",
         "SELECT e.id, e.geom, e.occurred_at t0, e.occurred_at t1, e.kind, e.severity, e.state, "
         "e.device_id, e.zone_id, e.occurred_at, a.code agency FROM events e "
         "JOIN agencies a ON a.id = e.agency_id WHERE e.geom IS NOT NULL",
-        props=("kind", "severity", "state", "device_id", "zone_id", "occurred_at", "agency")),
+        props=("kind", "severity", "state", "device_id", "zone_id", "occurred_at", "agency"),
+        tables=("events", "agencies")),
     CollectionSpec(
         "corridors", "Corridors", "Every stored corridor polygon (all sets).",
         "SELECT c.id, c.geom, c.created_at t0, c.created_at t1, c.surface_id, c.rank, "
         "c.threshold, c.n_cells, c.total_cost FROM corridors c WHERE c.geom IS NOT NULL",
         props=("surface_id", "rank", "threshold", "n_cells", "total_cost"),
-        geometry="MultiPolygon", key_types=("int",)),
+        geometry="MultiPolygon", key_types=("int",), tables=("corridors",)),
 )}
 
 _HOTSPOT_SOURCE = (
@@ -138,6 +144,20 @@ _CORRIDOR_SET_SOURCE = (
     "c.n_cells, c.total_cost FROM corridors c WHERE c.geom IS NOT NULL AND c.surface_id = {sid}")
 
 
+_HOTSPOT_TABLES = ("hotspot_cells", "hotspot_runs")
+
+
+def collection_tables(cid: str) -> tuple[str, ...]:
+    """The tables behind collection ``cid`` without asking the database (whether a run or a
+    corridor set exists and is visible is :func:`get_collection`'s question)."""
+    if cid in STATIC:
+        return STATIC[cid].tables
+    prefix, _, num = cid.partition("-")
+    if not num.isdigit():
+        return ()
+    return {"hotspots": _HOTSPOT_TABLES, "corridors": ("corridors",)}.get(prefix, ())
+
+
 def hotspot_spec(run_id: int, kind: str = "", created: datetime | None = None) -> CollectionSpec:
     when = f" of {created:%Y-%m-%d %H:%M} UTC" if created else ""
     return CollectionSpec(
@@ -146,7 +166,7 @@ def hotspot_spec(run_id: int, kind: str = "", created: datetime | None = None) -
         "pseudo p, trend and emerging-hotspot category.",
         _HOTSPOT_SOURCE.format(run=int(run_id)), key=("cell_id",), key_types=("int",),
         props=("value", "z", "p", "gi_bin", "gi_bin_fdr", "p_sim", "trend_z", "trend_p",
-               "category"), geometry="Polygon")
+               "category"), geometry="Polygon", tables=_HOTSPOT_TABLES)
 
 
 def corridor_set_spec(surface_id: int) -> CollectionSpec:
@@ -155,7 +175,7 @@ def corridor_set_spec(surface_id: int) -> CollectionSpec:
         f"Corridor polygons computed on surface {surface_id}, by rank.",
         _CORRIDOR_SET_SOURCE.format(sid=int(surface_id)), key_types=("int",),
         props=("surface_id", "rank", "threshold", "n_cells", "total_cost"),
-        geometry="MultiPolygon")
+        geometry="MultiPolygon", tables=("corridors",))
 
 
 async def dynamic_collections(conn: psycopg.AsyncConnection) -> list[CollectionSpec]:

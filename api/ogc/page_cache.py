@@ -1,0 +1,53 @@
+"""Cached OGC items pages, invalidated like vector tiles (docs/api.md, "Tile cache").
+
+A page (features, keys, has-more, numberMatched) is kept under (collection, the validated
+query, the caller's visibility, the change counters of the collection's tables read FIRST in
+the same transaction as the page would be). A write to any of those tables bumps its counter
+in the writer's transaction, so a reader that can see the new rows also sees the new counter
+and misses. QGIS and the map ask for the same first pages again and again; a page with a bbox
+nobody asked for before just misses. The head (timeStamp, links) is built per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import psycopg
+from fastapi import Path, Request
+
+from api.deps import CurrentPrincipal, scoped_transaction
+from geomon.store import features as store
+from geomon.store.tiles import LAYER_VERSION_SQL, version_text
+from tiles.cache import TileCache
+
+CollectionId = Annotated[str, Path(description="Collection id, as listed by /ogc/collections.")]
+
+
+async def ogc_connection(request: Request, principal: CurrentPrincipal,
+                         collectionId: CollectionId,  # noqa: N803
+                         ) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
+    """The RLS-scoped connection and the collection's change counters (one round trip)."""
+    tables = store.collection_tables(collectionId)
+    first = LAYER_VERSION_SQL if tables else ""
+    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()
+                                  ) as (conn, rows):
+        yield conn, (version_text(rows) if tables else "")
+
+
+def page_key(spec: store.CollectionSpec, q: store.ItemQuery, visibility: str,
+             version: str) -> tuple[object, ...] | None:
+    """The cache key of a page; None (never cached) when the collection names no tables."""
+    return None if not spec.tables or not version else ("ogc", spec.id, q, visibility, version)
+
+
+async def cached_page(request: Request, conn: psycopg.AsyncConnection,
+                      spec: store.CollectionSpec, q: store.ItemQuery,
+                      key: tuple[object, ...] | None) -> store.Page:
+    cache: TileCache = request.app.state.ogc_page_cache
+    page = cache.get(key) if key is not None else None
+    if page is None:
+        page = await store.read_items(conn, spec, q, count=spec.id != "tracks")
+        if key is not None:
+            cache.put(key, page, sum(len(f) for f in page.features) + 200)
+    return page
