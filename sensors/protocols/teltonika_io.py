@@ -55,20 +55,24 @@ IO_NAMES: dict[int, tuple[str, float | None]] = {
 }
 
 _BOOLEAN = frozenset({"ignition", "movement", "din1", "din2", "din3", "dout1", "dout2"})
+# id → (name, scale): scale 0 = bool, None = raw integer (one lookup per element)
+_SPECS: dict[int, tuple[str, float | None]] = {
+    i: (name, 0.0 if name in _BOOLEAN else scale) for i, (name, scale) in IO_NAMES.items()}
+_KNOWN = frozenset(IO_NAMES)
 
 
 def named_io(io: dict[int, int | bytes]) -> dict[str, object]:
     """Known IO elements under their names (scaled, booleans as bool); unknown ids skipped."""
     named: dict[str, object] = {}
-    for io_id, value in io.items():
-        spec = IO_NAMES.get(io_id)
-        if spec is None or isinstance(value, bytes):
+    for io_id in _KNOWN.intersection(io):
+        value = io[io_id]
+        if value.__class__ is bytes:
             continue
-        name, scale = spec
-        if name in _BOOLEAN:
-            named[name] = bool(value)
-        elif scale is not None:
+        name, scale = _SPECS[io_id]
+        if scale is None:
+            named[name] = value
+        elif scale:
             named[name] = round(value * scale, 6)
         else:
-            named[name] = value
+            named[name] = bool(value)
     return named

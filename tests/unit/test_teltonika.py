@@ -112,6 +112,22 @@ def test_crc16_ibm_reference_values() -> None:
         assert f"{crc16_ibm(data):04x}" == exp["crc_calc_hex"]
 
 
+def _crc16_arc_bitwise(data: bytes) -> int:
+    """The textbook bit-at-a-time CRC-16/ARC, to check the library against."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+@given(st.binary(max_size=2048))
+@settings(max_examples=300, deadline=None)
+def test_crc16_ibm_equals_the_bitwise_definition(data: bytes) -> None:
+    assert crc16_ibm(data) == _crc16_arc_bitwise(data)
+
+
 @pytest.mark.parametrize("entry", by_kind("imei", crc=None), ids=lambda e: e["id"])
 def test_imei_frame(entry: dict) -> None:
     frame = decode_frame(raw(entry))
