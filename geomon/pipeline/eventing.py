@@ -184,9 +184,11 @@ class EventHook:
             lookback = timedelta(minutes=2 * max(
                 [float(r["stop_minutes"]) for r in ctx.rules.values()]
                 + [float(ctx.default_rules["stop_minutes"])]))
-            self._cache.use_keys(ctx.attr_keys())
-            windows = self._cache.merge(await load_windows(
-                conn, spans, lookback, self._cache.tails(list(spans))), lookback)
+            keys = ctx.attr_keys()
+            self._cache.use_keys(keys)
+            windows = self._cache.merge(
+                await load_windows(conn, spans, lookback, self._cache.tails(list(spans)), keys),
+                lookback, lambda agency: float(ctx.rules_of(agency)["stop_speed_mps"]))
             drafts, keys = await asyncio.to_thread(compute, windows, ctx)
             changed = await event_store.supersede(
                 conn, [(w.device_id, w.t0, w.t1) for w in windows], keys)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,9 +68,13 @@ class WindowCache:
         return {d: CachedTail(e.since, e.rows[-1][1], e.seen)
                 for d in devices if (e := self._entries.get(d)) is not None}
 
-    def merge(self, windows: list[Window], lookback: timedelta) -> list[Window]:
+    def merge(self, windows: list[Window], lookback: timedelta,
+              stop_speed: Callable[[int], float]) -> list[Window]:
         """Complete held windows from the cache and remember every window's rows. Returns
-        the windows with full rows (the rows a full reload would give), empty ones dropped."""
+        the windows with the rows the engine needs (those of a full reload, or - held - from
+        the last fix before the batch that is not slower than the agency's ``stop_speed``:
+        only stops look further back than one fix, and a stop is a run of slow fixes);
+        windows without rows are dropped."""
         out = []
         for w in windows:
             e = self._entries.pop(w.device_id, None)
@@ -78,13 +83,19 @@ class WindowCache:
             if w.held and e is not None:
                 self.hits += 1
                 fetched = w.rows  # the fixes after the held last one, up to w.t1
-                rows = e.rows + self._trimmed(fetched) if fetched else e.rows
-                start = bisect_left(rows, w.prev - lookback, key=_time)  # type: ignore[operator]
-                end = bisect_right(rows, w.t1, key=_time)
-                w.rows = rows[start:end - len(fetched)] + fetched
-                if not fetched or w.seen is not None:
-                    self._keep(w.device_id, _Entry(e.since, rows, w.seen if fetched else e.seen),
-                               lookback)
+                held = e.rows
+                floor = bisect_left(held, w.prev - lookback, key=_time)  # type: ignore[operator]
+                start = bisect_right(held, w.prev, key=_time) - 1  # prev itself
+                slow = stop_speed(w.agency_id)
+                while start > floor and not (held[start][4] is not None
+                                             and held[start][4] >= slow):
+                    start -= 1
+                w.rows = held[start:bisect_right(held, w.t1, key=_time)] + fetched
+                if fetched and w.seen is not None:
+                    held += self._trimmed(fetched)
+                    self._keep(w.device_id, _Entry(e.since, held, w.seen), lookback)
+                elif not fetched:
+                    self._keep(w.device_id, e, lookback)
             else:
                 self.misses += 1
                 if w.seen is not None and w.rows:

@@ -4,7 +4,7 @@ the zones/borders/rules context, and the inputs of the silent-team check."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,16 +46,22 @@ g AS MATERIALIZED (
 h AS MATERIALIZED (
   SELECT g.*, CASE WHEN g.held THEN g.n_newer ELSE
     (SELECT count(*) FROM (SELECT FROM positions p WHERE p.device_id = g.device_id
-      AND p.valid AND p.fix_time > coalesce(g.next, g.hi) LIMIT {_COUNT_CAP + 1}) x) END AS n_cut
+      AND p.valid AND p.fix_time > coalesce(g.next, g.hi) LIMIT {_COUNT_CAP + 1}) x) END AS n_cut,
+    CASE WHEN g.held THEN g.c_last + interval '1 microsecond'
+         ELSE coalesce(g.prev - %(lookback)s::interval, g.lo) END AS w_from,
+    coalesce(g.next, g.hi) AS w_to
   FROM g)
+-- the bounds as plain values: under row-level security only leakproof conditions can be
+-- index conditions, and "+ interval" or coalesce() in them would not be (a scan of every
+-- fix of the device instead of the range)
+-- attrs only of fixes that carry a key some rule reads (flags are rare: most fixes send none)
 SELECT h.device_id, h.agency_id, h.lo, h.hi, h.prev, h.next, h.held, h.n_now, h.n_cut,
-       p.fix_time, ST_X(p.geom), ST_Y(p.geom), p.speed_mps, p.attrs
+       p.fix_time, ST_X(p.geom), ST_Y(p.geom), p.speed_mps,
+       CASE WHEN %(keys)s::text[] IS NULL OR p.attrs ?| %(keys)s::text[] THEN p.attrs END
 FROM h LEFT JOIN LATERAL (
   SELECT p.fix_time, p.geom, p.speed_mps, p.attrs FROM positions p
-  WHERE p.device_id = h.device_id AND p.valid
-    AND p.fix_time >= (CASE WHEN h.held THEN h.c_last + interval '1 microsecond'
-                            ELSE coalesce(h.prev - %(lookback)s::interval, h.lo) END)
-    AND p.fix_time <= coalesce(h.next, h.hi)
+  WHERE p.device_id = h.device_id AND p.valid AND p.fix_time >= h.w_from
+    AND p.fix_time <= h.w_to
   OFFSET 0) p ON true
 ORDER BY h.device_id, p.fix_time
 """
@@ -96,12 +102,15 @@ class Window:
 async def load_windows(conn: psycopg.AsyncConnection,
                        spans: Mapping[int, tuple[datetime, datetime]],
                        lookback: timedelta,
-                       tails: Mapping[int, CachedTail] | None = None) -> list[Window]:
+                       tails: Mapping[int, CachedTail] | None = None,
+                       keys: Iterable[str] | None = None) -> list[Window]:
     """For each device and (first, last) fix time of a committed batch: the stored fixes from
     the previous stored fix (minus ``lookback`` for stop rules) to the next stored fix - or,
     where ``tails`` holds them up to some point and the store confirms it, only the fixes
     after that (one statement, one snapshot either way). Devices without a valid fix in their
-    window get no window; a held window may have no rows (the caller holds them all)."""
+    window get no window; a held window may have no rows (the caller holds them all).
+    ``keys``: the attributes the caller reads; a fix with none of them comes with empty attrs
+    (None: all attributes of every fix)."""
     devs = sorted(spans)
     tails = tails or {}
     held = [tails.get(d) for d in devs]
@@ -109,7 +118,8 @@ async def load_windows(conn: psycopg.AsyncConnection,
         "d": devs, "lo": [spans[d][0] for d in devs], "hi": [spans[d][1] for d in devs],
         "c_from": [t.since if t else None for t in held],
         "c_last": [t.last if t else None for t in held],
-        "c_seen": [t.seen if t else None for t in held], "lookback": lookback})
+        "c_seen": [t.seen if t else None for t in held], "lookback": lookback,
+        "keys": None if keys is None else sorted(keys)})
     windows: dict[int, Window] = {}
     # n_cut: fixes stored after the held last one (held) or after the window (not held);
     # held, the window's fixes are among them, so the rest are after the window
