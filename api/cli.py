@@ -51,8 +51,9 @@ def serve(
         help="Also run the ingest listeners configured in GEOMON_INGEST__*."),
     workers: int = typer.Option(
         1, "--workers", min=0,
-        help="uvicorn worker processes (0 = one per CPU). Each has its own DB pool, "
-             "geomon_live listener, tile cache and principal cache."),
+        help="uvicorn worker processes (0 = one per CPU), each with its own socket on the "
+             "port (SO_REUSEPORT; needs a fixed port), DB pool, geomon_live listener, tile "
+             "and page caches, principal cache and audit writer."),
 ) -> None:
     """Serve the API and the situation map (and the configured ingest listeners)."""
     import uvicorn
@@ -72,10 +73,10 @@ def serve(
         if workers == 1:
             uvicorn.run(create_app(s), host=host or s.api.host, port=port or s.api.port,
                         log_level="info", access_log=False)
-        else:  # workers need an import string: each builds the app from the environment
-            uvicorn.run("api.app:app_factory", factory=True, workers=workers,
-                        host=host or s.api.host, port=port or s.api.port,
-                        log_level="info", access_log=False)
+        else:  # one SO_REUSEPORT socket per worker: the kernel spreads connections
+            from api.workers import run_workers
+
+            run_workers(host or s.api.host, port or s.api.port, workers)
     finally:
         if child is not None:
             child.terminate()
