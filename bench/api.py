@@ -1,17 +1,28 @@
 """Benchmark: the API under 50 concurrent clients, and one busy tile against raw ST_AsMVT.
 
     GEOMON_DB__URL=$(scripts/dev-db url) .venv/bin/python bench/api.py [--seconds 20]
+        [--workers 1,2] [--client raw|httpx] [--keep | --reuse URL]
 
-Creates a fresh database on the server of GEOMON_DB__URL (dropped at the end), migrates it,
-loads the reference layers and fills it with generate_series SQL: 1,000,000 positions of
-200 devices over 30 days, 20,000 incidents, 300 zones, 10,000 events and a 5,000-cell hotspot
-run. Starts the API (uvicorn, one process) on a free loopback port and runs 50 concurrent
-httpx clients for a fixed time, each requesting OGC items pages and vector tiles at random;
-prints p50/p99 latency, requests/s and errors (goal p99 ≤ 300 ms, 0 errors). Then, for one
-busy tile (tracks, z8 over the Fergana valley), times our endpoint uncached (the layer's
-change counter is bumped before every request) against the raw ST_AsMVT SQL of the same tile
-under the same row-level-security context, in the same run (goal ratio ≤ 1.3), and the
-cached endpoint (goal ≤ 5 ms).
+Creates a fresh database on the server of GEOMON_DB__URL (dropped at the end unless --keep;
+--reuse runs against a kept one), migrates it, loads the reference layers and fills it with
+generate_series SQL: 1,000,000 positions of 200 devices over 30 days, 20,000 incidents, 300
+zones, 10,000 events and a 5,000-cell hotspot run. Starts the API as ``geomon serve`` does (one
+uvicorn process, or N workers each with its own SO_REUSEPORT socket) on a free loopback port
+and runs 50 concurrent clients for a fixed time, each requesting OGC items pages and vector
+tiles at random; prints p50/p99 latency, requests/s and errors (goal p99 <= 300 ms, 0 errors),
+a per-route table (p50/p99/max, errors, audited reads) and the spread of per-client medians
+(a worker that took most connections shows as two groups). Then, for one busy tile (tracks, z8
+over the Fergana valley), times our endpoint uncached (the layer's change counter is bumped
+before every request) against the raw ST_AsMVT SQL of the same tile under the same
+row-level-security context, in the same run (goal ratio <= 1.3), and the cached endpoint
+(goal <= 5 ms).
+
+The load generator: by default bench/rawhttp.py, a lean HTTP/1.1 keep-alive client (one
+connection per client, same request line and headers incl. Accept-Encoding: gzip, body read
+whole but not decoded). The first version used httpx.AsyncClient, which spent ~8 ms of CPU per
+request on this 2-core host -- more than the API server -- and so measured the client as much
+as the server; ``--client httpx`` still runs it for comparison. Figures from the two clients
+are not comparable.
 """
 
 from __future__ import annotations
@@ -128,24 +139,34 @@ def bench_token(url: str) -> str:
 
 
 def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
-    """uvicorn on ``port``: one process, or ``workers`` worker processes (as ``geomon serve
-    --workers``), each with its own pool of up to 20 connections (a request may hold its data
-    connection while the audit row takes a second one, so smaller pools starve under 50
-    clients)."""
-    env = {**os.environ, "GEOMON_DB__URL": url, "GEOMON_DB__POOL_MAX": "20",
-           "GEOMON_DB__POOL_MIN": "10"}
+    """The API on ``port`` as ``geomon serve`` runs it: one uvicorn process, or ``workers``
+    processes each with its own SO_REUSEPORT socket (api/workers.py), each with its own pool
+    (GEOMON_DB__POOL_MAX, default here 20, and POOL_MIN 10, unless set in the environment)."""
+    env = {"GEOMON_DB__POOL_MAX": "20", "GEOMON_DB__POOL_MIN": "10", **os.environ,
+           "GEOMON_DB__URL": url}
     code = ("import uvicorn; uvicorn.run('api.app:app_factory', factory=True, "
-            f"workers={workers}, host='127.0.0.1', port={port}, log_level='warning')")
+            f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
+            if workers == 1 else
+            f"from api.workers import run_workers; run_workers('127.0.0.1', {port}, {workers}, "
+            "log_level='warning')")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
-    for _ in range(200):
+    for _ in range(300):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+            if (httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+                    and _listeners(port) >= workers):
                 return proc
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     proc.terminate()
     raise SystemExit("the API did not start")
+
+
+def _listeners(port: int) -> int:
+    """Listening sockets on ``port`` (each worker binds its own): start when all are up."""
+    with open("/proc/net/tcp") as f:
+        return sum(1 for line in f.readlines()[1:]
+                   if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A")
 
 
 def random_request(rng: random.Random) -> tuple[str, str]:
@@ -186,6 +207,7 @@ async def load(base: str, token: str, seconds: float, label: str = "load",
     per_route: dict[str, list[float]] = {}
     route_errors: dict[str, int] = {}
     audited: dict[str, int] = {}
+    per_client: dict[int, list[float]] = {}
     stop = time.perf_counter() + seconds
     headers = {"Authorization": f"Bearer {token}"}
     host, port = base.removeprefix("http://").split(":")
@@ -211,6 +233,7 @@ async def load(base: str, token: str, seconds: float, label: str = "load",
                     route_errors[route] = route_errors.get(route, 0) + 1
                 latencies.append(dt := time.perf_counter() - t0)
                 per_route.setdefault(route, []).append(dt)
+                per_client.setdefault(i, []).append(dt)
             if raw:
                 await raw.close()
         t0 = time.perf_counter()
@@ -223,6 +246,9 @@ async def load(base: str, token: str, seconds: float, label: str = "load",
           + (f" (first: {errors[:3]})" if errors else ""))
     if routes:
         print_routes(per_route, route_errors, audited)
+        meds = sorted(statistics.median(v) * 1000 for v in per_client.values())
+        print(f"  per-client medians: min {meds[0]:.0f} ms, median {statistics.median(meds):.0f}"
+              f" ms, max {meds[-1]:.0f} ms")
 
 
 def median_ms(times: list[float]) -> float:
