@@ -49,10 +49,12 @@ def _draft(track: Track, i: int, kind: str, severity: str, ref: object, **kw: An
 
 def io_flag_events(track: Track, rules: AgencyRules) -> list[EventDraft]:
     out: list[EventDraft] = []
+    with_attrs = [i for i, a in enumerate(track.attrs) if a]  # most fixes carry no flag
     for name, spec in rules["io_flags"].items():
         if spec.get("severity", "warning") == OFF:
             continue
-        on = np.fromiter((flag_on(a, spec) for a in track.attrs), dtype=bool, count=len(track))
+        on = np.zeros(len(track), dtype=bool)
+        on[with_attrs] = [flag_on(track.attrs[i], spec) for i in with_attrs]
         for i in onsets(track, on):
             out.append(_draft(track, int(i), spec["kind"], spec.get("severity", "warning"),
                               name, attrs={"attr": spec["attr"],

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -38,6 +37,11 @@ from geomon.store.event_inputs import (
 )
 
 log = logging.getLogger(__name__)
+
+# Runs with more rows than this compute in a worker thread, so a large late-data reload does
+# not hold the ingest loop; smaller ones inline (a thread's GIL handoffs with the loop cost
+# more than they save: bench/ingest.py listener 84 -> 66 µs a position without them).
+_INLINE_ROWS = 20_000
 
 
 def spans_of(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[datetime, datetime]]:
@@ -91,9 +95,9 @@ class EventHook:
         self._url = url
         self._cache = WindowCache(cache_rows)  # 0 rows: every batch reloads its windows
         # under load only (a run is in progress): the next run waits this long for more
-        # batches to join - fewer, larger runs, each paying its per-device queries once
-        # (they used to block the ingest loop: 0.25 s raised bench/ingest.py p99 from ~0.4-1
-        # to ~1.2 s; the runs now have their own thread). Events follow within about 1 s.
+        # batches to join - fewer, larger runs, each paying its per-device queries once.
+        # (Before the window cache, runs reloaded whole lookbacks and 0.25 s raised
+        # bench/ingest.py p99 from ~0.4-1 to ~1.2 s.) Events follow within about 1 s.
         self._gather_s = gather_s
         self._ttl = context_ttl_s
         self._conn: psycopg.AsyncConnection | None = None
@@ -103,8 +107,6 @@ class EventHook:
         self._pending: tuple[dict[int, tuple[datetime, datetime]], asyncio.Future[list[int]]] \
             | None = None  # the spans of the run waiting for the lock, and its result
         self.last_event_ids: list[int] = []
-        self._loop: asyncio.AbstractEventLoop | None = None  # see _events_loop
-        self._thread: threading.Thread | None = None
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
@@ -145,8 +147,7 @@ class EventHook:
                 if queued and self._gather_s:  # let the batches of the next moment join
                     await asyncio.sleep(self._gather_s)
                 self._pending = None
-                new = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-                    self._guarded(merged), self._events_loop()))
+                new = await self._guarded(merged)
                 result.set_result(new)
         finally:
             if self._pending is not None and self._pending[1] is result:
@@ -154,17 +155,6 @@ class EventHook:
             if not result.done():
                 result.cancel()  # cancelled: the joiners are cancelled with it
         return new
-
-    def _events_loop(self) -> asyncio.AbstractEventLoop:
-        """The hook's own thread and loop: a large window load (fetch + JSON of every row)
-        would otherwise hold the ingest loop for seconds; in a thread the interpreter switches
-        back to the loop every few ms, so acks keep flowing."""
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                            name="geomon-events")
-            self._thread.start()
-        return self._loop
 
     async def _guarded(self, spans: dict[int, tuple[datetime, datetime]]) -> list[int]:
         try:
@@ -189,7 +179,10 @@ class EventHook:
             windows = self._cache.merge(
                 await load_windows(conn, spans, lookback, self._cache.tails(list(spans)), keys),
                 lookback, lambda agency: float(ctx.rules_of(agency)["stop_speed_mps"]))
-            drafts, keys = await asyncio.to_thread(compute, windows, ctx)
+            if sum(len(w.rows) for w in windows) > _INLINE_ROWS:
+                drafts, keys = await asyncio.to_thread(compute, windows, ctx)
+            else:  # a thread costs more than it saves (GIL handoffs with the ingest loop)
+                drafts, keys = compute(windows, ctx)
             changed = await event_store.supersede(
                 conn, [(w.device_id, w.t0, w.t1) for w in windows], keys)
             new = await event_store.insert_events(
@@ -202,19 +195,10 @@ class EventHook:
         self.last_event_ids = new
         return new
 
-    async def _close_conn(self) -> None:
+    async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
-
-    async def close(self) -> None:
-        if self._loop is None:
-            return
-        loop, self._loop = self._loop, None
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._close_conn(), loop))
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 5)
-        loop.close()
+            self._conn = None
 
 
 async def check_silent(conn: psycopg.AsyncConnection, ctx: EngineContext,

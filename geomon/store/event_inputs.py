@@ -135,7 +135,7 @@ async def load_windows(conn: psycopg.AsyncConnection,
                 w.seen = n_now - n_cut  # + the window's own fixes when held, below
         if t is not None:
             w.rows.append((dev, t, lon, lat, v, attrs if isinstance(attrs, dict) else
-                           json.loads(attrs or "{}")))
+                           json.loads(attrs) if attrs else {}))
     for w in windows.values():
         if w.held and w.seen is not None:
             w.seen += len(w.rows)  # inserts at or before the window's end
