@@ -46,7 +46,12 @@ def run_workers(host: str, port: int, workers: int, *, log_level: str = "info") 
     """Run ``workers`` API processes on ``host:port`` until SIGINT/SIGTERM."""
     if port == 0:
         raise ValueError("--workers > 1 needs a fixed port (each worker binds it)")
-    listening_socket(host, port).close()  # a port in use fails here, once, loudly
+    # a port in use fails here, once, loudly: this probe has no SO_REUSEPORT, so it cannot
+    # join the sockets of another geomon serve already running on the port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
     ctx = multiprocessing.get_context("spawn")
     stopping = False
 
