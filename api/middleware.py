@@ -14,10 +14,11 @@ import re
 import time
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import forget_principals
-from geomon.store.audit import AuditEntry
+from geomon.store.audit import AuditEntry, commit_with_audit
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,17 @@ class AuditMiddleware:
     async def _write(self, scope: Scope, status: int, started: float) -> bool:
         writer = getattr(scope["app"].state, "audit_writer", None)
         entry = audit_entry(scope, status, started)
+        conn = (scope.get("state") or {}).get("audit_conn")
+        if (conn is not None and 200 <= status < 400 and scope["method"] in READ_METHODS
+                and conn.info.transaction_status == TransactionStatus.INTRANS):
+            # the read's own transaction, still open (request-scoped) and done with: the row
+            # and the COMMIT go in one round trip, before the response starts
+            try:
+                await commit_with_audit(conn, entry)
+                return True
+            except Exception as exc:
+                log.error("audit write failed for %s %s: %r", entry.method, entry.path, exc)
+                return False
         if writer is None:  # no lifespan ran: nowhere to write, so the read is refused
             log.error("audit write impossible for %s %s: no writer", entry.method, entry.path)
             return False

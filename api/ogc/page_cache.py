@@ -32,6 +32,7 @@ async def ogc_connection(request: Request, principal: CurrentPrincipal,
     first = LAYER_VERSION_SQL if tables else ""
     async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()
                                   ) as (conn, rows):
+        request.state.audit_conn = conn  # api/middleware.py: audit row + COMMIT here
         yield conn, (version_text(rows) if tables else "")
 
 

@@ -61,6 +61,7 @@ async def tile_connection(request: Request, principal: CurrentPrincipal, layer: 
     first = store.LAYER_VERSION_SQL if tables else ""
     async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()
                                   ) as (conn, rows):
+        request.state.audit_conn = conn  # api/middleware.py: audit row + COMMIT here
         yield conn, store.version_text(rows)
 
 

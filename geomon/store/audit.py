@@ -59,3 +59,11 @@ def audit_rows(conn: psycopg.Connection, *, since_id: int = 0) -> list[dict[str,
         "status, client, duration_ms FROM audit_log WHERE id > %s ORDER BY id", (since_id,))
     names = [d.name for d in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+async def commit_with_audit(conn: psycopg.AsyncConnection, entry: AuditEntry) -> None:
+    """Insert ``entry`` in the connection's open (read) transaction and COMMIT it, in one round
+    trip (simple protocol, values bound client-side). Raises when either fails: the caller
+    then refuses the read."""
+    await psycopg.AsyncClientCursor(conn).execute(_INSERT + "; COMMIT", _values(entry))
+

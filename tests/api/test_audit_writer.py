@@ -77,15 +77,29 @@ def test_each_audited_read_is_committed_before_its_response(client: TestClient,
         assert n >= 1
 
 
-def test_reads_fail_closed_when_the_audit_log_is_unreachable(client: TestClient) -> None:
+def test_reads_fail_closed_when_the_audit_writer_is_unreachable(client: TestClient) -> None:
     app = client.app
     working = app.state.audit_writer
     app.state.audit_writer = AuditWriter("postgresql://nobody@127.0.0.1:1/none", timeout_s=1)
+    try:  # a REST read of positions: its row goes through the writer
+        assert client.get("/api/v1/devices/latest").status_code == 503
+        assert client.get("/ogc/collections/places/items").status_code == 200  # not audited
+    finally:
+        client.portal.call(app.state.audit_writer.close)
+        app.state.audit_writer = working
+    assert client.get("/api/v1/devices/latest").status_code == 200
+
+
+def test_reads_fail_closed_when_their_own_transaction_cannot_write_the_row(
+        client: TestClient, db_url: str) -> None:
+    # tiles and OGC pages insert the row in their own read transaction and commit it
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("REVOKE INSERT ON audit_log FROM geomon_app")
     try:
         assert client.get("/ogc/collections/positions-latest/items").status_code == 503
         assert client.get("/tiles/tracks/8/179/96.mvt").status_code == 503
         assert client.get("/ogc/collections/places/items").status_code == 200  # not audited
     finally:
-        client.portal.call(app.state.audit_writer.close)
-        app.state.audit_writer = working
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("GRANT INSERT ON audit_log TO geomon_app")
     assert client.get("/ogc/collections/positions-latest/items").status_code == 200
