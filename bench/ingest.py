@@ -191,10 +191,11 @@ def baseline(url: str, n_rows: int, n_devices: int) -> float:
 
 
 def cpu_seconds(listener_pgid: int, database: str) -> dict[str, float]:
-    """CPU seconds so far of the listener processes, of PostgreSQL backends serving
-    ``database``, and of this process (the load generator); from /proc (Linux)."""
+    """CPU seconds so far of the listener processes and their event processes, of PostgreSQL
+    backends serving ``database``, and of this process (the load generator); from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {"listener": 0.0, "postgres": 0.0, "load generator": time.process_time()}
+    out = {"listener": 0.0, "event process": 0.0, "postgres": 0.0,
+           "load generator": time.process_time()}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -203,7 +204,7 @@ def cpu_seconds(listener_pgid: int, database: str) -> dict[str, float]:
             continue
         used = (int(stat[11]) + int(stat[12])) / tick
         if int(stat[2]) == listener_pgid:
-            out["listener"] += used
+            out["event process" if "event_process" in cmd else "listener"] += used
         elif cmd.startswith("postgres: ") and f" {database} " in cmd:
             out["postgres"] += used
     return out

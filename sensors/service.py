@@ -19,7 +19,8 @@ from typing import Any
 
 import uvicorn
 
-from geomon.pipeline.eventing import EventHook, run_silent_checks
+from geomon.pipeline.event_process import EventProcess
+from geomon.pipeline.eventing import run_silent_checks
 from geomon.pipeline.notifier import run_notifier
 from geomon.pipeline.sharded import ShardedWriter
 from geomon.settings import Settings
@@ -122,7 +123,9 @@ async def running_listeners(settings: Settings, *, nmea_bind_device: str = "",
         if worker == 0:  # segments of an earlier single-process run must still be replayed
             _adopt_segments(root, ing.spool_dir / "s0" if ing.writer_connections > 1
                             else ing.spool_dir)
-    events = EventHook(require_url(settings.db))  # events after each commit (issue 8)
+    # events after each commit (issue 8), computed in a child process of this listener
+    events = EventProcess(require_url(settings.db))
+    await events.start()
     writer = ShardedWriter(require_url(settings.db), ing, ing.writer_connections,
                            on_committed=events)
     await writer.start()

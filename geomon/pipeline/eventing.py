@@ -94,11 +94,11 @@ class EventHook:
                  cache_rows: int = 200_000) -> None:
         self._url = url
         self._cache = WindowCache(cache_rows)  # 0 rows: every batch reloads its windows
-        # under load only (a run is in progress): the next run waits this long for more
-        # batches to join - fewer, larger runs, each paying its per-device queries once.
-        # (Before the window cache, runs reloaded whole lookbacks and 0.25 s raised
-        # bench/ingest.py p99 from ~0.4-1 to ~1.2 s.) Events follow within about 1 s.
+        # runs start at most this often: under load the batches of that moment join one run,
+        # which pays its per-device queries once (a quiet stream runs at once). Events follow
+        # their fixes within about gather_s + one run.
         self._gather_s = gather_s
+        self._last_start = 0.0
         self._ttl = context_ttl_s
         self._conn: psycopg.AsyncConnection | None = None
         self._ctx: EngineContext | None = None
@@ -141,11 +141,13 @@ class EventHook:
             return await asyncio.shield(result)
         merged, result = dict(spans), asyncio.get_running_loop().create_future()
         self._pending = (merged, result)
-        queued = self._lock.locked()
         try:
             async with self._lock:
-                if queued and self._gather_s:  # let the batches of the next moment join
-                    await asyncio.sleep(self._gather_s)
+                # runs start at most every gather_s: the batches of that moment join this one
+                delay = self._last_start + self._gather_s - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                self._last_start = time.monotonic()
                 self._pending = None
                 new = await self._guarded(merged)
                 result.set_result(new)

@@ -22,10 +22,11 @@ _COUNT_CAP = 10_000  # counts of newer fixes stop here (then: no cache for that 
 # inserts (device_latest.valid_fixes) were at or before c_last. It may be used when it reaches
 # back to prev - lookback and that number still holds (nothing was stored behind its back);
 # then only fixes after c_last are read.
+# Array parameters go in binary (%b): psycopg's text arrays cost ~7 ms a call at 200 devices.
 _WINDOWS = f"""
 WITH s(device_id, lo, hi, c_from, c_last, c_seen) AS (
-  SELECT * FROM unnest(%(d)s::int[], %(lo)s::timestamptz[], %(hi)s::timestamptz[],
-                       %(c_from)s::timestamptz[], %(c_last)s::timestamptz[], %(c_seen)s::bigint[])),
+  SELECT * FROM unnest(%(d)b::int[], %(lo)b::timestamptz[], %(hi)b::timestamptz[],
+                       %(c_from)b::timestamptz[], %(c_last)b::timestamptz[], %(c_seen)b::bigint[])),
 b AS MATERIALIZED (
   SELECT s.*, dv.agency_id,
     (SELECT max(p.fix_time) FROM positions p

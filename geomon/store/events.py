@@ -82,12 +82,12 @@ async def announce_new(conn: psycopg.AsyncConnection, ids: Sequence[int]) -> Non
 
 
 _SUPERSEDED = """
-WITH w(device_id, t0, t1) AS (SELECT * FROM unnest(%(d)s::int[], %(t0)s::timestamptz[],
-                                                  %(t1)s::timestamptz[])),
+WITH w(device_id, t0, t1) AS (SELECT * FROM unnest(%(d)b::int[], %(t0)b::timestamptz[],
+                                                  %(t1)b::timestamptz[])),
 stale AS (
   SELECT e.id, e.state FROM events e JOIN w ON e.device_id = w.device_id
    AND e.occurred_at BETWEEN w.t0 AND w.t1
-  WHERE e.attrs->>'source' = 'track' AND NOT (e.event_key = ANY(%(keep)s::text[]))
+  WHERE e.attrs->>'source' = 'track' AND NOT (e.event_key = ANY(%(keep)b::text[]))
 ),
 gone AS (DELETE FROM events WHERE id IN (SELECT id FROM stale WHERE state = 'new') RETURNING id),
 closed AS (
@@ -120,7 +120,7 @@ async def resolve_open(conn: psycopg.AsyncConnection, dedupe_keys: Sequence[str]
         return []
     cur = await conn.execute(
         "UPDATE events SET state = 'resolved', resolved_by = %s, resolved_at = now(), note = %s "
-        "WHERE dedupe_key = ANY(%s) AND state <> 'resolved' RETURNING id",
+        "WHERE dedupe_key = ANY(%b) AND state <> 'resolved' RETURNING id",  # binary: 10x
         (by, note, list(dedupe_keys)))
     ids = [int(r[0]) for r in await cur.fetchall()]
     await notify(conn, ids)

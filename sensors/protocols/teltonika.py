@@ -324,7 +324,7 @@ def io_json(io: dict[int, IoValue], *, has_bytes: bool = True) -> dict[str, int 
     """IO map with string keys and NX byte values as hex, ready for JSON / jsonb
     (``has_bytes=False``: the codec has no variable-length values, a faster path)."""
     if not has_bytes:
-        return dict(zip(map(str, io), io.values(), strict=True))  # type: ignore[arg-type]
+        return {str(k): v for k, v in io.items()}  # type: ignore[misc]  # 1.1 µs; zip: 3.3
     return {str(k): (v.hex() if isinstance(v, bytes) else v) for k, v in io.items()}
 
 

@@ -95,7 +95,7 @@ def _batches(fixes: list[Fix], seed: int) -> list[list[Fix]]:
 
 async def test_cached_windows_give_the_events_of_full_reloads(db_url: str) -> None:
     cached_dev, full_dev = _setup(db_url)
-    cached, full = EventHook(db_url), EventHook(db_url, cache_rows=0)
+    cached, full = EventHook(db_url, gather_s=0), EventHook(db_url, cache_rows=0, gather_s=0)
     fixes = _track(1)
     batches = _batches(fixes, 2)
     await _feed(db_url, cached, cached_dev, batches)
@@ -116,7 +116,7 @@ async def test_fixes_written_behind_the_cache_force_a_full_reload(db_url: str) -
     window is reloaded in full, and the events match a full-reload hook's. Here the hidden
     fix at minute 25 breaks a stop that began at 20, so the stop event is due at 46, not 40."""
     cached_dev, full_dev = _setup(db_url)
-    cached, full = EventHook(db_url), EventHook(db_url, cache_rows=0)
+    cached, full = EventHook(db_url, gather_s=0), EventHook(db_url, cache_rows=0, gather_s=0)
     fixes = [(m, 9.95 + 0.01 * m if m < 10 else 10.05, 10.05,
               4.0 if m < 20 or m == 25 else 0.1, {}) for m in range(61)]
     even, odd = fixes[0:40:2], fixes[1:37:2]  # all older than the cached last fix (38)
@@ -139,7 +139,7 @@ async def test_hooks_that_run_behind_the_writer_stay_cached(db_url: str) -> None
     then also sees k+1's fixes (stored after its batch), and hook k+1 finds them held. Both
     must stay on the cache and give the full-reload events."""
     cached_dev, full_dev = _setup(db_url)
-    cached, full = EventHook(db_url), EventHook(db_url, cache_rows=0)
+    cached, full = EventHook(db_url, gather_s=0), EventHook(db_url, cache_rows=0, gather_s=0)
     batches = [b for b in _batches(_track(4), 5) if b]
     batches = [sorted(b) for b in batches]
     for dev, hook in ((cached_dev, cached), (full_dev, full)):
