@@ -31,7 +31,7 @@ from fastcrc.crc16 import arc as _arc
 from geomon.errors import ChecksumError, DecodeError, FrameError
 from geomon.model import Position
 from sensors.framing import TeltonikaFramer
-from sensors.protocols.teltonika_io import named_io
+from sensors.protocols.teltonika_io import add_named, io_plan
 
 IMEI_ACCEPT = b"\x01"
 IMEI_REJECT = b"\x00"
@@ -320,22 +320,24 @@ def _decode_commands(codec: int, count: int, data: bytes, frame: bytes) -> Comma
     return CommandPacket(codec, tuple(messages), frame)
 
 
-def io_json(io: dict[int, IoValue], *, has_bytes: bool = True) -> dict[str, int | str]:
-    """IO map with string keys and NX byte values as hex, ready for JSON / jsonb
-    (``has_bytes=False``: the codec has no variable-length values, a faster path)."""
-    if not has_bytes:
-        return {str(k): v for k, v in io.items()}  # type: ignore[misc]  # 1.1 µs; zip: 3.3
+def io_json(io: dict[int, IoValue]) -> dict[str, int | str]:
+    """IO map with string keys and NX byte values as hex, ready for JSON / jsonb."""
     return {str(k): (v.hex() if isinstance(v, bytes) else v) for k, v in io.items()}
 
 
+_CODEC_NAMES = {c: f"0x{c:02X}" for c in (CODEC_8, CODEC_8E, CODEC_16)}
+
+
 def _position(rec: AvlRecord, device_uid: str, codec: int) -> Position:
+    io = rec.io
+    keys, known = io_plan(tuple(io))
     attrs: dict[str, object] = {
         "priority": rec.priority,
         "event_io_id": rec.event_io_id,
-        "codec": f"0x{codec:02X}",
-        "io": io_json(rec.io, has_bytes=codec == CODEC_8E),
-        **named_io(rec.io),
+        "codec": _CODEC_NAMES[codec],
+        "io": io_json(io) if codec == CODEC_8E else dict(zip(keys, io.values(), strict=True)),
     }
+    add_named(attrs, io, known)
     if rec.generation_type is not None:
         attrs["generation_type"] = rec.generation_type
     hdop = attrs.get("hdop")

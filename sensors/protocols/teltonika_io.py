@@ -58,21 +58,41 @@ _BOOLEAN = frozenset({"ignition", "movement", "din1", "din2", "din3", "dout1", "
 # id → (name, scale): scale 0 = bool, None = raw integer (one lookup per element)
 _SPECS: dict[int, tuple[str, float | None]] = {
     i: (name, 0.0 if name in _BOOLEAN else scale) for i, (name, scale) in IO_NAMES.items()}
-_KNOWN = frozenset(IO_NAMES)
 
 
 def named_io(io: dict[int, int | bytes]) -> dict[str, object]:
     """Known IO elements under their names (scaled, booleans as bool); unknown ids skipped."""
     named: dict[str, object] = {}
-    for io_id in _KNOWN.intersection(io):
+    add_named(named, io, io_plan(tuple(io))[1])
+    return named
+
+
+_Plan = tuple[tuple[str, ...], tuple[tuple[int, str, float | None], ...]]
+_PLANS: dict[tuple[int, ...], _Plan] = {}
+
+
+def io_plan(ids: tuple[int, ...]) -> _Plan:
+    """For one set of IO ids in record order (a tracker sends the same few sets again and
+    again): the ids as JSON keys, and (id, name, scale) of the known ones."""
+    plan = _PLANS.get(ids)
+    if plan is None:
+        if len(_PLANS) > 4096:  # bounded: a device sending ever new sets cannot grow it
+            _PLANS.clear()
+        plan = _PLANS[ids] = (tuple(map(str, ids)),
+                              tuple((i, *_SPECS[i]) for i in ids if i in _SPECS))
+    return plan
+
+
+def add_named(into: dict[str, object], io: dict[int, int | bytes],
+              known: tuple[tuple[int, str, float | None], ...]) -> None:
+    """Add the known elements of ``io`` (``known`` from :func:`io_plan`) under their names."""
+    for io_id, name, scale in known:
         value = io[io_id]
         if value.__class__ is bytes:
             continue
-        name, scale = _SPECS[io_id]
         if scale is None:
-            named[name] = value
+            into[name] = value
         elif scale:
-            named[name] = round(value * scale, 6)
+            into[name] = round(value * scale, 6)  # type: ignore[operator]
         else:
-            named[name] = bool(value)
-    return named
+            into[name] = bool(value)
