@@ -27,6 +27,8 @@ class PreparedRows:
     positions: list[tuple[Any, ...]] = field(default_factory=list)
     observations: list[tuple[Any, ...]] = field(default_factory=list)
     per_job: list[int] = field(default_factory=list)
+    spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
+    """(first, last) fix time per device of ``positions`` (for the event hook)."""
 
 
 def prepare_rows(jobs: Sequence[JobLike], ids: dict[str, int], ctx: StageContext,
@@ -34,6 +36,7 @@ def prepare_rows(jobs: Sequence[JobLike], ids: dict[str, int], ctx: StageContext
     """One device's fixes are staged in fix_time order; unknown devices are dropped."""
     ctx.now = datetime.now(UTC)
     out = PreparedRows()
+    spans = out.spans
     for job in jobs:
         kept = 0
         for p in sorted(job.positions, key=lambda q: q.fix_time):
@@ -45,6 +48,12 @@ def prepare_rows(jobs: Sequence[JobLike], ids: dict[str, int], ctx: StageContext
                 continue
             out.positions.append(stage_row(device_id, verdict, job.received_at))  # type: ignore[arg-type]
             kept += 1
+            t = verdict.fix_time  # type: ignore[union-attr]
+            span = spans.get(device_id)  # type: ignore[arg-type]
+            if span is None:
+                spans[device_id] = (t, t)  # type: ignore[index]
+            elif t < span[0] or t > span[1]:
+                spans[device_id] = (min(span[0], t), max(span[1], t))  # type: ignore[index]
         for o in job.observations:
             sensor_id = ids.get(o.sensor_uid)
             if sensor_id is None:

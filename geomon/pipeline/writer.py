@@ -120,8 +120,9 @@ class BatchWriter:
             raise Overloaded("ingest queue is full", retry_after_s=1.0)
         job.done = asyncio.get_running_loop().create_future()
         self._queued_rows += job.size
-        await self._queue.put(job)
-        return await asyncio.shield(job.done)
+        self._queue.put_nowait(job)  # unbounded queue; the row count above is the bound
+        # not shielded: a cancelled submitter cancels its future, which resolve() then skips
+        return await job.done
 
     async def _run(self) -> None:
         while True:
@@ -280,12 +281,8 @@ class BatchWriter:
         async with conn.transaction():
             await insert_reject(conn, record, f"{type(exc).__name__}: {exc}")
 
-    def _after_commit(self, rows: list[tuple[Any, ...]]) -> None:
+    def _after_commit(self, spans: dict[int, tuple[datetime, datetime]]) -> None:
         """Run the on-committed hook in its own task: acks never wait for events."""
-        spans: dict[int, tuple[datetime, datetime]] = {}
-        for row in rows:
-            lo, hi = spans.get(row[0], (row[1], row[1]))
-            spans[row[0]] = (min(lo, row[1]), max(hi, row[1]))
         task = asyncio.create_task(self._on_committed(spans))  # type: ignore[misc]
         self._hook_tasks.add(task)
         task.add_done_callback(self._hook_tasks.discard)
@@ -329,7 +326,7 @@ class BatchWriter:
             obs = (await write_observations(conn, prepared.observations)
                    if prepared.observations else None)
         if pos is not None and self._on_committed is not None:
-            self._after_commit(prepared.positions)
+            self._after_commit(prepared.spans)
         if pos is not None:
             self._counters.inc("positions_committed", pos.inserted)
             self._counters.inc("positions_duplicate", pos.duplicates)
