@@ -6,7 +6,10 @@
 1. Throughput: ``--clients`` devices, each sending Codec 8 packets of ``--records`` records
    as fast as their acks come back (a device sends its next packet only after the ack, as
    real trackers do), until ``--total`` positions are acknowledged. Prints positions
-   committed per second (acked = committed; checked against the table afterwards).
+   committed per second (acked = committed; checked against the table afterwards), and
+   the CPU each part used in that phase per position: the listener processes, their event
+   processes, the PostgreSQL backends of the bench database, this load generator (which
+   runs on uvloop: it shares the cores with what it measures).
 2. Latency: 2,000 positions/s offered (open loop: every client sends on a fixed schedule)
    for ``--latency-s`` seconds; prints p50/p99 of send → ack (receive → commit → ack;
    goal p99 ≤ 500 ms).
@@ -14,7 +17,8 @@
    same ``positions`` table (same partitions, indexes and row shape) with one INSERT … SELECT.
    Prints the ratio end-to-end / baseline (goal ≥ 0.6).
 
-A fresh database is created on the server of GEOMON_DB__URL and dropped at the end.
+A fresh database is created on the server of GEOMON_DB__URL and dropped at the end. Runs
+vary with the host's other load (the baseline as much as the end-to-end rate): repeat them.
 """
 
 from __future__ import annotations
