@@ -1,4 +1,5 @@
-"""Who is calling: bearer tokens and session cookies, roles, and the default-deny gate.
+"""Who is calling: bearer tokens, Basic (user name + API token), session cookies, roles, and
+the default-deny gate.
 
 Every route of the app requires an authenticated user unless it is in :data:`PUBLIC_ROUTES`
 (the reviewed list) or under a :data:`PUBLIC_MOUNTS` prefix (static assets). The gate is an
@@ -9,7 +10,10 @@ fails on any unlisted route that answers without credentials.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -61,7 +65,7 @@ class Principal:
     agency_id: int | None
     visible_agency_ids: frozenset[int]
     shares: dict[str, frozenset[int]] = field(default_factory=dict)
-    via: str = "token"  # token | session
+    via: str = "token"  # token | basic | session
     must_change_password: bool = False
 
     def visible_for(self, scope: str) -> frozenset[int]:
@@ -84,7 +88,36 @@ def unauthorized(request: Request, detail: str = "authentication required") -> H
     if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return HTTPException(303, detail, headers={"Location": f"/login?next={quote(target)}"})
-    return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="geomon"'})
+    return HTTPException(401, detail, headers={"WWW-Authenticate": challenge(request)})
+
+
+BEARER_CHALLENGE = 'Bearer realm="geomon"'
+BASIC_CHALLENGE = 'Basic realm="geomon", charset="UTF-8"'
+
+
+def challenge(request: Request) -> str:
+    """The WWW-Authenticate value of a 401 (RFC 7235: one header, comma-separated challenges).
+
+    Basic is offered to non-browser clients only: a browser (it sends ``Sec-Fetch-Mode`` on
+    every request; QGIS, curl and HTTP libraries do not) would answer a Basic challenge to the
+    map's background fetches with its native password dialog, and an account password typed
+    there is refused anyway (Basic takes API tokens only)."""
+    if request.headers.get("sec-fetch-mode"):
+        return BEARER_CHALLENGE
+    return f"{BEARER_CHALLENGE}, {BASIC_CHALLENGE}"
+
+
+def basic_credentials(value: str) -> tuple[str, str] | None:
+    """``base64(username:token)`` of an ``Authorization: Basic`` header (RFC 7617), or None
+    when it is not valid base64, not UTF-8, has no colon or an empty part."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    username, sep, token = decoded.partition(":")
+    if not sep or not username or not token:
+        return None
+    return username, token
 
 
 def _credentials(request: Request) -> tuple[str, str] | None:
@@ -93,6 +126,8 @@ def _credentials(request: Request) -> tuple[str, str] | None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return "token", value.strip()
+        if scheme.lower() == "basic" and value.strip():
+            return "basic", value.strip()
         return None
     cookie = request.cookies.get(SESSION_COOKIE)
     return ("session", cookie) if cookie else None
@@ -155,17 +190,41 @@ async def _cached_principal_for(request: Request, via: str, secret: str) -> Prin
 
 
 async def current_principal(request: Request) -> Principal:
-    """The caller (Bearer token or geomon_session cookie); 401 (browsers: login) otherwise."""
+    """The caller (Bearer token, Basic user + token, or geomon_session cookie); 401 (browsers:
+    login) otherwise."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
     creds = _credentials(request)
-    principal = await _cached_principal_for(request, *creds) if creds else None
+    if creds is not None and creds[0] == "basic":
+        principal = await _basic_principal(request, creds[1])
+    else:
+        principal = await _cached_principal_for(request, *creds) if creds else None
     if principal is None:
         raise unauthorized(request, "authentication required" if creds is None
                            else "invalid or expired credentials")
     request.state.principal = principal
     return principal
+
+
+async def _basic_principal(request: Request, value: str) -> Principal | None:
+    """``Authorization: Basic base64(username:token)`` (for clients that can send nothing else,
+    e.g. QGIS 3.22): the password must be a live API token of that very user. The account
+    password is never accepted here (it is not even hashed: no argon2 work, and so no password
+    guessing and no lockout counting over Basic — a wrong token is refused exactly like a wrong
+    bearer token). Device tokens are refused (403) as on the bearer path."""
+    parsed = basic_credentials(value)
+    if parsed is None:
+        return None
+    username, token = parsed
+    request.state.audit_user = username  # a refused attempt's audit row names who was tried
+    principal = await _cached_principal_for(request, "token", token)
+    if principal is None or principal.user != username:
+        if principal is not None:
+            log.warning("basic auth refused: a token of %r presented as %r", principal.user,
+                        username)
+        return None
+    return dataclasses.replace(principal, via="basic")
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -5,6 +5,9 @@
 - Every operation outside the public list documents 401 (no or bad credentials) and 403 (role
   or must-change-password); every operation with parameters or a body documents 404 (an id it
   refers to may not exist or be invisible) and 422.
+- The security schemes (docs/security.md): ``Authorization: Bearer <API token>``, HTTP Basic
+  with the user name and an API token as the password (never the account password), and the
+  ``geomon_session`` cookie; every operation outside the public list requires one of them.
 """
 
 from __future__ import annotations
@@ -17,8 +20,21 @@ from fastapi import FastAPI
 ERROR_REF = {"$ref": "#/components/schemas/ErrorMessage"}
 ERROR_SCHEMA = {"title": "ErrorMessage", "type": "object", "required": ["detail"],
                 "properties": {"detail": {"type": "string", "description": "What is wrong."}}}
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerAuth": {"type": "http", "scheme": "bearer",
+                   "description": "An API token (`gmu_…`, `geomon tokens create --user NAME`)."},
+    "basicAuth": {"type": "http", "scheme": "basic",
+                  "description": "User name and, as the password, an API token of that user "
+                                 "(`gmu_…`) — for clients that cannot send a bearer header "
+                                 "(QGIS 3.22). The account password is refused here, and so "
+                                 "are device tokens."},
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "geomon_session",
+                      "description": "Browser session (`POST /auth/login`)."},
+}
+SECURITY = [{"bearerAuth": []}, {"basicAuth": []}, {"sessionCookie": []}]
 _DESCRIPTIONS = {
-    "401": "Not authenticated: missing, invalid or expired token or session.",
+    "401": "Not authenticated: missing, invalid or expired token (Bearer, or Basic with the "
+           "token's user name) or session.",
     "403": "Authenticated, but the role (or a pending password change) does not allow this.",
     "404": "No such resource (or one it refers to), or not visible to the caller's agency.",
     "422": "A parameter or the body is invalid; `detail` says what.",
@@ -33,6 +49,7 @@ def _error(code: str) -> dict[str, Any]:
 def patch_document(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[str, Any]:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas["ErrorMessage"] = ERROR_SCHEMA
+    doc["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     if "HTTPValidationError" in schemas:
         schemas["HTTPValidationError"]["properties"]["detail"] = {
             "anyOf": [{"type": "string"},
@@ -43,7 +60,10 @@ def patch_document(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[st
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             responses = op["responses"]
-            wanted = [] if (method.upper(), path) in public else ["401", "403"]
+            public_op = (method.upper(), path) in public
+            wanted = [] if public_op else ["401", "403"]
+            if not public_op:
+                op.setdefault("security", SECURITY)
             if op.get("parameters") or op.get("requestBody"):
                 wanted += ["404", "422"]  # a referenced id (path, query or body) may not exist
             for code in wanted:

@@ -2,7 +2,8 @@
 
 Run by scripts/qgis-check with the system Python (Debian's python3-qgis), not the venv:
 
-    QT_QPA_PLATFORM=offscreen GEOMON_QGIS_TOKEN=... python3 scripts/qgis_check.py BASE_URL
+    QT_QPA_PLATFORM=offscreen GEOMON_QGIS_USER=... GEOMON_QGIS_TOKEN=... \
+        python3 scripts/qgis_check.py BASE_URL
 
 Prints one line per collection: valid, featureCount, features read by iterating the whole layer,
 the server's numberMatched, features read through a bbox filter against the server's count for
@@ -10,15 +11,26 @@ that bbox, the geometry type and the field names; then QGIS's own messages. Exit
 a layer is invalid or a count disagrees.
 
 QGIS 3.22 has no way to send an ``Authorization: Bearer`` header from a data source URI or an
-authentication configuration (the "API Header" method arrived in 3.24), so this script adds the
-header with ``QgsNetworkAccessManager.setRequestPreprocessor`` — to requests for BASE_URL only.
+authentication configuration (the "API Header" method arrived in 3.24), but geomon accepts HTTP
+Basic with the user name and an API token as the password (docs/security.md). So the layers
+use what a desktop user would set up: a QGIS authentication configuration of method "Basic"
+(user GEOMON_QGIS_USER, password GEOMON_QGIS_TOKEN) in a throwaway authentication database
+(a temporary QGIS_AUTH_DB_DIR_PATH with a random master password, set non-interactively), and
+``authcfg=<id>`` in each layer's URI. Only when that configuration cannot be created (or with
+GEOMON_QGIS_AUTH=preprocessor) does it fall back to adding ``Authorization: Bearer`` with
+``QgsNetworkAccessManager.setRequestPreprocessor`` (to requests for BASE_URL only). The first
+line of output says which one was used. The reference counts (numberMatched, following next
+links) are fetched with urllib and the bearer token.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import sys
+import tempfile
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -26,6 +38,7 @@ from typing import Any
 from qgis.core import (
     Qgis,
     QgsApplication,
+    QgsAuthMethodConfig,
     QgsDataSourceUri,
     QgsFeatureRequest,
     QgsNetworkAccessManager,
@@ -74,9 +87,43 @@ def bbox_of(collection: dict[str, Any]) -> tuple[float, float, float, float] | N
     return x0 + dx, y0 + dy, x1 - dx, y1 - dy
 
 
+def basic_authcfg(base: str, username: str, token: str) -> tuple[str | None, str]:
+    """(id of a new "Basic" authentication configuration for ``base``, or None; what happened).
+
+    The authentication database is the throwaway one of QGIS_AUTH_DB_DIR_PATH (set in main
+    before QgsApplication starts); its master password is set here without a prompt."""
+    manager = QgsApplication.authManager()
+    if manager.isDisabled():
+        return None, f"QGIS authentication system disabled: {manager.disabledMessage()}"
+    if "Basic" not in manager.authMethodsKeys():
+        return None, f"no Basic auth method (have {manager.authMethodsKeys()})"
+    if not manager.masterPasswordIsSet() and not manager.setMasterPassword(
+            secrets.token_urlsafe(24), True):
+        return None, "could not set the auth database's master password"
+    config = QgsAuthMethodConfig("Basic")
+    config.setName("geomon qgis-check")
+    config.setUri(base)
+    config.setConfig("username", username)
+    config.setConfig("password", token)
+    if not config.isValid():
+        return None, "the Basic configuration is not valid"
+    stored = manager.storeAuthenticationConfig(config)
+    ok, config = stored if isinstance(stored, tuple) else (stored, config)
+    if not ok or not config.id():
+        return None, "storeAuthenticationConfig failed"
+    return config.id(), f"stored in {QgsApplication.qgisAuthDatabaseFilePath()}"
+
+
 def main() -> None:
     base = sys.argv[1].rstrip("/")
     token = os.environ["GEOMON_QGIS_TOKEN"]
+    username = os.environ.get("GEOMON_QGIS_USER", "")
+    wanted_auth = os.environ.get("GEOMON_QGIS_AUTH", "basic")
+    # a throwaway authentication database: never the user's own QGIS profile
+    auth_dir = None
+    if not os.environ.get("QGIS_AUTH_DB_DIR_PATH"):
+        auth_dir = os.environ["QGIS_AUTH_DB_DIR_PATH"] = tempfile.mkdtemp(
+            prefix="qgis-check-auth-")
     page_size = os.environ.get("GEOMON_QGIS_PAGE_SIZE", "")
     verbose = os.environ.get("GEOMON_QGIS_VERBOSE", "") not in ("", "0")
     app = QgsApplication([], False)
@@ -86,17 +133,29 @@ def main() -> None:
         lambda msg, tag, level: messages.append(f"[{tag}] {msg}")
         if level >= Qgis.Warning else None)
 
-    header = QByteArray(f"Bearer {token}".encode())
+    authcfg, why = None, "GEOMON_QGIS_AUTH=preprocessor"
+    if wanted_auth == "basic" and not username:
+        why = "GEOMON_QGIS_USER is not set"
+    elif wanted_auth == "basic":
+        authcfg, why = basic_authcfg(base, username, token)
+    if authcfg:
+        print(f"auth: QGIS Basic authcfg={authcfg} (user {username}, password = API token; "
+              f"{why})")
+    else:
+        print(f"auth: FALLBACK request preprocessor adding 'Authorization: Bearer' ({why})")
 
+    header = QByteArray(f"Bearer {token}".encode())
     requested: list[str] = []
 
-    def add_auth(request: Any) -> None:
+    def preprocess(request: Any) -> None:
+        """Records the URLs QGIS asks for; adds the bearer header only in the fallback."""
         url = request.url().toString()
         if url.startswith(base + "/"):
-            request.setRawHeader(QByteArray(b"Authorization"), header)
+            if not authcfg:
+                request.setRawHeader(QByteArray(b"Authorization"), header)
             requested.append(url)
 
-    QgsNetworkAccessManager.setRequestPreprocessor(add_auth)
+    QgsNetworkAccessManager.setRequestPreprocessor(preprocess)
 
     collections = get_json(f"{base}/ogc/collections", token)["collections"]
     print(f"QGIS {Qgis.QGIS_VERSION}: {len(collections)} collections at {base}/ogc"
@@ -111,8 +170,12 @@ def main() -> None:
         uri.setParam("typename", cid)
         if page_size:
             uri.setParam("pageSize", page_size)
+        if authcfg:
+            uri.setAuthConfigId(authcfg)
         requested.clear()
         layer = QgsVectorLayer(uri.uri(False), cid, "OAPIF")
+        if c is collections[0]:
+            print(f"layer URI (first collection): {uri.uri(False)}")
         valid = layer.isValid()
         matched, counted = server_count(f"{base}/ogc/collections/{cid}/items", token)
         expected = matched if matched is not None else counted
@@ -154,10 +217,14 @@ def main() -> None:
         print(f"QGIS messages (warnings and above, {len(messages)}):")
         for m in dict.fromkeys(messages):
             print("  " + m[:400])
-    print("qgis-check: " + ("OK, every collection opened as an OAPIF layer" if not failures
+    print("qgis-check: " + (f"OK, every collection opened as an OAPIF layer "
+                            f"({'Basic authcfg' if authcfg else 'bearer preprocessor'})"
+                            if not failures
                             else f"{failures} collection(s) failed"))
     # QGIS 3.22's teardown at exit (exitQgis and the interpreter's exit, with the layers and
     # the request preprocessor alive) ended in SIGSEGV (status 139): leave without it.
+    if auth_dir:  # it holds the token (encrypted with a master password nobody kept)
+        shutil.rmtree(auth_dir, ignore_errors=True)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1 if failures else 0)
