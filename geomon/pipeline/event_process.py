@@ -26,18 +26,12 @@ from typing import Any
 import orjson
 
 from geomon.alerts.track import from_us, to_us
-from geomon.pipeline.eventing import EventHook
+from geomon.pipeline.eventing import EventHook, merge_spans
 
 log = logging.getLogger(__name__)
 
 Spans = dict[int, tuple[datetime, datetime]]
 _URL_ENV = "GEOMON_EVENTS_DB_URL"  # not on the command line: ps shows that to everyone
-
-
-def merge_spans(into: Spans, spans: Spans) -> None:
-    for dev, (lo, hi) in spans.items():
-        old = into.get(dev)
-        into[dev] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
 
 
 def encode(spans: Spans) -> bytes:

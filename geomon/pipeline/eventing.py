@@ -44,6 +44,14 @@ log = logging.getLogger(__name__)
 _INLINE_ROWS = 20_000
 
 
+def merge_spans(into: dict[int, tuple[datetime, datetime]],
+                spans: dict[int, tuple[datetime, datetime]]) -> None:
+    """Widen ``into`` to cover ``spans`` (the union of (first, last) per device)."""
+    for dev, (lo, hi) in spans.items():
+        old = into.get(dev)
+        into[dev] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+
 def spans_of(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[datetime, datetime]]:
     """(first, last) fix time per device of staged rows ``(device_id, fix_time, …)``."""
     spans: dict[int, tuple[datetime, datetime]] = {}
@@ -135,9 +143,7 @@ class EventHook:
             return []
         if self._pending is not None:  # a run is already waiting for the lock: join it
             merged, result = self._pending
-            for dev, (lo, hi) in spans.items():
-                old = merged.get(dev)
-                merged[dev] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+            merge_spans(merged, spans)
             return await asyncio.shield(result)
         merged, result = dict(spans), asyncio.get_running_loop().create_future()
         self._pending = (merged, result)

@@ -60,13 +60,6 @@ _SPECS: dict[int, tuple[str, float | None]] = {
     i: (name, 0.0 if name in _BOOLEAN else scale) for i, (name, scale) in IO_NAMES.items()}
 
 
-def named_io(io: dict[int, int | bytes]) -> dict[str, object]:
-    """Known IO elements under their names (scaled, booleans as bool); unknown ids skipped."""
-    named: dict[str, object] = {}
-    add_named(named, io, io_plan(tuple(io))[1])
-    return named
-
-
 _Plan = tuple[tuple[str, ...], tuple[tuple[int, str, float | None], ...]]
 _PLANS: dict[tuple[int, ...], _Plan] = {}
 
