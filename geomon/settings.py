@@ -61,6 +61,10 @@ class IngestSettings(BaseModel):
     batch_max_ms: int = Field(
         default=50, ge=1, le=10_000, description="Longest a row waits for its batch to fill."
     )
+    batch_idle_ms: float = Field(
+        default=3, ge=0, le=10_000,
+        description="Close a batch early when no record has arrived for this long (0: off): "
+        "when the devices wait for their acks, waiting out batch_max_ms leaves the cores idle.")
     queue_max_rows: int = Field(
         default=50_000, ge=100, le=10_000_000, description="Bounded queue before back-pressure."
     )

@@ -140,11 +140,12 @@ class BatchWriter:
             return []
         rows = jobs[0].size
         deadline = time.monotonic() + self._settings.batch_max_ms / 1000
+        idle = self._settings.batch_idle_ms / 1000 or float("inf")
         while rows < self._settings.batch_max_rows:
             if not self._queue.empty():
                 job = self._queue.get_nowait()
             else:
-                timeout = deadline - time.monotonic()
+                timeout = min(deadline - time.monotonic(), idle)
                 if timeout <= 0:
                     break
                 try:

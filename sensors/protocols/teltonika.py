@@ -341,20 +341,11 @@ def _position(rec: AvlRecord, device_uid: str, codec: int) -> Position:
     if rec.generation_type is not None:
         attrs["generation_type"] = rec.generation_type
     hdop = attrs.get("hdop")
+    # positional, in Position's field order (keywords cost ~1 µs a record here)
     return Position(
-        device_uid=device_uid,
-        fix_time=rec.time,
-        lat=rec.lat,
-        lon=rec.lon,
-        valid=rec.valid,
-        speed_mps=rec.speed_mps,
-        course_deg=float(rec.course_deg % 360),
-        altitude_m=float(rec.altitude_m),
-        hdop=hdop if isinstance(hdop, float) else None,
-        satellites=rec.satellites,
-        attrs=attrs,
-        raw=rec.raw,
-        protocol="teltonika",
+        device_uid, rec.time, rec.lat, rec.lon, rec.valid, rec.speed_mps,
+        float(rec.course_deg % 360), float(rec.altitude_m),
+        hdop if isinstance(hdop, float) else None, rec.satellites, attrs, rec.raw, "teltonika",
     )
 
 

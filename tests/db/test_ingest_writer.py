@@ -179,3 +179,46 @@ def test_sensor_alarm_is_announced_and_queued_for_notification(db_url: str,
         # the session database is shared: leave no target for the notifier tests to deliver to
         c.execute("DELETE FROM notification_targets WHERE id = %s", (target,))
     assert queued == (1,)
+
+
+def test_batch_closes_when_idle_not_only_at_its_deadline(db_url: str, tmp_path: Path) -> None:
+    """Records arriving closer together than batch_idle_ms share a batch; once none has come
+    for that long the batch is written, well before batch_max_ms (devices waiting for their
+    acks send nothing more, so waiting out the deadline would only leave the cores idle)."""
+    uids = [_uid() for _ in range(3)]
+    for uid in uids:
+        _register(db_url, uid)
+    batches: list[set[int]] = []
+
+    async def on_committed(spans: dict) -> None:  # noqa: ANN001
+        batches.append(set(spans))
+
+    def writer(idle_ms: float) -> BatchWriter:
+        return BatchWriter(db_url, IngestSettings(spool_dir=tmp_path / f"spool{idle_ms}",
+                                                  batch_max_ms=3000, batch_idle_ms=idle_ms),
+                           on_committed=on_committed)
+
+    async def burst(w: BatchWriter) -> float:
+        async def later(i: int) -> int:
+            await asyncio.sleep(0.01 * i)  # 10 ms apart: within the idle gap
+            return await w.submit([_fix(uids[i], i)])
+        t = asyncio.get_running_loop().time()
+        assert await asyncio.gather(*(later(i) for i in range(3))) == [1, 1, 1]
+        return asyncio.get_running_loop().time() - t
+
+    w = writer(300)
+    took = asyncio.run(_run(w, burst(w)))
+    assert len(batches) == 1 and len(batches[0]) == 3  # one batch of the three devices
+    assert took < 2.0  # closed ~300 ms after the last record, not at the 3 s deadline
+
+    batches.clear()
+    w = writer(0)  # off: the batch waits for its deadline
+    uids[:] = uids[:1]
+
+    async def lone(w: BatchWriter) -> float:
+        t = asyncio.get_running_loop().time()
+        assert await w.submit([_fix(uids[0], 5)]) == 1
+        return asyncio.get_running_loop().time() - t
+
+    assert asyncio.run(_run(w, lone(w))) >= 2.9
+    assert len(batches) == 1
