@@ -3,20 +3,21 @@
 
     GEOMON_DB__URL=$(scripts/dev-db url) .venv/bin/python bench/ingest.py [--clients 200]
 
-1. Baseline: the server-side rate of inserting the same number of rows as phase 2 into the
-   same ``positions`` table (same partitions, indexes and row shape; rows of another 200
-   registered devices) with one INSERT … SELECT. Measured just before phase 2 (after an
-   uncounted warm-up of a fifth as many rows) and again just after it, since the host's
-   speed drifts; the ratio end-to-end / mean baseline is printed (goal ≥ 0.6), with the
-   range against either baseline alone.
-2. Throughput: ``--clients`` devices, each sending Codec 8 packets of ``--records`` records
+1. Throughput: ``--clients`` devices, each sending Codec 8 packets of ``--records`` records
    as fast as their acks come back (a device sends its next packet only after the ack, as
-   real trackers do), until ``--total`` positions are acknowledged. Prints positions
-   committed per second (acked = committed; checked against the table afterwards), and
-   the CPU each part used in that phase per position: the listener processes, their event
-   processes, the PostgreSQL backends of the bench database, this load generator. The
-   load generator shares the 2 cores with what it measures, so it is lean: packets are
-   encoded before the phase, and each client is a bare asyncio protocol on uvloop.
+   real trackers do), until ``--total`` positions are acknowledged, in ``--rounds`` rounds
+   (clients connect and shake hands before a round's clock starts). Prints positions
+   committed per second (acked = committed; checked against the table afterwards), and the
+   CPU each part used in those rounds per position: the listener processes, their event
+   processes, the PostgreSQL backends of the bench database, this load generator. The load
+   generator shares the 2 cores with what it measures, so it is lean: packets are encoded
+   before the rounds, and each client is a bare asyncio protocol on uvloop.
+2. Baseline: the server-side rate of inserting the same number of rows into the same
+   ``positions`` table (same partitions, indexes and row shape; rows of another 200
+   registered devices) with INSERT … SELECT, one statement per round: before the first
+   throughput round (after an uncounted warm-up), between rounds and after the last. The
+   host's speed drifts (the 2 cores are shared), and interleaved, both rates sample the
+   same drift. Prints the ratio end-to-end / baseline (goal ≥ 0.6).
 3. Latency: 2,000 positions/s offered (open loop: every client sends on a fixed schedule)
    for ``--latency-s`` seconds; prints p50/p99 of send → ack (receive → commit → ack;
    goal p99 ≤ 500 ms).
@@ -151,17 +152,21 @@ async def _device(address: tuple[str, int], imei: str, index: int, records: int,
 
 
 class _Device(asyncio.Protocol):
-    """One tracker of the throughput phase as a bare protocol (no streams): send the next
-    packet when the previous one's ack arrives. The load generator shares the 2 cores with
+    """One tracker of the throughput phase as a bare protocol (no streams): after the IMEI
+    handshake it waits for :meth:`go`, then sends its next packet whenever the previous one's
+    ack arrives, while the shared budget lasts. The load generator shares the 2 cores with
     what it measures, and asyncio streams cost it ~3x the CPU per packet."""
 
     def __init__(self, imei: str, index: int, budget: list[int], records: int,
-                 prepared: list[bytes], done: asyncio.Future[int]) -> None:
+                 prepared: list[bytes], seqs: list[int]) -> None:
         self.imei, self.index, self.budget, self.records = imei, index, budget, records
-        self.prepared, self.done = prepared, done
+        self.prepared, self.seqs = prepared, seqs  # seqs[index]: the device's next packet
+        loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future[None] = loop.create_future()
+        self.done: asyncio.Future[int] = loop.create_future()
         self.buf = b""
         self.shaken = False
-        self.acked = self.seq = 0
+        self.acked = 0
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -175,32 +180,33 @@ class _Device(asyncio.Protocol):
                 self._finish(RuntimeError(f"IMEI {self.imei} refused: {buf[:1]!r}"))
                 return
             self.shaken, buf = True, buf[1:]
-            self._send()
+            self.ready.set_result(None)
         while len(buf) >= 4:
             n, buf = int.from_bytes(buf[:4], "big"), buf[4:]
             if n != self.records:
                 self._finish(RuntimeError(f"ack for {n} records, sent {self.records}"))
                 return
             self.acked += n
-            self._send()
+            self.go()
         self.buf = buf
 
-    def _send(self) -> None:
+    def go(self) -> None:
         if self.budget[0] <= 0:
             self._finish(None)
             return
         self.budget[0] -= 1
-        seq = self.seq
-        self.seq += 1
+        seq = self.seqs[self.index]
+        self.seqs[self.index] = seq + 1
         self.transport.write(self.prepared[seq] if seq < len(self.prepared)  # type: ignore[union-attr]
                              else packet(self.index, seq, self.records))
 
     def _finish(self, exc: BaseException | None) -> None:
-        if not self.done.done():
-            if exc is None:
-                self.done.set_result(self.acked)
-            else:
-                self.done.set_exception(exc)
+        for fut in (self.ready, self.done):
+            if not fut.done():
+                if exc is None:
+                    fut.set_result(self.acked)  # type: ignore[arg-type]
+                else:
+                    fut.set_exception(exc)
         if self.transport is not None:
             self.transport.close()
 
@@ -216,18 +222,21 @@ def encode_packets(n_devices: int, total: int, records: int) -> list[list[bytes]
 
 
 async def throughput(address: tuple[str, int], imeis: list[str], total: int, records: int,
-                     prepared: list[list[bytes]]) -> tuple[int, float]:
+                     prepared: list[list[bytes]], seqs: list[int]) -> tuple[int, float]:
+    """Connect every client and wait for its handshake, then time ``total`` positions."""
     budget = [total // records]
     loop = asyncio.get_running_loop()
-    t0 = time.perf_counter()
-    futures = []
+    devices = []
     for i, imei in enumerate(imeis):
-        done: asyncio.Future[int] = loop.create_future()
-        await loop.create_connection(
-            lambda i=i, imei=imei, done=done: _Device(imei, i, budget, records, prepared[i],
-                                                      done), *address)
-        futures.append(done)
-    acked = await asyncio.gather(*futures)
+        _, device = await loop.create_connection(
+            lambda i=i, imei=imei: _Device(imei, i, budget, records, prepared[i], seqs),
+            *address)
+        devices.append(device)
+    await asyncio.gather(*(d.ready for d in devices))
+    t0 = time.perf_counter()
+    for d in devices:
+        d.go()
+    acked = await asyncio.gather(*(d.done for d in devices))
     return sum(acked), time.perf_counter() - t0
 
 
@@ -242,9 +251,9 @@ async def latency(address: tuple[str, int], imeis: list[str], rate: float, recor
     return lat, sum(done), time.perf_counter() - t0
 
 
-def baseline(url: str, n_rows: int, device_ids: list[int], hours: int) -> float:
+def baseline(url: str, n_rows: int, device_ids: list[int], start: datetime) -> float:
     """Seconds the server takes for one INSERT … SELECT of ``n_rows`` positions of
-    ``device_ids``, ``hours`` after the bench's first fix."""
+    ``device_ids``, 10 ms apart from ``start``."""
     q = """
     INSERT INTO positions (device_id, fix_time, received_at, geom, speed_mps, course_deg,
                            altitude_m, hdop, satellites, valid, protocol, attrs, raw)
@@ -263,7 +272,7 @@ def baseline(url: str, n_rows: int, device_ids: list[int], hours: int) -> float:
     """
     with psycopg.connect(url) as conn:
         t = time.perf_counter()
-        conn.execute(q, {"t0": T0 + timedelta(hours=hours), "n": n_rows, "ids": device_ids,
+        conn.execute(q, {"t0": start, "n": n_rows, "ids": device_ids,
                          "devs": len(device_ids)})
         conn.commit()
         return time.perf_counter() - t
@@ -301,7 +310,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--records", type=int, default=10, help="records per packet")
-    ap.add_argument("--total", type=int, default=100_000)
+    ap.add_argument("--total", type=int, default=200_000)
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="end-to-end rounds, each between two baseline rounds")
     ap.add_argument("--rate", type=float, default=2000.0)
     ap.add_argument("--latency-s", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=2,
@@ -318,29 +329,41 @@ def main() -> None:
         time.sleep(1.0 * (args.workers > 1))  # the extra workers bind their sockets
         dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
         prepared = encode_packets(len(imeis), args.total, args.records)
-        # the baseline before and after the end-to-end phase: the host's speed drifts (the
-        # 2 cores are shared), and a drift between the two phases would bias the ratio
-        baseline(url, n_rows // 5, baseline_ids, hours=24)  # warm-up, not counted
-        raw_before = n_rows / baseline(url, n_rows, baseline_ids, hours=48)
-        cpu0 = cpu_seconds(proc.pid, str(dbname))
-        acked, elapsed = _run(throughput(address, imeis, args.total, args.records, prepared))
-        cpu1 = cpu_seconds(proc.pid, str(dbname))
+        seqs = [0] * len(imeis)
+        chunk = n_rows // args.rounds
+        starts = (T0 + timedelta(hours=48, seconds=k * (chunk * 0.01 + 3600))
+                  for k in range(args.rounds + 2))
+        baseline(url, chunk // 2, baseline_ids, next(starts))  # warm-up, not counted
+        # rounds of baseline, end-to-end, baseline, …, baseline: the host's speed drifts (the
+        # 2 cores are shared), and interleaved, both rates sample the same drift
+        raw_s: list[float] = []
+        rounds: list[tuple[int, float]] = []
+        cpu = dict.fromkeys(cpu_seconds(proc.pid, str(dbname)), 0.0)
+        for k in range(args.rounds + 1):
+            raw_s.append(baseline(url, chunk, baseline_ids, next(starts)))
+            if k == args.rounds:
+                break
+            cpu0 = cpu_seconds(proc.pid, str(dbname))
+            rounds.append(_run(throughput(address, imeis, chunk, args.records, prepared, seqs)))
+            cpu1 = cpu_seconds(proc.pid, str(dbname))
+            for part in cpu:
+                cpu[part] += cpu1[part] - cpu0[part]
+        acked = sum(a for a, _ in rounds)
+        elapsed = sum(t for _, t in rounds)
         e2e = acked / elapsed
+        raw = chunk * len(raw_s) / sum(raw_s)
         in_db = stored(url, imeis)
         print(f"end-to-end: {acked} positions acked in {elapsed:.2f} s = {e2e:,.0f} positions/s "
               f"({args.clients} clients, {args.records} records/packet, {args.workers} listener "
-              f"process(es); {in_db} rows stored)", flush=True)
-        print("  CPU over that phase (2 cores = 2 s per second): " + ", ".join(
-            f"{k} {cpu1[k] - cpu0[k]:.1f} s = {(cpu1[k] - cpu0[k]) / acked * 1e6:.0f} µs/position"
-            for k in cpu0), flush=True)
-        raw_after = n_rows / baseline(url, n_rows, baseline_ids, hours=72)
-        raw = (raw_before + raw_after) / 2
-        print(f"baseline: one INSERT … SELECT of {n_rows} rows into positions (other devices, "
-              f"same table): {raw_before:,.0f} rows/s before, {raw_after:,.0f} rows/s after the "
-              f"end-to-end phase; mean {raw:,.0f} rows/s")
-        print(f"ratio end-to-end / baseline = {e2e / raw:.2f} (goal >= 0.6; "
-              f"{e2e / max(raw_before, raw_after):.2f}-{e2e / min(raw_before, raw_after):.2f} "
-              "against either baseline alone)", flush=True)
+              f"process(es); {in_db} rows stored; rounds: "
+              + ", ".join(f"{a / t:,.0f}" for a, t in rounds) + ")", flush=True)
+        print("  CPU over those rounds (2 cores = 2 s per second): " + ", ".join(
+            f"{k} {v:.1f} s = {v / acked * 1e6:.0f} µs/position" for k, v in cpu.items()),
+            flush=True)
+        print(f"baseline: INSERT … SELECT of {chunk} rows into positions (other devices, same "
+              f"table), before, between and after those rounds: {raw:,.0f} rows/s (rounds: "
+              + ", ".join(f"{chunk / t:,.0f}" for t in raw_s) + ")")
+        print(f"ratio end-to-end / baseline = {e2e / raw:.2f} (goal >= 0.6)", flush=True)
         lat, n, secs = _run(latency(address, imeis, args.rate, 1, args.latency_s))
         lat.sort()
         p99 = lat[int(0.99 * (len(lat) - 1))] * 1000

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
 
 
 def to_us(t: datetime) -> int:
@@ -71,18 +72,26 @@ class Track:
     @classmethod
     def from_rows(cls, rows: Sequence[tuple[Any, ...]], emit: Sequence[bool] | None = None
                   ) -> Track:
-        """From (device, fix_time, lon, lat, speed_mps, attrs) rows, sorted on the way in."""
-        idx = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1]))
-        r = [rows[i] for i in idx]
-        return cls(
-            device=np.array([x[0] for x in r], dtype=np.int64),
-            t_us=np.array([to_us(x[1]) for x in r], dtype=np.int64),
-            lon=np.array([x[2] for x in r], dtype=float),
-            lat=np.array([x[3] for x in r], dtype=float),
-            speed_mps=np.array([np.nan if x[4] is None else x[4] for x in r], dtype=float),
-            attrs=[x[5] or {} for x in r],
-            emit=None if emit is None else np.array([emit[i] for i in idx], dtype=bool),
-        )
+        """From (device, fix_time, lon, lat, speed_mps, attrs) rows, sorted on the way in.
+        Column by column (numpy converts, None speeds become NaN): the event process builds
+        a track of every fix the listener commits, so a per-row Python loop showed up there."""
+        if not rows:
+            return cls(device=np.zeros(0, np.int64), t_us=np.zeros(0, np.int64),
+                       lon=np.zeros(0), lat=np.zeros(0), speed_mps=np.zeros(0),
+                       emit=None if emit is None else np.zeros(0, bool))
+        dev, t, lon, lat, speed, attrs = zip(*rows, strict=True)
+        device = np.array(dev, dtype=np.int64)
+        t_us = np.array([(x - _EPOCH) // _US for x in t], dtype=np.int64)
+        order = np.lexsort((t_us, device))
+        flags = None if emit is None else np.array(emit, dtype=bool)
+        columns = [device, t_us, np.array(lon, dtype=float), np.array(lat, dtype=float),
+                   np.array(speed, dtype=float)]
+        dicts = [a or {} for a in attrs]
+        if np.any(order != np.arange(len(order))):
+            columns = [c[order] for c in columns]
+            dicts = [dicts[i] for i in order]
+            flags = None if flags is None else flags[order]
+        return cls(*columns, attrs=dicts, emit=flags)
 
 
 @dataclass(frozen=True)

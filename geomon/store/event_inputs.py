@@ -115,7 +115,8 @@ async def load_windows(conn: psycopg.AsyncConnection,
     devs = sorted(spans)
     tails = tails or {}
     held = [tails.get(d) for d in devs]
-    cur = await conn.execute(_WINDOWS, {
+    # results in binary: no text timestamps and floats to format on the server, nor parse here
+    cur = await conn.execute(_WINDOWS, binary=True, params={
         "d": devs, "lo": [spans[d][0] for d in devs], "hi": [spans[d][1] for d in devs],
         "c_from": [t.since if t else None for t in held],
         "c_last": [t.last if t else None for t in held],

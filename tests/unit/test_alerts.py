@@ -214,3 +214,27 @@ def test_staying_on_one_side_is_not_a_crossing() -> None:
     track = Track.from_rows(fixes(8, [a, a, (a[0] + 0.001, a[1])]))
     assert evaluate(track, ZoneIndex([]), RULES, _borders([])) == []
     assert b != a
+
+
+def test_track_from_rows_sorts_columns_together() -> None:
+    """Shuffled rows of several devices, None speeds, emit flags and attrs: every column is
+    reordered by (device, time) with the same permutation."""
+    import random
+
+    rng = random.Random(7)
+    rows = [(d, T0 + timedelta(seconds=i), float(i), float(d), None if i % 3 else i / 2,
+             {"n": (d, i)} if i % 2 else None) for d in (5, 2, 9) for i in range(20)]
+    emit = [r[1].second % 4 == 0 for r in rows]
+    pairs = list(zip(rows, emit, strict=True))
+    rng.shuffle(pairs)
+    track = Track.from_rows([p[0] for p in pairs], emit=[p[1] for p in pairs])
+    expect = sorted(pairs, key=lambda p: (p[0][0], p[0][1]))
+    assert track.device.tolist() == [p[0][0] for p in expect]
+    assert track.t_us.tolist() == [int(p[0][1].timestamp()) * 1_000_000 for p in expect]
+    assert track.lon.tolist() == [p[0][2] for p in expect]
+    assert track.lat.tolist() == [p[0][3] for p in expect]
+    speeds = [p[0][4] for p in expect]
+    assert [None if s != s else s for s in track.speed_mps.tolist()] == speeds  # NaN = None
+    assert list(track.attrs) == [p[0][5] or {} for p in expect]
+    assert track.emit is not None and track.emit.tolist() == [p[1] for p in expect]
+    assert len(Track.from_rows([])) == 0
