@@ -35,6 +35,7 @@ from geomon.store.event_inputs import (
     load_windows,
     silent_inputs,
 )
+from geomon.store.positions import row_key
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,11 @@ def merge_spans(into: dict[int, tuple[datetime, datetime]],
         into[dev] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
 
 
-def spans_of(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[datetime, datetime]]:
-    """(first, last) fix time per device of staged rows ``(device_id, fix_time, …)``."""
+def spans_of(rows: Iterable[bytes]) -> dict[int, tuple[datetime, datetime]]:
+    """(first, last) fix time per device of staged rows (:func:`stage_row`)."""
     spans: dict[int, tuple[datetime, datetime]] = {}
     for row in rows:
-        dev, t = row[0], row[1]
+        dev, t = row_key(row)
         lo, hi = spans.get(dev, (t, t))
         spans[dev] = (min(lo, t), max(hi, t))
     return spans

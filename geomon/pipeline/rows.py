@@ -24,7 +24,7 @@ class JobLike(Protocol):
 class PreparedRows:
     """Rows for one batch, and per job how many records passed (the submitter's answer)."""
 
-    positions: list[tuple[Any, ...]] = field(default_factory=list)
+    positions: list[bytes] = field(default_factory=list)  # binary COPY rows (stage_row)
     observations: list[tuple[Any, ...]] = field(default_factory=list)
     per_job: list[int] = field(default_factory=list)
     spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)

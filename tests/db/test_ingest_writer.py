@@ -222,3 +222,35 @@ def test_batch_closes_when_idle_not_only_at_its_deadline(db_url: str, tmp_path: 
 
     assert asyncio.run(_run(w, lone(w))) >= 2.9
     assert len(batches) == 1
+
+
+def test_binary_copy_rows_store_every_field_exactly(db_url: str, tmp_path: Path) -> None:
+    """The writer encodes COPY rows itself (geomon.store.pgcopy): every column, NULLs,
+    microseconds, negative and extreme coordinates, unicode and nested attrs, raw bytes."""
+    uid = _uid()
+    dev = _register(db_url, uid)
+    t = datetime(2026, 11, 1, 8, 0, 0, 123457, tzinfo=UTC)
+    fixes = [
+        Position(uid, t, -33.8688, 151.2093, speed_mps=12.5, course_deg=359.9,
+                 altitude_m=-12.25, hdop=0.8, satellites=12, protocol="teltonika",
+                 attrs={"io": {"239": 1}, "name": "Қорғас ✓", "v": 13.8, "list": [1, None]},
+                 raw=bytes(range(256))),
+        Position(uid, t + timedelta(microseconds=1), 89.999999, -179.999999, valid=False,
+                 protocol="nmea"),
+    ]
+    w = BatchWriter(db_url, _settings(tmp_path))
+    assert asyncio.run(_run(w, w.submit(fixes))) == 1  # the invalid fix is dropped …
+    w = BatchWriter(db_url, _settings(tmp_path / "2"), stages=())
+    assert asyncio.run(_run(w, w.submit(fixes))) == 2  # … unless no stage runs
+    with psycopg.connect(db_url) as c:
+        rows = c.execute(
+            "SELECT fix_time, ST_Y(geom), ST_X(geom), ST_SRID(geom), speed_mps, course_deg, "
+            "altitude_m, hdop, satellites, valid, protocol, attrs, raw, received_at "
+            "FROM positions WHERE device_id = %s ORDER BY fix_time", (dev,)).fetchall()
+    assert [r[:11] for r in rows] == [
+        (t, -33.8688, 151.2093, 4326, 12.5, 359.9, -12.25, 0.8, 12, True, "teltonika"),
+        (t + timedelta(microseconds=1), 89.999999, -179.999999, 4326, None, None, None, None,
+         None, False, "nmea")]
+    assert rows[0][11] == fixes[0].attrs and rows[1][11] == {}
+    assert rows[0][12] == bytes(range(256)) and rows[1][12] is None
+    assert all(abs((r[13] - datetime.now(UTC)).total_seconds()) < 120 for r in rows)
