@@ -41,12 +41,12 @@ def _track(seed: int) -> list[Fix]:
     return fixes
 
 
-def _rows(dev: int, fixes: list[Fix]) -> list[tuple]:
+def _rows(dev: int, fixes: list[Fix]) -> list[bytes]:
     return [stage_row(dev, Position("x", T0 + timedelta(minutes=m), lat, lon, speed_mps=v,
                                     attrs=a), datetime.now(UTC)) for m, lon, lat, v, a in fixes]
 
 
-async def _write(db_url: str, rows: list[tuple]) -> None:
+async def _write(db_url: str, rows: list[bytes]) -> None:
     async with await psycopg.AsyncConnection.connect(db_url) as conn, conn.transaction():
         await write_positions(conn, rows)
 
@@ -143,7 +143,7 @@ async def test_hooks_that_run_behind_the_writer_stay_cached(db_url: str) -> None
     batches = [b for b in _batches(_track(4), 5) if b]
     batches = [sorted(b) for b in batches]
     for dev, hook in ((cached_dev, cached), (full_dev, full)):
-        pending: list[list[tuple]] = []
+        pending: list[list[bytes]] = []
         for batch in batches:
             rows = _rows(dev, batch)
             await _write(db_url, rows)
