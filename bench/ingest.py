@@ -6,7 +6,7 @@
 1. Throughput: ``--clients`` devices, each sending Codec 8 packets of ``--records`` records
    as fast as their acks come back (a device sends its next packet only after the ack, as
    real trackers do), until ``--total`` positions are acknowledged, in ``--rounds`` rounds
-   (clients connect and shake hands before a round's clock starts). Prints positions
+   (the clients connect once, before the first round, and stay connected). Prints positions
    committed per second (acked = committed; checked against the table afterwards), and the
    CPU each part used in those rounds per position: the listener processes, their event
    processes, the PostgreSQL backends of the bench database, this load generator. The load
@@ -41,7 +41,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import uvloop
@@ -56,11 +55,11 @@ from sensors.protocols.teltonika_encode import Record, encode_codec8, imei_frame
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def _run(main: Any) -> Any:
+def _runner() -> asyncio.Runner:
     """The load generator runs on uvloop too: it shares the 2 cores with the system under
-    test, so every cycle it saves goes to the listener and PostgreSQL."""
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(main)
+    test, so every cycle it saves goes to the listener and PostgreSQL. One loop for the whole
+    run: the clients stay connected between rounds (the loop is idle during a baseline)."""
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
 
 
 def fresh_database(base: str) -> str:
@@ -152,21 +151,22 @@ async def _device(address: tuple[str, int], imei: str, index: int, records: int,
 
 
 class _Device(asyncio.Protocol):
-    """One tracker of the throughput phase as a bare protocol (no streams): after the IMEI
-    handshake it waits for :meth:`go`, then sends its next packet whenever the previous one's
-    ack arrives, while the shared budget lasts. The load generator shares the 2 cores with
-    what it measures, and asyncio streams cost it ~3x the CPU per packet."""
+    """One tracker of the throughput phase as a bare protocol (no streams). It connects once
+    and stays connected across rounds (a reconnect may land on the other listener process,
+    whose event cache then reloads the device's track). In a round it sends its next packet
+    whenever the previous one's ack arrives, while the round's shared budget lasts. The load
+    generator shares the 2 cores with what it measures, and asyncio streams cost it ~3x the
+    CPU per packet."""
 
-    def __init__(self, imei: str, index: int, budget: list[int], records: int,
-                 prepared: list[bytes], seqs: list[int]) -> None:
-        self.imei, self.index, self.budget, self.records = imei, index, budget, records
-        self.prepared, self.seqs = prepared, seqs  # seqs[index]: the device's next packet
+    def __init__(self, imei: str, index: int, records: int, prepared: list[bytes]) -> None:
+        self.imei, self.index, self.records, self.prepared = imei, index, records, prepared
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.done: asyncio.Future[int] = loop.create_future()
+        self.budget = [0]
         self.buf = b""
         self.shaken = False
-        self.acked = 0
+        self.acked = self.seq = 0
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -177,41 +177,46 @@ class _Device(asyncio.Protocol):
         buf = self.buf + data
         if not self.shaken:
             if buf[:1] != b"\x01":
-                self._finish(RuntimeError(f"IMEI {self.imei} refused: {buf[:1]!r}"))
+                self._fail(RuntimeError(f"IMEI {self.imei} refused: {buf[:1]!r}"))
                 return
             self.shaken, buf = True, buf[1:]
             self.ready.set_result(None)
         while len(buf) >= 4:
             n, buf = int.from_bytes(buf[:4], "big"), buf[4:]
             if n != self.records:
-                self._finish(RuntimeError(f"ack for {n} records, sent {self.records}"))
+                self._fail(RuntimeError(f"ack for {n} records, sent {self.records}"))
                 return
             self.acked += n
-            self.go()
+            self._next()
         self.buf = buf
 
-    def go(self) -> None:
+    def start(self, budget: list[int]) -> asyncio.Future[int]:
+        """Begin a round drawing packets from ``budget``; the future gives the positions
+        acked in it."""
+        self.budget, self.acked = budget, 0
+        self.done = asyncio.get_running_loop().create_future()
+        self._next()
+        return self.done
+
+    def _next(self) -> None:
         if self.budget[0] <= 0:
-            self._finish(None)
+            if not self.done.done():
+                self.done.set_result(self.acked)
             return
         self.budget[0] -= 1
-        seq = self.seqs[self.index]
-        self.seqs[self.index] = seq + 1
+        seq, self.seq = self.seq, self.seq + 1
         self.transport.write(self.prepared[seq] if seq < len(self.prepared)  # type: ignore[union-attr]
                              else packet(self.index, seq, self.records))
 
-    def _finish(self, exc: BaseException | None) -> None:
+    def _fail(self, exc: BaseException) -> None:
         for fut in (self.ready, self.done):
             if not fut.done():
-                if exc is None:
-                    fut.set_result(self.acked)  # type: ignore[arg-type]
-                else:
-                    fut.set_exception(exc)
+                fut.set_exception(exc)
         if self.transport is not None:
             self.transport.close()
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._finish(exc or ConnectionError("listener closed the connection"))
+        self._fail(exc or ConnectionError("listener closed the connection"))
 
 
 def encode_packets(n_devices: int, total: int, records: int) -> list[list[bytes]]:
@@ -221,22 +226,24 @@ def encode_packets(n_devices: int, total: int, records: int) -> list[list[bytes]
     return [[packet(i, seq, records) for seq in range(per_device)] for i in range(n_devices)]
 
 
-async def throughput(address: tuple[str, int], imeis: list[str], total: int, records: int,
-                     prepared: list[list[bytes]], seqs: list[int]) -> tuple[int, float]:
-    """Connect every client and wait for its handshake, then time ``total`` positions."""
-    budget = [total // records]
+async def connect(address: tuple[str, int], imeis: list[str], records: int,
+                  prepared: list[list[bytes]]) -> list[_Device]:
+    """Connect every client and wait for its handshake."""
     loop = asyncio.get_running_loop()
     devices = []
     for i, imei in enumerate(imeis):
         _, device = await loop.create_connection(
-            lambda i=i, imei=imei: _Device(imei, i, budget, records, prepared[i], seqs),
-            *address)
+            lambda i=i, imei=imei: _Device(imei, i, records, prepared[i]), *address)
         devices.append(device)
     await asyncio.gather(*(d.ready for d in devices))
+    return devices
+
+
+async def throughput(devices: list[_Device], total: int) -> tuple[int, float]:
+    """One round: ``total`` positions from the connected clients, timed."""
+    budget = [total // devices[0].records]
     t0 = time.perf_counter()
-    for d in devices:
-        d.go()
-    acked = await asyncio.gather(*(d.done for d in devices))
+    acked = await asyncio.gather(*[d.start(budget) for d in devices])
     return sum(acked), time.perf_counter() - t0
 
 
@@ -321,6 +328,7 @@ def main() -> None:
     base = os.environ.get("GEOMON_DB__URL") or sys.exit("set GEOMON_DB__URL")
     url = fresh_database(base)
     proc = None
+    runner = _runner()
     try:
         imeis, baseline_ids = register(url, args.clients)
         n_rows = args.total // args.records * args.records
@@ -329,7 +337,7 @@ def main() -> None:
         time.sleep(1.0 * (args.workers > 1))  # the extra workers bind their sockets
         dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
         prepared = encode_packets(len(imeis), args.total, args.records)
-        seqs = [0] * len(imeis)
+        devices = runner.run(connect(address, imeis, args.records, prepared))
         chunk = n_rows // args.rounds
         starts = (T0 + timedelta(hours=48, seconds=k * (chunk * 0.01 + 3600))
                   for k in range(args.rounds + 2))
@@ -344,7 +352,7 @@ def main() -> None:
             if k == args.rounds:
                 break
             cpu0 = cpu_seconds(proc.pid, str(dbname))
-            rounds.append(_run(throughput(address, imeis, chunk, args.records, prepared, seqs)))
+            rounds.append(runner.run(throughput(devices, chunk)))
             cpu1 = cpu_seconds(proc.pid, str(dbname))
             for part in cpu:
                 cpu[part] += cpu1[part] - cpu0[part]
@@ -364,13 +372,16 @@ def main() -> None:
               f"table), before, between and after those rounds: {raw:,.0f} rows/s (rounds: "
               + ", ".join(f"{chunk / t:,.0f}" for t in raw_s) + ")")
         print(f"ratio end-to-end / baseline = {e2e / raw:.2f} (goal >= 0.6)", flush=True)
-        lat, n, secs = _run(latency(address, imeis, args.rate, 1, args.latency_s))
+        for d in devices:
+            d.transport.close()  # type: ignore[union-attr]
+        lat, n, secs = runner.run(latency(address, imeis, args.rate, 1, args.latency_s))
         lat.sort()
         p99 = lat[int(0.99 * (len(lat) - 1))] * 1000
         print(f"latency at {args.rate:,.0f} positions/s offered ({n / secs:,.0f} achieved, "
               f"1 record/packet, {len(lat)} packets): p50 {statistics.median(lat) * 1000:.0f} ms,"
               f" p99 {p99:.0f} ms, max {lat[-1] * 1000:.0f} ms (goal p99 <= 500 ms)")
     finally:
+        runner.close()
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)  # the listener and its workers
             proc.wait(10)
