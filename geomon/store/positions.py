@@ -45,9 +45,10 @@ _NEWER = "EXCLUDED.fix_time > device_latest.fix_time"
 # check), and NOTIFY geomon_live with {"devices": [ids]} when some device moved.
 _MERGE = f"""
 WITH ins AS (
+    -- in COPY order, no sort: DO NOTHING also skips a key repeated within the batch (the
+    -- first row of it is stored)
     INSERT INTO positions ({_STAGE_COLUMNS})
-    SELECT DISTINCT ON (device_id, fix_time) {_STAGE_COLUMNS} FROM positions_stage
-    ORDER BY device_id, fix_time
+    SELECT {_STAGE_COLUMNS} FROM positions_stage
     ON CONFLICT (device_id, fix_time) DO NOTHING
     RETURNING device_id, fix_time, valid
 ),
@@ -67,6 +68,8 @@ conflicts AS (
     WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.device_id = s.device_id
                       AND ins.fix_time = s.fix_time)
       AND (NOT ST_Equals(s.geom, p.geom) OR s.speed_mps IS DISTINCT FROM p.speed_mps)
+      -- evaluated once: when every staged row was inserted, the join is not run at all
+      AND (SELECT count(*) FROM ins) < (SELECT count(*) FROM positions_stage)
     RETURNING 1
 ),
 counted AS (

@@ -254,3 +254,19 @@ def test_binary_copy_rows_store_every_field_exactly(db_url: str, tmp_path: Path)
     assert rows[0][11] == fixes[0].attrs and rows[1][11] == {}
     assert rows[0][12] == bytes(range(256)) and rows[1][12] is None
     assert all(abs((r[13] - datetime.now(UTC)).total_seconds()) < 120 for r in rows)
+
+
+def test_a_key_repeated_within_one_batch_is_stored_once(db_url: str, tmp_path: Path) -> None:
+    """Two fixes of one device with the same fix_time in one batch: the first is stored, the
+    second absorbed and counted (the merge inserts in COPY order, without a sort)."""
+    uid = _uid()
+    dev = _register(db_url, uid)
+    counters = Counters()
+    w = BatchWriter(db_url, _settings(tmp_path), counters=counters)
+    assert asyncio.run(_run(w, w.submit([_fix(uid, 3), _fix(uid, 3, lat=42.87005), _fix(uid, 4)]))) \
+        == 3
+    with psycopg.connect(db_url) as c:
+        rows = c.execute("SELECT fix_time, ST_Y(geom) FROM positions WHERE device_id = %s "
+                         "ORDER BY fix_time", (dev,)).fetchall()
+    assert [round(lat, 5) for _, lat in rows] == [42.8703, 42.8704]  # the first of the two
+    assert counters.get("positions_committed") == 2 and counters.get("positions_duplicate") == 1
