@@ -27,6 +27,9 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
     except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
         asyncio.run(main)
         return
+    from geomon.pipeline.gc_tuning import freeze_startup_heap
+
+    freeze_startup_heap()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
 

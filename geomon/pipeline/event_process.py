@@ -27,6 +27,7 @@ import orjson
 
 from geomon.alerts.track import from_us, to_us
 from geomon.pipeline.eventing import EventHook, merge_spans
+from geomon.pipeline.gc_tuning import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
+    freeze_startup_heap()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main())
     log.info("event process exits after %.0f s", time.monotonic() - started)
