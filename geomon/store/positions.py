@@ -139,19 +139,25 @@ except ImportError:  # pragma: no cover - orjson not installed
 
 
 def stage_row(device_id: int, p: Position, received_at: datetime) -> bytes:
-    """One binary COPY row for ``positions_stage`` (column order: ``_STAGE_COLUMNS``)."""
+    """One binary COPY row for ``positions_stage`` (column order: ``_STAGE_COLUMNS``).
+    ValueError for a value the column types cannot hold (e.g. satellites beyond int2)."""
     protocol = _PROTOCOL_TEXT.get(p.protocol)
     if protocol is None:
         protocol = _PROTOCOL_TEXT.setdefault(p.protocol, pgcopy.varlena(p.protocol.encode()))
-    return b"".join((
-        _ROW_HEAD.pack(_N_FIELDS, 4, device_id, 8, pgcopy.timestamptz_us(p.fix_time),
-                       8, pgcopy.timestamptz_us(received_at),
-                       25, 0, _EWKB_POINT_SRID, 4326, p.lon, p.lat),
-        pgcopy.float8(p.speed_mps), pgcopy.float8(p.course_deg), pgcopy.float8(p.altitude_m),
-        pgcopy.float8(p.hdop), pgcopy.int2(p.satellites), pgcopy.boolean(p.valid), protocol,
-        pgcopy.varlena(b"\x01" + _attrs_json(p.attrs)),  # jsonb: version 1, then the text
-        pgcopy.varlena(p.raw),
-    ))
+    try:
+        return b"".join((
+            _ROW_HEAD.pack(_N_FIELDS, 4, device_id, 8, pgcopy.timestamptz_us(p.fix_time),
+                           8, pgcopy.timestamptz_us(received_at),
+                           25, 0, _EWKB_POINT_SRID, 4326, p.lon, p.lat),
+            pgcopy.float8(p.speed_mps), pgcopy.float8(p.course_deg),
+            pgcopy.float8(p.altitude_m), pgcopy.float8(p.hdop), pgcopy.int2(p.satellites),
+            pgcopy.boolean(p.valid), protocol,
+            pgcopy.varlena(b"\x01" + _attrs_json(p.attrs)),  # jsonb: version 1, then text
+            pgcopy.varlena(p.raw),
+        ))
+    except struct.error as exc:
+        raise ValueError(f"position of {p.device_uid} at {p.fix_time.isoformat()} does not "
+                         f"fit the positions columns: {exc}") from exc
 
 
 def row_key(row: bytes) -> tuple[int, datetime]:

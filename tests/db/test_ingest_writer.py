@@ -263,10 +263,27 @@ def test_a_key_repeated_within_one_batch_is_stored_once(db_url: str, tmp_path: P
     dev = _register(db_url, uid)
     counters = Counters()
     w = BatchWriter(db_url, _settings(tmp_path), counters=counters)
-    assert asyncio.run(_run(w, w.submit([_fix(uid, 3), _fix(uid, 3, lat=42.87005), _fix(uid, 4)]))) \
-        == 3
+    fixes = [_fix(uid, 3), _fix(uid, 3, lat=42.87005), _fix(uid, 4)]
+    assert asyncio.run(_run(w, w.submit(fixes))) == 3
     with psycopg.connect(db_url) as c:
         rows = c.execute("SELECT fix_time, ST_Y(geom) FROM positions WHERE device_id = %s "
                          "ORDER BY fix_time", (dev,)).fetchall()
     assert [round(lat, 5) for _, lat in rows] == [42.8703, 42.8704]  # the first of the two
     assert counters.get("positions_committed") == 2 and counters.get("positions_duplicate") == 1
+
+
+def test_a_row_the_encoder_refuses_is_isolated_too(db_url: str, tmp_path: Path) -> None:
+    """A value the binary COPY encoder cannot represent (satellites beyond int2) fails the
+    batch before it reaches the server; that row goes to ingest_rejects, the rest is stored."""
+    uid = _uid()
+    dev = _register(db_url, uid)
+    counters = Counters()
+    w = BatchWriter(db_url, _settings(tmp_path), counters=counters)
+    fixes = [_fix(uid, i) for i in range(4)]
+    fixes[1].satellites = 70_000
+    assert asyncio.run(_run(w, w.submit(fixes))) == 3
+    assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 3
+    assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s", uid) == 1
+    assert counters.get("rejected_rows", reason="ValueError") == 1
+    assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s "
+                  "AND error LIKE %s", uid, "ValueError: position of % does not fit%") == 1
