@@ -17,7 +17,7 @@ import logging
 import time
 from bisect import bisect_right
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -180,9 +180,7 @@ class EventHook:
         conn = await self._connection()
         async with conn.transaction():
             ctx = await self._context(conn)
-            lookback = timedelta(minutes=2 * max(
-                [float(r["stop_minutes"]) for r in ctx.rules.values()]
-                + [float(ctx.default_rules["stop_minutes"])]))
+            lookback = ctx.lookback()
             keys = ctx.attr_keys()
             self._cache.use_keys(keys)
             windows = self._cache.merge(

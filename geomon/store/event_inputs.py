@@ -162,6 +162,15 @@ class EngineContext:
     def rules_of(self, agency_id: int) -> AgencyRules:
         return self.rules.get(agency_id, self.default_rules)
 
+    def lookback(self) -> timedelta:
+        """How far before a batch the engine must see: twice the longest ``stop_minutes`` of
+        any agency's rules or any zone's own override (a stop is found only if its start is
+        in the window)."""
+        minutes = [float(r["stop_minutes"]) for r in (self.default_rules, *self.rules.values())]
+        minutes += [float(z.rules["stop_minutes"]) for index in self.zones.values()
+                    for z in index.zones if "stop_minutes" in (z.rules or {})]
+        return timedelta(minutes=2 * max(minutes))
+
     def attr_keys(self) -> frozenset[str]:
         """The fix attributes any rule reads (the IO flags' ``attr`` keys)."""
         return frozenset(str(spec["attr"]) for r in (self.default_rules, *self.rules.values())

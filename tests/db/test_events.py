@@ -220,3 +220,30 @@ async def test_io_flags_are_suppressed_while_open_and_silent_teams(db_url: str,
                              "kind = 'silent'", (dev,)).fetchone()
     assert state == ("resolved", "device reported again")
     await hook.close()
+
+
+async def test_a_zone_stop_longer_than_the_agency_lookback_still_fires(db_url: str) -> None:
+    """A border strip whose own rules say stop_minutes 90 (the agency keeps the default 20):
+    the hook must look back far enough to see where a 100-minute stop began, live batch after
+    live batch (cached windows) and in a full reload alike."""
+    agency = _agency()
+    with psycopg.connect(db_url) as conn:
+        upsert_zone(conn, agency=agency, name="strip", kind="border_strip",
+                    geom_wkb=shapely.to_wkb(box(30.0, 30.0, 30.1, 30.1)),
+                    attrs={"rules": {"stop_minutes": 90}})
+    for hook in (EventHook(db_url, gather_s=0), EventHook(db_url, gather_s=0, cache_rows=0)):
+        dev = _device(db_url, agency)
+        # driving in from the west (minutes 0-4), then stopped inside from minute 5 to 110
+        for m in range(0, 111):
+            moving = m < 5
+            lon = 29.97 + 0.01 * m if moving else 30.05
+            rows = [stage_row(dev, Position("x", T0 + timedelta(minutes=m), 30.05, lon,
+                                            speed_mps=8.0 if moving else 0.0),
+                              datetime.now(UTC))]
+            async with await psycopg.AsyncConnection.connect(db_url) as conn, \
+                    conn.transaction():
+                await write_positions(conn, rows)
+            await hook(spans_of(rows))
+        await hook.close()
+        stops = [e for e in _events(db_url, dev) if e[0] == "stop_in_zone"]
+        assert stops == [("stop_in_zone", 95, "warning")], _events(db_url, dev)
