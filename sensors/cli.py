@@ -22,14 +22,14 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
     """Run the listener on uvloop when installed (it comes with uvicorn[standard]): the
     loop's own overhead per read, write and future was a fifth of a listener's CPU under
     bench/ingest.py on the stock asyncio loop."""
+    from geomon.pipeline.gc_tuning import freeze_startup_heap
+
+    freeze_startup_heap()
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
         asyncio.run(main)
         return
-    from geomon.pipeline.gc_tuning import freeze_startup_heap
-
-    freeze_startup_heap()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
 

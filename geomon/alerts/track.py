@@ -20,8 +20,7 @@ _US = timedelta(microseconds=1)
 
 def to_us(t: datetime) -> int:
     """Microseconds since the epoch of a tz-aware datetime (exact, no float rounding)."""
-    delta = t - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (t - _EPOCH) // _US
 
 
 def from_us(us: int) -> datetime:
@@ -81,7 +80,7 @@ class Track:
                        emit=None if emit is None else np.zeros(0, bool))
         dev, t, lon, lat, speed, attrs = zip(*rows, strict=True)
         device = np.array(dev, dtype=np.int64)
-        t_us = np.array([(x - _EPOCH) // _US for x in t], dtype=np.int64)
+        t_us = np.array(list(map(to_us, t)), dtype=np.int64)
         order = np.lexsort((t_us, device))
         flags = None if emit is None else np.array(emit, dtype=bool)
         columns = [device, t_us, np.array(lon, dtype=float), np.array(lat, dtype=float),
