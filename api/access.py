@@ -24,10 +24,10 @@ if _principal_dep is not None:
         the shares per scope. Not just the union of visible agencies: A seeing B's positions
         and B seeing A's incidents have the same union but must not share cached tiles."""
         shares = getattr(principal, "shares", None) or {}
-        scoped = ";".join(f"{scope}={','.join(map(str, sorted(ids)))}"
-                          for scope, ids in sorted(shares.items()))
-        return (f"{getattr(principal, 'role', '')}:{getattr(principal, 'agency_id', '')}:"
-                f"{scoped}")
+        scoped = ";".join(
+            f"{scope}={','.join(map(str, sorted(ids)))}" for scope, ids in sorted(shares.items())
+        )
+        return f"{getattr(principal, 'role', '')}:{getattr(principal, 'agency_id', '')}:{scoped}"
 
     async def principal_agency(principal: Annotated[Any, Depends(_principal_dep)]) -> int | None:
         return getattr(principal, "agency_id", None)
@@ -38,6 +38,7 @@ else:
 
     async def principal_agency() -> int | None:
         return None
+
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated (missing, expired or invalid token/session)."},

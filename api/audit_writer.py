@@ -64,8 +64,9 @@ class AuditWriter:
         with self._lock:
             if self._loop is None or self._thread is None or not self._thread.is_alive():
                 ready = threading.Event()
-                self._thread = threading.Thread(target=self._serve, args=(ready,),
-                                                name=self.name, daemon=True)
+                self._thread = threading.Thread(
+                    target=self._serve, args=(ready,), name=self.name, daemon=True
+                )
                 self._thread.start()
                 ready.wait()
             assert self._loop is not None
@@ -136,9 +137,11 @@ class AuditWriter:
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.url, connect_timeout=int(max(1, self.timeout_s)),
+                self.url,
+                connect_timeout=int(max(1, self.timeout_s)),
                 application_name=self.name,
-                options=f"-c statement_timeout={int(self.timeout_s * 1000)}")
+                options=f"-c statement_timeout={int(self.timeout_s * 1000)}",
+            )
         return self._conn
 
     async def _drop_connection(self) -> None:

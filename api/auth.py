@@ -35,12 +35,14 @@ SESSION_COOKIE = "geomon_session"
 ROLE_RANK = {"viewer": 1, "analyst": 2, "admin": 3}
 
 # The reviewed list of routes anyone may call: (method, path template).
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
-    ("GET", "/health"),
-    ("GET", "/login"),
-    ("POST", "/auth/login"),
-    ("POST", "/auth/logout"),  # only ends the session named by the caller's own cookie
-})
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/login"),
+        ("POST", "/auth/login"),
+        ("POST", "/auth/logout"),  # only ends the session named by the caller's own cookie
+    }
+)
 # Static mounts (no data: the npm packages of the map and our own JS/CSS).
 PUBLIC_MOUNTS: tuple[str, ...] = ("/static/vendor/", "/static/app/")
 # How long an authenticated principal is reused in-process without asking the database again
@@ -51,8 +53,9 @@ PUBLIC_MOUNTS: tuple[str, ...] = ("/static/vendor/", "/static/app/")
 PRINCIPAL_TTL_S = 5.0
 _PRINCIPAL_CACHE_MAX = 10_000
 # Routes a user whose one-time password must be changed may still call.
-PASSWORD_CHANGE_ROUTES: frozenset[str] = frozenset({"/auth/password", "/auth/logout", "/login",
-                                                    "/auth/me"})
+PASSWORD_CHANGE_ROUTES: frozenset[str] = frozenset(
+    {"/auth/password", "/auth/logout", "/login", "/auth/me"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +154,16 @@ async def _principal_for(request: Request, via: str, secret: str) -> Principal |
         shares = await visible_agencies(conn, user.agency_id)
     own = frozenset() if user.agency_id is None else frozenset({user.agency_id})
     visible = own.union(*shares.values()) if shares else own
-    return Principal(user.name, user.id, user.role, user.agency_id, visible, shares, via,
-                     user.must_change_password)
+    return Principal(
+        user.name,
+        user.id,
+        user.role,
+        user.agency_id,
+        visible,
+        shares,
+        via,
+        user.must_change_password,
+    )
 
 
 def _principal_cache(request: Request) -> dict[tuple[str, str], tuple[float, Principal]]:
@@ -201,8 +212,10 @@ async def current_principal(request: Request) -> Principal:
     else:
         principal = await _cached_principal_for(request, *creds) if creds else None
     if principal is None:
-        raise unauthorized(request, "authentication required" if creds is None
-                           else "invalid or expired credentials")
+        raise unauthorized(
+            request,
+            "authentication required" if creds is None else "invalid or expired credentials",
+        )
     request.state.principal = principal
     return principal
 
@@ -221,8 +234,9 @@ async def _basic_principal(request: Request, value: str) -> Principal | None:
     principal = await _cached_principal_for(request, "token", token)
     if principal is None or principal.user != username:
         if principal is not None:
-            log.warning("basic auth refused: a token of %r presented as %r", principal.user,
-                        username)
+            log.warning(
+                "basic auth refused: a token of %r presented as %r", principal.user, username
+            )
         return None
     return dataclasses.replace(principal, via="basic")
 
@@ -285,8 +299,9 @@ async def app_pool(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         app.state.app_pool = None
         yield
         return
-    pool = make_async_pool(settings.db.model_copy(update={"url": settings.db.app_url}),
-                           name="geomon-api-app")
+    pool = make_async_pool(
+        settings.db.model_copy(update={"url": settings.db.app_url}), name="geomon-api-app"
+    )
     await pool.open(wait=False)
     app.state.app_pool = pool
     try:

@@ -16,10 +16,15 @@ import typer
 from geomon.cli.common import fail, settings
 from geomon.settings import IngestSettings
 
-_LISTENER_OPTIONS = (("nmea_tcp", "--nmea"), ("teltonika_tcp", "--teltonika"),
-                     ("osmand_http", "--osmand"), ("mqtt_url", "--mqtt"),
-                     ("sensor_tcp", "--sensor-tcp"), ("nmea_udp", "--nmea-udp"),
-                     ("metrics_http", "--metrics"))
+_LISTENER_OPTIONS = (
+    ("nmea_tcp", "--nmea"),
+    ("teltonika_tcp", "--teltonika"),
+    ("osmand_http", "--osmand"),
+    ("mqtt_url", "--mqtt"),
+    ("sensor_tcp", "--sensor-tcp"),
+    ("nmea_udp", "--nmea-udp"),
+    ("metrics_http", "--metrics"),
+)
 
 
 def _die_with_parent() -> None:
@@ -47,13 +52,18 @@ def serve(
     host: str = typer.Option(None, "--host", help="Bind address (default GEOMON_API__HOST)."),
     port: int = typer.Option(None, "--port", help="Port (default GEOMON_API__PORT)."),
     with_listeners: bool = typer.Option(
-        True, "--listeners/--no-listeners",
-        help="Also run the ingest listeners configured in GEOMON_INGEST__*."),
+        True,
+        "--listeners/--no-listeners",
+        help="Also run the ingest listeners configured in GEOMON_INGEST__*.",
+    ),
     workers: int = typer.Option(
-        1, "--workers", min=0,
+        1,
+        "--workers",
+        min=0,
         help="uvicorn worker processes (0 = one per CPU), each with its own socket on the "
-             "port (SO_REUSEPORT; needs a fixed port), DB pool, geomon_live listener, tile "
-             "and page caches, principal cache and audit writer."),
+        "port (SO_REUSEPORT; needs a fixed port), DB pool, geomon_live listener, tile "
+        "and page caches, principal cache and audit writer.",
+    ),
 ) -> None:
     """Serve the API and the situation map (and the configured ingest listeners)."""
     import uvicorn
@@ -66,13 +76,17 @@ def serve(
     child = None
     listener_args = _listener_args(s.ingest)
     if with_listeners and listener_args:
-        child = subprocess.Popen(listener_args, env=os.environ.copy(),
-                                 preexec_fn=_die_with_parent)
+        child = subprocess.Popen(listener_args, env=os.environ.copy(), preexec_fn=_die_with_parent)
     workers = workers or os.cpu_count() or 1
     try:
         if workers == 1:
-            uvicorn.run(create_app(s), host=host or s.api.host, port=port or s.api.port,
-                        log_level="info", access_log=False)
+            uvicorn.run(
+                create_app(s),
+                host=host or s.api.host,
+                port=port or s.api.port,
+                log_level="info",
+                access_log=False,
+            )
         else:  # one SO_REUSEPORT socket per worker: the kernel spreads connections
             from api.workers import run_workers
 

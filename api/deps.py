@@ -22,9 +22,19 @@ from geomon.errors import DatabaseUnavailable, Overloaded
 from geomon.settings import Settings
 from geomon.store.sessions import begin_request
 
-__all__ = ["AgencyConnection", "CurrentPrincipal", "Principal", "agency_connection",
-           "app_settings", "connection", "current_principal", "require_role",
-           "scoped_connection", "scoped_transaction"]
+__all__ = [
+    "AgencyConnection",
+    "CurrentPrincipal",
+    "Principal",
+    "agency_connection",
+    "app_settings",
+    "connection",
+    "current_principal",
+    "require_role",
+    "scoped_connection",
+    "scoped_transaction",
+]
+
 
 @contextlib.asynccontextmanager
 async def _request_transaction(conn: psycopg.AsyncConnection) -> AsyncIterator[None]:
@@ -46,41 +56,59 @@ async def _request_transaction(conn: psycopg.AsyncConnection) -> AsyncIterator[N
 
 
 @contextlib.asynccontextmanager
-async def scoped_transaction(request: Request, principal: Principal | None, first: str = "",
-                             first_params: tuple[Any, ...] = ()
-                             ) -> AsyncIterator[tuple[psycopg.AsyncConnection, list[Any]]]:
+async def scoped_transaction(
+    request: Request,
+    principal: Principal | None,
+    first: str = "",
+    first_params: tuple[Any, ...] = (),
+) -> AsyncIterator[tuple[psycopg.AsyncConnection, list[Any]]]:
     """Like :func:`scoped_connection`, and runs ``first`` (SQL from geomon.store) in the same
     round trip as BEGIN and the RLS context: ``async with scoped_transaction(…) as (conn,
     rows)``. Tiles read their layers' change counters this way."""
     timeout_ms = request.app.state.settings.db.statement_timeout_ms
-    agency, role, user = ("", "", "") if principal is None else (
-        "" if principal.agency_id is None else str(principal.agency_id), principal.role,
-        principal.user)
+    agency, role, user = (
+        ("", "", "")
+        if principal is None
+        else (
+            "" if principal.agency_id is None else str(principal.agency_id),
+            principal.role,
+            principal.user,
+        )
+    )
     try:
-        async with auth_pool(request).connection(timeout=5) as conn, \
-                _request_transaction(conn):
-            rows = await begin_request(conn, agency_id=agency, role=role, user=user,
-                                       statement_timeout_ms=timeout_ms, then=first,
-                                       then_params=first_params)
+        async with auth_pool(request).connection(timeout=5) as conn, _request_transaction(conn):
+            rows = await begin_request(
+                conn,
+                agency_id=agency,
+                role=role,
+                user=user,
+                statement_timeout_ms=timeout_ms,
+                then=first,
+                then_params=first_params,
+            )
             yield conn, rows
     except psycopg.errors.QueryCanceled as exc:  # statement_timeout: ask for less, later
-        raise Overloaded(f"query took longer than {timeout_ms} ms: narrow the bbox, time "
-                         "window or page size", retry_after_s=5) from exc
+        raise Overloaded(
+            f"query took longer than {timeout_ms} ms: narrow the bbox, time window or page size",
+            retry_after_s=5,
+        ) from exc
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
 
 
 @contextlib.asynccontextmanager
-async def scoped_connection(request: Request, principal: Principal | None
-                            ) -> AsyncIterator[psycopg.AsyncConnection]:
+async def scoped_connection(
+    request: Request, principal: Principal | None
+) -> AsyncIterator[psycopg.AsyncConnection]:
     """``async with scoped_connection(request, principal) as conn``: the same RLS-scoped
     transaction as :func:`agency_connection`, for code outside a dependency (streams)."""
     async with scoped_transaction(request, principal) as (conn, _):
         yield conn
 
 
-async def agency_connection(request: Request, principal: CurrentPrincipal
-                            ) -> AsyncIterator[psycopg.AsyncConnection]:
+async def agency_connection(
+    request: Request, principal: CurrentPrincipal
+) -> AsyncIterator[psycopg.AsyncConnection]:
     """A pooled connection in a transaction with the caller's row-level-security context.
 
     Use it for every route that returns or changes agency data. The transaction commits when
@@ -101,12 +129,12 @@ async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]
 
 # Commits before the response is sent (FastAPI's default "request" scope would commit after
 # it): use this for routes that change data, e.g. ``conn: AgencyConnection``.
-AgencyConnection = Annotated[psycopg.AsyncConnection,
-                             Depends(agency_connection, scope="function")]
+AgencyConnection = Annotated[psycopg.AsyncConnection, Depends(agency_connection, scope="function")]
 
 
-async def _scoped(request: Request, principal: Principal | None
-                  ) -> AsyncIterator[psycopg.AsyncConnection]:
+async def _scoped(
+    request: Request, principal: Principal | None
+) -> AsyncIterator[psycopg.AsyncConnection]:
     """Older ``async for`` form of :func:`scoped_connection` (kept for existing callers)."""
     async with scoped_connection(request, principal) as conn:
         yield conn

@@ -56,16 +56,24 @@ def _aware(t: datetime, name: str) -> datetime:
     return t.astimezone(UTC)
 
 
-def time_window(start: datetime | None, end: datetime | None, limits: LimitsSettings, *,
-                now: datetime | None = None) -> tuple[datetime, datetime]:
+def time_window(
+    start: datetime | None,
+    end: datetime | None,
+    limits: LimitsSettings,
+    *,
+    now: datetime | None = None,
+) -> tuple[datetime, datetime]:
     """A closed, capped [start, end] window; open ends are filled so the span is at most the
     cap (end defaults to now, start to end minus the cap)."""
     cap = timedelta(days=limits.max_time_window_days)
     end = _aware(end, "end") if end is not None else None
     start = _aware(start, "start") if start is not None else None
     if end is None:
-        end = min(now or datetime.now(UTC), start + cap) if start is not None else (
-            now or datetime.now(UTC))
+        end = (
+            min(now or datetime.now(UTC), start + cap)
+            if start is not None
+            else (now or datetime.now(UTC))
+        )
     if start is None:
         start = end - cap
     if start > end:

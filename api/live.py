@@ -29,7 +29,8 @@ class Subscriber:
     """A bounded queue of (kind, ids) with a resync flag for when it overflowed."""
 
     queue: asyncio.Queue[tuple[str, list[int]]] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=256))
+        default_factory=lambda: asyncio.Queue(maxsize=256)
+    )
     resync: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -102,7 +103,8 @@ class LiveHub:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                        self.url, autocommit=True, application_name="geomon-live") as conn:
+                    self.url, autocommit=True, application_name="geomon-live"
+                ) as conn:
                     await conn.execute(f"LISTEN {LIVE_CHANNEL}")
                     await conn.execute(f"LISTEN {EVENTS_CHANNEL}")
                     if self.listening.is_set():  # a reconnect: we may have missed news
@@ -114,4 +116,3 @@ class LiveHub:
             except psycopg.OperationalError as exc:
                 log.warning("live LISTEN connection lost (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1)
-

@@ -31,9 +31,16 @@ _MAX_PARAM_CHARS = 500
 
 async def _send_json(send: Send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -84,11 +91,15 @@ def _params(scope: Scope) -> dict[str, Any]:
     from urllib.parse import parse_qsl
 
     out: dict[str, Any] = {}
-    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                keep_blank_values=True):
+    for key, value in parse_qsl(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+    ):
         value = value[:_MAX_PARAM_CHARS]
-        out[key] = [*out[key], value] if key in out and isinstance(out[key], list) else (
-            [out[key], value] if key in out else value)
+        out[key] = (
+            [*out[key], value]
+            if key in out and isinstance(out[key], list)
+            else ([out[key], value] if key in out else value)
+        )
     for key, value in (scope.get("path_params") or {}).items():
         out.setdefault(key, str(value)[:_MAX_PARAM_CHARS])
     return out
@@ -107,8 +118,11 @@ def route_template(scope: Scope) -> str:
 
 def should_audit(scope: Scope) -> bool:
     state = scope.get("state") or {}
-    return (scope["method"] not in READ_METHODS or bool(state.get("audit"))
-            or bool(AUDITED_READ.search(scope["path"])))
+    return (
+        scope["method"] not in READ_METHODS
+        or bool(state.get("audit"))
+        or bool(AUDITED_READ.search(scope["path"]))
+    )
 
 
 def audit_entry(scope: Scope, status: int, started: float) -> AuditEntry:
@@ -121,12 +135,21 @@ def audit_entry(scope: Scope, status: int, started: float) -> AuditEntry:
         params["username"] = str(state["audit_user"])[:200]
     extra = state.get("audit_params")  # what a route adds, e.g. the id of a created row
     if isinstance(extra, dict):
-        params.update({str(k): v if isinstance(v, int | float | bool | None) else str(v)[:500]
-                       for k, v in extra.items()})
+        params.update(
+            {
+                str(k): v if isinstance(v, int | float | bool | None) else str(v)[:500]
+                for k, v in extra.items()
+            }
+        )
     return AuditEntry(
-        method=scope["method"], route=route, path=scope["path"][:2000], status=status,
-        user_id=getattr(principal, "user_id", None), username=getattr(principal, "user", None),
-        agency_id=getattr(principal, "agency_id", None), params=params,
+        method=scope["method"],
+        route=route,
+        path=scope["path"][:2000],
+        status=status,
+        user_id=getattr(principal, "user_id", None),
+        username=getattr(principal, "user", None),
+        agency_id=getattr(principal, "agency_id", None),
+        params=params,
         client=client[0] if client else None,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
     )
@@ -150,9 +173,12 @@ class AuditMiddleware:
                 # a change may revoke/alter someone's credentials: before the client sees the
                 # answer, this process forgets every cached principal (api.auth)
                 forget_principals(scope.get("app"))
-            if (message["type"] == "http.response.start" and should_audit(scope)
-                    and not await self._write(scope, message["status"], started)
-                    and scope["method"] in READ_METHODS):
+            if (
+                message["type"] == "http.response.start"
+                and should_audit(scope)
+                and not await self._write(scope, message["status"], started)
+                and scope["method"] in READ_METHODS
+            ):
                 refused = True
                 await _send_json(send, 503, "audit log unavailable")
                 return
@@ -165,8 +191,12 @@ class AuditMiddleware:
         writer = getattr(scope["app"].state, "audit_writer", None)
         entry = audit_entry(scope, status, started)
         conn = (scope.get("state") or {}).get("audit_conn")
-        if (conn is not None and 200 <= status < 400 and scope["method"] in READ_METHODS
-                and conn.info.transaction_status == TransactionStatus.INTRANS):
+        if (
+            conn is not None
+            and 200 <= status < 400
+            and scope["method"] in READ_METHODS
+            and conn.info.transaction_status == TransactionStatus.INTRANS
+        ):
             # the read's own transaction, still open (request-scoped) and done with: the row
             # and the COMMIT go in one round trip, before the response starts
             try:

@@ -18,23 +18,37 @@ from typing import Any
 from fastapi import FastAPI
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorMessage"}
-ERROR_SCHEMA = {"title": "ErrorMessage", "type": "object", "required": ["detail"],
-                "properties": {"detail": {"type": "string", "description": "What is wrong."}}}
+ERROR_SCHEMA = {
+    "title": "ErrorMessage",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "string", "description": "What is wrong."}},
+}
 SECURITY_SCHEMES: dict[str, Any] = {
-    "bearerAuth": {"type": "http", "scheme": "bearer",
-                   "description": "An API token (`gmu_…`, `geomon tokens create --user NAME`)."},
-    "basicAuth": {"type": "http", "scheme": "basic",
-                  "description": "User name and, as the password, an API token of that user "
-                                 "(`gmu_…`) — for clients that cannot send a bearer header "
-                                 "(QGIS 3.22). The account password is refused here, and so "
-                                 "are device tokens."},
-    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "geomon_session",
-                      "description": "Browser session (`POST /auth/login`)."},
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (`gmu_…`, `geomon tokens create --user NAME`).",
+    },
+    "basicAuth": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "User name and, as the password, an API token of that user "
+        "(`gmu_…`) — for clients that cannot send a bearer header "
+        "(QGIS 3.22). The account password is refused here, and so "
+        "are device tokens.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "geomon_session",
+        "description": "Browser session (`POST /auth/login`).",
+    },
 }
 SECURITY = [{"bearerAuth": []}, {"basicAuth": []}, {"sessionCookie": []}]
 _DESCRIPTIONS = {
     "401": "Not authenticated: missing, invalid or expired token (Bearer, or Basic with the "
-           "token's user name) or session.",
+    "token's user name) or session.",
     "403": "Authenticated, but the role (or a pending password change) does not allow this.",
     "404": "No such resource (or one it refers to), or not visible to the caller's agency.",
     "422": "A parameter or the body is invalid; `detail` says what.",
@@ -42,8 +56,10 @@ _DESCRIPTIONS = {
 
 
 def _error(code: str) -> dict[str, Any]:
-    return {"description": _DESCRIPTIONS[code],
-            "content": {"application/json": {"schema": ERROR_REF}}}
+    return {
+        "description": _DESCRIPTIONS[code],
+        "content": {"application/json": {"schema": ERROR_REF}},
+    }
 
 
 def patch_document(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[str, Any]:
@@ -52,9 +68,12 @@ def patch_document(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[st
     doc["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     if "HTTPValidationError" in schemas:
         schemas["HTTPValidationError"]["properties"]["detail"] = {
-            "anyOf": [{"type": "string"},
-                      {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}}],
-            "title": "Detail"}
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+            ],
+            "title": "Detail",
+        }
     for path, item in doc.get("paths", {}).items():
         for method, op in item.items():
             if not isinstance(op, dict) or "responses" not in op:
@@ -71,8 +90,9 @@ def patch_document(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[st
     return doc
 
 
-def install(app: FastAPI, public: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
-            ) -> None:
+def install(
+    app: FastAPI, public: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
+) -> None:
     """Wrap ``app.openapi`` so the document is patched once, when first built."""
     original: Callable[[], dict[str, Any]] = app.openapi
 

@@ -36,6 +36,7 @@ def _worker(host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     import api.app  # noqa: F401 - the slow imports first: the kernel routes connections to
+
     # a socket as soon as it listens, so bind only when the app is about to serve
     sock = listening_socket(host, port)
     config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)

@@ -120,8 +120,13 @@ def fill(url: str) -> str:
         for stmt in FILL:
             conn.execute(stmt)  # type: ignore[arg-type]
         token = new_token(USER_TOKEN_PREFIX)
-        create_user(conn, name="bench", password_hash=hash_password("x" * 24), role="analyst",
-                    agency="BENCH")
+        create_user(
+            conn,
+            name="bench",
+            password_hash=hash_password("x" * 24),
+            role="analyst",
+            agency="BENCH",
+        )
         create_token(conn, digest=token_digest(token), ttl=timedelta(days=1), user="bench")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -142,18 +147,26 @@ def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[byte
     """The API on ``port`` as ``geomon serve`` runs it: one uvicorn process, or ``workers``
     processes each with its own SO_REUSEPORT socket (api/workers.py), each with its own pool
     (GEOMON_DB__POOL_MAX, default here 20, and POOL_MIN 10, unless set in the environment)."""
-    env = {"GEOMON_DB__POOL_MAX": "20", "GEOMON_DB__POOL_MIN": "10", **os.environ,
-           "GEOMON_DB__URL": url}
-    code = ("import uvicorn; uvicorn.run('api.app:app_factory', factory=True, "
-            f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
-            if workers == 1 else
-            f"from api.workers import run_workers; run_workers('127.0.0.1', {port}, {workers}, "
-            "log_level='warning')")
+    env = {
+        "GEOMON_DB__POOL_MAX": "20",
+        "GEOMON_DB__POOL_MIN": "10",
+        **os.environ,
+        "GEOMON_DB__URL": url,
+    }
+    code = (
+        "import uvicorn; uvicorn.run('api.app:app_factory', factory=True, "
+        f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
+        if workers == 1
+        else f"from api.workers import run_workers; run_workers('127.0.0.1', {port}, {workers}, "
+        "log_level='warning')"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
     for _ in range(300):
         try:
-            if (httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-                    and _listeners(port) >= workers):
+            if (
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+                and _listeners(port) >= workers
+            ):
                 return proc
         except httpx.HTTPError:
             pass
@@ -165,8 +178,11 @@ def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[byte
 def _listeners(port: int) -> int:
     """Listening sockets on ``port`` (each worker binds its own): start when all are up."""
     with open("/proc/net/tcp") as f:
-        return sum(1 for line in f.readlines()[1:]
-                   if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A")
+        return sum(
+            1
+            for line in f.readlines()[1:]
+            if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
+        )
 
 
 def random_request(rng: random.Random) -> tuple[str, str]:
@@ -175,8 +191,10 @@ def random_request(rng: random.Random) -> tuple[str, str]:
         coll = rng.choice(["incidents", "positions-latest", "events", "zones", "places"])
         x, y = rng.uniform(60, 78), rng.uniform(36, 44)
         bbox = f"{x:.3f},{y:.3f},{x + 2:.3f},{y + 2:.3f}" if rng.random() < 0.7 else ""
-        return (f"ogc {coll}", f"/ogc/collections/{coll}/items?limit=100"
-                + (f"&bbox={bbox}" if bbox else ""))
+        return (
+            f"ogc {coll}",
+            f"/ogc/collections/{coll}/items?limit=100" + (f"&bbox={bbox}" if bbox else ""),
+        )
     layer = rng.choice(["incidents", "positions-latest", "zones", "borders", "tracks", "events"])
     z = rng.randint(6, 10)
     t = mercantile.tile(rng.uniform(60, 80), rng.uniform(36, 46), z)
@@ -184,24 +202,38 @@ def random_request(rng: random.Random) -> tuple[str, str]:
 
 
 def _q(values: list[float], pct: int) -> float:
-    return statistics.quantiles(values, n=100)[pct - 1] * 1000 if len(values) > 1 else (
-        values[0] * 1000 if values else float("nan"))
+    return (
+        statistics.quantiles(values, n=100)[pct - 1] * 1000
+        if len(values) > 1
+        else (values[0] * 1000 if values else float("nan"))
+    )
 
 
-def print_routes(per_route: dict[str, list[float]], errors: dict[str, int],
-                 audited: dict[str, int]) -> None:
+def print_routes(
+    per_route: dict[str, list[float]], errors: dict[str, int], audited: dict[str, int]
+) -> None:
     """Per-route latency table (slowest p99 first) with each route's share of the requests."""
     total = sum(len(v) for v in per_route.values())
-    print(f"  {'route':<24}{'n':>6}{'share':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'err':>5}{'audited':>9}")
+    print(
+        f"  {'route':<24}{'n':>6}{'share':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'err':>5}{'audited':>9}"
+    )
     for route, lat in sorted(per_route.items(), key=lambda kv: -_q(kv[1], 99)):
-        print(f"  {route:<24}{len(lat):>6}{len(lat) / total:>7.0%}{_q(lat, 50):>9.1f}"
-              f"{_q(lat, 99):>9.1f}{max(lat) * 1000:>9.1f}{errors.get(route, 0):>5}"
-              f"{audited.get(route, 0):>9}")
+        print(
+            f"  {route:<24}{len(lat):>6}{len(lat) / total:>7.0%}{_q(lat, 50):>9.1f}"
+            f"{_q(lat, 99):>9.1f}{max(lat) * 1000:>9.1f}{errors.get(route, 0):>5}"
+            f"{audited.get(route, 0):>9}"
+        )
 
 
-async def load(base: str, token: str, seconds: float, label: str = "load",
-               routes: bool = True, client_kind: str = "raw") -> None:
+async def load(
+    base: str,
+    token: str,
+    seconds: float,
+    label: str = "load",
+    routes: bool = True,
+    client_kind: str = "raw",
+) -> None:
     latencies: list[float] = []
     errors: list[str] = []
     per_route: dict[str, list[float]] = {}
@@ -212,8 +244,10 @@ async def load(base: str, token: str, seconds: float, label: str = "load",
     headers = {"Authorization": f"Bearer {token}"}
     host, port = base.removeprefix("http://").split(":")
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=30) as shared:
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=30
+    ) as shared:
+
         async def worker(i: int) -> None:
             rng = random.Random(i)
             raw = RawClient(host, int(port), headers) if client_kind == "raw" else None
@@ -221,8 +255,9 @@ async def load(base: str, token: str, seconds: float, label: str = "load",
                 route, path = random_request(rng)
                 t0 = time.perf_counter()
                 try:
-                    status = ((await raw.get(path))[0] if raw
-                              else (await shared.get(path)).status_code)
+                    status = (
+                        (await raw.get(path))[0] if raw else (await shared.get(path)).status_code
+                    )
                     if status != 200:
                         errors.append(f"{status} {path}")
                         route_errors[route] = route_errors.get(route, 0) + 1
@@ -236,19 +271,24 @@ async def load(base: str, token: str, seconds: float, label: str = "load",
                 per_client.setdefault(i, []).append(dt)
             if raw:
                 await raw.close()
+
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(CLIENTS)))
         elapsed = time.perf_counter() - t0
     q = statistics.quantiles(latencies, n=100)
-    print(f"{label}: {CLIENTS} {client_kind} clients, {len(latencies)} requests in "
-          f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f} req/s; p50 {q[49] * 1000:.1f} ms, "
-          f"p99 {q[98] * 1000:.1f} ms; errors {len(errors)}"
-          + (f" (first: {errors[:3]})" if errors else ""))
+    print(
+        f"{label}: {CLIENTS} {client_kind} clients, {len(latencies)} requests in "
+        f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f} req/s; p50 {q[49] * 1000:.1f} ms, "
+        f"p99 {q[98] * 1000:.1f} ms; errors {len(errors)}"
+        + (f" (first: {errors[:3]})" if errors else "")
+    )
     if routes:
         print_routes(per_route, route_errors, audited)
         meds = sorted(statistics.median(v) * 1000 for v in per_client.values())
-        print(f"  per-client medians: min {meds[0]:.0f} ms, median {statistics.median(meds):.0f}"
-              f" ms, max {meds[-1]:.0f} ms")
+        print(
+            f"  per-client medians: min {meds[0]:.0f} ms, median {statistics.median(meds):.0f}"
+            f" ms, max {meds[-1]:.0f} ms"
+        )
 
 
 def median_ms(times: list[float]) -> float:
@@ -257,24 +297,35 @@ def median_ms(times: list[float]) -> float:
 
 def busy_tile(url: str, base: str, token: str, repeat: int) -> None:
     path = f"/tiles/tracks/{BUSY.z}/{BUSY.x}/{BUSY.y}.mvt"
-    params = {"z": BUSY.z, "x": BUSY.x, "y": BUSY.y, "name": "tracks",
-              "since": LAYERS["tracks"].since(datetime.now(UTC))}
+    params = {
+        "z": BUSY.z,
+        "x": BUSY.x,
+        "y": BUSY.y,
+        "name": "tracks",
+        "since": LAYERS["tracks"].since(datetime.now(UTC)),
+    }
     ours, raw, raw_owner, cached = [], [], [], []
-    with psycopg.connect(url, autocommit=True) as owner, \
-            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+    with (
+        psycopg.connect(url, autocommit=True) as owner,
+        httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
         agency = owner.execute("SELECT id FROM agencies WHERE code = 'BENCH'").fetchone()[0]  # type: ignore[index]
         size = len(client.get(path, timeout=60).content)
         for _ in range(repeat):
-            owner.execute("UPDATE layer_versions SET version = version + 1 "
-                          "WHERE table_name = 'positions'")
+            owner.execute(
+                "UPDATE layer_versions SET version = version + 1 WHERE table_name = 'positions'"
+            )
             t0 = time.perf_counter()
             r = client.get(path, timeout=60)
             ours.append(time.perf_counter() - t0)
             assert r.headers["x-tile-cache"] == "miss"
             with owner.transaction():
-                owner.execute("SELECT set_config('geomon.system', 'off', true), "
-                              "set_config('geomon.agency_id', %s, true), "
-                              "set_config('geomon.role', 'analyst', true)", (str(agency),))
+                owner.execute(
+                    "SELECT set_config('geomon.system', 'off', true), "
+                    "set_config('geomon.agency_id', %s, true), "
+                    "set_config('geomon.role', 'analyst', true)",
+                    (str(agency),),
+                )
                 t0 = time.perf_counter()
                 owner.execute(tile_sql(LAYERS["tracks"]), params).fetchone()  # type: ignore[arg-type]
                 raw.append(time.perf_counter() - t0)
@@ -287,10 +338,12 @@ def busy_tile(url: str, base: str, token: str, repeat: int) -> None:
             cached.append(time.perf_counter() - t0)
             assert r.headers["x-tile-cache"] == "hit"
     print(f"busy tile tracks/{BUSY.z}/{BUSY.x}/{BUSY.y} ({size:,} bytes), medians of {repeat}:")
-    print(f"  endpoint uncached {median_ms(ours):.1f} ms; raw ST_AsMVT SQL under the same RLS "
-          f"context {median_ms(raw):.1f} ms -> ratio {median_ms(ours) / median_ms(raw):.2f} "
-          f"(goal <= 1.3); raw SQL as owner without RLS {median_ms(raw_owner):.1f} ms -> ratio "
-          f"{median_ms(ours) / median_ms(raw_owner):.2f}")
+    print(
+        f"  endpoint uncached {median_ms(ours):.1f} ms; raw ST_AsMVT SQL under the same RLS "
+        f"context {median_ms(raw):.1f} ms -> ratio {median_ms(ours) / median_ms(raw):.2f} "
+        f"(goal <= 1.3); raw SQL as owner without RLS {median_ms(raw_owner):.1f} ms -> ratio "
+        f"{median_ms(ours) / median_ms(raw_owner):.2f}"
+    )
     print(f"  endpoint cached {median_ms(cached):.2f} ms (goal <= 5 ms)")
     cached_plain(base, token, repeat)
 
@@ -301,9 +354,10 @@ def cached_plain(base: str, token: str, repeat: int) -> None:
     t = mercantile.tile(72.0, 40.6, 8)
     out = {}
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
-        for name, path in (("incidents tile (cached, not audited)",
-                            f"/tiles/incidents/{t.z}/{t.x}/{t.y}.mvt"),
-                           ("GET /auth/me (auth only)", "/auth/me")):
+        for name, path in (
+            ("incidents tile (cached, not audited)", f"/tiles/incidents/{t.z}/{t.x}/{t.y}.mvt"),
+            ("GET /auth/me (auth only)", "/auth/me"),
+        ):
             client.get(path)
             times = []
             for _ in range(repeat * 3):
@@ -318,16 +372,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}",
-                        help="comma list of uvicorn worker counts, each loaded in turn "
-                             "(the first is the baseline of the others)")
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                        help="load generator: raw (bench/rawhttp.py, lean: the default) or "
-                             "httpx (what this bench used first; ~8 ms of client CPU a request)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the filled bench database (prints its URL) for --reuse")
-    parser.add_argument("--reuse", metavar="URL", default="",
-                        help="run against a database a --keep run filled (new token)")
+    parser.add_argument(
+        "--workers",
+        default=f"1,{os.cpu_count() or 1}",
+        help="comma list of uvicorn worker counts, each loaded in turn "
+        "(the first is the baseline of the others)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: raw (bench/rawhttp.py, lean: the default) or "
+        "httpx (what this bench used first; ~8 ms of client CPU a request)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the filled bench database (prints its URL) for --reuse",
+    )
+    parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        default="",
+        help="run against a database a --keep run filled (new token)",
+    )
     args = parser.parse_args()
     base_url = os.environ.get("GEOMON_DB__URL", "")
     if not base_url:

@@ -89,7 +89,9 @@ def bench_postgis(zones: list[Zone], track: Track, n_points: int) -> tuple[float
             for i in range(n_points):
                 rows = conn.execute(
                     "SELECT id FROM z WHERE ST_Contains(geom, ST_SetSRID(ST_MakePoint(%s, %s), "
-                    "4326))", (float(track.lon[i]), float(track.lat[i]))).fetchall()
+                    "4326))",
+                    (float(track.lon[i]), float(track.lat[i])),
+                ).fetchall()
                 cur = {r[0] for r in rows}
                 d = int(track.device[i])
                 if d in prev:
@@ -122,8 +124,9 @@ def synthetic_risk(n: int, seed: int = 3) -> np.ndarray:
     return (r - r.min()) / np.ptp(r)
 
 
-def team_tracks(teams: int, fixes: int, n: int, cell: float, seed: int = 4
-                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def team_tracks(
+    teams: int, fixes: int, n: int, cell: float, seed: int = 4
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """1 Hz vehicle tracks: each team patrols its own sector (two superposed loops of 3-15 km
     around a home base, 3-12 m/s), clipped to the grid."""
     rng = np.random.default_rng(seed)
@@ -154,8 +157,10 @@ def bench_coverage(teams: int, hours: float, n: int) -> None:
     t0 = time.perf_counter()
     risk = synthetic_risk(n)
     tracks = team_tracks(teams, fixes, n, cell)
-    print(f"coverage input: {teams} teams x {fixes} fixes = {teams * fixes / 1e6:.1f} M fixes, "
-          f"{n}x{n} surface ({time.perf_counter() - t0:.1f} s to generate)")
+    print(
+        f"coverage input: {teams} teams x {fixes} fixes = {teams * fixes / 1e6:.1f} M fixes, "
+        f"{n}x{n} surface ({time.perf_counter() - t0:.1f} s to generate)"
+    )
     t0 = time.perf_counter()
     cov = coverage(risk, transform, tracks, distance_m=500.0, top_pct=10.0)
     t_cov = time.perf_counter() - t0
@@ -163,8 +168,10 @@ def bench_coverage(teams: int, hours: float, n: int) -> None:
     last = {k: (float(v[0][-1]), float(v[1][-1])) for k, v in tracks.items()}
     areas, _ = next_patrol(risk, cov.layer == 2, transform, last, top=50)
     t_next = time.perf_counter() - t0
-    print(f"coverage: {t_cov:.2f} s (top 10 % cells within 500 m: {cov.total.share:.1%} covered);"
-          f" next patrol: {t_next:.2f} s ({len(areas)} areas ranked)")
+    print(
+        f"coverage: {t_cov:.2f} s (top 10 % cells within 500 m: {cov.total.share:.1%} covered);"
+        f" next patrol: {t_next:.2f} s ({len(areas)} areas ranked)"
+    )
     sample = list(tracks.items())[:5]
     t0 = time.perf_counter()
     for _, (x, y) in sample:
@@ -173,8 +180,10 @@ def bench_coverage(teams: int, hours: float, n: int) -> None:
         ndimage.distance_transform_edt(~visited.reshape(risk.shape), sampling=cell)
     per_team = (time.perf_counter() - t0) / len(sample)
     base = per_team * teams
-    print(f"baseline full-grid EDT per team: {per_team:.2f} s/team -> {base:.1f} s for {teams} "
-          f"teams (extrapolated from 5); ratio baseline/ours = {base / t_cov:.1f}x")
+    print(
+        f"baseline full-grid EDT per team: {per_team:.2f} s/team -> {base:.1f} s for {teams} "
+        f"teams (extrapolated from 5); ratio baseline/ours = {base / t_cov:.1f}x"
+    )
 
 
 def main() -> None:
@@ -191,13 +200,17 @@ def main() -> None:
     track = make_track(args.positions)
     ours, n_events, build = bench_engine(zones, track)
     inside = ZoneIndex(zones).points_in_zones(track.lon, track.lat)[0]
-    print(f"zones: {args.zones}, positions: {args.positions} (1000 devices), "
-          f"{np.unique(inside).size} fixes inside a zone, {n_events} enter/exit/cross events; "
-          f"index build {build:.2f} s")
+    print(
+        f"zones: {args.zones}, positions: {args.positions} (1000 devices), "
+        f"{np.unique(inside).size} fixes inside a zone, {n_events} enter/exit/cross events; "
+        f"index build {build:.2f} s"
+    )
     print(f"geomon.alerts: {ours:,.0f} positions/s (tagging + enter/exit/cross)")
     sql, sql_events = bench_postgis(zones, track, args.sql_points)
-    print(f"PostGIS per-point ST_Contains (GiST): {sql:,.0f} positions/s "
-          f"({args.sql_points} fixes, {sql_events} enter/exit)")
+    print(
+        f"PostGIS per-point ST_Contains (GiST): {sql:,.0f} positions/s "
+        f"({args.sql_points} fixes, {sql_events} enter/exit)"
+    )
     print(f"ratio geomon/PostGIS = {ours / sql:.1f}x")
     if not args.skip_coverage:
         bench_coverage(args.teams, args.hours, args.grid)

@@ -40,16 +40,20 @@ drop_db = databases.drop_database
 
 def insert_incidents(url: str, lon: np.ndarray, lat: np.ndarray, month: np.ndarray) -> None:
     with psycopg.connect(url) as c:
-        agency = c.execute("INSERT INTO agencies (code, name) VALUES ('BENCH', 'bench') "
-                           "RETURNING id").fetchone()[0]  # type: ignore[index]
+        agency = c.execute(
+            "INSERT INTO agencies (code, name) VALUES ('BENCH', 'bench') RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
         c.execute("CREATE TEMP TABLE stage (lon float8, lat float8, m int4)")
         with c.cursor().copy("COPY stage FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["float8", "float8", "int4"])
             for row in zip(lon.tolist(), lat.tolist(), month.tolist(), strict=True):
                 copy.write_row(row)
-        c.execute("INSERT INTO incidents (agency_id, category, occurred_at, geom, source) "
-                  "SELECT %s, 'seizure', timestamptz '2021-01-01' + m * interval '1 month', "
-                  "ST_SetSRID(ST_MakePoint(lon, lat), 4326), 'bench' FROM stage", (agency,))
+        c.execute(
+            "INSERT INTO incidents (agency_id, category, occurred_at, geom, source) "
+            "SELECT %s, 'seizure', timestamptz '2021-01-01' + m * interval '1 month', "
+            "ST_SetSRID(ST_MakePoint(lon, lat), 4326), 'bench' FROM stage",
+            (agency,),
+        )
     with psycopg.connect(url, autocommit=True) as c:
         c.execute("VACUUM ANALYZE incidents")
 
@@ -77,10 +81,14 @@ def baselines(url: str, params: HotspotParams, crs: str, t: dict[str, float]) ->
         aoi = inputs.resolve_aoi(c, bbox=f.bbox)
         text, args, _ = inputs._query(inputs.PointFilter(until=f.until), aoi, None)  # noqa: SLF001
         q = psycopg.ClientCursor(c).mogrify(text, args)
-        rows_q = q.replace("array_agg(ST_X(t.geom)), array_agg(ST_Y(t.geom))",
-                           "ST_X(t.geom), ST_Y(t.geom)")
-        _timed("baseline read: fetchall of Python rows", lambda: np.array(
-            c.execute(rows_q).fetchall(), dtype=float), t)
+        rows_q = q.replace(
+            "array_agg(ST_X(t.geom)), array_agg(ST_Y(t.geom))", "ST_X(t.geom), ST_Y(t.geom)"
+        )
+        _timed(
+            "baseline read: fetchall of Python rows",
+            lambda: np.array(c.execute(rows_q).fetchall(), dtype=float),
+            t,
+        )
 
         def copy_rows() -> int:
             with c.cursor().copy(f"COPY ({rows_q}) TO STDOUT (FORMAT BINARY)") as copy:
@@ -90,9 +98,9 @@ def baselines(url: str, params: HotspotParams, crs: str, t: dict[str, float]) ->
         # A proj string per call rebuilds the transformation per row (minutes for 500k), and
         # spatial_ref_sys belongs to the superuser: compare both ways on an EPSG code instead.
         server = q.replace("ST_X(t.geom)", "ST_X(ST_Transform(t.geom, 32643))").replace(
-            "ST_Y(t.geom)", "ST_Y(ST_Transform(t.geom, 32643))")
-        _timed("alternative read+project: ST_Transform(geom, 32643)", lambda: _arrays(c, server),
-               t)
+            "ST_Y(t.geom)", "ST_Y(ST_Transform(t.geom, 32643))"
+        )
+        _timed("alternative read+project: ST_Transform(geom, 32643)", lambda: _arrays(c, server), t)
 
         def ours() -> None:
             lon, lat = _arrays(c, q)
@@ -104,14 +112,25 @@ def baselines(url: str, params: HotspotParams, crs: str, t: dict[str, float]) ->
 def write_baseline(url: str, run_id: int, t: dict[str, float]) -> None:
     """The same cells inserted row by row (executemany), rolled back."""
     with psycopg.connect(url) as c:
-        rows = c.execute("SELECT cell_id, ST_AsBinary(geom), value, z, p, gi_bin, gi_bin_fdr "
-                         "FROM hotspot_cells WHERE run_id = %s", (run_id,)).fetchall()
-        new = c.execute("INSERT INTO hotspot_runs (kind, params, input_filter, crs) VALUES "
-                        "('gistar', '{}', '{}', '') RETURNING id").fetchone()[0]  # type: ignore
-        _timed("baseline write: executemany INSERT of the cells", lambda: c.cursor().executemany(
-            "INSERT INTO hotspot_cells (run_id, cell_id, geom, value, z, p, gi_bin, gi_bin_fdr) "
-            "VALUES (%s, %s, ST_GeomFromWKB(%s, 4326), %s, %s, %s, %s, %s)",
-            [(new, *r) for r in rows]), t)
+        rows = c.execute(
+            "SELECT cell_id, ST_AsBinary(geom), value, z, p, gi_bin, gi_bin_fdr "
+            "FROM hotspot_cells WHERE run_id = %s",
+            (run_id,),
+        ).fetchall()
+        new = c.execute(
+            "INSERT INTO hotspot_runs (kind, params, input_filter, crs) VALUES "
+            "('gistar', '{}', '{}', '') RETURNING id"
+        ).fetchone()[0]  # type: ignore
+        _timed(
+            "baseline write: executemany INSERT of the cells",
+            lambda: c.cursor().executemany(
+                "INSERT INTO hotspot_cells"
+                " (run_id, cell_id, geom, value, z, p, gi_bin, gi_bin_fdr) "
+                "VALUES (%s, %s, ST_GeomFromWKB(%s, 4326), %s, %s, %s, %s, %s)",
+                [(new, *r) for r in rows],
+            ),
+            t,
+        )
         c.rollback()
 
 
@@ -122,8 +141,11 @@ def run_db(lon: np.ndarray, lat: np.ndarray, month: np.ndarray, skip_baselines: 
     t: dict[str, float] = {}
     url = _timed("create + migrate a fresh database", lambda: create_db(base), t)
     try:
-        _timed(f"insert {len(lon)} incidents (COPY stage + INSERT)",
-               lambda: insert_incidents(url, lon, lat, month), t)
+        _timed(
+            f"insert {len(lon)} incidents (COPY stage + INSERT)",
+            lambda: insert_incidents(url, lon, lat, month),
+            t,
+        )
         _e2e(url, lon, lat, skip_baselines, t)
     finally:
         drop_db(base, url)
@@ -131,8 +153,14 @@ def run_db(lon: np.ndarray, lat: np.ndarray, month: np.ndarray, skip_baselines: 
 
 def _e2e(url: str, lon, lat, skip_baselines: bool, t: dict[str, float]) -> None:
     bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
-    params = HotspotParams(kind="gistar", filter=InputFilter(bbox=bbox), grid="hex",
-                           cell_size=5000.0, distance_band=15000.0, fdr=True)
+    params = HotspotParams(
+        kind="gistar",
+        filter=InputFilter(bbox=bbox),
+        grid="hex",
+        cell_size=5000.0,
+        distance_band=15000.0,
+        fdr=True,
+    )
     params = service.pinned(params)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -142,8 +170,10 @@ def _e2e(url: str, lon, lat, skip_baselines: bool, t: dict[str, float]) -> None:
             c.commit()
             out.timings["commit"] = time.perf_counter() - tc
         total = time.perf_counter() - t0
-    print(f"Gi* end to end through PostGIS: run {out.run_id}, {out.n_points} points, "
-          f"{out.n_cells} cells, {out.summary}, CRS {out.crs}")
+    print(
+        f"Gi* end to end through PostGIS: run {out.run_id}, {out.n_points} points, "
+        f"{out.n_cells} cells, {out.summary}, CRS {out.crs}"
+    )
     for k, v in out.timings.items():
         if k != "total":
             print(f"  {k:<52s} {v:8.3f} s")
@@ -155,13 +185,19 @@ def _e2e(url: str, lon, lat, skip_baselines: bool, t: dict[str, float]) -> None:
     baselines(url, params, out.crs, t)
     write_baseline(url, out.run_id, t)
     read = out.timings["read"]
-    print(f"  fetchall rows / our float8[] read:                "
-          f"{t['baseline read: fetchall of Python rows'] / read:6.1f}x")
-    print(f"  binary COPY rows / our float8[] read:             "
-          f"{t['baseline read: binary COPY TO STDOUT (a message per row)'] / read:6.1f}x")
+    print(
+        f"  fetchall rows / our float8[] read:                "
+        f"{t['baseline read: fetchall of Python rows'] / read:6.1f}x"
+    )
+    print(
+        f"  binary COPY rows / our float8[] read:             "
+        f"{t['baseline read: binary COPY TO STDOUT (a message per row)'] / read:6.1f}x"
+    )
     alt = t["alternative read+project: ST_Transform(geom, 32643)"]
     ours = t["ours: float8[] read + pyproj to EPSG:32643"]
     print(f"  ST_Transform in PostGIS / lon,lat read + pyproj:  {alt / ours:6.1f}x")
     write = out.timings["write"]
-    print(f"  executemany INSERT / binary COPY stage write:     "
-          f"{t['baseline write: executemany INSERT of the cells'] / write:6.1f}x")
+    print(
+        f"  executemany INSERT / binary COPY stage write:     "
+        f"{t['baseline write: executemany INSERT of the cells'] / write:6.1f}x"
+    )

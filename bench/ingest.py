@@ -79,13 +79,20 @@ def register(url: str, n: int) -> tuple[list[str], list[int]]:
     imeis = [f"35{7000000000000 + i:013d}" for i in range(n)]
     others = [f"36{7000000000000 + i:013d}" for i in range(n)]
     with psycopg.connect(url) as conn:
-        agency = conn.execute("INSERT INTO agencies (code, name) VALUES ('BENCH', 'bench') "
-                              "RETURNING id").fetchone()[0]
-        conn.execute("INSERT INTO devices (uid, kind, agency_id, name) "
-                     "SELECT u, 'tracker', %s, u FROM unnest(%s::text[]) u",
-                     (agency, imeis + others))
-        ids = [r[0] for r in conn.execute("SELECT id FROM devices WHERE uid = ANY(%s) "
-                                          "ORDER BY id", (others,))]
+        agency = conn.execute(
+            "INSERT INTO agencies (code, name) VALUES ('BENCH', 'bench') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO devices (uid, kind, agency_id, name) "
+            "SELECT u, 'tracker', %s, u FROM unnest(%s::text[]) u",
+            (agency, imeis + others),
+        )
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM devices WHERE uid = ANY(%s) ORDER BY id", (others,)
+            )
+        ]
     return imeis, ids
 
 
@@ -95,14 +102,28 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_listener(url: str, spool: Path,
-                   workers: int) -> tuple[subprocess.Popen[bytes], tuple[str, int]]:
+def start_listener(
+    url: str, spool: Path, workers: int
+) -> tuple[subprocess.Popen[bytes], tuple[str, int]]:
     env = dict(os.environ, GEOMON_DB__URL=url, GEOMON_INGEST__SPOOL_DIR=str(spool))
     port = _free_port() if workers > 1 else 0
-    proc = subprocess.Popen([sys.executable, "-m", "geomon.cli.__main__", "listen",
-                             "--teltonika", f"127.0.0.1:{port}", "--workers", str(workers)],
-                            cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "geomon.cli.__main__",
+            "listen",
+            "--teltonika",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -118,14 +139,32 @@ def start_listener(url: str, spool: Path,
 
 def packet(index: int, seq: int, n: int) -> bytes:
     base = T0 + timedelta(seconds=index % 997)
-    return encode_codec8([Record(base + timedelta(milliseconds=10 * (seq * n + k) + 7),
-                                 42.0 + (index % 100) * 0.01 + k * 1e-5, 74.0 + seq * 1e-5,
-                                 800, 90, 9, 50, io={239: 1, 240: 1, 21: 4, 66: 13800,
-                                                      9: 120, 16: 123456}) for k in range(n)])
+    return encode_codec8(
+        [
+            Record(
+                base + timedelta(milliseconds=10 * (seq * n + k) + 7),
+                42.0 + (index % 100) * 0.01 + k * 1e-5,
+                74.0 + seq * 1e-5,
+                800,
+                90,
+                9,
+                50,
+                io={239: 1, 240: 1, 21: 4, 66: 13800, 9: 120, 16: 123456},
+            )
+            for k in range(n)
+        ]
+    )
 
 
-async def _device(address: tuple[str, int], imei: str, index: int, records: int,
-                  latencies: list[float], period_s: float, stop_at: float) -> int:
+async def _device(
+    address: tuple[str, int],
+    imei: str,
+    index: int,
+    records: int,
+    latencies: list[float],
+    period_s: float,
+    stop_at: float,
+) -> int:
     """One tracker of the latency phase: a packet every ``period_s``, send → ack timed."""
     reader, writer = await asyncio.open_connection(*address)
     writer.write(imei_frame(imei))
@@ -205,8 +244,11 @@ class _Device(asyncio.Protocol):
             return
         self.budget[0] -= 1
         seq, self.seq = self.seq, self.seq + 1
-        self.transport.write(self.prepared[seq] if seq < len(self.prepared)  # type: ignore[union-attr]
-                             else packet(self.index, seq, self.records))
+        self.transport.write(
+            self.prepared[seq]
+            if seq < len(self.prepared)  # type: ignore[union-attr]
+            else packet(self.index, seq, self.records)
+        )
 
     def _fail(self, exc: BaseException) -> None:
         for fut in (self.ready, self.done):
@@ -226,14 +268,16 @@ def encode_packets(n_devices: int, total: int, records: int) -> list[list[bytes]
     return [[packet(i, seq, records) for seq in range(per_device)] for i in range(n_devices)]
 
 
-async def connect(address: tuple[str, int], imeis: list[str], records: int,
-                  prepared: list[list[bytes]]) -> list[_Device]:
+async def connect(
+    address: tuple[str, int], imeis: list[str], records: int, prepared: list[list[bytes]]
+) -> list[_Device]:
     """Connect every client and wait for its handshake."""
     loop = asyncio.get_running_loop()
     devices = []
     for i, imei in enumerate(imeis):
         _, device = await loop.create_connection(
-            lambda i=i, imei=imei: _Device(imei, i, records, prepared[i]), *address)
+            lambda i=i, imei=imei: _Device(imei, i, records, prepared[i]), *address
+        )
         devices.append(device)
     await asyncio.gather(*(d.ready for d in devices))
     return devices
@@ -247,14 +291,19 @@ async def throughput(devices: list[_Device], total: int) -> tuple[int, float]:
     return sum(acked), time.perf_counter() - t0
 
 
-async def latency(address: tuple[str, int], imeis: list[str], rate: float, records: int,
-                  seconds: float) -> tuple[list[float], int, float]:
+async def latency(
+    address: tuple[str, int], imeis: list[str], rate: float, records: int, seconds: float
+) -> tuple[list[float], int, float]:
     period = len(imeis) * records / rate  # each client's packet interval
     lat: list[float] = []
     t0 = time.perf_counter()
     stop_at = t0 + seconds
-    done = await asyncio.gather(*(_device(address, imei, 10_000 + i, records, lat, period,
-                                          stop_at) for i, imei in enumerate(imeis)))
+    done = await asyncio.gather(
+        *(
+            _device(address, imei, 10_000 + i, records, lat, period, stop_at)
+            for i, imei in enumerate(imeis)
+        )
+    )
     return lat, sum(done), time.perf_counter() - t0
 
 
@@ -279,8 +328,7 @@ def baseline(url: str, n_rows: int, device_ids: list[int], start: datetime) -> f
     """
     with psycopg.connect(url) as conn:
         t = time.perf_counter()
-        conn.execute(q, {"t0": start, "n": n_rows, "ids": device_ids,
-                         "devs": len(device_ids)})
+        conn.execute(q, {"t0": start, "n": n_rows, "ids": device_ids, "devs": len(device_ids)})
         conn.commit()
         return time.perf_counter() - t
 
@@ -289,8 +337,12 @@ def cpu_seconds(listener_pgid: int, database: str) -> dict[str, float]:
     """CPU seconds so far of the listener processes and their event processes, of PostgreSQL
     backends serving ``database``, and of this process (the load generator); from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {"listener": 0.0, "event process": 0.0, "postgres": 0.0,
-           "load generator": time.process_time()}
+    out = {
+        "listener": 0.0,
+        "event process": 0.0,
+        "postgres": 0.0,
+        "load generator": time.process_time(),
+    }
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -308,9 +360,13 @@ def cpu_seconds(listener_pgid: int, database: str) -> dict[str, float]:
 def stored(url: str, imeis: list[str]) -> int:
     """Rows stored for the clients' devices."""
     with psycopg.connect(url) as conn:
-        return int(conn.execute("SELECT count(*) FROM positions p JOIN devices d "
-                                "ON d.id = p.device_id WHERE d.uid = ANY(%s)",
-                                (imeis,)).fetchone()[0])
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM positions p JOIN devices d "
+                "ON d.id = p.device_id WHERE d.uid = ANY(%s)",
+                (imeis,),
+            ).fetchone()[0]
+        )
 
 
 def main() -> None:
@@ -318,12 +374,17 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--records", type=int, default=10, help="records per packet")
     ap.add_argument("--total", type=int, default=200_000)
-    ap.add_argument("--rounds", type=int, default=4,
-                    help="end-to-end rounds, each between two baseline rounds")
+    ap.add_argument(
+        "--rounds", type=int, default=4, help="end-to-end rounds, each between two baseline rounds"
+    )
     ap.add_argument("--rate", type=float, default=2000.0)
     ap.add_argument("--latency-s", type=float, default=15.0)
-    ap.add_argument("--workers", type=int, default=2,
-                    help="listener processes (SO_REUSEPORT; the listener default on 2+ cores)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="listener processes (SO_REUSEPORT; the listener default on 2+ cores)",
+    )
     args = ap.parse_args()
     base = os.environ.get("GEOMON_DB__URL") or sys.exit("set GEOMON_DB__URL")
     url = fresh_database(base)
@@ -332,15 +393,18 @@ def main() -> None:
     try:
         imeis, baseline_ids = register(url, args.clients)
         n_rows = args.total // args.records * args.records
-        proc, address = start_listener(url, Path("/tmp") / f"bench-spool-{uuid.uuid4().hex[:6]}",
-                                       args.workers)
+        proc, address = start_listener(
+            url, Path("/tmp") / f"bench-spool-{uuid.uuid4().hex[:6]}", args.workers
+        )
         time.sleep(1.0 * (args.workers > 1))  # the extra workers bind their sockets
         dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
         prepared = encode_packets(len(imeis), args.total, args.records)
         devices = runner.run(connect(address, imeis, args.records, prepared))
         chunk = n_rows // args.rounds
-        starts = (T0 + timedelta(hours=48, seconds=k * (chunk * 0.01 + 3600))
-                  for k in range(args.rounds + 2))
+        starts = (
+            T0 + timedelta(hours=48, seconds=k * (chunk * 0.01 + 3600))
+            for k in range(args.rounds + 2)
+        )
         baseline(url, chunk // 2, baseline_ids, next(starts))  # warm-up, not counted
         # rounds of baseline, end-to-end, baseline, …, baseline: the host's speed drifts (the
         # 2 cores are shared), and interleaved, both rates sample the same drift
@@ -361,25 +425,38 @@ def main() -> None:
         e2e = acked / elapsed
         raw = chunk * len(raw_s) / sum(raw_s)
         in_db = stored(url, imeis)
-        print(f"end-to-end: {acked} positions acked in {elapsed:.2f} s = {e2e:,.0f} positions/s "
-              f"({args.clients} clients, {args.records} records/packet, {args.workers} listener "
-              f"process(es); {in_db} rows stored; rounds: "
-              + ", ".join(f"{a / t:,.0f}" for a, t in rounds) + ")", flush=True)
-        print("  CPU over those rounds (2 cores = 2 s per second): " + ", ".join(
-            f"{k} {v:.1f} s = {v / acked * 1e6:.0f} µs/position" for k, v in cpu.items()),
-            flush=True)
-        print(f"baseline: INSERT … SELECT of {chunk} rows into positions (other devices, same "
-              f"table), before, between and after those rounds: {raw:,.0f} rows/s (rounds: "
-              + ", ".join(f"{chunk / t:,.0f}" for t in raw_s) + ")")
+        print(
+            f"end-to-end: {acked} positions acked in {elapsed:.2f} s = {e2e:,.0f} positions/s "
+            f"({args.clients} clients, {args.records} records/packet, {args.workers} listener "
+            f"process(es); {in_db} rows stored; rounds: "
+            + ", ".join(f"{a / t:,.0f}" for a, t in rounds)
+            + ")",
+            flush=True,
+        )
+        print(
+            "  CPU over those rounds (2 cores = 2 s per second): "
+            + ", ".join(
+                f"{k} {v:.1f} s = {v / acked * 1e6:.0f} µs/position" for k, v in cpu.items()
+            ),
+            flush=True,
+        )
+        print(
+            f"baseline: INSERT … SELECT of {chunk} rows into positions (other devices, same "
+            f"table), before, between and after those rounds: {raw:,.0f} rows/s (rounds: "
+            + ", ".join(f"{chunk / t:,.0f}" for t in raw_s)
+            + ")"
+        )
         print(f"ratio end-to-end / baseline = {e2e / raw:.2f} (goal >= 0.6)", flush=True)
         for d in devices:
             d.transport.close()  # type: ignore[union-attr]
         lat, n, secs = runner.run(latency(address, imeis, args.rate, 1, args.latency_s))
         lat.sort()
         p99 = lat[int(0.99 * (len(lat) - 1))] * 1000
-        print(f"latency at {args.rate:,.0f} positions/s offered ({n / secs:,.0f} achieved, "
-              f"1 record/packet, {len(lat)} packets): p50 {statistics.median(lat) * 1000:.0f} ms,"
-              f" p99 {p99:.0f} ms, max {lat[-1] * 1000:.0f} ms (goal p99 <= 500 ms)")
+        print(
+            f"latency at {args.rate:,.0f} positions/s offered ({n / secs:,.0f} achieved, "
+            f"1 record/packet, {len(lat)} packets): p50 {statistics.median(lat) * 1000:.0f} ms,"
+            f" p99 {p99:.0f} ms, max {lat[-1] * 1000:.0f} ms (goal p99 <= 500 ms)"
+        )
     finally:
         runner.close()
         if proc is not None:

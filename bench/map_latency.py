@@ -35,12 +35,20 @@ STEP_DEG = 2e-4  # each fix moves the team north by ~22 m, so every fix is a dis
 
 
 def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
         else values[0]
+    )
 
 
-async def _drive(uids: list[str], start: dict[str, tuple[float, float]], nmea: tuple[str, int],
-                 seconds: int, sent: dict[tuple[str, int], float]) -> None:
+async def _drive(
+    uids: list[str],
+    start: dict[str, tuple[float, float]],
+    nmea: tuple[str, int],
+    seconds: int,
+    sent: dict[tuple[str, int], float],
+) -> None:
     async def one(uid: str, offset: float) -> None:
         _, writer = await asyncio.open_connection(*nmea)
         await asyncio.sleep(offset)
@@ -57,8 +65,9 @@ async def _drive(uids: list[str], start: dict[str, tuple[float, float]], nmea: t
     await asyncio.gather(*(one(u, i / n) for i, u in enumerate(uids)))
 
 
-def _listen(url: str, ids: set[int], commits: dict[int, list[float]],
-            stop: threading.Event) -> None:
+def _listen(
+    url: str, ids: set[int], commits: dict[int, list[float]], stop: threading.Event
+) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("LISTEN geomon_live")
         while not stop.is_set():
@@ -79,27 +88,39 @@ def measure_load(base_url: str, cookie: str | None, n: int, runs: int = 3) -> li
     return out
 
 
-def measure_latency(db_url: str, stack, cookie: str | None, ids: dict[str, int], seconds: int
-                    ) -> tuple[list[float], list[float], str]:
+def measure_latency(
+    db_url: str, stack, cookie: str | None, ids: dict[str, int], seconds: int
+) -> tuple[list[float], list[float], str]:
     uids = list(ids)
     with browser_page(stack.base_url, cookie) as b:
         open_map(b, stack.base_url, min_teams=len(uids), timeout_ms=60000)
         b.page.wait_for_timeout(1500)  # the live stream connects (or falls back to polling)
-        mode = b.page.evaluate("geomon.liveMode === 'sse' ? 'SSE ' + geomon.config.urls.liveSse "
-                               ": 'polling every ' + geomon.config.pollMs + ' ms'")
-        start = {u: tuple(b.page.evaluate(f"(() => {{ const l = geomon.teamLayers['{i}']"
-                                          ".getLatLng(); return [l.lat, l.lng]; })()"))
-                 for u, i in ids.items()}
-        b.page.evaluate("window.__moves = []; geomon.onTeamUpdate.push((id, ll) => "
-                        "window.__moves.push([id, ll.lat, Date.now()]))")
+        mode = b.page.evaluate(
+            "geomon.liveMode === 'sse' ? 'SSE ' + geomon.config.urls.liveSse "
+            ": 'polling every ' + geomon.config.pollMs + ' ms'"
+        )
+        start = {
+            u: tuple(
+                b.page.evaluate(
+                    f"(() => {{ const l = geomon.teamLayers['{i}']"
+                    ".getLatLng(); return [l.lat, l.lng]; })()"
+                )
+            )
+            for u, i in ids.items()
+        }
+        b.page.evaluate(
+            "window.__moves = []; geomon.onTeamUpdate.push((id, ll) => "
+            "window.__moves.push([id, ll.lat, Date.now()]))"
+        )
         sent: dict[tuple[str, int], float] = {}
         commits: dict[int, list[float]] = {}
         stop = threading.Event()
         listener = threading.Thread(target=_listen, args=(db_url, set(ids.values()), commits, stop))
         listener.start()
         # Playwright's sync API owns this thread's event loop: drive the fleet in another
-        driver = threading.Thread(target=lambda: asyncio.run(
-            _drive(uids, start, stack.nmea, seconds, sent)))
+        driver = threading.Thread(
+            target=lambda: asyncio.run(_drive(uids, start, stack.nmea, seconds, sent))
+        )
         driver.start()
         while driver.is_alive():
             b.page.wait_for_timeout(200)  # keep the page's events flowing to Python
@@ -136,6 +157,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="page loads of each kind")
     args = ap.parse_args()
     import os
+
     base = os.environ["GEOMON_DB__URL"]
     url = create_database(base, "geomon_bench_map")
     try:
@@ -146,28 +168,45 @@ def main() -> None:
             cookie = login_cookie_for(url, stack.base_url, AGENCY)
             loads = measure_load(stack.base_url, cookie, args.load_devices, args.runs)
             # baseline: the same page for an agency that owns nothing (no teams, no layers)
-            empty = measure_load(stack.base_url, login_cookie_for(
-                url, stack.base_url, map_seed.AGENCY_CODES[2]), 0, args.runs)
-            print(f"page load with {args.load_devices} devices, 5000 incidents and the demo "
-                  f"layers: " + ", ".join(f"{t:.2f}" for t in loads) + " s "
-                  f"(median {statistics.median(loads):.2f} s)")
-            print("baseline, same page with nothing visible: " + ", ".join(
-                f"{t:.2f}" for t in empty) + f" s (median {statistics.median(empty):.2f} s); "
-                f"ratio {statistics.median(loads) / statistics.median(empty):.2f}x")
+            empty = measure_load(
+                stack.base_url,
+                login_cookie_for(url, stack.base_url, map_seed.AGENCY_CODES[2]),
+                0,
+                args.runs,
+            )
+            print(
+                f"page load with {args.load_devices} devices, 5000 incidents and the demo "
+                f"layers: " + ", ".join(f"{t:.2f}" for t in loads) + " s "
+                f"(median {statistics.median(loads):.2f} s)"
+            )
+            print(
+                "baseline, same page with nothing visible: "
+                + ", ".join(f"{t:.2f}" for t in empty)
+                + f" s (median {statistics.median(empty):.2f} s); "
+                f"ratio {statistics.median(loads) / statistics.median(empty):.2f}x"
+            )
             if args.no_live:
                 return
-            moving = dict(list(ids.items())[:args.devices])
+            moving = dict(list(ids.items())[: args.devices])
             lat, base_lat, mode = measure_latency(url, stack, cookie, moving, args.seconds)
         sent_n = args.devices * args.seconds
         print(f"live mode: {mode}")
-        print(f"{args.devices} devices x {args.seconds} s at 1 Hz: {len(lat)}/{sent_n} fixes seen "
-              f"moving a marker, {len(base_lat)} commits seen")
-        print(f"fix sent -> browser marker moved: p50 {pct(lat, 50):.3f} s, "
-              f"p95 {pct(lat, 95):.3f} s, max {max(lat):.3f} s")
-        print(f"baseline fix sent -> committed (NOTIFY): p50 {pct(base_lat, 50):.3f} s, "
-              f"p95 {pct(base_lat, 95):.3f} s")
-        print(f"ratio map/commit: p50 {pct(lat, 50) / pct(base_lat, 50):.1f}x, "
-              f"p95 {pct(lat, 95) / pct(base_lat, 95):.1f}x")
+        print(
+            f"{args.devices} devices x {args.seconds} s at 1 Hz: {len(lat)}/{sent_n} fixes seen "
+            f"moving a marker, {len(base_lat)} commits seen"
+        )
+        print(
+            f"fix sent -> browser marker moved: p50 {pct(lat, 50):.3f} s, "
+            f"p95 {pct(lat, 95):.3f} s, max {max(lat):.3f} s"
+        )
+        print(
+            f"baseline fix sent -> committed (NOTIFY): p50 {pct(base_lat, 50):.3f} s, "
+            f"p95 {pct(base_lat, 95):.3f} s"
+        )
+        print(
+            f"ratio map/commit: p50 {pct(lat, 50) / pct(base_lat, 50):.1f}x, "
+            f"p95 {pct(lat, 95) / pct(base_lat, 95):.1f}x"
+        )
     finally:
         drop_database(base, url)
 

@@ -21,8 +21,9 @@ class RawClient:
     """``await RawClient(host, port, headers).get(path) -> (status, body)``; reconnects once
     when the server closed an idle keep-alive connection."""
 
-    def __init__(self, host: str, port: int, headers: dict[str, str], timeout: float = 30.0
-                 ) -> None:
+    def __init__(
+        self, host: str, port: int, headers: dict[str, str], timeout: float = 30.0
+    ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self._head = f"Host: {host}:{port}\r\nAccept-Encoding: gzip\r\n{extra}\r\n".encode()

@@ -50,8 +50,14 @@ def demo_teams(places: list[PlaceRecord], n: int, prefix: str = "TEAM") -> list[
     return [(f"{prefix}-{i + 1:02d}", team_agency(sites[i % len(sites)])) for i in range(n)]
 
 
-def demo_incidents(places: list[PlaceRecord], n: int, *, seed: int = 11,
-                   now: datetime | None = None, months: int = 24) -> list[DemoIncident]:
+def demo_incidents(
+    places: list[PlaceRecord],
+    n: int,
+    *,
+    seed: int = 11,
+    now: datetime | None = None,
+    months: int = 24,
+) -> list[DemoIncident]:
     """``n`` synthetic incidents over the last ``months`` months, clustered at crossings."""
     rng = random.Random(seed)
     now = now or datetime.now(UTC)

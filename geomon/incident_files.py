@@ -38,18 +38,24 @@ def incident_row(props: dict[str, Any], lon: Any, lat: Any, where: str) -> dict[
     try:
         when = datetime.fromisoformat(str(props.get("occurred_at", "")).replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidRequest(f"{where}: occurred_at must be RFC 3339, got "
-                             f"{props.get('occurred_at')!r}") from None
+        raise InvalidRequest(
+            f"{where}: occurred_at must be RFC 3339, got {props.get('occurred_at')!r}"
+        ) from None
     if when.tzinfo is None:
         raise InvalidRequest(f"{where}: occurred_at needs a time zone offset")
     x, y = _num(lon, "lon", where), _num(lat, "lat", where)
     if not (-180 <= x <= 180 and -90 <= y <= 90):
         raise InvalidRequest(f"{where}: lon/lat out of range ({x}, {y})")
     qty = props.get("quantity")
-    return {"category": category, "occurred_at": when, "lon": x, "lat": y,
-            "quantity": None if qty in (None, "") else _num(qty, "quantity", where),
-            "unit": (str(props["unit"]) if props.get("unit") not in (None, "") else None),
-            "attrs": {k: v for k, v in props.items() if k not in _KNOWN and v not in (None, "")}}
+    return {
+        "category": category,
+        "occurred_at": when,
+        "lon": x,
+        "lat": y,
+        "quantity": None if qty in (None, "") else _num(qty, "quantity", where),
+        "unit": (str(props["unit"]) if props.get("unit") not in (None, "") else None),
+        "attrs": {k: v for k, v in props.items() if k not in _KNOWN and v not in (None, "")},
+    }
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:
@@ -57,8 +63,10 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     missing = {"category", "occurred_at", "lon", "lat"} - set(reader.fieldnames or ())
     if missing:
         raise InvalidRequest(f"CSV lacks column(s): {', '.join(sorted(missing))}")
-    rows = [incident_row(r, r.get("lon"), r.get("lat"), f"line {i}")
-            for i, r in enumerate(reader, start=2)]
+    rows = [
+        incident_row(r, r.get("lon"), r.get("lat"), f"line {i}")
+        for i, r in enumerate(reader, start=2)
+    ]
     return _bounded(rows)
 
 

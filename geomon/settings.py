@@ -48,11 +48,16 @@ class IngestSettings(BaseModel):
     nmea_udp: str = Field(default="", description="HOST:PORT of the NMEA 0183 UDP listener.")
     mqtt_url: str = Field(default="", description="mqtt://host:port of the broker to follow.")
     mqtt_client_id: str = Field(
-        default="geomon-ingest", min_length=1, max_length=64,
-        description="MQTT client id; the broker keeps this persistent session's QoS 1 queue.")
+        default="geomon-ingest",
+        min_length=1,
+        max_length=64,
+        description="MQTT client id; the broker keeps this persistent session's QoS 1 queue.",
+    )
     metrics_http: str = Field(
-        default="", description="HOST:PORT where the listener process serves /metrics when no "
-        "OsmAnd listener is configured (the OsmAnd port serves /metrics too).")
+        default="",
+        description="HOST:PORT where the listener process serves /metrics when no "
+        "OsmAnd listener is configured (the OsmAnd port serves /metrics too).",
+    )
     accept_unknown: bool = Field(
         default=False,
         description="Register unknown devices on first contact (demos only; production refuses).",
@@ -62,28 +67,43 @@ class IngestSettings(BaseModel):
         default=50, ge=1, le=10_000, description="Longest a row waits for its batch to fill."
     )
     batch_idle_ms: float = Field(
-        default=3, ge=0, le=10_000,
+        default=3,
+        ge=0,
+        le=10_000,
         description="Close a batch early when no record has arrived for this long (0: off): "
-        "when the devices wait for their acks, waiting out batch_max_ms leaves the cores idle.")
+        "when the devices wait for their acks, waiting out batch_max_ms leaves the cores idle.",
+    )
     queue_max_rows: int = Field(
         default=50_000, ge=100, le=10_000_000, description="Bounded queue before back-pressure."
     )
     workers: int = Field(
-        default=1, ge=1, le=16,
+        default=1,
+        ge=1,
+        le=16,
         description="Listener processes sharing the TCP/HTTP ports (SO_REUSEPORT; each with "
         "its own writer and spool sub-folder). MQTT, UDP, /metrics and the periodic checks "
-        "run in the first process only. Needs fixed ports (not :0).")
+        "run in the first process only. Needs fixed ports (not :0).",
+    )
     writer_connections: int = Field(
-        default=1, ge=1, le=8,
+        default=1,
+        ge=1,
+        le=8,
         description="Batch writers per listener process, each with its own database "
-        "connection and spool sub-folder; a device always goes to the same one (order kept).")
+        "connection and spool sub-folder; a device always goes to the same one (order kept).",
+    )
     spool_after_ms: int = Field(
-        default=2000, ge=0, le=600_000,
+        default=2000,
+        ge=0,
+        le=600_000,
         description="How long a batch retries an unreachable database before it is spooled "
-        "to disk (its devices are acked after the spool's fsync).")
+        "to disk (its devices are acked after the spool's fsync).",
+    )
     db_probe_ms: int = Field(
-        default=1000, ge=50, le=60_000,
-        description="While spooling, how often the writer tries the database again.")
+        default=1000,
+        ge=50,
+        le=60_000,
+        description="While spooling, how often the writer tries the database again.",
+    )
     spool_dir: Path = Field(
         default=Path("var/spool"),
         description="fsynced on-disk spool used while the database is unreachable.",
@@ -141,7 +161,9 @@ class LimitsSettings(BaseModel):
     """Resource limits of the API (shared validation in api/limits.py)."""
 
     max_body_bytes: int = Field(
-        default=10 * 1024 * 1024, ge=1024, le=1024**3,
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
         description="Largest request body accepted (413 above).",
     )
     max_page_size: int = Field(

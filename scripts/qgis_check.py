@@ -52,8 +52,9 @@ MAX_FOLLOW = 200  # pages followed when counting a collection without numberMatc
 
 
 def get_json(url: str, token: str) -> dict[str, Any]:
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}",
-                                               "Accept": "application/json"})
+    req = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - our own loopback URL
         return json.load(resp)
 
@@ -98,7 +99,8 @@ def basic_authcfg(base: str, username: str, token: str) -> tuple[str | None, str
     if "Basic" not in manager.authMethodsKeys():
         return None, f"no Basic auth method (have {manager.authMethodsKeys()})"
     if not manager.masterPasswordIsSet() and not manager.setMasterPassword(
-            secrets.token_urlsafe(24), True):
+        secrets.token_urlsafe(24), True
+    ):
         return None, "could not set the auth database's master password"
     config = QgsAuthMethodConfig("Basic")
     config.setName("geomon qgis-check")
@@ -122,16 +124,15 @@ def main() -> None:
     # a throwaway authentication database: never the user's own QGIS profile
     auth_dir = None
     if not os.environ.get("QGIS_AUTH_DB_DIR_PATH"):
-        auth_dir = os.environ["QGIS_AUTH_DB_DIR_PATH"] = tempfile.mkdtemp(
-            prefix="qgis-check-auth-")
+        auth_dir = os.environ["QGIS_AUTH_DB_DIR_PATH"] = tempfile.mkdtemp(prefix="qgis-check-auth-")
     page_size = os.environ.get("GEOMON_QGIS_PAGE_SIZE", "")
     verbose = os.environ.get("GEOMON_QGIS_VERBOSE", "") not in ("", "0")
     app = QgsApplication([], False)
     app.initQgis()
     messages: list[str] = []
     QgsApplication.messageLog().messageReceived.connect(
-        lambda msg, tag, level: messages.append(f"[{tag}] {msg}")
-        if level >= Qgis.Warning else None)
+        lambda msg, tag, level: messages.append(f"[{tag}] {msg}") if level >= Qgis.Warning else None
+    )
 
     authcfg, why = None, "GEOMON_QGIS_AUTH=preprocessor"
     if wanted_auth == "basic" and not username:
@@ -139,8 +140,7 @@ def main() -> None:
     elif wanted_auth == "basic":
         authcfg, why = basic_authcfg(base, username, token)
     if authcfg:
-        print(f"auth: QGIS Basic authcfg={authcfg} (user {username}, password = API token; "
-              f"{why})")
+        print(f"auth: QGIS Basic authcfg={authcfg} (user {username}, password = API token; {why})")
     else:
         print(f"auth: FALLBACK request preprocessor adding 'Authorization: Bearer' ({why})")
 
@@ -158,10 +158,14 @@ def main() -> None:
     QgsNetworkAccessManager.setRequestPreprocessor(preprocess)
 
     collections = get_json(f"{base}/ogc/collections", token)["collections"]
-    print(f"QGIS {Qgis.QGIS_VERSION}: {len(collections)} collections at {base}/ogc"
-          + (f" (OAPIF pageSize {page_size})" if page_size else ""))
-    print(f"{'collection':<18} {'valid':<5} {'count':>6} {'read':>6} {'matched':>7} "
-          f"{'bbox read/server':>16} {'pages':>5}  {'geometry':<18} fields")
+    print(
+        f"QGIS {Qgis.QGIS_VERSION}: {len(collections)} collections at {base}/ogc"
+        + (f" (OAPIF pageSize {page_size})" if page_size else "")
+    )
+    print(
+        f"{'collection':<18} {'valid':<5} {'count':>6} {'read':>6} {'matched':>7} "
+        f"{'bbox read/server':>16} {'pages':>5}  {'geometry':<18} fields"
+    )
     failures = 0
     for c in collections:
         cid = c["id"]
@@ -192,10 +196,15 @@ def main() -> None:
                 uri.setParam("restrictToRequestBBOX", "1")
                 fresh = QgsVectorLayer(uri.uri(False), cid, "OAPIF")
                 uri.removeParam("restrictToRequestBBOX")
-                bbox_read = sum(1 for _ in fresh.getFeatures(
-                    QgsFeatureRequest().setFilterRect(QgsRectangle(*box))))
-                _, bbox_server = server_count(f"{base}/ogc/collections/{cid}/items", token,
-                                              ",".join(f"{v:.6f}" for v in box))
+                bbox_read = sum(
+                    1
+                    for _ in fresh.getFeatures(
+                        QgsFeatureRequest().setFilterRect(QgsRectangle(*box))
+                    )
+                )
+                _, bbox_server = server_count(
+                    f"{base}/ogc/collections/{cid}/items", token, ",".join(f"{v:.6f}" for v in box)
+                )
             if read != expected:
                 problems.append(f"read {read} features, the server has {expected}")
             if bbox_server is not None and bbox_read < bbox_server:
@@ -208,19 +217,26 @@ def main() -> None:
                 print(f"  QGIS GET {u}")
         failures += bool(problems)
         bb = f"{bbox_read}/{bbox_server}" if bbox_server is not None else "-"
-        print(f"{cid:<18} {str(valid).lower():<5} {count:>6} {read:>6} "
-              f"{'-' if matched is None else matched:>7} {bb:>16} {len(pages):>5}  "
-              f"{geom:<18} {fields}")
+        print(
+            f"{cid:<18} {str(valid).lower():<5} {count:>6} {read:>6} "
+            f"{'-' if matched is None else matched:>7} {bb:>16} {len(pages):>5}  "
+            f"{geom:<18} {fields}"
+        )
         for p in problems:
             print(f"  PROBLEM {cid}: {p}")
     if messages:
         print(f"QGIS messages (warnings and above, {len(messages)}):")
         for m in dict.fromkeys(messages):
             print("  " + m[:400])
-    print("qgis-check: " + (f"OK, every collection opened as an OAPIF layer "
-                            f"({'Basic authcfg' if authcfg else 'bearer preprocessor'})"
-                            if not failures
-                            else f"{failures} collection(s) failed"))
+    print(
+        "qgis-check: "
+        + (
+            f"OK, every collection opened as an OAPIF layer "
+            f"({'Basic authcfg' if authcfg else 'bearer preprocessor'})"
+            if not failures
+            else f"{failures} collection(s) failed"
+        )
+    )
     # QGIS 3.22's teardown at exit (exitQgis and the interpreter's exit, with the layers and
     # the request preprocessor alive) ended in SIGSEGV (status 139): leave without it.
     if auth_dir:  # it holds the token (encrypted with a master password nobody kept)

@@ -37,29 +37,47 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
 def listen(
     nmea: str = typer.Option("", "--nmea", help="HOST:PORT for the NMEA 0183 TCP listener."),
     teltonika: str = typer.Option("", "--teltonika", help="HOST:PORT for Teltonika TCP."),
-    osmand: str = typer.Option("", "--osmand", help="HOST:PORT for OsmAnd HTTP (+ /metrics, "
-                               "POST /observations)."),
+    osmand: str = typer.Option(
+        "", "--osmand", help="HOST:PORT for OsmAnd HTTP (+ /metrics, POST /observations)."
+    ),
     mqtt: str = typer.Option("", "--mqtt", help="mqtt://HOST:PORT of the broker to follow."),
     sensor_tcp: str = typer.Option("", "--sensor-tcp", help="HOST:PORT for the BCP line feed."),
     nmea_udp: str = typer.Option("", "--nmea-udp", help="HOST:PORT for NMEA 0183 over UDP."),
-    metrics: str = typer.Option("", "--metrics", help="HOST:PORT serving /metrics (the OsmAnd "
-                                "port serves it too)."),
+    metrics: str = typer.Option(
+        "", "--metrics", help="HOST:PORT serving /metrics (the OsmAnd port serves it too)."
+    ),
     nmea_device: str = typer.Option(
-        "", "--nmea-device", help="Bind every NMEA connection to this device id "
-        "(default: the id prefix before '$' on each line)."),
+        "",
+        "--nmea-device",
+        help="Bind every NMEA connection to this device id "
+        "(default: the id prefix before '$' on each line).",
+    ),
     accept_unknown: bool = typer.Option(
-        False, "--accept-unknown", help="Register unknown devices on first contact (demos)."),
-    workers: int = typer.Option(0, "--workers", min=0, max=16, help="Processes sharing the "
-                                "TCP/HTTP ports (default GEOMON_INGEST__WORKERS, else 2 on a "
-                                "machine with 2+ cores when every TCP/HTTP port is fixed)."),
+        False, "--accept-unknown", help="Register unknown devices on first contact (demos)."
+    ),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        min=0,
+        max=16,
+        help="Processes sharing the "
+        "TCP/HTTP ports (default GEOMON_INGEST__WORKERS, else 2 on a "
+        "machine with 2+ cores when every TCP/HTTP port is fixed).",
+    ),
 ) -> None:
     """Run the ingest listeners (options override GEOMON_INGEST__* settings)."""
     from sensors.service import run_forever
 
     s = settings()
-    for field, value in (("nmea_tcp", nmea), ("teltonika_tcp", teltonika),
-                         ("osmand_http", osmand), ("mqtt_url", mqtt), ("sensor_tcp", sensor_tcp),
-                         ("nmea_udp", nmea_udp), ("metrics_http", metrics)):
+    for field, value in (
+        ("nmea_tcp", nmea),
+        ("teltonika_tcp", teltonika),
+        ("osmand_http", osmand),
+        ("mqtt_url", mqtt),
+        ("sensor_tcp", sensor_tcp),
+        ("nmea_udp", nmea_udp),
+        ("metrics_http", metrics),
+    ):
         if value:
             setattr(s.ingest, field, value)
     if accept_unknown:
@@ -69,10 +87,13 @@ def listen(
     elif "GEOMON_INGEST__WORKERS" not in os.environ:
         s.ingest.workers = default_workers(s.ingest)
     if not any(getattr(s.ingest, f) for f in LISTENER_FIELDS):
-        fail("no listener configured: give --nmea/--teltonika/--osmand/--mqtt/--sensor-tcp/"
-             "--nmea-udp (or GEOMON_INGEST__*)")
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        fail(
+            "no listener configured: give --nmea/--teltonika/--osmand/--mqtt/--sensor-tcp/"
+            "--nmea-udp (or GEOMON_INGEST__*)"
+        )
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     worker = int(os.environ.get(WORKER_ENV, "0"))
     children = _spawn_workers(s.ingest.workers) if worker == 0 else []
     try:
@@ -93,8 +114,11 @@ def default_workers(ing: Any) -> int:
     """2 listener processes when there are 2+ cores (bench/ingest.py: about twice the
     Teltonika rate on 2 cores, the Python side being CPU-bound) and every configured TCP/HTTP
     port is fixed (SO_REUSEPORT cannot share an ephemeral ``:0`` port); else 1."""
-    ports = [getattr(ing, f) for f in ("nmea_tcp", "teltonika_tcp", "osmand_http",
-                                       "sensor_tcp", "metrics_http") if getattr(ing, f)]
+    ports = [
+        getattr(ing, f)
+        for f in ("nmea_tcp", "teltonika_tcp", "osmand_http", "sensor_tcp", "metrics_http")
+        if getattr(ing, f)
+    ]
     if (os.cpu_count() or 1) < 2 or any(p.rpartition(":")[2] in ("", "0") for p in ports):
         return 1
     return 2
@@ -103,9 +127,12 @@ def default_workers(ing: Any) -> int:
 def _spawn_workers(n: int) -> list[subprocess.Popen[bytes]]:
     """The extra ``--workers`` processes: the same command line, marked by WORKER_ENV."""
     argv = [sys.executable, "-m", "geomon.cli.__main__", *sys.argv[1:]]
-    return [subprocess.Popen(argv, env=dict(os.environ, **{WORKER_ENV: str(i)}),
-                             preexec_fn=_die_with_parent)
-            for i in range(1, n)]
+    return [
+        subprocess.Popen(
+            argv, env=dict(os.environ, **{WORKER_ENV: str(i)}), preexec_fn=_die_with_parent
+        )
+        for i in range(1, n)
+    ]
 
 
 def _die_with_parent() -> None:
@@ -117,28 +144,41 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-LISTENER_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "mqtt_url", "sensor_tcp",
-                   "nmea_udp")
+LISTENER_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "mqtt_url", "sensor_tcp", "nmea_udp")
 
 
 def simulate(
     teams: int = typer.Option(20, "--teams", min=1, max=5000, help="Number of vehicles."),
-    protocol: str = typer.Option("nmea", "--protocol",
-                                 help="nmea | teltonika | osmand | mqtt | mix"),
-    to: str = typer.Option("", "--to", help="HOST:PORT of the NMEA listener "
-                           "(default GEOMON_INGEST__NMEA_TCP, else 127.0.0.1:5010)."),
-    teltonika_to: str = typer.Option("", "--teltonika-to", help="HOST:PORT (default "
-                                     "GEOMON_INGEST__TELTONIKA_TCP)."),
-    osmand_to: str = typer.Option("", "--osmand-to", help="HOST:PORT (default "
-                                  "GEOMON_INGEST__OSMAND_HTTP)."),
-    mqtt_to: str = typer.Option("", "--mqtt-to", help="mqtt://HOST:PORT (default "
-                                "GEOMON_INGEST__MQTT_URL)."),
+    protocol: str = typer.Option(
+        "nmea", "--protocol", help="nmea | teltonika | osmand | mqtt | mix"
+    ),
+    to: str = typer.Option(
+        "",
+        "--to",
+        help="HOST:PORT of the NMEA listener "
+        "(default GEOMON_INGEST__NMEA_TCP, else 127.0.0.1:5010).",
+    ),
+    teltonika_to: str = typer.Option(
+        "", "--teltonika-to", help="HOST:PORT (default GEOMON_INGEST__TELTONIKA_TCP)."
+    ),
+    osmand_to: str = typer.Option(
+        "", "--osmand-to", help="HOST:PORT (default GEOMON_INGEST__OSMAND_HTTP)."
+    ),
+    mqtt_to: str = typer.Option(
+        "", "--mqtt-to", help="mqtt://HOST:PORT (default GEOMON_INGEST__MQTT_URL)."
+    ),
     rate: float = typer.Option(1.0, "--rate", min=0.01, max=50, help="Fixes per second per team."),
-    gap_every: float = typer.Option(0.0, "--gap-every", min=0, max=86400,
-                                    help="Coverage gap (a quarter of the period) every S "
-                                    "seconds; trackers replay their buffer after it. 0 = none."),
-    speedup: float = typer.Option(1.0, "--speedup", min=0.1, max=1000,
-                                  help="Drive this many times faster than real time."),
+    gap_every: float = typer.Option(
+        0.0,
+        "--gap-every",
+        min=0,
+        max=86400,
+        help="Coverage gap (a quarter of the period) every S "
+        "seconds; trackers replay their buffer after it. 0 = none.",
+    ),
+    speedup: float = typer.Option(
+        1.0, "--speedup", min=0.1, max=1000, help="Drive this many times faster than real time."
+    ),
     duration: float = typer.Option(0.0, "--duration", help="Stop after SECONDS (0: never)."),
     places: str = typer.Option("", "--places", help="Places CSV (default: reference data)."),
     seed: int = typer.Option(7, "--seed", help="Random seed of routes and noise."),
@@ -150,10 +190,12 @@ def simulate(
     s = settings()
     if protocol not in ("nmea", "teltonika", "osmand", "mqtt", "mix"):
         fail(f"unknown protocol {protocol!r}")
-    targets = {"nmea": to or s.ingest.nmea_tcp or "127.0.0.1:5010",
-               "teltonika": teltonika_to or s.ingest.teltonika_tcp,
-               "osmand": osmand_to or s.ingest.osmand_http,
-               "mqtt": mqtt_to or s.ingest.mqtt_url}
+    targets = {
+        "nmea": to or s.ingest.nmea_tcp or "127.0.0.1:5010",
+        "teltonika": teltonika_to or s.ingest.teltonika_tcp,
+        "osmand": osmand_to or s.ingest.osmand_http,
+        "mqtt": mqtt_to or s.ingest.mqtt_url,
+    }
     if protocol != "mix" and not targets[protocol]:
         fail(f"no address for {protocol}: give --{protocol}-to")
     if protocol == "mix" and not (to or s.ingest.nmea_tcp):
@@ -162,18 +204,26 @@ def simulate(
     if not csv_path.is_file():
         fail(f"places file not found: {csv_path}")
     try:
-        sent = asyncio.run(run_fleet(teams, {k: v for k, v in targets.items() if v}, csv_path,
-                                     protocol=protocol, rate_hz=rate, speedup=speedup,
-                                     duration_s=duration or None, seed=seed,
-                                     gap_every_s=gap_every or None))
+        sent = asyncio.run(
+            run_fleet(
+                teams,
+                {k: v for k, v in targets.items() if v},
+                csv_path,
+                protocol=protocol,
+                rate_hz=rate,
+                speedup=speedup,
+                duration_s=duration or None,
+                seed=seed,
+                gap_every_s=gap_every or None,
+            )
+        )
         typer.echo(f"sent {sent} fixes")
     except (KeyboardInterrupt, ValueError) as exc:
         if isinstance(exc, ValueError):
             fail(str(exc))
 
 
-ingest_app = typer.Typer(help="Read devices that we connect to (serial GPS).",
-                         no_args_is_help=True)
+ingest_app = typer.Typer(help="Read devices that we connect to (serial GPS).", no_args_is_help=True)
 
 
 @ingest_app.command("serial")
@@ -181,17 +231,20 @@ def ingest_serial(
     url: str = typer.Argument(..., help="/dev/ttyUSB0, socket://HOST:PORT, rfc2217://…, loop://"),
     device: str = typer.Option(..., "--device", help="Device uid the fixes belong to."),
     baud: int = typer.Option(9600, "--baud", min=300, max=921600, help="Baud rate."),
-    no_checksum_ok: bool = typer.Option(False, "--accept-missing-checksum",
-                                        help="For receivers that omit NMEA checksums."),
+    no_checksum_ok: bool = typer.Option(
+        False, "--accept-missing-checksum", help="For receivers that omit NMEA checksums."
+    ),
 ) -> None:
     """Read NMEA 0183 from a serial GPS (reconnects when the port vanishes)."""
     from sensors.serial_ingest import run_serial
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
-        asyncio.run(run_serial(settings(), url, device, baud=baud,
-                               require_checksum=not no_checksum_ok))
+        asyncio.run(
+            run_serial(settings(), url, device, baud=baud, require_checksum=not no_checksum_ok)
+        )
     except GeomonError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -201,8 +254,9 @@ def ingest_serial(
 def replay(
     file: str = typer.Argument(..., help="Capture (NMEA log)."),
     to: str = typer.Option(..., "--to", help="tcp://HOST:PORT of an NMEA listener."),
-    speed: float = typer.Option(1.0, "--speed", min=0, help="1 = real time, 10 = ten times "
-                                "faster, 0 = as fast as possible."),
+    speed: float = typer.Option(
+        1.0, "--speed", min=0, help="1 = real time, 10 = ten times faster, 0 = as fast as possible."
+    ),
     device: str = typer.Option("", "--device", help="Prefix each line with this device id."),
 ) -> None:
     """Replay a capture to a listener at real or accelerated speed."""

@@ -40,8 +40,8 @@ class DeviceRegistry:
         a connection per device)."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self._url, connect_timeout=3, autocommit=True,
-                application_name="geomon-registry")
+                self._url, connect_timeout=3, autocommit=True, application_name="geomon-registry"
+            )
         return await active_device_token_hash(self._conn, uid)
 
     async def close(self) -> None:

@@ -24,8 +24,7 @@ def capture_lines(path: Path) -> list[bytes]:
     return [ln for ln in lines if ln.strip() and not ln.startswith(b"#")]
 
 
-async def replay(path: Path, host: str, port: int, *, speed: float = 1.0,
-                 prefix: str = "") -> int:
+async def replay(path: Path, host: str, port: int, *, speed: float = 1.0, prefix: str = "") -> int:
     """Send the capture; returns lines sent."""
     _, writer = await asyncio.open_connection(host, port)
     last: float | None = None

@@ -11,14 +11,22 @@ from sensors.adapters.nmea_tcp import NmeaSession
 from sensors.transports.serial_port import pump_serial
 
 
-async def run_serial(settings: Settings, url: str, device: str, *, baud: int = 9600,
-                     require_checksum: bool = True, stop: asyncio.Event | None = None) -> None:
+async def run_serial(
+    settings: Settings,
+    url: str,
+    device: str,
+    *,
+    baud: int = 9600,
+    require_checksum: bool = True,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Until ``stop``: read the port, commit the fixes of ``device``."""
     writer = BatchWriter(require_url(settings.db), settings.ingest)
     await writer.start()
     try:
-        session = NmeaSession(f"serial:{url}", writer.submit, bind_device=device,
-                              require_checksum=require_checksum)
+        session = NmeaSession(
+            f"serial:{url}", writer.submit, bind_device=device, require_checksum=require_checksum
+        )
         await pump_serial(url, session, baud=baud, stop=stop)
     finally:
         await writer.stop()

@@ -62,31 +62,45 @@ class _QuietServer(uvicorn.Server):
         return contextlib.nullcontext()
 
 
-async def _start_http(app: Any, address: str, *, reuse_port: bool = False,
-                      ) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
+async def _start_http(
+    app: Any,
+    address: str,
+    *,
+    reuse_port: bool = False,
+) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
     host, port = parse_hostport(address)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    server = _QuietServer(uvicorn.Config(app, log_level="warning", access_log=False,
-                                         lifespan="off", timeout_graceful_shutdown=2))
+    server = _QuietServer(
+        uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+        )
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     bound = sock.getsockname()
     return f"{bound[0]}:{bound[1]}", server, task
 
 
-async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device: str,
-                     worker: int) -> None:
+async def _start_tcp(
+    listeners: Listeners, settings: Settings, nmea_bind_device: str, worker: int
+) -> None:
     ing, submit = settings.ingest, listeners.writer.submit
     factories = {
-        "nmea": (ing.nmea_tcp,
-                 lambda peer: NmeaSession(peer, submit, bind_device=nmea_bind_device)),
-        "teltonika": (ing.teltonika_tcp,
-                      lambda peer: TeltonikaSession(peer, submit, listeners.registry)),
-        "sensor-tcp": (ing.sensor_tcp,
-                       lambda peer: SensorLineSession(peer, listeners.writer.submit_observations)),
+        "nmea": (
+            ing.nmea_tcp,
+            lambda peer: NmeaSession(peer, submit, bind_device=nmea_bind_device),
+        ),
+        "teltonika": (
+            ing.teltonika_tcp,
+            lambda peer: TeltonikaSession(peer, submit, listeners.registry),
+        ),
+        "sensor-tcp": (
+            ing.sensor_tcp,
+            lambda peer: SensorLineSession(peer, listeners.writer.submit_observations),
+        ),
     }
     for name, (address, factory) in factories.items():
         if address:
@@ -94,8 +108,9 @@ async def _start_tcp(listeners: Listeners, settings: Settings, nmea_bind_device:
             listeners.addresses[name] = _bound(server)
             listeners._closers.append(server)
     if ing.nmea_udp and worker == 0:
-        udp = await serve_udp(ing.nmea_udp, lambda peer: NmeaSession(
-            peer, submit, bind_device=nmea_bind_device))
+        udp = await serve_udp(
+            ing.nmea_udp, lambda peer: NmeaSession(peer, submit, bind_device=nmea_bind_device)
+        )
         listeners.addresses["nmea-udp"] = udp.address
         listeners._closers.append(udp)
 
@@ -112,8 +127,9 @@ def _adopt_segments(source: Path, target: Path) -> None:
 
 
 @asynccontextmanager
-async def running_listeners(settings: Settings, *, nmea_bind_device: str = "",
-                            worker: int = 0) -> AsyncIterator[Listeners]:
+async def running_listeners(
+    settings: Settings, *, nmea_bind_device: str = "", worker: int = 0
+) -> AsyncIterator[Listeners]:
     """Start the writer and every listener configured in ``settings.ingest`` (``worker`` > 0:
     an extra process of ``--workers``: shared TCP/HTTP ports only, its own spool folder)."""
     ing = settings.ingest
@@ -121,33 +137,45 @@ async def running_listeners(settings: Settings, *, nmea_bind_device: str = "",
         root = ing.spool_dir
         ing = settings.ingest = ing.model_copy(update={"spool_dir": ing.spool_dir / f"w{worker}"})
         if worker == 0:  # segments of an earlier single-process run must still be replayed
-            _adopt_segments(root, ing.spool_dir / "s0" if ing.writer_connections > 1
-                            else ing.spool_dir)
+            _adopt_segments(
+                root, ing.spool_dir / "s0" if ing.writer_connections > 1 else ing.spool_dir
+            )
     # events after each commit (issue 8), computed in a child process of this listener
     events = EventProcess(require_url(settings.db))
     await events.start()
-    writer = ShardedWriter(require_url(settings.db), ing, ing.writer_connections,
-                           on_committed=events)
+    writer = ShardedWriter(
+        require_url(settings.db), ing, ing.writer_connections, on_committed=events
+    )
     await writer.start()
-    background = [asyncio.create_task(run_silent_checks(settings.db.url), name="silent-check"),
-                  asyncio.create_task(run_notifier(settings.db.url), name="notifier")
-                  ] if worker == 0 else []
+    background = (
+        [
+            asyncio.create_task(run_silent_checks(settings.db.url), name="silent-check"),
+            asyncio.create_task(run_notifier(settings.db.url), name="notifier"),
+        ]
+        if worker == 0
+        else []
+    )
     registry = DeviceRegistry(settings.db.url, accept_unknown=ing.accept_unknown)
     listeners = Listeners(writer, registry)
     try:
         await _start_tcp(listeners, settings, nmea_bind_device, worker)
         app = make_http_app(writer.submit, writer.submit_observations, listeners.registry)
-        http = [("osmand", ing.osmand_http)] + ([("metrics", ing.metrics_http)] if worker == 0
-                                                else [])
+        http = [("osmand", ing.osmand_http)] + (
+            [("metrics", ing.metrics_http)] if worker == 0 else []
+        )
         for name, address in http:
             if address:
-                bound, server, task = await _start_http(app, address,
-                                                        reuse_port=ing.workers > 1)
+                bound, server, task = await _start_http(app, address, reuse_port=ing.workers > 1)
                 listeners.addresses[name] = bound
                 listeners._closers.append((server, task))
         if ing.mqtt_url and worker == 0:
-            listeners.mqtt = MqttIngest(ing.mqtt_url, ing.mqtt_client_id, writer.submit,
-                                        writer.submit_observations, listeners.registry)
+            listeners.mqtt = MqttIngest(
+                ing.mqtt_url,
+                ing.mqtt_client_id,
+                writer.submit,
+                writer.submit_observations,
+                listeners.registry,
+            )
             await listeners.mqtt.start()
             listeners.addresses["mqtt"] = ing.mqtt_url
         for name, address in listeners.addresses.items():
@@ -177,12 +205,13 @@ async def _close(listeners: Listeners) -> None:
                 await asyncio.wait_for(task, 5)
 
 
-async def run_forever(settings: Settings, *, nmea_bind_device: str = "",
-                      worker: int = 0) -> None:
-    async with running_listeners(settings, nmea_bind_device=nmea_bind_device,
-                                 worker=worker) as listeners:
+async def run_forever(settings: Settings, *, nmea_bind_device: str = "", worker: int = 0) -> None:
+    async with running_listeners(
+        settings, nmea_bind_device=nmea_bind_device, worker=worker
+    ) as listeners:
         if worker == 0:
-            print("geomon listen: " + " ".join(f"{k}={v}"
-                                                for k, v in listeners.addresses.items()),
-                  flush=True)
+            print(
+                "geomon listen: " + " ".join(f"{k}={v}" for k, v in listeners.addresses.items()),
+                flush=True,
+            )
         await asyncio.Event().wait()

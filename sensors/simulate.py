@@ -64,8 +64,10 @@ class Team:
         self.lon = a[1] + (b[1] - a[1]) * self.frac + rng.gauss(0, 2e-5)
 
     def sentences(self, t: datetime) -> bytes:
-        lines = (rmc(t, self.lat, self.lon, self.speed_mps, self.course_deg),
-                 gga(t, self.lat, self.lon, self.altitude_m))
+        lines = (
+            rmc(t, self.lat, self.lon, self.speed_mps, self.course_deg),
+            gga(t, self.lat, self.lon, self.altitude_m),
+        )
         return "".join(f"{self.uid},{s}\r\n" for s in lines).encode()
 
 
@@ -85,8 +87,9 @@ def load_patrol_sites(places_csv: Path) -> list[tuple[str, float, float]]:
     return [(p.name, p.lat, p.lon) for p in patrol_sites(read_places(places_csv))]
 
 
-def make_fleet(n: int, sites: list[tuple[str, float, float]], *, seed: int = 7,
-               prefix: str = "TEAM") -> list[Team]:
+def make_fleet(
+    n: int, sites: list[tuple[str, float, float]], *, seed: int = 7, prefix: str = "TEAM"
+) -> list[Team]:
     """``n`` teams, each looping around a crossing point (sites are reused round-robin)."""
     rng = random.Random(seed)
     fleet = []
@@ -98,10 +101,20 @@ def make_fleet(n: int, sites: list[tuple[str, float, float]], *, seed: int = 7,
         for k in range(6):
             ang = phase + k * math.pi / 3
             r = radius_m * rng.uniform(0.6, 1.0)
-            pts.append((lat + r * math.cos(ang) / EARTH_M_PER_DEG,
-                        lon + r * math.sin(ang) / (EARTH_M_PER_DEG * math.cos(math.radians(lat)))))
-        fleet.append(Team(f"{prefix}-{i + 1:02d}", pts, speed_mps=rng.uniform(8, 20),
-                          altitude_m=rng.uniform(400, 2500)))
+            pts.append(
+                (
+                    lat + r * math.cos(ang) / EARTH_M_PER_DEG,
+                    lon + r * math.sin(ang) / (EARTH_M_PER_DEG * math.cos(math.radians(lat))),
+                )
+            )
+        fleet.append(
+            Team(
+                f"{prefix}-{i + 1:02d}",
+                pts,
+                speed_mps=rng.uniform(8, 20),
+                altitude_m=rng.uniform(400, 2500),
+            )
+        )
     return fleet
 
 
@@ -117,8 +130,16 @@ def in_gap(elapsed_s: float, gap_every_s: float | None, phase_s: float) -> bool:
     return (elapsed_s + phase_s) % gap_every_s > 0.75 * gap_every_s
 
 
-async def drive_team(team: Team, link: Link, *, rate_hz: float, speedup: float,
-                     stop: asyncio.Event, seed: int, gap_every_s: float | None = None) -> int:
+async def drive_team(
+    team: Team,
+    link: Link,
+    *,
+    rate_hz: float,
+    speedup: float,
+    stop: asyncio.Event,
+    seed: int,
+    gap_every_s: float | None = None,
+) -> int:
     """Report ``team`` over ``link`` until ``stop``; fixes made during a coverage gap (or not
     acknowledged) stay buffered and are replayed when the link works again."""
     rng = random.Random(seed)
@@ -131,8 +152,9 @@ async def drive_team(team: Team, link: Link, *, rate_hz: float, speedup: float,
         team.advance(period * speedup, rng)
         now = datetime.now(UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # ms, as devices send
-        buffer.append(Fix(now, team.lat, team.lon, team.speed_mps, team.course_deg,
-                          team.altitude_m))
+        buffer.append(
+            Fix(now, team.lat, team.lon, team.speed_mps, team.course_deg, team.altitude_m)
+        )
         elapsed = asyncio.get_running_loop().time() - start
         if not in_gap(elapsed, gap_every_s, phase):
             acked += await _flush(link, buffer)
@@ -171,10 +193,18 @@ def fleet_protocols(n: int, protocol: str, targets: dict[str, str]) -> list[str]
     return [order[i % len(order)] for i in range(n)]
 
 
-async def run_fleet(n: int, targets: dict[str, str] | str, places_csv: Path, *,
-                    protocol: str = "nmea", rate_hz: float = 1.0, speedup: float = 1.0,
-                    duration_s: float | None = None, seed: int = 7,
-                    gap_every_s: float | None = None) -> int:
+async def run_fleet(
+    n: int,
+    targets: dict[str, str] | str,
+    places_csv: Path,
+    *,
+    protocol: str = "nmea",
+    rate_hz: float = 1.0,
+    speedup: float = 1.0,
+    duration_s: float | None = None,
+    seed: int = 7,
+    gap_every_s: float | None = None,
+) -> int:
     """Drive ``n`` teams against the listeners in ``targets`` (protocol -> address; a plain
     string is the NMEA address); returns fixes acknowledged (NMEA: sent)."""
     if isinstance(targets, str):
@@ -185,9 +215,19 @@ async def run_fleet(n: int, targets: dict[str, str] | str, places_csv: Path, *,
     tasks = []
     for i, (team, proto) in enumerate(zip(fleet, protocols, strict=True)):
         link = LINKS[proto](team_uid(team, proto, i), targets[proto])
-        tasks.append(asyncio.create_task(drive_team(
-            team, link, rate_hz=rate_hz, speedup=speedup, stop=stop, seed=seed + i,
-            gap_every_s=gap_every_s)))
+        tasks.append(
+            asyncio.create_task(
+                drive_team(
+                    team,
+                    link,
+                    rate_hz=rate_hz,
+                    speedup=speedup,
+                    stop=stop,
+                    seed=seed + i,
+                    gap_every_s=gap_every_s,
+                )
+            )
+        )
     log.info("simulating %d teams (%s) against %s", n, protocol, targets)
     try:
         if duration_s is None:

@@ -50,8 +50,10 @@ class NmeaLink:
         if self.writer is None:
             _, self.writer = await asyncio.open_connection(*_hostport(self.address))
         for f in fixes:
-            lines = (rmc(f.time, f.lat, f.lon, f.speed_mps, f.course_deg),
-                     gga(f.time, f.lat, f.lon, f.altitude_m))
+            lines = (
+                rmc(f.time, f.lat, f.lon, f.speed_mps, f.course_deg),
+                gga(f.time, f.lat, f.lon, f.altitude_m),
+            )
             self.writer.write("".join(f"{self.uid},{s}\r\n" for s in lines).encode())
         await self.writer.drain()
         return len(fixes)
@@ -85,9 +87,23 @@ class TeltonikaLink:
             await self._connect()
         assert self.reader is not None and self.writer is not None
         chunk = fixes[:50]
-        self.writer.write(encode_codec8([Record(
-            f.time, f.lat, f.lon, round(f.altitude_m), round(f.course_deg) % 360, 9,
-            round(f.speed_mps * 3.6), io={239: 1, 240: 1, 21: 4, 66: 13800}) for f in chunk]))
+        self.writer.write(
+            encode_codec8(
+                [
+                    Record(
+                        f.time,
+                        f.lat,
+                        f.lon,
+                        round(f.altitude_m),
+                        round(f.course_deg) % 360,
+                        9,
+                        round(f.speed_mps * 3.6),
+                        io={239: 1, 240: 1, 21: 4, 66: 13800},
+                    )
+                    for f in chunk
+                ]
+            )
+        )
         await self.writer.drain()
         try:
             ack = await asyncio.wait_for(self.reader.readexactly(4), self.ack_timeout_s)
@@ -115,11 +131,16 @@ class OsmAndLink:
     async def send(self, fixes: list[Fix]) -> int:
         sent = 0
         for f in fixes[:50]:
-            params = {"id": self.uid, "lat": f"{f.lat:.6f}", "lon": f"{f.lon:.6f}",
-                      "timestamp": str(round(f.time.timestamp() * 1000)),
-                      "speed": f"{f.speed_mps * KNOTS_PER_MPS:.2f}",
-                      "bearing": f"{f.course_deg:.1f}", "altitude": f"{f.altitude_m:.0f}",
-                      "batt": "87"}
+            params = {
+                "id": self.uid,
+                "lat": f"{f.lat:.6f}",
+                "lon": f"{f.lon:.6f}",
+                "timestamp": str(round(f.time.timestamp() * 1000)),
+                "speed": f"{f.speed_mps * KNOTS_PER_MPS:.2f}",
+                "bearing": f"{f.course_deg:.1f}",
+                "altitude": f"{f.altitude_m:.0f}",
+                "batt": "87",
+            }
             if self.token:
                 params["token"] = self.token
             r = await self.client.post("/", params=params)
@@ -140,16 +161,30 @@ class MqttLink:
 
         host, port = _hostport(address if "//" in address else f"mqtt://{address}")
         self.topic = f"geomon/{agency}/{uid}/position"
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{uid}",
-                                  clean_session=False)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{uid}", clean_session=False
+        )
         self.client.connect_async(host, port or 1883)
         self.client.loop_start()
 
     async def send(self, fixes: list[Fix]) -> int:
-        infos = [self.client.publish(self.topic, json.dumps({
-            "time": f.time.isoformat(), "lat": f.lat, "lon": f.lon, "speed_mps": f.speed_mps,
-            "course_deg": f.course_deg, "altitude_m": f.altitude_m}), qos=1)
-            for f in fixes[:50]]
+        infos = [
+            self.client.publish(
+                self.topic,
+                json.dumps(
+                    {
+                        "time": f.time.isoformat(),
+                        "lat": f.lat,
+                        "lon": f.lon,
+                        "speed_mps": f.speed_mps,
+                        "course_deg": f.course_deg,
+                        "altitude_m": f.altitude_m,
+                    }
+                ),
+                qos=1,
+            )
+            for f in fixes[:50]
+        ]
         for info in infos:
             with contextlib.suppress(RuntimeError, ValueError):
                 await asyncio.to_thread(info.wait_for_publish, 10)

@@ -56,8 +56,9 @@ def default_range(path: str | Path) -> tuple[float, float]:
     """min/max of band 1 ignoring nodata (from an overview when there is one: cheap)."""
     with open_surface(path) as src:
         factor = (src.overviews(1) or [1])[-1]
-        arr = src.read(1, masked=True, out_shape=(max(1, src.height // factor),
-                                                  max(1, src.width // factor)))
+        arr = src.read(
+            1, masked=True, out_shape=(max(1, src.height // factor), max(1, src.width // factor))
+        )
     vals = arr.compressed()
     vals = vals[np.isfinite(vals)]
     if vals.size == 0:
@@ -65,17 +66,29 @@ def default_range(path: str | Path) -> tuple[float, float]:
     return float(vals.min()), float(vals.max())
 
 
-def render_png(path: str | Path, z: int, x: int, y: int, vmin: float, vmax: float,
-               colormap: str = "viridis") -> bytes:
+def render_png(
+    path: str | Path, z: int, x: int, y: int, vmin: float, vmax: float, colormap: str = "viridis"
+) -> bytes:
     """The RGBA PNG of tile z/x/y; transparent where the surface has no data."""
     table = ramp(colormap)
     bounds = TMS.xy_bounds(morecantile.Tile(x, y, z))
-    dst_transform = from_bounds(bounds.left, bounds.bottom, bounds.right, bounds.top,
-                                TILE_SIZE, TILE_SIZE)
-    with open_surface(path) as src, WarpedVRT(
-            src, crs="EPSG:3857", transform=dst_transform, width=TILE_SIZE, height=TILE_SIZE,
-            resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan,
-            dtype="float64") as vrt:
+    dst_transform = from_bounds(
+        bounds.left, bounds.bottom, bounds.right, bounds.top, TILE_SIZE, TILE_SIZE
+    )
+    with (
+        open_surface(path) as src,
+        WarpedVRT(
+            src,
+            crs="EPSG:3857",
+            transform=dst_transform,
+            width=TILE_SIZE,
+            height=TILE_SIZE,
+            resampling=Resampling.bilinear,
+            src_nodata=src.nodata,
+            nodata=np.nan,
+            dtype="float64",
+        ) as vrt,
+    ):
         data = vrt.read(1, masked=True)
     values = np.ma.filled(data.astype("float64"), np.nan)
     valid = np.isfinite(values) & ~np.ma.getmaskarray(data)
@@ -109,5 +122,8 @@ def surface_info(path: str | Path) -> dict[str, object]:
         west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
         cell_m = abs(src.transform.a) if src.crs.is_projected else abs(src.transform.a) * 111_320
     native = max(0, min(22, round(math.log2(40_075_016 / (TILE_SIZE * cell_m)))))
-    return {"bounds": [west, south, east, north], "minzoom": max(0, native - 8),
-            "maxzoom": min(22, native + 2)}
+    return {
+        "bounds": [west, south, east, north],
+        "minzoom": max(0, native - 8),
+        "maxzoom": min(22, native + 2),
+    }

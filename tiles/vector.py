@@ -29,8 +29,9 @@ class Tile:
 def check_address(layer: store.TileLayer, z: int, x: int, y: int) -> None:
     """404 outside the layer's zoom range; 400 when x/y do not exist at zoom z."""
     if z < layer.minzoom or z > layer.maxzoom:
-        raise NotFound(f"layer {layer.id!r} has tiles for zooms {layer.minzoom}..{layer.maxzoom} "
-                       f"only, not {z}")
+        raise NotFound(
+            f"layer {layer.id!r} has tiles for zooms {layer.minzoom}..{layer.maxzoom} only, not {z}"
+        )
     n = 1 << z
     if not (0 <= x < n and 0 <= y < n):
         raise InvalidRequest(f"tile x and y must be within 0..{n - 1} at zoom {z}")
@@ -40,20 +41,28 @@ def etag_for(key: tuple[object, ...]) -> str:
     return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
 
 
-def key_for(layer: store.TileLayer, z: int, x: int, y: int, visibility: str,
-            version: str) -> tuple[object, ...]:
+def key_for(
+    layer: store.TileLayer, z: int, x: int, y: int, visibility: str, version: str
+) -> tuple[object, ...]:
     """The cache key for the counters ``version``, read FIRST in the rendering transaction: a
     tile rendered after them is at least that fresh."""
     return (layer.id, z, x, y, visibility, version, layer.since(datetime.now(UTC)))
 
 
-async def vector_tile(conn: psycopg.AsyncConnection, cache: TileCache, layer: store.TileLayer,
-                      key: tuple[object, ...]) -> Tile:
+async def vector_tile(
+    conn: psycopg.AsyncConnection, cache: TileCache, layer: store.TileLayer, key: tuple[object, ...]
+) -> Tile:
     _, z, x, y, _, _, since = key
     data = cache.get(key)
     if data is not None:
         return Tile(data, etag_for(key), True)
-    data = await store.render_tile(conn, layer, int(z), int(x), int(y),  # type: ignore[call-overload]
-                                   since)
+    data = await store.render_tile(
+        conn,
+        layer,
+        int(z),
+        int(x),
+        int(y),  # type: ignore[call-overload]
+        since,
+    )
     cache.put(key, data)
     return Tile(data, etag_for(key), False)

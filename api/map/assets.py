@@ -16,18 +16,25 @@ Assets = list[tuple[str, str]]
 LEAFLET_JS: Assets = [("leaflet", vendor_url("leaflet", "leaflet.js"))]
 LEAFLET_CSS: Assets = [("leaflet_css", vendor_url("leaflet", "leaflet.css"))]
 REALTIME_JS: Assets = [("leaflet_realtime", vendor_url("leaflet-realtime", "leaflet-realtime.js"))]
-CLUSTER_JS: Assets = [("markerclusterjs",
-                       vendor_url("leaflet.markercluster", "leaflet.markercluster.js"))]
+CLUSTER_JS: Assets = [
+    ("markerclusterjs", vendor_url("leaflet.markercluster", "leaflet.markercluster.js"))
+]
 CLUSTER_CSS: Assets = [
     ("markerclustercss", vendor_url("leaflet.markercluster", "MarkerCluster.css")),
     ("markerclusterdefaultcss", vendor_url("leaflet.markercluster", "MarkerCluster.Default.css")),
 ]
-FULLSCREEN_JS: Assets = [("Control.Fullscreen.js",
-                          vendor_url("leaflet.fullscreen", "Control.FullScreen.js"))]
-FULLSCREEN_CSS: Assets = [("Control.FullScreen.css",
-                           vendor_url("leaflet.fullscreen", "Control.FullScreen.css"))]
-OWN_JS = ("/static/app/geomon-map.js", "/static/app/geomon-panels.js",
-          "/static/app/geomon-events.js", "/static/app/geomon-coverage.js")
+FULLSCREEN_JS: Assets = [
+    ("Control.Fullscreen.js", vendor_url("leaflet.fullscreen", "Control.FullScreen.js"))
+]
+FULLSCREEN_CSS: Assets = [
+    ("Control.FullScreen.css", vendor_url("leaflet.fullscreen", "Control.FullScreen.css"))
+]
+OWN_JS = (
+    "/static/app/geomon-map.js",
+    "/static/app/geomon-panels.js",
+    "/static/app/geomon-events.js",
+    "/static/app/geomon-coverage.js",
+)
 OWN_CSS = ("/static/app/geomon-map.css",)
 
 

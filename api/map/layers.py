@@ -19,12 +19,22 @@ from api.map.assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
 
 # ArcGIS "Hot Spot Analysis" renderer: Gi_Bin -3…3 (three blues, not significant, three reds).
 GI_BIN_COLOURS: dict[int, str] = {
-    -3: "#4575b5", -2: "#849eba", -1: "#c0ccbe", 0: "#d9d9d9",
-    1: "#fab984", 2: "#ed7551", 3: "#d62f27",
+    -3: "#4575b5",
+    -2: "#849eba",
+    -1: "#c0ccbe",
+    0: "#d9d9d9",
+    1: "#fab984",
+    2: "#ed7551",
+    3: "#d62f27",
 }
 GI_BIN_LABELS: dict[int, str] = {
-    -3: "Cold spot, 99 %", -2: "Cold spot, 95 %", -1: "Cold spot, 90 %", 0: "Not significant",
-    1: "Hot spot, 90 %", 2: "Hot spot, 95 %", 3: "Hot spot, 99 %",
+    -3: "Cold spot, 99 %",
+    -2: "Cold spot, 95 %",
+    -1: "Cold spot, 90 %",
+    0: "Not significant",
+    1: "Hot spot, 90 %",
+    2: "Hot spot, 95 %",
+    3: "Hot spot, 99 %",
 }
 ZONE_COLOUR = "#2c7fb8"
 CORRIDOR_COLOUR = "#7b3294"
@@ -57,36 +67,58 @@ def _tooltip(collection: dict, fields: list[str]) -> folium.GeoJsonTooltip | Non
 def add_base_layers(m: folium.Map, countries: dict, tile_url: str) -> None:
     """Our own offline base map (country polygons), and the agency's tiles when configured."""
     folium.GeoJson(
-        countries, name="Base: countries (offline)", overlay=False, control=True,
-        style_function=lambda f: {"color": "#9e9e9e", "weight": 1, "fillColor": "#f4f1e8",
-                                  "fillOpacity": 1.0},
+        countries,
+        name="Base: countries (offline)",
+        overlay=False,
+        control=True,
+        style_function=lambda f: {
+            "color": "#9e9e9e",
+            "weight": 1,
+            "fillColor": "#f4f1e8",
+            "fillOpacity": 1.0,
+        },
         tooltip=_tooltip(countries, ["name"]),
     ).add_to(m)
     if tile_url:
-        folium.TileLayer(tiles=tile_url, attr="agency tile server", name="Base: agency tiles",
-                         overlay=False, control=True, show=False).add_to(m)
+        folium.TileLayer(
+            tiles=tile_url,
+            attr="agency tile server",
+            name="Base: agency tiles",
+            overlay=False,
+            control=True,
+            show=False,
+        ).add_to(m)
 
 
 def add_context_layers(m: folium.Map, data: MapData, surface_tile_url: str) -> None:
     """Borders, zones, incidents (clustered), hotspots, surfaces and corridors."""
     folium.GeoJson(
-        data.borders, name="Borders",
+        data.borders,
+        name="Borders",
         style_function=lambda f: {"color": "#b2182b", "weight": 2.5, "dashArray": "6 3"},
         tooltip=_tooltip(data.borders, ["code"]),
     ).add_to(m)
     folium.GeoJson(
-        data.zones, name="Zones",
+        data.zones,
+        name="Zones",
         style_function=lambda f: {"color": ZONE_COLOUR, "weight": 2, "fillOpacity": 0.12},
         tooltip=_tooltip(data.zones, ["name", "kind", "agency"]),
     ).add_to(m)
     _add_incidents(m, data.incidents)
     _add_hotspots(m, data.hotspots)
     for s in data.surfaces if surface_tile_url else []:
-        folium.TileLayer(tiles=surface_tile_url.replace("{id}", str(s["id"])),
-                         name=f"Surface: {s['name'] or s['kind']}", attr="geomon",
-                         overlay=True, show=False, opacity=0.6).add_to(m)
+        folium.TileLayer(
+            tiles=surface_tile_url.replace("{id}", str(s["id"])),
+            name=f"Surface: {s['name'] or s['kind']}",
+            attr="geomon",
+            overlay=True,
+            show=False,
+            opacity=0.6,
+        ).add_to(m)
     folium.GeoJson(
-        data.corridors, name="Corridors", show=bool(data.corridors["features"]),
+        data.corridors,
+        name="Corridors",
+        show=bool(data.corridors["features"]),
         style_function=lambda f: {"color": CORRIDOR_COLOUR, "weight": 1.5, "fillOpacity": 0.25},
         tooltip=_tooltip(data.corridors, ["rank", "total_cost"]),
     ).add_to(m)
@@ -110,9 +142,11 @@ class BulkMarkerCluster(FastMarkerCluster):
 
 def _add_incidents(m: folium.Map, rows: list[list[Any]]) -> None:
     cluster = BulkMarkerCluster(
-        rows, name="Incidents",
+        rows,
+        name="Incidents",
         callback="function (row) { return geomon.incidentMarker(row); }",
-        showCoverageOnHover=False, maxClusterRadius=50,
+        showCoverageOnHover=False,
+        maxClusterRadius=50,
     )
     use_local_assets(cluster, CLUSTER_JS, CLUSTER_CSS).add_to(m)
 
@@ -123,7 +157,9 @@ def _add_hotspots(m: folium.Map, cells: dict[str, Any]) -> None:
         return {"color": "#555", "weight": 0.3, "fillColor": colour, "fillOpacity": 0.7}
 
     folium.GeoJson(
-        cells, name="Hotspots (latest Gi* run)", style_function=style,
+        cells,
+        name="Hotspots (latest Gi* run)",
+        style_function=style,
         tooltip=_tooltip(cells, ["gi_bin", "z", "p"]),
     ).add_to(m)
 
@@ -131,9 +167,12 @@ def _add_hotspots(m: folium.Map, cells: dict[str, Any]) -> None:
 def add_live_groups(m: folium.Map) -> dict[str, str]:
     """Empty overlay groups the page's JS fills; returns {role: JS variable name}."""
     names = {}
-    for role, label, show in (("places", "Crossing points and ports", True),
-                              ("trails", "Team trails", True), ("events", "Events", True),
-                              ("replay", "Track replay", True)):
+    for role, label, show in (
+        ("places", "Crossing points and ports", True),
+        ("trails", "Team trails", True),
+        ("events", "Events", True),
+        ("replay", "Track replay", True),
+    ):
         group = folium.FeatureGroup(name=label, show=show)
         group.add_to(m)
         names[role] = group.get_name()

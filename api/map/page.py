@@ -67,15 +67,28 @@ def _page_config(settings: ApiSettings, urls: MapUrls, data: MapData) -> dict[st
     return {
         # teams are on the first paint; the live stream or polling then keeps them current
         "initialTeams": data.teams,
-        "silentAfterS": settings.silent_after_s, "pollMs": settings.live_poll_ms,
-        "urls": {"latest": urls.latest, "liveSse": urls.live_sse, "events": urls.events,
-                 "ack": urls.ack, "track": urls.track, "placeObs": urls.place_observations},
-        "places": data.places, "placeColours": PLACE_COLOURS,
+        "silentAfterS": settings.silent_after_s,
+        "pollMs": settings.live_poll_ms,
+        "urls": {
+            "latest": urls.latest,
+            "liveSse": urls.live_sse,
+            "events": urls.events,
+            "ack": urls.ack,
+            "track": urls.track,
+            "placeObs": urls.place_observations,
+        },
+        "places": data.places,
+        "placeColours": PLACE_COLOURS,
     }
 
 
-def _boot_script(m: folium.Map, live: Realtime, groups: dict[str, str],
-                 config: dict[str, Any], layer_control: folium.LayerControl) -> str:
+def _boot_script(
+    m: folium.Map,
+    live: Realtime,
+    groups: dict[str, str],
+    config: dict[str, Any],
+    layer_control: folium.LayerControl,
+) -> str:
     group_js = ", ".join(f"{role}: {name}" for role, name in groups.items())
     # folium's map script runs at the end of <body>; start once every inline script ran
     map_js, live_js = m.get_name(), live.get_name()

@@ -7,11 +7,22 @@ from html import escape
 
 from api.map.layers import CORRIDOR_COLOUR, GI_BIN_COLOURS, GI_BIN_LABELS, ZONE_COLOUR
 
-PLACE_COLOURS = {"road_bcp": "#d62728", "rail_bcp": "#9467bd", "air_bcp": "#e377c2",
-                 "dry_port": "#ff7f0e", "seaport": "#17becf", "office": "#1f77b4"}
-PLACE_LABELS = {"road_bcp": "Road crossing point", "rail_bcp": "Rail crossing point",
-                "air_bcp": "Airport crossing point", "dry_port": "Dry port",
-                "seaport": "Seaport", "office": "Office / border post"}
+PLACE_COLOURS = {
+    "road_bcp": "#d62728",
+    "rail_bcp": "#9467bd",
+    "air_bcp": "#e377c2",
+    "dry_port": "#ff7f0e",
+    "seaport": "#17becf",
+    "office": "#1f77b4",
+}
+PLACE_LABELS = {
+    "road_bcp": "Road crossing point",
+    "rail_bcp": "Rail crossing point",
+    "air_bcp": "Airport crossing point",
+    "dry_port": "Dry port",
+    "seaport": "Seaport",
+    "office": "Office / border post",
+}
 
 EVENTS_PANEL = """
 <div id="gm-events" class="gm-panel">
@@ -44,21 +55,25 @@ SEARCH_BOX = """
 
 
 def _swatch(colour: str, label: str, shape: str = "box") -> str:
-    return (f'<div><i class="gm-sw gm-{shape}" style="background:{colour}"></i>'
-            f"{escape(label)}</div>")
+    return f'<div><i class="gm-sw gm-{shape}" style="background:{colour}"></i>{escape(label)}</div>'
 
 
 def legend_html() -> str:
     """The legend: teams, places, zones, corridors and the ArcGIS Gi* bins."""
-    rows = ['<div class="gm-head" id="gm-legend-head" title="Show or hide the legend">Legend</div>',
-            '<div id="gm-legend-body">',
-            '<div><i class="gm-sw gm-arrow"></i>Team (colour = agency, points along course)</div>',
-            _swatch("#bdbdbd", "Silent team (no recent fix)", "dot"),
-            '<div><i class="gm-sw gm-line" style="background:#b2182b"></i>Border</div>']
+    rows = [
+        '<div class="gm-head" id="gm-legend-head" title="Show or hide the legend">Legend</div>',
+        '<div id="gm-legend-body">',
+        '<div><i class="gm-sw gm-arrow"></i>Team (colour = agency, points along course)</div>',
+        _swatch("#bdbdbd", "Silent team (no recent fix)", "dot"),
+        '<div><i class="gm-sw gm-line" style="background:#b2182b"></i>Border</div>',
+    ]
     rows += [_swatch(c, PLACE_LABELS[k], "dot") for k, c in PLACE_COLOURS.items()]
-    rows += [_swatch(ZONE_COLOUR, "Zone / geofence"), _swatch(CORRIDOR_COLOUR, "Corridor"),
-             _swatch("#e6550d", "Event (critical flashes)", "dot"),
-             '<div class="gm-sub">Hotspots (Gi* bin)</div>']
+    rows += [
+        _swatch(ZONE_COLOUR, "Zone / geofence"),
+        _swatch(CORRIDOR_COLOUR, "Corridor"),
+        _swatch("#e6550d", "Event (critical flashes)", "dot"),
+        '<div class="gm-sub">Hotspots (Gi* bin)</div>',
+    ]
     rows += [_swatch(GI_BIN_COLOURS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, 0, -1, -2, -3)]
     rows.append("</div>")
     return f'<div id="gm-legend" class="gm-panel gm-legend">{"".join(rows)}</div>'

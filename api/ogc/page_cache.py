@@ -24,27 +24,36 @@ from tiles.cache import TileCache
 CollectionId = Annotated[str, Path(description="Collection id, as listed by /ogc/collections.")]
 
 
-async def ogc_connection(request: Request, principal: CurrentPrincipal,
-                         collectionId: CollectionId,  # noqa: N803
-                         ) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
+async def ogc_connection(
+    request: Request,
+    principal: CurrentPrincipal,
+    collectionId: CollectionId,  # noqa: N803
+) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
     """The RLS-scoped connection and the collection's change counters (one round trip)."""
     tables = store.collection_tables(collectionId)
     first = LAYER_VERSION_SQL if tables else ""
-    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()
-                                  ) as (conn, rows):
+    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()) as (
+        conn,
+        rows,
+    ):
         request.state.audit_conn = conn  # api/middleware.py: audit row + COMMIT here
         yield conn, (version_text(rows) if tables else "")
 
 
-def page_key(spec: store.CollectionSpec, q: store.ItemQuery, visibility: str,
-             version: str) -> tuple[object, ...] | None:
+def page_key(
+    spec: store.CollectionSpec, q: store.ItemQuery, visibility: str, version: str
+) -> tuple[object, ...] | None:
     """The cache key of a page; None (never cached) when the collection names no tables."""
     return None if not spec.tables or not version else ("ogc", spec.id, q, visibility, version)
 
 
-async def cached_page(request: Request, conn: psycopg.AsyncConnection,
-                      spec: store.CollectionSpec, q: store.ItemQuery,
-                      key: tuple[object, ...] | None) -> store.Page:
+async def cached_page(
+    request: Request,
+    conn: psycopg.AsyncConnection,
+    spec: store.CollectionSpec,
+    q: store.ItemQuery,
+    key: tuple[object, ...] | None,
+) -> store.Page:
     cache: TileCache = request.app.state.ogc_page_cache
     page = cache.get(key) if key is not None else None
     if page is None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-_STYLE = ("body{font-family:sans-serif;margin:1.5em;max-width:70em}"
-          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
-          "font-size:90%}")
+_STYLE = (
+    "body{font-family:sans-serif;margin:1.5em;max-width:70em}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
+    "font-size:90%}"
+)
 
 
 def _links(links: list[dict[str, Any]]) -> str:
     items = "".join(
         f'<li><a href="{escape(link["href"])}" rel="{escape(link["rel"])}">'
-        f'{escape(link.get("title") or link["rel"])}</a> '
-        f'<small>({escape(link["rel"])}, {escape(link.get("type", ""))})</small></li>'
-        for link in links)
+        f"{escape(link.get('title') or link['rel'])}</a> "
+        f"<small>({escape(link['rel'])}, {escape(link.get('type', ''))})</small></li>"
+        for link in links
+    )
     return f"<ul>{items}</ul>"
 
 
@@ -26,31 +29,46 @@ def _table(rows: list[dict[str, Any]]) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in cols)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
-        for r in rows)
+        for r in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def page(title: str, doc: dict[str, Any]) -> str:
     """An HTML view of a JSON resource: title, description, links and a table of its items."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-             f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
+    ]
     if doc.get("description"):
         parts.append(f"<p>{escape(str(doc['description']))}</p>")
     if "numberMatched" in doc or "numberReturned" in doc:
-        parts.append(f"<p>{doc.get('numberReturned', 0)} returned of "
-                     f"{doc.get('numberMatched', '?')} matched.</p>")
+        parts.append(
+            f"<p>{doc.get('numberReturned', 0)} returned of "
+            f"{doc.get('numberMatched', '?')} matched.</p>"
+        )
     if "extent" in doc:
         parts.append(f"<p>Extent: {escape(str(doc['extent']))}</p>")
     parts.append(_links(doc.get("links", [])))
     if "conformsTo" in doc:
         parts.append(_table([{"conformance class": c} for c in doc["conformsTo"]]))
     if "collections" in doc:
-        parts.append(_table([{"id": c["id"], "title": c.get("title", ""),
-                              "description": c.get("description", "")}
-                             for c in doc["collections"]]))
+        parts.append(
+            _table(
+                [
+                    {
+                        "id": c["id"],
+                        "title": c.get("title", ""),
+                        "description": c.get("description", ""),
+                    }
+                    for c in doc["collections"]
+                ]
+            )
+        )
     if "features" in doc:
-        parts.append(_table([{"id": f.get("id"), **f.get("properties", {})}
-                             for f in doc["features"]]))
+        parts.append(
+            _table([{"id": f.get("id"), **f.get("properties", {})} for f in doc["features"]])
+        )
     if doc.get("type") == "Feature":
         parts.append(_table([{"id": doc.get("id"), **doc.get("properties", {})}]))
         parts.append(f"<pre>{escape(str(doc.get('geometry')))[:4000]}</pre>")

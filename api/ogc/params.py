@@ -46,7 +46,8 @@ def parse_bbox(text: str | None) -> tuple[Box, ...]:
         raise InvalidRequest("bbox latitudes must be within [-90, 90]")
     if y0 > y1:
         raise InvalidRequest(
-            f"bbox order is minLon,minLat,maxLon,maxLat: minLat {y0} > maxLat {y1}")
+            f"bbox order is minLon,minLat,maxLon,maxLat: minLat {y0} > maxLat {y1}"
+        )
     if x0 > x1:
         return ((x0, y0, 180.0, y1), (-180.0, y0, x1, y1))
     return ((x0, y0, x1, y1),)
@@ -63,7 +64,8 @@ def _instant(text: str, *, end: bool) -> datetime:
     except ValueError:
         raise InvalidRequest(
             f"datetime {text!r} is not RFC 3339 (e.g. 2026-11-28T10:00:00Z, an interval "
-            "START/END, or open ends with '..')") from None
+            "START/END, or open ends with '..')"
+        ) from None
     if value.tzinfo is None:
         raise InvalidRequest(f"datetime {text!r} needs a time zone offset (e.g. Z)")
     return value.astimezone(UTC)
@@ -113,8 +115,12 @@ def decode_cursor(text: str | None, key_len: int) -> tuple[str, tuple[str, ...]]
         direction, key = json.loads(raw)
     except (ValueError, binascii.Error, TypeError):
         raise InvalidRequest(_BAD_CURSOR) from None
-    if direction not in ("next", "prev") or not isinstance(key, list) or len(key) != key_len \
-            or not all(isinstance(k, str) for k in key):
+    if (
+        direction not in ("next", "prev")
+        or not isinstance(key, list)
+        or len(key) != key_len
+        or not all(isinstance(k, str) for k in key)
+    ):
         raise InvalidRequest(_BAD_CURSOR)
     return direction, tuple(key)
 
@@ -122,5 +128,7 @@ def decode_cursor(text: str | None, key_len: int) -> tuple[str, tuple[str, ...]]
 def check_unknown(params: Any, allowed: frozenset[str]) -> None:
     unknown = sorted(set(params.keys()) - allowed)
     if unknown:
-        raise InvalidRequest(f"unknown query parameter(s): {', '.join(unknown)}; "
-                             f"allowed: {', '.join(sorted(allowed))}")
+        raise InvalidRequest(
+            f"unknown query parameter(s): {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )

@@ -22,9 +22,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such resource, or not visible to the caller's agency."},
     422: {"description": "A parameter or the body is invalid; the message says what."},
 }
-GEOJSON: dict[int | str, dict[str, Any]] = {200: {
-    "description": "GeoJSON (RFC 7946).",
-    "content": {"application/geo+json": {"schema": {"type": "object"}}}}}
+GEOJSON: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "GeoJSON (RFC 7946).",
+        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+    }
+}
 _require = getattr(deps, "require_role", None)
 
 
@@ -61,14 +64,19 @@ def one_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return boxes[0] if boxes else None
 
 
-Start = Annotated[datetime | None, Query(description="Window start (RFC 3339, with offset); "
-                                         "default end − 24 h.")]
-End = Annotated[datetime | None, Query(description="Window end, exclusive; default now. The "
-                                       "window spans at most 31 days.")]
-BBox = Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84).",
-                                   examples=["66,36,81,46"])]
-After = Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Keyset cursor: return "
-                                    "ids after this one.")]
+Start = Annotated[
+    datetime | None, Query(description="Window start (RFC 3339, with offset); default end − 24 h.")
+]
+End = Annotated[
+    datetime | None,
+    Query(description="Window end, exclusive; default now. The window spans at most 31 days."),
+]
+BBox = Annotated[
+    str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84).", examples=["66,36,81,46"])
+]
+After = Annotated[
+    int | None, Query(ge=0, le=2**31 - 1, description="Keyset cursor: return ids after this one.")
+]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1–1000).")]
 Id = Annotated[int, "an id"]
 

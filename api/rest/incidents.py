@@ -22,9 +22,15 @@ from geomon import incident_files
 from geomon.errors import InvalidRequest
 from geomon.store import incident_edits as store
 
-router = APIRouter(prefix="/incidents", tags=["incidents"], responses={
-    **RESPONSES, 403: {"description": "Needs the analyst role."},
-    413: {"description": "Body larger than the configured limit."}})
+router = APIRouter(
+    prefix="/incidents",
+    tags=["incidents"],
+    responses={
+        **RESPONSES,
+        403: {"description": "Needs the analyst role."},
+        413: {"description": "Body larger than the configured limit."},
+    },
+)
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Incident id.")]
 
 
@@ -54,26 +60,40 @@ class IncidentPatch(BaseModel):
 
 def _feature(row: dict[str, Any]) -> dict[str, Any]:
     props = {k: v for k, v in row.items() if k not in ("id", "lon", "lat")}
-    return {"type": "Feature", "id": row["id"],
-            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-            "properties": props}
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+        "properties": props,
+    }
 
 
 @router.post("", status_code=201, summary="Record one incident (analyst)")
 async def create(body: IncidentIn, conn: Conn, principal: Analyst) -> JSONResponse:
     reject_nul(body.model_dump(mode="json"))
-    ids = await store.insert_incidents(conn, [body.model_dump()], agency_id=agency_of(principal),
-                                       source="api")
+    ids = await store.insert_incidents(
+        conn, [body.model_dump()], agency_id=agency_of(principal), source="api"
+    )
     return json_response(_feature(await store.get_incident(conn, ids[0])), 201)
 
 
-@router.post("/import", status_code=201, summary="Bulk import incidents from CSV or GeoJSON",
-             description="Body: text/csv (columns category, occurred_at, lon, lat[, quantity, "
-             "unit, …]) or application/geo+json / application/json (a FeatureCollection of "
-             "Points). All rows or none; errors name the line or feature.",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "text/csv": {"schema": {"type": "string"}},
-                 "application/geo+json": {"schema": {"type": "object"}}}}})
+@router.post(
+    "/import",
+    status_code=201,
+    summary="Bulk import incidents from CSV or GeoJSON",
+    description="Body: text/csv (columns category, occurred_at, lon, lat[, quantity, "
+    "unit, …]) or application/geo+json / application/json (a FeatureCollection of "
+    "Points). All rows or none; errors name the line or feature.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/geo+json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
 async def import_file(request: Request, conn: Conn, principal: Analyst) -> JSONResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     text = (await request.body()).decode("utf-8", errors="replace").replace("\x00", "")
@@ -83,21 +103,23 @@ async def import_file(request: Request, conn: Conn, principal: Analyst) -> JSONR
         rows = incident_files.parse_geojson(text)
     else:
         raise InvalidRequest("send text/csv or application/geo+json")
-    ids = await store.insert_incidents(conn, rows, agency_id=agency_of(principal),
-                                       source=f"import:{datetime.now():%Y%m%dT%H%M%S}")
+    ids = await store.insert_incidents(
+        conn, rows, agency_id=agency_of(principal), source=f"import:{datetime.now():%Y%m%dT%H%M%S}"
+    )
     return json_response({"imported": len(ids), "ids": ids}, 201)
 
 
-@router.get("/{incident_id}", summary="One incident",
-            responses=GEOJSON)
+@router.get("/{incident_id}", summary="One incident", responses=GEOJSON)
 async def get(conn: Conn, incident_id: IncidentId) -> JSONResponse:
-    return json_response(_feature(await store.get_incident(conn, incident_id)),
-                         media="application/geo+json")
+    return json_response(
+        _feature(await store.get_incident(conn, incident_id)), media="application/geo+json"
+    )
 
 
 @router.patch("/{incident_id}", summary="Change an incident (analyst)")
-async def update(body: IncidentPatch, conn: Conn, incident_id: IncidentId,
-                 principal: Analyst) -> JSONResponse:
+async def update(
+    body: IncidentPatch, conn: Conn, incident_id: IncidentId, principal: Analyst
+) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     reject_nul(body.model_dump(mode="json", exclude_unset=True))
     if ("lon" in changes) != ("lat" in changes):

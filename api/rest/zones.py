@@ -22,8 +22,11 @@ from api.rest.common import (
 )
 from geomon.store import zones_crud as store
 
-router = APIRouter(prefix="/zones", tags=["zones"], responses={
-    **RESPONSES, 403: {"description": "Needs the analyst role."}})
+router = APIRouter(
+    prefix="/zones",
+    tags=["zones"],
+    responses={**RESPONSES, 403: {"description": "Needs the analyst role."}},
+)
 ZoneId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Zone id.")]
 Kind = Literal["crossing_point", "border_strip", "restricted", "patrol_area"]
 
@@ -53,40 +56,54 @@ class ZonePatch(BaseModel):
 
 def _feature(row: dict[str, Any]) -> dict[str, Any]:
     props = {k: v for k, v in row.items() if k not in ("id", "geometry")}
-    return {"type": "Feature", "id": row["id"], "geometry": json.loads(row["geometry"]),
-            "properties": props}
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": json.loads(row["geometry"]),
+        "properties": props,
+    }
 
 
-@router.get("", summary="Zones the caller may see",
-            responses=GEOJSON)
+@router.get("", summary="Zones the caller may see", responses=GEOJSON)
 async def list_zones(conn: Conn, after: After = None, limit: Limit = 100) -> JSONResponse:
     rows = await store.list_zones(conn, after=after, limit=limit)
-    return json_response({"type": "FeatureCollection", "features": [_feature(r) for r in rows],
-                          "next_after": rows[-1]["id"] if len(rows) == limit else None},
-                         media="application/geo+json")
+    return json_response(
+        {
+            "type": "FeatureCollection",
+            "features": [_feature(r) for r in rows],
+            "next_after": rows[-1]["id"] if len(rows) == limit else None,
+        },
+        media="application/geo+json",
+    )
 
 
-@router.get("/{zone_id}", summary="One zone",
-            responses=GEOJSON)
+@router.get("/{zone_id}", summary="One zone", responses=GEOJSON)
 async def get_zone(conn: Conn, zone_id: ZoneId) -> JSONResponse:
-    return json_response(_feature(await store.get_zone(conn, zone_id)),
-                         media="application/geo+json")
+    return json_response(
+        _feature(await store.get_zone(conn, zone_id)), media="application/geo+json"
+    )
 
 
 @router.post("", status_code=201, summary="Create a zone in the caller's agency (analyst)")
 async def create_zone(body: ZoneIn, conn: Conn, principal: Analyst) -> JSONResponse:
     reject_nul(body.model_dump(mode="json"))
-    row = await store.create_zone(conn, agency_id=agency_of(principal), name=body.name,
-                                  kind=body.kind, geometry=body.geometry.model_dump(),
-                                  attrs=body.attrs)
+    row = await store.create_zone(
+        conn,
+        agency_id=agency_of(principal),
+        name=body.name,
+        kind=body.kind,
+        geometry=body.geometry.model_dump(),
+        attrs=body.attrs,
+    )
     if not body.active:
         row = await store.update_zone(conn, row["id"], {"active": False})
     return json_response(_feature(row), 201)
 
 
 @router.patch("/{zone_id}", summary="Change a zone (analyst)")
-async def update_zone(body: ZonePatch, conn: Conn, zone_id: ZoneId,
-                      principal: Analyst) -> JSONResponse:
+async def update_zone(
+    body: ZonePatch, conn: Conn, zone_id: ZoneId, principal: Analyst
+) -> JSONResponse:
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     reject_nul(changes)
     return json_response(_feature(await store.update_zone(conn, zone_id, changes)))

@@ -57,8 +57,11 @@ def safe_next(target: str | None) -> str:
 
 def login_page(next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
     err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
-    return HTMLResponse(_PAGE.format(error=err, next=html.escape(safe_next(next_url))),
-                        status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        _PAGE.format(error=err, next=html.escape(safe_next(next_url))),
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/login", response_class=HTMLResponse, summary="Sign-in form (HTML)")
@@ -75,14 +78,22 @@ def _wants_html(request: Request) -> bool:
     summary="Sign in with a user name and password; sets the geomon_session cookie",
     responses={401: {"description": "Wrong credentials, unknown user or locked account."}},
 )
-async def login(request: Request, username: str = Form(..., max_length=200),
-                password: str = Form(..., max_length=1024),
-                next: str | None = Form(None, max_length=2000)) -> Response:  # noqa: A002
+async def login(
+    request: Request,
+    username: str = Form(..., max_length=200),
+    password: str = Form(..., max_length=1024),
+    next: str | None = Form(None, max_length=2000),
+) -> Response:  # noqa: A002
     s = request.app.state.settings.auth
     request.state.audit_user = username
     async with auth_pool(request).connection(timeout=5) as conn:
-        result = await check_login(conn, username, password, max_failures=s.max_failed_logins,
-                                   lockout=timedelta(minutes=s.lockout_minutes))
+        result = await check_login(
+            conn,
+            username,
+            password,
+            max_failures=s.max_failed_logins,
+            lockout=timedelta(minutes=s.lockout_minutes),
+        )
         if result.user is None:
             log.warning("login refused for %r: %s", username, result.reason)
             if _wants_html(request):
@@ -92,16 +103,28 @@ async def login(request: Request, username: str = Form(..., max_length=200),
         ttl = timedelta(hours=s.session_ttl_hours)
         async with conn.transaction():
             await open_session(conn, result.user.id, token_digest(cookie), ttl)
-    body: dict[str, Any] = {"user": result.user.name, "role": result.user.role,
-                            "must_change_password": result.user.must_change_password}
+    body: dict[str, Any] = {
+        "user": result.user.name,
+        "role": result.user.role,
+        "must_change_password": result.user.must_change_password,
+    }
     target = safe_next(next)
     if result.user.must_change_password:  # one-time password: change it first
         target = f"/auth/password?next={quote(target)}"
-    resp: Response = (RedirectResponse(target, status_code=303)
-                      if next is not None or _wants_html(request) else JSONResponse(body))
-    resp.set_cookie(SESSION_COOKIE, cookie, max_age=int(ttl.total_seconds()), httponly=True,
-                    samesite="lax", path="/",
-                    secure=s.cookie_secure or request.url.scheme == "https")
+    resp: Response = (
+        RedirectResponse(target, status_code=303)
+        if next is not None or _wants_html(request)
+        else JSONResponse(body)
+    )
+    resp.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(ttl.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=s.cookie_secure or request.url.scheme == "https",
+    )
     return resp
 
 
@@ -111,14 +134,16 @@ async def logout(request: Request) -> Response:
     if cookie:
         async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
             await close_session(conn, token_digest(cookie))
-    resp: Response = (RedirectResponse("/login", status_code=303) if _wants_html(request)
-                      else JSONResponse({"status": "signed out"}))
+    resp: Response = (
+        RedirectResponse("/login", status_code=303)
+        if _wants_html(request)
+        else JSONResponse({"status": "signed out"})
+    )
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
 
 
-@router.get("/auth/password", response_class=HTMLResponse,
-            summary="Password change form (HTML)")
+@router.get("/auth/password", response_class=HTMLResponse, summary="Password change form (HTML)")
 async def password_form(principal: CurrentPrincipal, next: str = "/map") -> HTMLResponse:  # noqa: A002
     return _password_page(next)
 
@@ -126,22 +151,36 @@ async def password_form(principal: CurrentPrincipal, next: str = "/map") -> HTML
 def _password_page(next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
     err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
     page = _PAGE.split("<form", 1)[0].replace("{error}", "") + _PASSWORD_FORM.format(
-        error=err, next=html.escape(safe_next(next_url)))
-    return HTMLResponse(page.replace("{{", "{").replace("}}", "}"), status_code=status,
-                        headers={"Cache-Control": "no-store"})
+        error=err, next=html.escape(safe_next(next_url))
+    )
+    return HTMLResponse(
+        page.replace("{{", "{").replace("}}", "}"),
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
-@router.post("/auth/password", summary="Change the caller's own password",
-             responses={401: {"description": "Wrong current password."}})
-async def password(request: Request, principal: CurrentPrincipal,
-                   current: str = Form(..., max_length=1024),
-                   new: str = Form(..., min_length=12, max_length=1024),
-                   next: str | None = Form(None, max_length=2000)) -> Response:  # noqa: A002
+@router.post(
+    "/auth/password",
+    summary="Change the caller's own password",
+    responses={401: {"description": "Wrong current password."}},
+)
+async def password(
+    request: Request,
+    principal: CurrentPrincipal,
+    current: str = Form(..., max_length=1024),
+    new: str = Form(..., min_length=12, max_length=1024),
+    next: str | None = Form(None, max_length=2000),
+) -> Response:  # noqa: A002
     s = request.app.state.settings.auth
     async with auth_pool(request).connection(timeout=5) as conn:
-        checked = await check_login(conn, principal.user, current,
-                                    max_failures=s.max_failed_logins,
-                                    lockout=timedelta(minutes=s.lockout_minutes))
+        checked = await check_login(
+            conn,
+            principal.user,
+            current,
+            max_failures=s.max_failed_logins,
+            lockout=timedelta(minutes=s.lockout_minutes),
+        )
         if checked.user is None:
             if _wants_html(request):
                 return _password_page(next or "/map", FAILED, status=401)
@@ -156,12 +195,17 @@ async def password(request: Request, principal: CurrentPrincipal,
 
 @router.get("/auth/me", summary="The caller: user, role, agency and what it may see")
 async def me(principal: CurrentPrincipal) -> JSONResponse:
-    return JSONResponse({
-        "user": principal.user, "role": principal.role, "agency_id": principal.agency_id,
-        "visible_agency_ids": sorted(principal.visible_agency_ids),
-        "shares": {k: sorted(v) for k, v in principal.shares.items()}, "via": principal.via,
-        "must_change_password": principal.must_change_password,
-    })
+    return JSONResponse(
+        {
+            "user": principal.user,
+            "role": principal.role,
+            "agency_id": principal.agency_id,
+            "visible_agency_ids": sorted(principal.visible_agency_ids),
+            "shares": {k: sorted(v) for k, v in principal.shares.items()},
+            "via": principal.via,
+            "must_change_password": principal.must_change_password,
+        }
+    )
 
 
 @router.get("/openapi.json", include_in_schema=False)

@@ -66,9 +66,15 @@ class Job:
     error: str | None = None
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "status": self.status,
-                "created_at": self.created_at, "created_by": self.user,
-                "result": self.result or None, "error": self.error}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "created_at": self.created_at,
+            "created_by": self.user,
+            "result": self.result or None,
+            "error": self.error,
+        }
 
 
 class Jobs:
@@ -108,8 +114,9 @@ def _run(request: Request, job: Job, principal: Any, work: Any) -> None:
         job.status = "running"
         try:
             with psycopg.connect(url, connect_timeout=10) as conn:
-                set_caller_context(conn, agency_id=principal.agency_id, role=principal.role,
-                                   user=principal.user)
+                set_caller_context(
+                    conn, agency_id=principal.agency_id, role=principal.role, user=principal.user
+                )
                 job.result = work(conn, settings.data_dir)
                 conn.commit()
             job.status = "done"
@@ -120,8 +127,9 @@ def _run(request: Request, job: Job, principal: Any, work: Any) -> None:
             job.status, job.error = "failed", "internal error (see the server log)"
 
 
-def _start(request: Request, tasks: BackgroundTasks, principal: Any, kind: str,
-           work: Any) -> JSONResponse:
+def _start(
+    request: Request, tasks: BackgroundTasks, principal: Any, kind: str, work: Any
+) -> JSONResponse:
     job = _jobs(request).new(kind, agency_of(principal), principal.user)
     tasks.add_task(_run, request, job, principal, work)
     url = f"{str(request.base_url).rstrip('/')}/api/v1/{kind}-jobs/{job.id}"
@@ -135,13 +143,15 @@ class SurfaceIn(BaseModel):
     """A risk/cost surface of a region from the live layers (docs/corridors.md)."""
 
     bbox: tuple[float, float, float, float] | None = Field(
-        default=None, description="W,S,E,N in degrees (at most 8° each way).")
+        default=None, description="W,S,E,N in degrees (at most 8° each way)."
+    )
     country: Iso3 | None = None
     border: BorderCode | None = Field(default=None, description="Region = border buffer.")
     buffer_km: float | None = Field(default=None, gt=0, le=300)
     cell_size_m: float = Field(default=1000.0, ge=250, le=50_000)
-    weights: dict[str, float | bool] = Field(default_factory=dict,
-                                             description="SurfaceWeights fields.")
+    weights: dict[str, float | bool] = Field(
+        default_factory=dict, description="SurfaceWeights fields."
+    )
     dem_seed: int = Field(default=7, ge=0, le=2**31 - 1, description="Synthetic DEM seed.")
     incident_category: str | None = Field(default=None, max_length=100)
     hotspot_surface_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -166,15 +176,25 @@ class SurfaceIn(BaseModel):
 
 
 @router.post("/surfaces", status_code=202, summary="Build a risk surface of a region (job)")
-async def create_surface(body: SurfaceIn, request: Request, tasks: BackgroundTasks,
-                         principal: Analyst) -> JSONResponse:
+async def create_surface(
+    body: SurfaceIn, request: Request, tasks: BackgroundTasks, principal: Analyst
+) -> JSONResponse:
     reject_nul(body.model_dump(mode="json"))
     spec = RegionSurfaceSpec(
-        bbox=body.bbox, country=body.country, border=body.border, buffer_km=body.buffer_km,
-        cell_size_m=body.cell_size_m, weights=dict(body.weights), dem_seed=body.dem_seed,
-        incident_category=body.incident_category, hotspot_surface_id=body.hotspot_surface_id,
-        patrol_since=body.patrol_since, patrol_until=body.patrol_until, name=body.name,
-        max_cells=MAX_CELLS)
+        bbox=body.bbox,
+        country=body.country,
+        border=body.border,
+        buffer_km=body.buffer_km,
+        cell_size_m=body.cell_size_m,
+        weights=dict(body.weights),
+        dem_seed=body.dem_seed,
+        incident_category=body.incident_category,
+        hotspot_surface_id=body.hotspot_surface_id,
+        patrol_since=body.patrol_since,
+        patrol_until=body.patrol_until,
+        name=body.name,
+        max_cells=MAX_CELLS,
+    )
     try:
         spec.validate()
         if body.bbox is not None:  # country/border regions are checked by the job itself
@@ -184,10 +204,15 @@ async def create_surface(body: SurfaceIn, request: Request, tasks: BackgroundTas
     agency = agency_of(principal)
 
     def work(conn: psycopg.Connection, data_dir: FsPath) -> dict[str, Any]:
-        out = build_region_surface(conn, spec, data_dir=data_dir, agency_id=agency,
-                                   created_by=principal.user)
-        return {"surface_id": out.surface_id, "shape": list(out.shape), "crs": out.crs,
-                "seconds": round(out.seconds, 2)}
+        out = build_region_surface(
+            conn, spec, data_dir=data_dir, agency_id=agency, created_by=principal.user
+        )
+        return {
+            "surface_id": out.surface_id,
+            "shape": list(out.shape),
+            "crs": out.crs,
+            "seconds": round(out.seconds, 2),
+        }
 
     return _start(request, tasks, principal, "surface", work)
 
@@ -202,9 +227,11 @@ def _with_links(request: Request, doc: dict[str, Any], sid: int | None) -> dict[
     """Where to see a surface: TileJSON, PNG tiles, and its corridors' OGC collection."""
     base = str(request.base_url).rstrip("/")
     if sid:
-        doc["links"] = {"tilejson": f"{base}/tiles/surfaces/{sid}.json",
-                        "tiles": f"{base}/tiles/surfaces/{sid}/{{z}}/{{x}}/{{y}}.png",
-                        "corridors": f"{base}/ogc/collections/corridors-{sid}/items"}
+        doc["links"] = {
+            "tilejson": f"{base}/tiles/surfaces/{sid}.json",
+            "tiles": f"{base}/tiles/surfaces/{sid}/{{z}}/{{x}}/{{y}}.png",
+            "corridors": f"{base}/ogc/collections/corridors-{sid}/items",
+        }
     return doc
 
 
@@ -226,11 +253,14 @@ async def show_surface(request: Request, conn: Conn, surface_id: SurfaceId) -> J
 class EndpointIn(BaseModel):
     border: BorderCode | None = None
     places: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=20)
-    points: list[tuple[float, float]] = Field(default_factory=list, max_length=20,
-                                              description="[lon, lat] pairs")
-    crossings_of: BorderCode | None = Field(default=None, description="A border's official "
-                                            "crossing points (one place each).")
+        default_factory=list, max_length=20
+    )
+    points: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=20, description="[lon, lat] pairs"
+    )
+    crossings_of: BorderCode | None = Field(
+        default=None, description="A border's official crossing points (one place each)."
+    )
 
 
 class CorridorIn(BaseModel):
@@ -247,48 +277,64 @@ class CorridorIn(BaseModel):
 
 
 def _request(body: CorridorIn) -> service.CorridorRequest:
-    within = body.within_pct if body.percentile is not None or body.within_pct is not None \
-        else 3.0
+    within = body.within_pct if body.percentile is not None or body.within_pct is not None else 3.0
     req = service.CorridorRequest(
-        body.surface_id, service.Endpoint(**body.source.model_dump()),
-        service.Endpoint(**body.target.model_dump()), alternatives=body.alternatives,
-        margin_m=body.margin_m, percentile=body.percentile, within_pct=within, pairs=body.pairs)
+        body.surface_id,
+        service.Endpoint(**body.source.model_dump()),
+        service.Endpoint(**body.target.model_dump()),
+        alternatives=body.alternatives,
+        margin_m=body.margin_m,
+        percentile=body.percentile,
+        within_pct=within,
+        pairs=body.pairs,
+    )
     req.check()
     return req
 
 
 @router.post("/corridors", status_code=202, summary="Build corridors on a surface (job)")
-async def create_corridors(body: CorridorIn, request: Request, tasks: BackgroundTasks,
-                           conn: Conn, principal: Analyst) -> JSONResponse:
+async def create_corridors(
+    body: CorridorIn, request: Request, tasks: BackgroundTasks, conn: Conn, principal: Analyst
+) -> JSONResponse:
     reject_nul(body.model_dump(mode="json"))
     req = _request(body)
     await get_surface(conn, body.surface_id)  # 404 now if the caller cannot see it
     agency = agency_of(principal)
 
     def work(c: psycopg.Connection, data_dir: FsPath) -> dict[str, Any]:
-        rows = service.build_corridors(c, req, data_dir=data_dir, agency_id=agency,
-                                       created_by=principal.user)
-        return {"surface_id": req.surface_id, "corridor_ids": [r["id"] for r in rows],
-                "corridors": rows}
+        rows = service.build_corridors(
+            c, req, data_dir=data_dir, agency_id=agency, created_by=principal.user
+        )
+        return {
+            "surface_id": req.surface_id,
+            "corridor_ids": [r["id"] for r in rows],
+            "corridors": rows,
+        }
 
     return _start(request, tasks, principal, "corridor", work)
 
 
-@router.get("/corridor-jobs/{job_id}", summary="Status of a corridor job; its corridors "
-            "as GeoJSON when done")
-async def corridor_job(request: Request, conn: Conn, job_id: JobId, principal: Analyst
-                       ) -> JSONResponse:
+@router.get(
+    "/corridor-jobs/{job_id}",
+    summary="Status of a corridor job; its corridors as GeoJSON when done",
+)
+async def corridor_job(
+    request: Request, conn: Conn, job_id: JobId, principal: Analyst
+) -> JSONResponse:
     from api.rest.analysis import _corridor
 
     job = _jobs(request).get(job_id, "corridor", principal.agency_id)
     doc = job.public()
     if job.status == "done":
-        feats = [_corridor(await analysis_reads.get_corridor(conn, cid))
-                 for cid in job.result["corridor_ids"]]
+        feats = [
+            _corridor(await analysis_reads.get_corridor(conn, cid))
+            for cid in job.result["corridor_ids"]
+        ]
         doc["geojson"] = {"type": "FeatureCollection", "features": feats}
         sid = job.result["surface_id"]
-        doc["links"] = {"ogc": f"{str(request.base_url).rstrip('/')}/ogc/collections/"
-                               f"corridors-{sid}/items"}
+        doc["links"] = {
+            "ogc": f"{str(request.base_url).rstrip('/')}/ogc/collections/corridors-{sid}/items"
+        }
     return json_response(doc)
 
 
@@ -303,10 +349,12 @@ class DeviceRiskIn(BaseModel):
     threshold: float | None = None
 
 
-@router.post("/route-risk/device", summary="Score a device's track over a surface (audited)",
-             dependencies=[Depends(audited)])
-async def device_route_risk(body: DeviceRiskIn, request: Request, conn: Conn
-                            ) -> JSONResponse:
+@router.post(
+    "/route-risk/device",
+    summary="Score a device's track over a surface (audited)",
+    dependencies=[Depends(audited)],
+)
+async def device_route_risk(body: DeviceRiskIn, request: Request, conn: Conn) -> JSONResponse:
     from api.rest.analysis import surface_grid
     from api.rest.common import window
 
@@ -314,18 +362,26 @@ async def device_route_risk(body: DeviceRiskIn, request: Request, conn: Conn
     await track_store.get_device(conn, body.device_id)
     track = await track_store.device_track(conn, body.device_id, t0, t1)
     if track["n_fixes"] < 2 or not track["geometry"]:
-        raise InvalidRequest(f"device {body.device_id} has {track['n_fixes']} fix(es) in the "
-                             "window; a route needs at least two")
+        raise InvalidRequest(
+            f"device {body.device_id} has {track['n_fixes']} fix(es) in the "
+            "window; a route needs at least two"
+        )
     from shapely.geometry import shape
 
     row, grid = await surface_grid(request, conn, body.surface_id)
     line = shape(json.loads(track["geometry"]))
     out = await asyncio.to_thread(service.score_line, grid, line, body.threshold)
-    return json_response({"surface_id": body.surface_id, "units": row["units"],
-                          "device_id": body.device_id, "start": t0, "end": t1,
-                          "n_fixes": track["n_fixes"], **out})
-
-
+    return json_response(
+        {
+            "surface_id": body.surface_id,
+            "units": row["units"],
+            "device_id": body.device_id,
+            "start": t0,
+            "end": t1,
+            "n_fixes": track["n_fixes"],
+            **out,
+        }
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -29,10 +29,12 @@ async def get_coverage(
     top_pct: Annotated[float | None, Query(gt=0, le=100)] = 10.0,
     threshold: float | None = None,
 ) -> dict[str, Any]:
-    params = coverage_store.CoverageParams(since, until, distance_m,
-                                           None if threshold is not None else top_pct, threshold)
-    path = await coverage_store.surface_path(conn, surface_id,
-                                             Path(request.app.state.settings.data_dir))
+    params = coverage_store.CoverageParams(
+        since, until, distance_m, None if threshold is not None else top_pct, threshold
+    )
+    path = await coverage_store.surface_path(
+        conn, surface_id, Path(request.app.state.settings.data_dir)
+    )
     tracks, zones, latest = await coverage_store.load_inputs(conn, params)
     out = await asyncio.to_thread(coverage_store.compute, path, tracks, zones, latest, params)
     out["surface_id"] = surface_id

@@ -16,8 +16,20 @@ router = APIRouter(tags=["devices"])
 
 def latest_feature(row: dict[str, Any]) -> dict[str, Any]:
     """One device's latest fix as an RFC 7946 Feature."""
-    props = {k: row[k] for k in ("device_id", "uid", "name", "kind", "agency", "speed_mps",
-                                 "course_deg", "altitude_m", "valid")}
+    props = {
+        k: row[k]
+        for k in (
+            "device_id",
+            "uid",
+            "name",
+            "kind",
+            "agency",
+            "speed_mps",
+            "course_deg",
+            "altitude_m",
+            "valid",
+        )
+    }
     props["fix_time"] = row["fix_time"].isoformat()
     props["received_at"] = row["received_at"].isoformat()
     for key in ("battery", "gsm_signal", "ignition"):
@@ -37,8 +49,12 @@ def latest_feature(row: dict[str, Any]) -> dict[str, Any]:
     description="A GeoJSON FeatureCollection (RFC 7946) with one Point per device: its newest "
     "fix by fix_time (late data never moves it backwards).",
     response_class=JSONResponse,
-    responses={200: {"description": "GeoJSON FeatureCollection.",
-                     "content": {"application/geo+json": {"schema": {"type": "object"}}}}},
+    responses={
+        200: {
+            "description": "GeoJSON FeatureCollection.",
+            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def devices_latest(conn: psycopg.AsyncConnection = Depends(connection)) -> JSONResponse:
     rows = await latest_positions(conn)

@@ -29,10 +29,14 @@ class Note(BaseModel):
 
 def event_feature(row: dict[str, Any]) -> dict[str, Any]:
     """One event as an RFC 7946 Feature (times as ISO 8601 strings)."""
-    props = {k: (v.isoformat() if isinstance(v, datetime) else v)
-             for k, v in row.items() if k not in ("lon", "lat")}
-    geom = None if row["lon"] is None else {"type": "Point",
-                                            "coordinates": [row["lon"], row["lat"]]}
+    props = {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k, v in row.items()
+        if k not in ("lon", "lat")
+    }
+    geom = (
+        None if row["lon"] is None else {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
+    )
     return {"type": "Feature", "id": row["id"], "geometry": geom, "properties": props}
 
 
@@ -50,11 +54,22 @@ async def list_events(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     rows = await event_store.list_events(
-        conn, states=state or [], kinds=kind or [], min_severity=min_severity,
-        device_id=device_id, zone_id=zone_id, since=since, until=until, limit=limit,
-        offset=offset)
-    return {"type": "FeatureCollection", "features": [event_feature(r) for r in rows],
-            "numberReturned": len(rows)}
+        conn,
+        states=state or [],
+        kinds=kind or [],
+        min_severity=min_severity,
+        device_id=device_id,
+        zone_id=zone_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": [event_feature(r) for r in rows],
+        "numberReturned": len(rows),
+    }
 
 
 @router.get("/events/{event_id}", summary="One event")
@@ -63,18 +78,20 @@ async def get_event(conn: ReadConn, event_id: EventId) -> dict[str, Any]:
 
 
 @router.post("/events/{event_id}/acknowledge", summary="new → acknowledged")
-async def acknowledge(conn: AgencyConnection, who: Analyst, event_id: EventId,
-                      body: Note | None = None) -> dict[str, Any]:
-    row = await event_store.acknowledge(conn, event_id, user=who.user,
-                                        note=body.note if body else None)
+async def acknowledge(
+    conn: AgencyConnection, who: Analyst, event_id: EventId, body: Note | None = None
+) -> dict[str, Any]:
+    row = await event_store.acknowledge(
+        conn, event_id, user=who.user, note=body.note if body else None
+    )
     return event_feature(row)
 
 
 @router.post("/events/{event_id}/resolve", summary="new/acknowledged → resolved, with a note")
-async def resolve(conn: AgencyConnection, who: Analyst, event_id: EventId,
-                  body: Note | None = None) -> dict[str, Any]:
-    row = await event_store.resolve(conn, event_id, user=who.user,
-                                    note=body.note if body else None)
+async def resolve(
+    conn: AgencyConnection, who: Analyst, event_id: EventId, body: Note | None = None
+) -> dict[str, Any]:
+    row = await event_store.resolve(conn, event_id, user=who.user, note=body.note if body else None)
     return event_feature(row)
 
 

@@ -24,10 +24,15 @@ from geomon.settings import Settings
 from geomon.store import analysis_reads
 from geomon.store import hotspots as store
 
-router = APIRouter(prefix="/hotspots", tags=["hotspots"], responses={
-    **AUTH_RESPONSES,
-    404: {"description": "No such run, or not visible to (or not deletable by) the caller."},
-    422: {"description": "Invalid parameters; the message says which."}})
+router = APIRouter(
+    prefix="/hotspots",
+    tags=["hotspots"],
+    responses={
+        **AUTH_RESPONSES,
+        404: {"description": "No such run, or not visible to (or not deletable by) the caller."},
+        422: {"description": "Invalid parameters; the message says which."},
+    },
+)
 Analyst = Annotated[Principal, Depends(require_role("analyst"))]
 AppSettings = Annotated[Settings, Depends(app_settings)]
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Hotspot run id.")]
@@ -42,33 +47,53 @@ def _run_doc(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "links": links}
 
 
-@router.post("/runs", status_code=202, summary="Start a hotspot run (analyst)",
-             description="Body: kind (gistar, ehsa, kde, dbscan), filter (layer, category, "
-             "agency, since, until and at most one of bbox, country, border + buffer_km, aoi) "
-             "and the analysis settings. Answers 202 with the queued run; poll its URL.")
-async def start_run(body: HotspotParams, who: Analyst, conn: AgencyConnection,
-                    settings: AppSettings, background: BackgroundTasks) -> JSONResponse:
+@router.post(
+    "/runs",
+    status_code=202,
+    summary="Start a hotspot run (analyst)",
+    description="Body: kind (gistar, ehsa, kde, dbscan), filter (layer, category, "
+    "agency, since, until and at most one of bbox, country, border + buffer_km, aoi) "
+    "and the analysis settings. Answers 202 with the queued run; poll its URL.",
+)
+async def start_run(
+    body: HotspotParams,
+    who: Analyst,
+    conn: AgencyConnection,
+    settings: AppSettings,
+    background: BackgroundTasks,
+) -> JSONResponse:
     if who.agency_id is None:
         raise HTTPException(422, "your user has no agency; runs belong to an agency")
     body = service.pinned(body)
     params, input_filter = body.stored()
-    run_id = await store.create_run_async(conn, kind=body.kind, params=params,
-                                          input_filter=input_filter, created_by=who.user,
-                                          agency_id=who.agency_id)
+    run_id = await store.create_run_async(
+        conn,
+        kind=body.kind,
+        params=params,
+        input_filter=input_filter,
+        created_by=who.user,
+        agency_id=who.agency_id,
+    )
     url = settings.db.app_url or settings.db.url
-    background.add_task(service.execute_queued, url, run_id, body,
-                        caller=service.Caller(who.agency_id, who.role, who.user),
-                        data_dir=FsPath(settings.data_dir))
+    background.add_task(
+        service.execute_queued,
+        url,
+        run_id,
+        body,
+        caller=service.Caller(who.agency_id, who.role, who.user),
+        data_dir=FsPath(settings.data_dir),
+    )
     row = await store.get_run_async(conn, run_id)
     return json_response(_run_doc(row), status=202)
 
 
 @router.get("/runs", summary="Hotspot runs visible to the caller, newest first")
-async def list_runs(conn: AgencyConnection,
-                    kind: Literal["gistar", "ehsa", "kde", "dbscan"] | None = None,
-                    before: Annotated[int | None, Query(ge=1, le=2**31 - 1,
-                                                        description="Ids below this.")] = None,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
+async def list_runs(
+    conn: AgencyConnection,
+    kind: Literal["gistar", "ehsa", "kde", "dbscan"] | None = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Ids below this.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JSONResponse:
     rows = await store.list_runs_async(conn, limit=limit, kind=kind, before=before)
     nxt = rows[-1]["id"] if len(rows) == limit else None
     return json_response({"runs": [_run_doc(r) for r in rows], "next_before": nxt})
@@ -79,19 +104,31 @@ async def get_run(conn: AgencyConnection, run_id: RunId) -> JSONResponse:
     return json_response(_run_doc(await store.get_run_async(conn, run_id)))
 
 
-@router.get("/runs/{run_id}/cells", summary="A run's cells as GeoJSON (EPSG:4326)",
-            responses={200: {"content": {"application/geo+json": {}},
-                             "description": "FeatureCollection of cells with value, z, p, "
-                             "gi_bin, gi_bin_fdr, p_sim, trend_z, trend_p, category"}})
+@router.get(
+    "/runs/{run_id}/cells",
+    summary="A run's cells as GeoJSON (EPSG:4326)",
+    responses={
+        200: {
+            "content": {"application/geo+json": {}},
+            "description": "FeatureCollection of cells with value, z, p, "
+            "gi_bin, gi_bin_fdr, p_sim, trend_z, trend_p, category",
+        }
+    },
+)
 async def run_cells(conn: AgencyConnection, run_id: RunId) -> Response:
-    return Response(await analysis_reads.run_cells_geojson(conn, run_id),
-                    media_type="application/geo+json")
+    return Response(
+        await analysis_reads.run_cells_geojson(conn, run_id), media_type="application/geo+json"
+    )
 
 
-@router.delete("/runs/{run_id}", status_code=204,
-               summary="Delete a run of the caller's agency (analyst or admin)")
-async def delete_run(conn: AgencyConnection, who: Analyst, run_id: RunId,
-                     background: BackgroundTasks) -> Response:
+@router.delete(
+    "/runs/{run_id}",
+    status_code=204,
+    summary="Delete a run of the caller's agency (analyst or admin)",
+)
+async def delete_run(
+    conn: AgencyConnection, who: Analyst, run_id: RunId, background: BackgroundTasks
+) -> Response:
     path = await store.delete_run_async(conn, run_id)
     if path:  # after the response, i.e. after the commit
         background.add_task(FsPath(path).unlink, missing_ok=True)

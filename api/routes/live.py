@@ -24,8 +24,10 @@ from geomon.errors import InvalidRequest
 from geomon.store.live import events_by_ids
 from geomon.store.positions import latest_positions
 
-router = APIRouter(tags=["live"], responses={
-    **AUTH_RESPONSES, 422: {"description": "bbox is malformed (the message says how)."}})
+router = APIRouter(
+    tags=["live"],
+    responses={**AUTH_RESPONSES, 422: {"description": "bbox is malformed (the message says how)."}},
+)
 Box = tuple[float, float, float, float]
 
 
@@ -38,8 +40,9 @@ def _inside(lon: float | None, lat: float | None, boxes: tuple[Box, ...]) -> boo
 
 
 def event_feature(row: dict[str, Any]) -> dict[str, Any]:
-    geom = None if row["lon"] is None else {"type": "Point", "coordinates": [row["lon"],
-                                                                              row["lat"]]}
+    geom = (
+        None if row["lon"] is None else {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
+    )
     props = {k: v for k, v in row.items() if k not in ("id", "lon", "lat")}
     props["occurred_at"] = row["occurred_at"].isoformat()
     return {"type": "Feature", "id": row["id"], "geometry": geom, "properties": props}
@@ -57,15 +60,15 @@ async def _scoped(request: Request) -> AsyncIterator[Any]:
             yield conn
 
 
-async def _positions(request: Request, ids: list[int] | None, boxes: tuple[Box, ...]
-                     ) -> list[dict[str, Any]]:
+async def _positions(
+    request: Request, ids: list[int] | None, boxes: tuple[Box, ...]
+) -> list[dict[str, Any]]:
     async for conn in _scoped(request):
         rows = await latest_positions(conn, ids)
     return [latest_feature(r) for r in rows if _inside(r["lon"], r["lat"], boxes)]
 
 
-async def _events(request: Request, ids: list[int], boxes: tuple[Box, ...]
-                  ) -> list[dict[str, Any]]:
+async def _events(request: Request, ids: list[int], boxes: tuple[Box, ...]) -> list[dict[str, Any]]:
     async for conn in _scoped(request):
         rows = await events_by_ids(conn, ids)
     return [event_feature(r) for r in rows if _inside(r["lon"], r["lat"], boxes)]
@@ -75,9 +78,15 @@ def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _bbox(bbox: Annotated[str | None, Query(
-        description="Only features inside minLon,minLat,maxLon,maxLat (CRS84).",
-        examples=["66,36,81,46"])] = None) -> tuple[Box, ...]:
+def _bbox(
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="Only features inside minLon,minLat,maxLon,maxLat (CRS84).",
+            examples=["66,36,81,46"],
+        ),
+    ] = None,
+) -> tuple[Box, ...]:
     """Validated before the stream starts, so a bad bbox is a plain 422."""
     try:
         return parse_bbox(bbox)
@@ -86,22 +95,28 @@ def _bbox(bbox: Annotated[str | None, Query(
 
 
 @router.get(
-    "/live", response_class=EventSourceResponse, summary="Live positions and events (SSE)",
+    "/live",
+    response_class=EventSourceResponse,
+    summary="Live positions and events (SSE)",
     description="text/event-stream: `snapshot` on connect (and after falling behind), then "
     "`positions` and `events` as they are committed; `: ping` every 15 s.",
-    dependencies=[Depends(authenticated)])
-async def live(request: Request, boxes: Annotated[tuple[Box, ...], Depends(_bbox)]
-               ) -> AsyncIterator[ServerSentEvent]:
+    dependencies=[Depends(authenticated)],
+)
+async def live(
+    request: Request, boxes: Annotated[tuple[Box, ...], Depends(_bbox)]
+) -> AsyncIterator[ServerSentEvent]:
     hub: LiveHub = request.app.state.live_hub
     sub = await hub.subscribe()
     try:
-        yield ServerSentEvent(event="snapshot", data=_fc(await _positions(request, None, boxes)),
-                              retry=2000)
+        yield ServerSentEvent(
+            event="snapshot", data=_fc(await _positions(request, None, boxes)), retry=2000
+        )
         while True:
             resync, devices, events = await sub.next_batch()
             if resync:
-                yield ServerSentEvent(event="snapshot",
-                                      data=_fc(await _positions(request, None, boxes)))
+                yield ServerSentEvent(
+                    event="snapshot", data=_fc(await _positions(request, None, boxes))
+                )
                 continue
             if devices and (feats := await _positions(request, sorted(devices), boxes)):
                 yield ServerSentEvent(event="positions", data=_fc(feats))

@@ -31,29 +31,40 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/track/{device_id}", summary="A device's fixes in a time window (for replay)")
-async def track(device_id: int, conn: Conn,
-                start: Annotated[datetime | None, Query(description="default end − 1 h")] = None,
-                end: Annotated[datetime | None, Query(description="default now")] = None,
-                ) -> JSONResponse:
+async def track(
+    device_id: int,
+    conn: Conn,
+    start: Annotated[datetime | None, Query(description="default end − 1 h")] = None,
+    end: Annotated[datetime | None, Query(description="default now")] = None,
+) -> JSONResponse:
     end = end or datetime.now(UTC)
     start = start or end - timedelta(hours=1)
     if start >= end or end - start > timedelta(days=31):
         raise InvalidRequest("start must be before end, and the window at most 31 days")
     rows = await map_layers.device_track(conn, device_id, start, end)
-    return JSONResponse({"device_id": device_id, "columns": ["t_ms", "lat", "lon", "speed_mps",
-                                                             "course_deg"], "fixes": rows})
+    return JSONResponse(
+        {
+            "device_id": device_id,
+            "columns": ["t_ms", "lat", "lon", "speed_mps", "course_deg"],
+            "fixes": rows,
+        }
+    )
 
 
-@router.get("/places/{place_id}/observations",
-            summary="Latest sensor observations at a crossing point or port")
+@router.get(
+    "/places/{place_id}/observations",
+    summary="Latest sensor observations at a crossing point or port",
+)
 async def place_observations(place_id: int, conn: Conn) -> JSONResponse:
     rows = await map_layers.place_observations(conn, place_id)
     return JSONResponse({"place_id": place_id, "observations": [_jsonable(r) for r in rows]})
 
 
 @router.get("/events", summary="Unresolved events newer than after_id, newest first")
-async def events(conn: Conn, after_id: Annotated[int, Query(ge=0)] = 0,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> JSONResponse:
+async def events(
+    conn: Conn,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> JSONResponse:
     rows = await map_layers.recent_events(conn, after_id=after_id, limit=limit)
     return JSONResponse({"events": [_jsonable(r) for r in rows]})
-

@@ -25,8 +25,16 @@ _reference_cache: dict[str, Any] = {}
 # per visibility for PAGE_TTL_S and dropped at once when a table it shows changes
 # (layer_versions); agency names on zones and the incidents' recency may lag by the TTL.
 PAGE_TTL_S = 30.0
-PAGE_TABLES = ("borders", "corridors", "hotspot_cells", "hotspot_runs", "incidents", "places",
-               "surfaces", "zones")
+PAGE_TABLES = (
+    "borders",
+    "corridors",
+    "hotspot_cells",
+    "hotspot_runs",
+    "incidents",
+    "places",
+    "surfaces",
+    "zones",
+)
 _TEAMS_SLOT = "__geomon_initial_teams__"
 _PAGE_CACHE_MAX = 64
 
@@ -41,8 +49,11 @@ async def reference_layers(conn: psycopg.AsyncConnection) -> tuple[dict, dict]:
     for a few minutes (they are most of the page's query time)."""
     hit = _reference_cache.get("layers")
     if hit is None or time.monotonic() - hit[0] > REFERENCE_TTL_S:
-        hit = (time.monotonic(), await map_layers.countries_for_map(conn, simplify_deg=0.01),
-               await borders_geojson(conn, simplify_deg=0.002))
+        hit = (
+            time.monotonic(),
+            await map_layers.countries_for_map(conn, simplify_deg=0.01),
+            await borders_geojson(conn, simplify_deg=0.002),
+        )
         _reference_cache["layers"] = hit
     return hit[1], hit[2]
 
@@ -65,8 +76,10 @@ async def map_data(conn: psycopg.AsyncConnection, *, teams: bool = True) -> MapD
 
 
 async def _teams(conn: psycopg.AsyncConnection) -> dict[str, Any]:
-    return {"type": "FeatureCollection",
-            "features": [latest_feature(r) for r in await latest_positions(conn)]}
+    return {
+        "type": "FeatureCollection",
+        "features": [latest_feature(r) for r in await latest_positions(conn)],
+    }
 
 
 def _visibility(request: Request) -> tuple[object, ...] | None:
@@ -88,8 +101,7 @@ async def _page_template(request: Request, conn: psycopg.AsyncConnection) -> str
     hit = cache.get(key) if visibility is not None else None
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    html = render_map(request.app.state.settings.api, await map_data(conn, teams=False),
-                      MapUrls())
+    html = render_map(request.app.state.settings.api, await map_data(conn, teams=False), MapUrls())
     if visibility is not None:
         if len(cache) >= _PAGE_CACHE_MAX:
             cache.clear()
@@ -107,8 +119,8 @@ def _page_cache(request: Request) -> dict[tuple[object, ...], tuple[float, str]]
 
 @router.get("/map", response_class=HTMLResponse, summary="Situation map (HTML)")
 async def situation_map(
-        request: Request,
-        conn: Annotated[psycopg.AsyncConnection, Depends(data_connection)]) -> HTMLResponse:
+    request: Request, conn: Annotated[psycopg.AsyncConnection, Depends(data_connection)]
+) -> HTMLResponse:
     # the slot's LAST occurrence: the boot script comes after every layer's (agency) data
     head, slot, tail = (await _page_template(request, conn)).rpartition(json.dumps(_TEAMS_SLOT))
     teams = json.dumps(await _teams(conn)).replace("</", "<\\/")

@@ -16,8 +16,12 @@ from geomon.pipeline.metrics import COUNTERS
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", summary="Counters in Prometheus text format",
-            dependencies=[Depends(require_role("admin"))])
+@router.get(
+    "/metrics",
+    summary="Counters in Prometheus text format",
+    dependencies=[Depends(require_role("admin"))],
+)
 async def metrics() -> PlainTextResponse:
-    return PlainTextResponse(COUNTERS.prometheus(),
-                             media_type="text/plain; version=0.0.4; charset=utf-8")
+    return PlainTextResponse(
+        COUNTERS.prometheus(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

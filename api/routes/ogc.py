@@ -45,11 +45,17 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     406: {"description": "The requested format is not offered (f must be json or html)."},
 }
 
-router = APIRouter(prefix="/ogc", tags=["OGC API - Features"], responses=RESPONSES,
-                   dependencies=[Depends(authenticated)])
+router = APIRouter(
+    prefix="/ogc",
+    tags=["OGC API - Features"],
+    responses=RESPONSES,
+    dependencies=[Depends(authenticated)],
+)
 Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
-FQuery = Annotated[str | None, Query(description="Output format: json (default) or html; "
-                                     "overrides the Accept header.")]
+FQuery = Annotated[
+    str | None,
+    Query(description="Output format: json (default) or html; overrides the Accept header."),
+]
 CollectionId = Annotated[str, Path(description="Collection id, as listed by /ogc/collections.")]
 
 
@@ -78,12 +84,19 @@ def _link(href: str, rel: str, type_: str, title: str = "") -> dict[str, str]:
 def _self_links(url: str, fmt: str, json_type: str = "application/json") -> list[dict[str, str]]:
     sep = "&" if "?" in url else "?"
     kinds = [("json", json_type, "This document as JSON"), ("html", "text/html", "as HTML")]
-    return [_link(f"{url}{sep}f={k}", "self" if k == fmt else "alternate", t, title)
-            for k, t, title in kinds]
+    return [
+        _link(f"{url}{sep}f={k}", "self" if k == fmt else "alternate", t, title)
+        for k, t, title in kinds
+    ]
 
 
-def _respond(doc: dict[str, Any], fmt: str, title: str, media: str = "application/json",
-             text: str | None = None) -> Response:
+def _respond(
+    doc: dict[str, Any],
+    fmt: str,
+    title: str,
+    media: str = "application/json",
+    text: str | None = None,
+) -> Response:
     if fmt == "html":
         return HTMLResponse(pages.page(title, doc if text is None else json.loads(text)))
     if text is not None:
@@ -91,57 +104,87 @@ def _respond(doc: dict[str, Any], fmt: str, title: str, media: str = "applicatio
     return JSONResponse(doc, media_type=media)
 
 
-@router.get("", summary="Landing page", description="Links to the API definition, the "
-            "conformance declaration and the collections.")
+@router.get(
+    "",
+    summary="Landing page",
+    description="Links to the API definition, the conformance declaration and the collections.",
+)
 async def landing(request: Request, f: FQuery = None) -> Response:
     fmt, base = _fmt(request, f), _base(request)
     root = str(request.base_url).rstrip("/")
-    doc = {"title": "geomon OGC API - Features",
-           "description": "Border-monitoring layers: places, borders, zones, incidents, teams, "
-                          "tracks, observations, events, hotspot runs and corridors.",
-           "links": _self_links(base, fmt) + [
-               _link(f"{root}/openapi.json", "service-desc",
-                     "application/vnd.oai.openapi+json;version=3.1",
-                     "API definition (OpenAPI 3.1)"),
-               _link(f"{root}/docs", "service-doc", "text/html", "API documentation"),
-               _link(f"{base}/conformance", "conformance", "application/json",
-                     "Conformance classes"),
-               _link(f"{base}/collections", "data", "application/json", "Collections")]}
+    doc = {
+        "title": "geomon OGC API - Features",
+        "description": "Border-monitoring layers: places, borders, zones, incidents, teams, "
+        "tracks, observations, events, hotspot runs and corridors.",
+        "links": _self_links(base, fmt)
+        + [
+            _link(
+                f"{root}/openapi.json",
+                "service-desc",
+                "application/vnd.oai.openapi+json;version=3.1",
+                "API definition (OpenAPI 3.1)",
+            ),
+            _link(f"{root}/docs", "service-doc", "text/html", "API documentation"),
+            _link(f"{base}/conformance", "conformance", "application/json", "Conformance classes"),
+            _link(f"{base}/collections", "data", "application/json", "Collections"),
+        ],
+    }
     return _respond(doc, fmt, "geomon OGC API - Features")
 
 
-@router.get("/conformance", summary="Conformance declaration",
-            description="The OGC requirement classes this API implements.")
+@router.get(
+    "/conformance",
+    summary="Conformance declaration",
+    description="The OGC requirement classes this API implements.",
+)
 async def conformance(request: Request, f: FQuery = None) -> Response:
     fmt = _fmt(request, f)
     doc = {"conformsTo": CONFORMS_TO, "links": _self_links(f"{_base(request)}/conformance", fmt)}
     return _respond(doc, fmt, "Conformance")
 
 
-async def _collection_doc(conn: psycopg.AsyncConnection, spec: store.CollectionSpec,
-                          base: str) -> dict[str, Any]:
+async def _collection_doc(
+    conn: psycopg.AsyncConnection, spec: store.CollectionSpec, base: str
+) -> dict[str, Any]:
     url = f"{base}/collections/{spec.id}"
-    return {"id": spec.id, "title": spec.title, "description": spec.description,
-            "itemType": "feature", "crs": [CRS84], "extent": await store.extent(conn, spec),
-            "links": [_link(url, "self", "application/json", "This collection"),
-                      _link(f"{url}?f=html", "alternate", "text/html", "as HTML"),
-                      _link(f"{url}/items", "items", GEOJSON, "Items as GeoJSON"),
-                      _link(f"{url}/items?f=html", "items", "text/html", "Items as HTML")]}
+    return {
+        "id": spec.id,
+        "title": spec.title,
+        "description": spec.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": await store.extent(conn, spec),
+        "links": [
+            _link(url, "self", "application/json", "This collection"),
+            _link(f"{url}?f=html", "alternate", "text/html", "as HTML"),
+            _link(f"{url}/items", "items", GEOJSON, "Items as GeoJSON"),
+            _link(f"{url}/items?f=html", "items", "text/html", "Items as HTML"),
+        ],
+    }
 
 
-@router.get("/collections", summary="Feature collections",
-            description="Every collection the caller may see, with spatial/temporal extents.")
+@router.get(
+    "/collections",
+    summary="Feature collections",
+    description="Every collection the caller may see, with spatial/temporal extents.",
+)
 async def collections(request: Request, conn: Conn, f: FQuery = None) -> Response:
     fmt, base = _fmt(request, f), _base(request)
     specs = list(store.STATIC.values()) + await store.dynamic_collections(conn)
-    doc = {"links": _self_links(f"{base}/collections", fmt),
-           "collections": [await _collection_doc(conn, s, base) for s in specs]}
+    doc = {
+        "links": _self_links(f"{base}/collections", fmt),
+        "collections": [await _collection_doc(conn, s, base) for s in specs],
+    }
     return _respond(doc, fmt, "Collections")
 
 
 @router.get("/collections/{collectionId}", summary="One collection's metadata")
-async def collection(request: Request, conn: Conn, collectionId: CollectionId,  # noqa: N803
-                     f: FQuery = None) -> Response:
+async def collection(
+    request: Request,
+    conn: Conn,
+    collectionId: CollectionId,  # noqa: N803
+    f: FQuery = None,
+) -> Response:
     fmt = _fmt(request, f)
     spec = await store.get_collection(conn, collectionId)
     doc = await _collection_doc(conn, spec, _base(request))
@@ -149,61 +192,105 @@ async def collection(request: Request, conn: Conn, collectionId: CollectionId,  
     return _respond(doc, fmt, spec.title)
 
 
-def _item_query(request: Request, spec: store.CollectionSpec, limit: int | None,
-                bbox: str | None, dt: str | None, cursor: str | None) -> store.ItemQuery:
+def _item_query(
+    request: Request,
+    spec: store.CollectionSpec,
+    limit: int | None,
+    bbox: str | None,
+    dt: str | None,
+    cursor: str | None,
+) -> store.ItemQuery:
     try:
         check_unknown(request.query_params, ITEM_PARAMS)
         start, end = parse_datetime(dt)
         decoded = decode_cursor(cursor, len(spec.key))
         key = store.convert_key(spec, decoded[1]) if decoded else None
-        return store.ItemQuery(parse_bbox(bbox), start, end, parse_limit(limit),
-                               after=key if decoded and decoded[0] == "next" else None,
-                               before=key if decoded and decoded[0] == "prev" else None)
+        return store.ItemQuery(
+            parse_bbox(bbox),
+            start,
+            end,
+            parse_limit(limit),
+            after=key if decoded and decoded[0] == "next" else None,
+            before=key if decoded and decoded[0] == "prev" else None,
+        )
     except InvalidRequest as exc:
         raise HTTPException(400, str(exc)) from exc
 
 
-def _page_links(request: Request, spec: store.CollectionSpec, fmt: str,
-                page: store.Page, q: store.ItemQuery) -> list[dict[str, str]]:
+def _page_links(
+    request: Request, spec: store.CollectionSpec, fmt: str, page: store.Page, q: store.ItemQuery
+) -> list[dict[str, str]]:
     url = f"{_base(request)}/collections/{spec.id}/items"
     keep = {k: v for k, v in request.query_params.items() if k not in ("cursor", "f")}
     self_url = url + ("?" + urlencode(keep) if keep else "")
     links = _self_links(self_url, fmt, GEOJSON)
-    links.append(_link(f"{_base(request)}/collections/{spec.id}", "collection",
-                       "application/json", spec.title))
+    links.append(
+        _link(
+            f"{_base(request)}/collections/{spec.id}", "collection", "application/json", spec.title
+        )
+    )
     more_after = page.has_more if q.before is None else True
     more_before = (q.after is not None) or (q.before is not None and page.has_more)
     media = GEOJSON if fmt == "json" else "text/html"
-    for rel, key, more in (("next", page.last_key, more_after), ("prev", page.first_key,
-                                                                 more_before)):
+    for rel, key, more in (
+        ("next", page.last_key, more_after),
+        ("prev", page.first_key, more_before),
+    ):
         if more and key is not None:
             params = {**keep, "cursor": encode_cursor(rel, key), "f": fmt}
-            links.append(_link(f"{url}?{urlencode(params)}", rel, media,
-                               "Next page" if rel == "next" else "Previous page"))
+            links.append(
+                _link(
+                    f"{url}?{urlencode(params)}",
+                    rel,
+                    media,
+                    "Next page" if rel == "next" else "Previous page",
+                )
+            )
     return links
 
 
-@router.get("/collections/{collectionId}/items", summary="Features of a collection",
-            description="GeoJSON FeatureCollection, paged with opaque keyset cursors: follow the "
-            "`next`/`prev` links. Unknown parameters are rejected with 400.",
-            responses={200: {"content": {GEOJSON: {}, "text/html": {}},
-                             "description": "A page of features."}})
+@router.get(
+    "/collections/{collectionId}/items",
+    summary="Features of a collection",
+    description="GeoJSON FeatureCollection, paged with opaque keyset cursors: follow the "
+    "`next`/`prev` links. Unknown parameters are rejected with 400.",
+    responses={
+        200: {"content": {GEOJSON: {}, "text/html": {}}, "description": "A page of features."}
+    },
+)
 async def items(
     request: Request,
     conn_version: Annotated[tuple[psycopg.AsyncConnection, str], Depends(ogc_connection)],
     visibility: Annotated[str, Depends(visibility_key)],
     collectionId: CollectionId,  # noqa: N803
     f: FQuery = None,
-    limit: Annotated[int | None, Query(description="Features per page: default 10, at least 1; "
-                                       "values above 10,000 are clamped to 10,000.")] = None,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat in CRS84 (or 6 "
-                                      "numbers with heights); minLon > maxLon crosses the "
-                                      "antimeridian.", examples=["66,36,81,46"])] = None,
-    datetime_: Annotated[str | None, Query(alias="datetime", description="RFC 3339 instant or "
-                         "interval START/END; '..' or empty for an open end.",
-                         examples=["2026-11-01T00:00:00Z/.."])] = None,
-    cursor: Annotated[str | None, Query(description="Opaque page cursor from a next/prev "
-                                        "link.")] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            description="Features per page: default 10, at least 1; "
+            "values above 10,000 are clamped to 10,000."
+        ),
+    ] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minLon,minLat,maxLon,maxLat in CRS84 (or 6 "
+            "numbers with heights); minLon > maxLon crosses the "
+            "antimeridian.",
+            examples=["66,36,81,46"],
+        ),
+    ] = None,
+    datetime_: Annotated[
+        str | None,
+        Query(
+            alias="datetime",
+            description="RFC 3339 instant or interval START/END; '..' or empty for an open end.",
+            examples=["2026-11-01T00:00:00Z/.."],
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(description="Opaque page cursor from a next/prev link.")
+    ] = None,
 ) -> Response:
     conn, version = conn_version
     fmt = _fmt(request, f)
@@ -214,27 +301,40 @@ async def items(
         "type": "FeatureCollection",
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "numberReturned": len(page.features),
-        "links": _page_links(request, spec, fmt, page, q)}
+        "links": _page_links(request, spec, fmt, page, q),
+    }
     if page.matched is not None:
         head["numberMatched"] = page.matched
     text = json.dumps(head)[:-1] + ', "features": [' + ",".join(page.features) + "]}"
     return _respond(head, fmt, f"{spec.title}: items", GEOJSON, text)
 
 
-@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
-            responses={200: {"content": {GEOJSON: {}, "text/html": {}},
-                             "description": "The feature."}})
-async def feature(request: Request, conn: Conn, collectionId: CollectionId,  # noqa: N803
-                  featureId: Annotated[str, Path(description="Feature id (tracks: "  # noqa: N803
-                                                 "DEVICE_YYYY-MM-DD).")],
-                  f: FQuery = None) -> Response:
+@router.get(
+    "/collections/{collectionId}/items/{featureId}",
+    summary="One feature",
+    responses={200: {"content": {GEOJSON: {}, "text/html": {}}, "description": "The feature."}},
+)
+async def feature(
+    request: Request,
+    conn: Conn,
+    collectionId: CollectionId,  # noqa: N803
+    featureId: Annotated[
+        str,
+        Path(
+            description="Feature id (tracks: "  # noqa: N803
+            "DEVICE_YYYY-MM-DD)."
+        ),
+    ],
+    f: FQuery = None,
+) -> Response:
     fmt = _fmt(request, f)
     spec = await store.get_collection(conn, collectionId)
     text = await store.read_feature(conn, spec, spec.parse_feature_id(featureId))
     doc = json.loads(text)
     url = f"{_base(request)}/collections/{spec.id}"
     doc["links"] = _self_links(f"{url}/items/{featureId}", fmt, GEOJSON) + [
-        _link(url, "collection", "application/json", spec.title)]
+        _link(url, "collection", "application/json", spec.title)
+    ]
     return _respond(doc, fmt, f"{spec.title}: {featureId}", GEOJSON, json.dumps(doc))
 
 

@@ -31,8 +31,11 @@ OWN_STATIC = Path(__file__).resolve().parent.parent / "static"
 VENDOR_CACHE = "public, max-age=86400"
 OWN_CACHE = "no-cache"
 # Tiles are compressed already (PNG) or tiny and hot (MVT): not worth the CPU.
-NOT_GZIPPED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/vnd.mapbox-vector-tile",
-               "application/x-protobuf")
+NOT_GZIPPED = (
+    *DEFAULT_EXCLUDED_CONTENT_TYPES,
+    "application/vnd.mapbox-vector-tile",
+    "application/x-protobuf",
+)
 
 
 class CachedStaticFiles(StaticFiles):
@@ -64,11 +67,16 @@ def mount(app: FastAPI, settings: Settings) -> None:
                 f"front-end package {name!r} is missing at {folder}: run scripts/setup "
                 "(npm ci) or set GEOMON_API__ASSETS_DIR"
             )
-        app.mount(f"/static/vendor/{name}",
-                  CachedStaticFiles(directory=folder, cache_control=VENDOR_CACHE),
-                  name=f"vendor-{name}")
-    app.mount("/static/app", CachedStaticFiles(directory=OWN_STATIC, cache_control=OWN_CACHE),
-              name="app-static")
+        app.mount(
+            f"/static/vendor/{name}",
+            CachedStaticFiles(directory=folder, cache_control=VENDOR_CACHE),
+            name=f"vendor-{name}",
+        )
+    app.mount(
+        "/static/app",
+        CachedStaticFiles(directory=OWN_STATIC, cache_control=OWN_CACHE),
+        name="app-static",
+    )
 
 
 def compress(app: FastAPI) -> None:
@@ -77,5 +85,6 @@ def compress(app: FastAPI) -> None:
     third of the CPU (a zones page: 1.2 ms against 3.6 ms), and compressing was the API
     process's largest single cost after its socket calls under bench/api.py. The live stream
     (text/event-stream) and tiles are left alone."""
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1,
-                       exclude_content_types=NOT_GZIPPED)
+    app.add_middleware(
+        GZipMiddleware, minimum_size=1024, compresslevel=1, exclude_content_types=NOT_GZIPPED
+    )

@@ -59,25 +59,43 @@ async def surface_tilejson(request: Request, conn: Conn, surface_id: SurfaceId) 
     info = await asyncio.to_thread(raster.surface_info, _path(request, row))
     base = str(request.base_url).rstrip("/")
     b = info["bounds"]
-    return JSONResponse({
-        "tilejson": "3.0.0", "name": row["name"] or f"surface {surface_id}",
-        "description": f"{row['kind']} surface ({row['units'] or 'no units'})",
-        "scheme": "xyz", "tiles": [f"{base}/tiles/surfaces/{surface_id}/{{z}}/{{x}}/{{y}}.png"],
-        "minzoom": info["minzoom"], "maxzoom": info["maxzoom"], "bounds": b,
-        "center": [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, info["minzoom"]]})  # type: ignore[index]
+    return JSONResponse(
+        {
+            "tilejson": "3.0.0",
+            "name": row["name"] or f"surface {surface_id}",
+            "description": f"{row['kind']} surface ({row['units'] or 'no units'})",
+            "scheme": "xyz",
+            "tiles": [f"{base}/tiles/surfaces/{surface_id}/{{z}}/{{x}}/{{y}}.png"],
+            "minzoom": info["minzoom"],
+            "maxzoom": info["maxzoom"],
+            "bounds": b,
+            "center": [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, info["minzoom"]],
+        }
+    )  # type: ignore[index]
 
 
-@router.get("/tiles/surfaces/{surface_id}/{z}/{x}/{y}.png", summary="A PNG tile of a surface",
-            responses={200: {"content": {"image/png": {}}, "description": "RGBA tile; nodata "
-                             "transparent."}, 304: {"description": "Not modified."}})
+@router.get(
+    "/tiles/surfaces/{surface_id}/{z}/{x}/{y}.png",
+    summary="A PNG tile of a surface",
+    responses={
+        200: {"content": {"image/png": {}}, "description": "RGBA tile; nodata transparent."},
+        304: {"description": "Not modified."},
+    },
+)
 async def surface_tile(
-    request: Request, conn: Conn, surface_id: SurfaceId,
+    request: Request,
+    conn: Conn,
+    surface_id: SurfaceId,
     z: Annotated[int, Path(ge=0, le=24, description="Zoom level.")],
     x: Annotated[int, Path(ge=0, description="Tile column.")],
     y: Annotated[int, Path(ge=0, description="Tile row (north at 0).")],
     colormap: Annotated[str, Query(description="viridis, magma, reds or greys.")] = "viridis",
-    rescale: Annotated[str | None, Query(description="MIN,MAX mapped to the ends of the "
-                                         "colormap; default: the surface's range.")] = None,
+    rescale: Annotated[
+        str | None,
+        Query(
+            description="MIN,MAX mapped to the ends of the colormap; default: the surface's range."
+        ),
+    ] = None,
 ) -> Response:
     if x >= 1 << z or y >= 1 << z:
         raise HTTPException(400, f"tile x and y must be within 0..{(1 << z) - 1} at zoom {z}")
@@ -87,8 +105,19 @@ async def surface_tile(
         raise HTTPException(404, f"surface {surface_id}'s file is missing")
     vmin, vmax = _rescale(rescale, path, row)
     stat = path.stat()
-    key = ("surface", surface_id, str(path), stat.st_mtime_ns, stat.st_size, z, x, y, vmin, vmax,
-           colormap)
+    key = (
+        "surface",
+        surface_id,
+        str(path),
+        stat.st_mtime_ns,
+        stat.st_size,
+        z,
+        x,
+        y,
+        vmin,
+        vmax,
+        colormap,
+    )
     etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in request.headers.get("if-none-match", ""):
@@ -97,8 +126,7 @@ async def surface_tile(
     data = cache.get(key)
     if data is None:
         try:
-            data = await asyncio.to_thread(raster.render_png, path, z, x, y, vmin, vmax,
-                                           colormap)
+            data = await asyncio.to_thread(raster.render_png, path, z, x, y, vmin, vmax, colormap)
         except InvalidRequest as exc:
             raise HTTPException(400, str(exc)) from exc
         cache.put(key, data)
@@ -107,14 +135,24 @@ async def surface_tile(
 
 @router.get("/surfaces/{surface_id}/point", summary="Surface value at a point")
 async def surface_point(
-    request: Request, conn: Conn, surface_id: SurfaceId,
+    request: Request,
+    conn: Conn,
+    surface_id: SurfaceId,
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS 84).")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS 84).")],
 ) -> JSONResponse:
     row = await get_surface(conn, surface_id)
     value = await asyncio.to_thread(raster.value_at, _path(request, row), lon, lat)
-    return JSONResponse({"surface_id": surface_id, "lon": lon, "lat": lat, "value": value,
-                         "units": row["units"], "inside": value is not None})
+    return JSONResponse(
+        {
+            "surface_id": surface_id,
+            "lon": lon,
+            "lat": lat,
+            "value": value,
+            "units": row["units"],
+            "inside": value is not None,
+        }
+    )
 
 
 def install(app: FastAPI) -> None:

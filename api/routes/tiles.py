@@ -27,11 +27,17 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "x or y does not exist at zoom z."},
     404: {"description": "No such layer, or z outside the layer's zoom range."},
 }
-router = APIRouter(prefix="/tiles", tags=["tiles"], responses=RESPONSES,
-                   dependencies=[Depends(authenticated)])
+router = APIRouter(
+    prefix="/tiles", tags=["tiles"], responses=RESPONSES, dependencies=[Depends(authenticated)]
+)
 Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
-LayerId = Annotated[str, Path(description="Layer id: positions-latest, tracks, positions, "
-                              "incidents, zones, borders, places, events or hotspots-RUN.")]
+LayerId = Annotated[
+    str,
+    Path(
+        description="Layer id: positions-latest, tracks, positions, "
+        "incidents, zones, borders, places, events or hotspots-RUN."
+    ),
+]
 Z = Annotated[int, Path(ge=0, le=24, description="Zoom level.")]
 X = Annotated[int, Path(ge=0, description="Tile column (XYZ scheme).")]
 Y = Annotated[int, Path(ge=0, description="Tile row (XYZ scheme, north at 0).")]
@@ -43,36 +49,62 @@ async def tilejson(request: Request, conn: Conn, layer: LayerId) -> JSONResponse
     base = str(request.base_url).rstrip("/")
     bounds = await store.layer_bounds(conn, spec) or (-180.0, -85.0511, 180.0, 85.0511)
     center = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(spec.minzoom, 5)]
-    return JSONResponse({
-        "tilejson": "3.0.0", "name": spec.id, "description": spec.description,
-        "scheme": "xyz", "tiles": [f"{base}/tiles/{spec.id}/{{z}}/{{x}}/{{y}}.mvt"],
-        "minzoom": spec.minzoom, "maxzoom": spec.maxzoom, "bounds": list(bounds),
-        "center": center,
-        "vector_layers": [{"id": spec.id, "description": spec.description,
-                           "fields": spec.fields, "minzoom": spec.minzoom,
-                           "maxzoom": spec.maxzoom}]})
+    return JSONResponse(
+        {
+            "tilejson": "3.0.0",
+            "name": spec.id,
+            "description": spec.description,
+            "scheme": "xyz",
+            "tiles": [f"{base}/tiles/{spec.id}/{{z}}/{{x}}/{{y}}.mvt"],
+            "minzoom": spec.minzoom,
+            "maxzoom": spec.maxzoom,
+            "bounds": list(bounds),
+            "center": center,
+            "vector_layers": [
+                {
+                    "id": spec.id,
+                    "description": spec.description,
+                    "fields": spec.fields,
+                    "minzoom": spec.minzoom,
+                    "maxzoom": spec.maxzoom,
+                }
+            ],
+        }
+    )
 
 
-async def tile_connection(request: Request, principal: CurrentPrincipal, layer: LayerId
-                          ) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
+async def tile_connection(
+    request: Request, principal: CurrentPrincipal, layer: LayerId
+) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
     """The RLS-scoped connection plus the layer's change counters, read in the same round
     trip as BEGIN (a cached tile costs that round trip and the COMMIT, nothing else)."""
     tables = store.layer_tables(layer)
     first = store.LAYER_VERSION_SQL if tables else ""
-    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()
-                                  ) as (conn, rows):
+    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()) as (
+        conn,
+        rows,
+    ):
         request.state.audit_conn = conn  # api/middleware.py: audit row + COMMIT here
         yield conn, store.version_text(rows)
 
 
-@router.get("/{layer}/{z}/{x}/{y}.mvt", summary="A Mapbox vector tile",
-            responses={200: {"content": {MVT_MEDIA: {}}, "description": "The tile (may be "
-                             "empty)."}, 304: {"description": "Not modified (If-None-Match)."}})
-async def mvt(request: Request,
-              conn_version: Annotated[tuple[psycopg.AsyncConnection, str],
-                                      Depends(tile_connection)],
-              visibility: Annotated[str, Depends(visibility_key)],
-              layer: LayerId, z: Z, x: X, y: Y) -> Response:
+@router.get(
+    "/{layer}/{z}/{x}/{y}.mvt",
+    summary="A Mapbox vector tile",
+    responses={
+        200: {"content": {MVT_MEDIA: {}}, "description": "The tile (may be empty)."},
+        304: {"description": "Not modified (If-None-Match)."},
+    },
+)
+async def mvt(
+    request: Request,
+    conn_version: Annotated[tuple[psycopg.AsyncConnection, str], Depends(tile_connection)],
+    visibility: Annotated[str, Depends(visibility_key)],
+    layer: LayerId,
+    z: Z,
+    x: X,
+    y: Y,
+) -> Response:
     conn, version = conn_version
     spec = await store.get_layer(conn, layer)
     try:

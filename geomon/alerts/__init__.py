@@ -10,5 +10,14 @@ from geomon.alerts.track import EventDraft, Track
 from geomon.alerts.transitions import BorderIndex, zone_transitions
 from geomon.alerts.zoneindex import Zone, ZoneIndex
 
-__all__ = ["AgencyRules", "BorderIndex", "EventDraft", "Track", "Zone", "ZoneIndex",
-           "evaluate", "load_rules_file", "zone_transitions"]
+__all__ = [
+    "AgencyRules",
+    "BorderIndex",
+    "EventDraft",
+    "Track",
+    "Zone",
+    "ZoneIndex",
+    "evaluate",
+    "load_rules_file",
+    "zone_transitions",
+]

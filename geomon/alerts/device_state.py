@@ -36,15 +36,21 @@ def onsets(track: Track, on: np.ndarray) -> np.ndarray:
     return np.flatnonzero(on & ~before & track.emit)  # type: ignore[operator]
 
 
-def _draft(track: Track, i: int, kind: str, severity: str, ref: object, **kw: Any
-           ) -> EventDraft:
+def _draft(track: Track, i: int, kind: str, severity: str, ref: object, **kw: Any) -> EventDraft:
     """A state event; ``dedupe_key`` keeps one open event per device/zone/kind."""
     dev = int(track.device[i])
     zone = kw.get("zone_id")
-    return EventDraft(kind=kind, severity=severity, device_id=dev,
-                      occurred_at=from_us(track.t_us[i]), lon=float(track.lon[i]),
-                      lat=float(track.lat[i]), key=event_key(kind, dev, ref, track.t_us[i]),
-                      dedupe_key=f"{kind}:{dev}:{zone if zone is not None else '-'}", **kw)
+    return EventDraft(
+        kind=kind,
+        severity=severity,
+        device_id=dev,
+        occurred_at=from_us(track.t_us[i]),
+        lon=float(track.lon[i]),
+        lat=float(track.lat[i]),
+        key=event_key(kind, dev, ref, track.t_us[i]),
+        dedupe_key=f"{kind}:{dev}:{zone if zone is not None else '-'}",
+        **kw,
+    )
 
 
 def io_flag_events(track: Track, rules: AgencyRules) -> list[EventDraft]:
@@ -56,9 +62,16 @@ def io_flag_events(track: Track, rules: AgencyRules) -> list[EventDraft]:
         on = np.zeros(len(track), dtype=bool)
         on[with_attrs] = [flag_on(track.attrs[i], spec) for i in with_attrs]
         for i in onsets(track, on):
-            out.append(_draft(track, int(i), spec["kind"], spec.get("severity", "warning"),
-                              name, attrs={"attr": spec["attr"],
-                                           "value": track.attrs[i].get(spec["attr"])}))
+            out.append(
+                _draft(
+                    track,
+                    int(i),
+                    spec["kind"],
+                    spec.get("severity", "warning"),
+                    name,
+                    attrs={"attr": spec["attr"], "value": track.attrs[i].get(spec["attr"])},
+                )
+            )
     return out
 
 
@@ -68,14 +81,25 @@ def overspeed_events(track: Track, rules: AgencyRules) -> list[EventDraft]:
     if sev == OFF:
         return []
     on = np.nan_to_num(track.speed_mps, nan=0.0) > limit_mps
-    return [_draft(track, int(i), "overspeed", sev, "-",
-                   attrs={"speed_kmh": round(float(track.speed_mps[i]) * 3.6, 1),
-                          "limit_kmh": rules["overspeed_kmh"]})
-            for i in onsets(track, on)]
+    return [
+        _draft(
+            track,
+            int(i),
+            "overspeed",
+            sev,
+            "-",
+            attrs={
+                "speed_kmh": round(float(track.speed_mps[i]) * 3.6, 1),
+                "limit_kmh": rules["overspeed_kmh"],
+            },
+        )
+        for i in onsets(track, on)
+    ]
 
 
-def stop_events(track: Track, index: ZoneIndex, rules: AgencyRules,
-                membership: tuple[np.ndarray, np.ndarray]) -> list[EventDraft]:
+def stop_events(
+    track: Track, index: ZoneIndex, rules: AgencyRules, membership: tuple[np.ndarray, np.ndarray]
+) -> list[EventDraft]:
     """A stop (speed below ``stop_speed_mps``) lasting ``stop_minutes`` inside a zone of
     ``stop_zone_kinds``; one event per stop, at the fix where it reaches the limit."""
     pi, zi = membership
@@ -91,11 +115,20 @@ def stop_events(track: Track, index: ZoneIndex, rules: AgencyRules,
         limit_us = float(rules.zone_value("stop_minutes", zone.rules)) * 60e6
         for start, i in _long_runs(track, inside & slow, limit_us):
             if track.emit[i]:  # type: ignore[index]
-                out.append(_draft(track, i, "stop_in_zone",
-                                  rules.zone_value("stop_severity", zone.rules),
-                                  f"z{zone.id}@{int(track.t_us[start])}", zone_id=zone.id,
-                                  attrs={"since": from_us(track.t_us[start]).isoformat(),
-                                         "minutes": (track.t_us[i] - track.t_us[start]) / 60e6}))
+                out.append(
+                    _draft(
+                        track,
+                        i,
+                        "stop_in_zone",
+                        rules.zone_value("stop_severity", zone.rules),
+                        f"z{zone.id}@{int(track.t_us[start])}",
+                        zone_id=zone.id,
+                        attrs={
+                            "since": from_us(track.t_us[start]).isoformat(),
+                            "minutes": (track.t_us[i] - track.t_us[start]) / 60e6,
+                        },
+                    )
+                )
     return out
 
 
@@ -117,9 +150,12 @@ def _run_starts(track: Track, on: np.ndarray) -> np.ndarray:
     return np.flatnonzero(on & ~before)
 
 
-def silent_events(now: datetime, last_fix: Mapping[int, tuple[datetime, float, float]],
-                  on_duty: Iterable[int], rules_of: Mapping[int, AgencyRules]
-                  ) -> list[EventDraft]:
+def silent_events(
+    now: datetime,
+    last_fix: Mapping[int, tuple[datetime, float, float]],
+    on_duty: Iterable[int],
+    rules_of: Mapping[int, AgencyRules],
+) -> list[EventDraft]:
     """Devices on duty whose newest fix is older than their agency's ``silent_minutes``.
 
     ``last_fix`` maps device → (fix_time, lon, lat); one event per silence (keyed by the last
@@ -135,8 +171,20 @@ def silent_events(now: datetime, last_fix: Mapping[int, tuple[datetime, float, f
             continue
         if silent_for > timedelta(hours=float(rules["silent_max_hours"])):
             continue
-        out.append(EventDraft(
-            kind="silent", severity="warning", device_id=dev, occurred_at=now, lon=lon, lat=lat,
-            key=f"silent:{dev}:-:{t.isoformat()}", dedupe_key=f"silent:{dev}",
-            attrs={"last_fix": t.isoformat(), "silent_minutes": silent_for.total_seconds() / 60}))
+        out.append(
+            EventDraft(
+                kind="silent",
+                severity="warning",
+                device_id=dev,
+                occurred_at=now,
+                lon=lon,
+                lat=lat,
+                key=f"silent:{dev}:-:{t.isoformat()}",
+                dedupe_key=f"silent:{dev}",
+                attrs={
+                    "last_fix": t.isoformat(),
+                    "silent_minutes": silent_for.total_seconds() / 60,
+                },
+            )
+        )
     return out

@@ -15,8 +15,9 @@ from geomon.alerts.zoneindex import ZoneIndex
 ZONE_KINDS = {"enter": "zone_enter", "exit": "zone_exit", "cross": "zone_cross"}
 
 
-def evaluate(track: Track, zones: ZoneIndex, rules: AgencyRules,
-             borders: BorderIndex | None = None) -> list[EventDraft]:
+def evaluate(
+    track: Track, zones: ZoneIndex, rules: AgencyRules, borders: BorderIndex | None = None
+) -> list[EventDraft]:
     """All events of ``track`` (fixes with ``emit``), sorted by fix time then key."""
     events = zone_events(track, zones, rules)
     if borders is not None:
@@ -42,11 +43,19 @@ def zone_events(track: Track, zones: ZoneIndex, rules: AgencyRules) -> list[Even
             continue
         kind = ZONE_KINDS[transition]
         dev = int(track.device[i])
-        out.append(EventDraft(
-            kind=kind, severity=sev, device_id=dev, occurred_at=from_us(track.t_us[i]),
-            lon=float(track.lon[i]), lat=float(track.lat[i]), zone_id=zone.id,
-            key=event_key(kind, dev, f"z{zone.id}", track.t_us[i]),
-            attrs={"zone": zone.name, "zone_kind": zone.kind}))
+        out.append(
+            EventDraft(
+                kind=kind,
+                severity=sev,
+                device_id=dev,
+                occurred_at=from_us(track.t_us[i]),
+                lon=float(track.lon[i]),
+                lat=float(track.lat[i]),
+                zone_id=zone.id,
+                key=event_key(kind, dev, f"z{zone.id}", track.t_us[i]),
+                attrs={"zone": zone.name, "zone_kind": zone.kind},
+            )
+        )
     return out
 
 
@@ -56,13 +65,25 @@ def border_events(track: Track, borders: BorderIndex, rules: AgencyRules) -> lis
         return []
     bc = borders.crossings_outside(track)
     out: list[EventDraft] = []
-    for i, b, lon, lat in zip(bc.point.tolist(), bc.border.tolist(), bc.lon.tolist(),
-                              bc.lat.tolist(), strict=True):
+    for i, b, lon, lat in zip(
+        bc.point.tolist(), bc.border.tolist(), bc.lon.tolist(), bc.lat.tolist(), strict=True
+    ):
         dev = int(track.device[i])
         code = borders.codes[b]
-        out.append(EventDraft(
-            kind="border_cross", severity=sev, device_id=dev, occurred_at=from_us(track.t_us[i]),
-            lon=lon, lat=lat, key=event_key("border_cross", dev, code, track.t_us[i]),
-            attrs={"border": code, "from": [float(track.lon[i - 1]), float(track.lat[i - 1])],
-                   "to": [float(track.lon[i]), float(track.lat[i])]}))
+        out.append(
+            EventDraft(
+                kind="border_cross",
+                severity=sev,
+                device_id=dev,
+                occurred_at=from_us(track.t_us[i]),
+                lon=lon,
+                lat=lat,
+                key=event_key("border_cross", dev, code, track.t_us[i]),
+                attrs={
+                    "border": code,
+                    "from": [float(track.lon[i - 1]), float(track.lat[i - 1])],
+                    "to": [float(track.lon[i]), float(track.lat[i])],
+                },
+            )
+        )
     return out

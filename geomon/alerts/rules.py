@@ -86,8 +86,14 @@ def validate(rules: Mapping[str, Any]) -> None:
     unknown = set(rules) - set(DEFAULT_RULES)
     if unknown:
         raise InvalidRequest(f"unknown rule keys {sorted(unknown)}")
-    for key in ("enter", "exit", "cross", "overspeed_severity", "stop_severity",
-                "border_cross_severity"):
+    for key in (
+        "enter",
+        "exit",
+        "cross",
+        "overspeed_severity",
+        "stop_severity",
+        "border_cross_severity",
+    ):
         if key in rules:
             _check_severity(rules[key], key)
     for kind, sev in rules.get("zone_kinds", {}).items():
@@ -117,11 +123,15 @@ class AgencyRules:
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
-    def zone_severity(self, transition: str, zone_kind: str,
-                      zone_rules: Mapping[str, Any] | None = None) -> str:
+    def zone_severity(
+        self, transition: str, zone_kind: str, zone_rules: Mapping[str, Any] | None = None
+    ) -> str:
         """Severity of ``transition`` (enter/exit/cross) for a zone, or "off"."""
-        sev = self.values.get("zone_kinds", {}).get(zone_kind, {}).get(
-            transition, self.values[transition])
+        sev = (
+            self.values.get("zone_kinds", {})
+            .get(zone_kind, {})
+            .get(transition, self.values[transition])
+        )
         if zone_rules and transition in zone_rules:
             sev = zone_rules[transition]
         return str(sev)

@@ -69,22 +69,33 @@ class Track:
         return out
 
     @classmethod
-    def from_rows(cls, rows: Sequence[tuple[Any, ...]], emit: Sequence[bool] | None = None
-                  ) -> Track:
+    def from_rows(
+        cls, rows: Sequence[tuple[Any, ...]], emit: Sequence[bool] | None = None
+    ) -> Track:
         """From (device, fix_time, lon, lat, speed_mps, attrs) rows, sorted on the way in.
         Column by column (numpy converts, None speeds become NaN): the event process builds
         a track of every fix the listener commits, so a per-row Python loop showed up there."""
         if not rows:
-            return cls(device=np.zeros(0, np.int64), t_us=np.zeros(0, np.int64),
-                       lon=np.zeros(0), lat=np.zeros(0), speed_mps=np.zeros(0),
-                       emit=None if emit is None else np.zeros(0, bool))
+            return cls(
+                device=np.zeros(0, np.int64),
+                t_us=np.zeros(0, np.int64),
+                lon=np.zeros(0),
+                lat=np.zeros(0),
+                speed_mps=np.zeros(0),
+                emit=None if emit is None else np.zeros(0, bool),
+            )
         dev, t, lon, lat, speed, attrs = zip(*rows, strict=True)
         device = np.array(dev, dtype=np.int64)
         t_us = np.array(list(map(to_us, t)), dtype=np.int64)
         order = np.lexsort((t_us, device))
         flags = None if emit is None else np.array(emit, dtype=bool)
-        columns = [device, t_us, np.array(lon, dtype=float), np.array(lat, dtype=float),
-                   np.array(speed, dtype=float)]
+        columns = [
+            device,
+            t_us,
+            np.array(lon, dtype=float),
+            np.array(lat, dtype=float),
+            np.array(speed, dtype=float),
+        ]
         dicts = [a or {} for a in attrs]
         if np.any(order != np.arange(len(order))):
             columns = [c[order] for c in columns]

@@ -58,13 +58,20 @@ def zone_transitions(track: Track, index: ZoneIndex, *, crossings: bool = True) 
     return Transitions(code[order], (allk // nz)[order], (allk % nz)[order])
 
 
-def _crossed(track: Track, index: ZoneIndex, emit: np.ndarray, cur: np.ndarray,
-             prev_on_next: np.ndarray, nz: int) -> np.ndarray:
+def _crossed(
+    track: Track,
+    index: ZoneIndex,
+    emit: np.ndarray,
+    cur: np.ndarray,
+    prev_on_next: np.ndarray,
+    nz: int,
+) -> np.ndarray:
     ends = np.flatnonzero(emit)
     if len(ends) == 0:
         return np.empty(0, np.int64)
     si, zi = index.segments_through_zones(
-        track.lon[ends - 1], track.lat[ends - 1], track.lon[ends], track.lat[ends])
+        track.lon[ends - 1], track.lat[ends - 1], track.lon[ends], track.lat[ends]
+    )
     keys = ends[si] * nz + zi
     return np.setdiff1d(np.setdiff1d(keys, cur), prev_on_next)
 
@@ -82,13 +89,15 @@ class BorderCrossings:
 class BorderIndex:
     """Border lines and the crossing-point zones where crossing them is expected."""
 
-    def __init__(self, codes: list[str], lines: list[object], crossing_points: list[object]
-                 ) -> None:
+    def __init__(
+        self, codes: list[str], lines: list[object], crossing_points: list[object]
+    ) -> None:
         self.codes = list(codes)
         self.lines = np.array(lines, dtype=object)
         self.tree = shapely.STRtree(self.lines)
-        self.allowed = shapely.union_all(np.array(crossing_points, dtype=object)) \
-            if crossing_points else None
+        self.allowed = (
+            shapely.union_all(np.array(crossing_points, dtype=object)) if crossing_points else None
+        )
         if self.allowed is not None:
             shapely.prepare(self.allowed)
 
@@ -98,8 +107,7 @@ class BorderIndex:
         empty = np.empty(0)
         if len(ends) == 0 or len(self.codes) == 0:
             return BorderCrossings(empty.astype(np.int64), empty.astype(np.int64), empty, empty)
-        segs = segments(track.lon[ends - 1], track.lat[ends - 1], track.lon[ends],
-                        track.lat[ends])
+        segs = segments(track.lon[ends - 1], track.lat[ends - 1], track.lon[ends], track.lat[ends])
         si, bi = self.tree.query(segs, predicate="intersects")
         where = shapely.intersection(segs[si], self.lines[bi])
         if self.allowed is not None:
@@ -107,5 +115,6 @@ class BorderIndex:
             si, bi, where = si[outside], bi[outside], where[outside]
         at = shapely.point_on_surface(where)
         order = np.lexsort((bi, si))
-        return BorderCrossings(ends[si][order], bi[order], shapely.get_x(at)[order],
-                               shapely.get_y(at)[order])
+        return BorderCrossings(
+            ends[si][order], bi[order], shapely.get_x(at)[order], shapely.get_y(at)[order]
+        )

@@ -53,8 +53,9 @@ class ZoneIndex:
         hit = shapely.intersects_xy(self.geoms[zi], lon[pi], lat[pi])
         return _sorted_pairs(pi[hit], zi[hit])
 
-    def segments_through_zones(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray,
-                               y1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def segments_through_zones(
+        self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (segment index, zone index) of segments that intersect a zone."""
         if len(self.zones) == 0 or len(x0) == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)

@@ -46,8 +46,9 @@ class Endpoint:
     def check(self, side: str) -> None:
         given = (self.border, self.places, self.points, self.crossings_of)
         if sum(bool(v) for v in given) != 1:
-            raise InvalidRequest(f"{side}: give exactly one of border, places, points or "
-                                 "crossings_of")
+            raise InvalidRequest(
+                f"{side}: give exactly one of border, places, points or crossings_of"
+            )
 
 
 @dataclass
@@ -79,8 +80,9 @@ def surface_file(row: dict[str, Any], data_dir: Path) -> Path:
     return p if p.is_absolute() else Path(data_dir) / p
 
 
-def load_surface(conn: psycopg.Connection, surface_id: int, data_dir: Path
-                 ) -> tuple[dict[str, Any], Grid]:
+def load_surface(
+    conn: psycopg.Connection, surface_id: int, data_dir: Path
+) -> tuple[dict[str, Any], Grid]:
     """A stored surface's row and raster (NotFound when the row or file is missing)."""
     row = store.get_surface(conn, surface_id)
     path = surface_file(row, data_dir)
@@ -90,27 +92,30 @@ def load_surface(conn: psycopg.Connection, surface_id: int, data_dir: Path
 
 
 def to_grid_crs(geom: shapely.Geometry, grid: Grid) -> shapely.Geometry:
-    return shapely.transform(shapely.segmentize(geom, 0.01), lambda xy: np.column_stack(
-        transform_xy(xy[:, 0], xy[:, 1], WGS84, grid.crs)))
+    return shapely.transform(
+        shapely.segmentize(geom, 0.01),
+        lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], WGS84, grid.crs)),
+    )
 
 
 def to_wgs84(geom: shapely.Geometry, crs: str) -> shapely.Geometry:
-    return shapely.transform(geom, lambda xy: np.column_stack(
-        transform_xy(xy[:, 0], xy[:, 1], crs, WGS84)))
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs, WGS84))
+    )
 
 
 def _point_cells(lonlat: list[tuple[float, float]], grid: Grid) -> np.ndarray:
     arr = np.asarray(lonlat, dtype=float).reshape(-1, 2)
     x, y = transform_xy(arr[:, 0], arr[:, 1], WGS84, grid.crs)
     try:
-        return cells_for_points(list(zip(x, y, strict=True)), grid.transform,
-                                grid.array.shape)
+        return cells_for_points(list(zip(x, y, strict=True)), grid.transform, grid.array.shape)
     except SpatialError as exc:
         raise InvalidRequest(f"an endpoint lies outside the surface: {exc}") from None
 
 
-def resolve_endpoint(conn: psycopg.Connection, ep: Endpoint, grid: Grid
-                     ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+def resolve_endpoint(
+    conn: psycopg.Connection, ep: Endpoint, grid: Grid
+) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
     """Cells of each place of the endpoint (one entry for a border) and what they were."""
     if ep.border:
         line = to_grid_crs(store.border_line(conn, ep.border), grid)
@@ -120,35 +125,64 @@ def resolve_endpoint(conn: psycopg.Connection, ep: Endpoint, grid: Grid
             raise InvalidRequest(f"border {ep.border}: {exc}") from None
         return [cells], [{"border": ep.border.upper(), "n_cells": len(cells)}]
     if ep.places or ep.crossings_of:
-        found = ([store.place(conn, name) for name in ep.places] if ep.places
-                 else store.border_crossings(conn, str(ep.crossings_of)))
+        found = (
+            [store.place(conn, name) for name in ep.places]
+            if ep.places
+            else store.border_crossings(conn, str(ep.crossings_of))
+        )
         if not found:
             raise InvalidRequest(f"border {ep.crossings_of} has no official crossing points")
         cells = _point_cells([(p["lon"], p["lat"]) for p in found], grid)
         return [c.reshape(1, 2) for c in cells], [
             {"place": p["name"], "place_id": p["id"], "lon": p["lon"], "lat": p["lat"]}
-            for p in found]
+            for p in found
+        ]
     cells = _point_cells(ep.points, grid)
     return [c.reshape(1, 2) for c in cells], [{"lon": x, "lat": y} for x, y in ep.points]
 
 
-def _save(conn: psycopg.Connection, c: cor.Corridor, grid: Grid, *, surface_id: int, rank: int,
-          params: dict[str, Any], agency_id: int | None, created_by: str) -> dict[str, Any]:
+def _save(
+    conn: psycopg.Connection,
+    c: cor.Corridor,
+    grid: Grid,
+    *,
+    surface_id: int,
+    rank: int,
+    params: dict[str, Any],
+    agency_id: int | None,
+    created_by: str,
+) -> dict[str, Any]:
     polys = cor.corridor_polygons(c.mask, grid.transform)
     geom = to_wgs84(shapely.union_all(polys), grid.crs)
     path = to_wgs84(c.path.line, grid.crs) if c.path and c.path.line is not None else None
-    summary = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-               for k, v in c.summary().items()}
+    summary = {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in c.summary().items()
+    }
     cid = store.insert_corridor(
-        conn, surface_id=surface_id, rank=rank, params={**params, **summary},
-        threshold=c.threshold, n_cells=c.n_cells,
-        total_cost=c.path.total_cost if c.path else c.min_cost, geom_wgs84=geom,
-        path_wgs84=path, agency_id=agency_id, created_by=created_by)
+        conn,
+        surface_id=surface_id,
+        rank=rank,
+        params={**params, **summary},
+        threshold=c.threshold,
+        n_cells=c.n_cells,
+        total_cost=c.path.total_cost if c.path else c.min_cost,
+        geom_wgs84=geom,
+        path_wgs84=path,
+        agency_id=agency_id,
+        created_by=created_by,
+    )
     return {"id": cid, "rank": rank, **summary}
 
 
-def build_corridors(conn: psycopg.Connection, req: CorridorRequest, *, data_dir: Path,
-                    agency_id: int | None = None, created_by: str = "") -> list[dict[str, Any]]:
+def build_corridors(
+    conn: psycopg.Connection,
+    req: CorridorRequest,
+    *,
+    data_dir: Path,
+    agency_id: int | None = None,
+    created_by: str = "",
+) -> list[dict[str, Any]]:
     """Compute and store the corridors of ``req``; returns one summary per stored row."""
     req.check()
     row, grid = load_surface(conn, req.surface_id, data_dir)
@@ -156,26 +190,56 @@ def build_corridors(conn: psycopg.Connection, req: CorridorRequest, *, data_dir:
     b_cells, b_info = resolve_endpoint(conn, req.target, grid)
     sampling = (abs(grid.transform.e), abs(grid.transform.a))
     margin = req.margin_m if req.margin_m is not None else 5 * grid.cell_size
-    kw: dict[str, Any] = {"sampling": sampling, "nodata": grid.nodata,
-                          "percentile": req.percentile, "within_pct": req.within_pct,
-                          "transform": grid.transform}
-    base = {"request": asdict(req), "margin_m": margin, "analysis_crs": grid.crs,
-            "surface_kind": row["kind"], "cell_size_m": grid.cell_size,
-            "endpoint_radius_m": 3 * margin}
+    kw: dict[str, Any] = {
+        "sampling": sampling,
+        "nodata": grid.nodata,
+        "percentile": req.percentile,
+        "within_pct": req.within_pct,
+        "transform": grid.transform,
+    }
+    base = {
+        "request": asdict(req),
+        "margin_m": margin,
+        "analysis_crs": grid.crs,
+        "surface_kind": row["kind"],
+        "cell_size_m": grid.cell_size,
+        "endpoint_radius_m": 3 * margin,
+    }
     out = []
     if req.pairs:
         for p in cor.corridors_between(grid.array, a_cells, b_cells, **kw):
             params = {**base, "from": a_info[p.i], "to": b_info[p.j], "pair": [p.i, p.j]}
-            out.append(_save(conn, p.corridor, grid, surface_id=req.surface_id, rank=1,
-                             params=params, agency_id=agency_id, created_by=created_by))
+            out.append(
+                _save(
+                    conn,
+                    p.corridor,
+                    grid,
+                    surface_id=req.surface_id,
+                    rank=1,
+                    params=params,
+                    agency_id=agency_id,
+                    created_by=created_by,
+                )
+            )
     else:
         a, b = np.vstack(a_cells), np.vstack(b_cells)
-        alts = cor.alternative_corridors(grid.array, a, b, k=req.alternatives, margin_m=margin,
-                                         **kw)
+        alts = cor.alternative_corridors(
+            grid.array, a, b, k=req.alternatives, margin_m=margin, **kw
+        )
         for rank, c in enumerate(alts, start=1):
             params = {**base, "from": a_info, "to": b_info}
-            out.append(_save(conn, c, grid, surface_id=req.surface_id, rank=rank,
-                             params=params, agency_id=agency_id, created_by=created_by))
+            out.append(
+                _save(
+                    conn,
+                    c,
+                    grid,
+                    surface_id=req.surface_id,
+                    rank=rank,
+                    params=params,
+                    agency_id=agency_id,
+                    created_by=created_by,
+                )
+            )
     if not out:
         raise InvalidRequest("no corridor: the endpoints are not connected on this surface")
     log.info("surface %d: stored %d corridors", req.surface_id, len(out))
@@ -185,31 +249,57 @@ def build_corridors(conn: psycopg.Connection, req: CorridorRequest, *, data_dir:
 # --------------------------------------------------------------------------- route risk
 
 
-def score_line(grid: Grid, line_lonlat: shapely.Geometry, threshold: float | None = None
-               ) -> dict[str, Any]:
+def score_line(
+    grid: Grid, line_lonlat: shapely.Geometry, threshold: float | None = None
+) -> dict[str, Any]:
     """Route risk of a lon/lat (Multi)LineString; segments above ``threshold`` in lon/lat."""
     coords = shapely.get_coordinates(line_lonlat)
     if not (np.all(np.abs(coords[:, 0]) <= 180) and np.all(np.abs(coords[:, 1]) <= 90)):
         raise InvalidRequest("route coordinates must be lon within ±180, lat within ±90")
     result = route_risk(grid, to_grid_crs(line_lonlat, grid), threshold=threshold)
-    segments = [{**s, "geometry": shapely.geometry.mapping(
-        to_wgs84(shapely.geometry.shape(s["geometry"]), grid.crs))} for s in result.segments]
-    summary = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-               for k, v in result.summary().items()}
-    return {**summary, "analysis_crs": grid.crs,
-            "segments": {"type": "FeatureCollection", "features": segments}}
+    segments = [
+        {
+            **s,
+            "geometry": shapely.geometry.mapping(
+                to_wgs84(shapely.geometry.shape(s["geometry"]), grid.crs)
+            ),
+        }
+        for s in result.segments
+    ]
+    summary = {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in result.summary().items()
+    }
+    return {
+        **summary,
+        "analysis_crs": grid.crs,
+        "segments": {"type": "FeatureCollection", "features": segments},
+    }
 
 
-def device_route_risk(conn: psycopg.Connection, grid: Grid, device: str, since: datetime,
-                      until: datetime, threshold: float | None = None) -> dict[str, Any]:
+def device_route_risk(
+    conn: psycopg.Connection,
+    grid: Grid,
+    device: str,
+    since: datetime,
+    until: datetime,
+    threshold: float | None = None,
+) -> dict[str, Any]:
     """Route risk of a device's track (valid fixes in [since, until), by fix_time)."""
     if since >= until:
         raise InvalidRequest("since must be before until")
     track = store.device_track(conn, device, since, until)
     if track["line"] is None:
-        raise InvalidRequest(f"device {device} has {track['n_fixes']} fix(es) in the window; "
-                             "a route needs at least two")
+        raise InvalidRequest(
+            f"device {device} has {track['n_fixes']} fix(es) in the window; "
+            "a route needs at least two"
+        )
     out = score_line(grid, track["line"], threshold)
-    return {"device": track["uid"], "device_id": track["device_id"],
-            "n_fixes": track["n_fixes"], "first_fix": track["first_fix"],
-            "last_fix": track["last_fix"], **out}
+    return {
+        "device": track["uid"],
+        "device_id": track["device_id"],
+        "n_fixes": track["n_fixes"],
+        "first_fix": track["first_fix"],
+        "last_fix": track["last_fix"],
+        **out,
+    }

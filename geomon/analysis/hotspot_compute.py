@@ -43,8 +43,9 @@ class Computed:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_lattice(p: HotspotParams, x: np.ndarray, y: np.ndarray,
-                   aoi_m: shapely.Geometry | None) -> None:
+def _check_lattice(
+    p: HotspotParams, x: np.ndarray, y: np.ndarray, aoi_m: shapely.Geometry | None
+) -> None:
     if aoi_m is not None:
         xmin, ymin, xmax, ymax = aoi_m.bounds
     elif len(x):
@@ -53,12 +54,19 @@ def _check_lattice(p: HotspotParams, x: np.ndarray, y: np.ndarray,
         raise SpatialError("no points to analyse")
     n = ((xmax - xmin) / p.cell_size + 2) * ((ymax - ymin) / (p.cell_size * 0.866) + 2)
     if n > MAX_LATTICE_CELLS:
-        raise InvalidRequest(f"a {p.cell_size:g} m grid over this area has ~{n:,.0f} cells "
-                             f"(at most {MAX_LATTICE_CELLS:,}): use a larger cell size")
+        raise InvalidRequest(
+            f"a {p.cell_size:g} m grid over this area has ~{n:,.0f} cells "
+            f"(at most {MAX_LATTICE_CELLS:,}): use a larger cell size"
+        )
 
 
-def grid_and_weights(p: HotspotParams, x: np.ndarray, y: np.ndarray, values: np.ndarray | None,
-                     aoi_m: shapely.Geometry | None) -> tuple[GridCells, Weights]:
+def grid_and_weights(
+    p: HotspotParams,
+    x: np.ndarray,
+    y: np.ndarray,
+    values: np.ndarray | None,
+    aoi_m: shapely.Geometry | None,
+) -> tuple[GridCells, Weights]:
     _check_lattice(p, x, y, aoi_m)
     cells = aggregate_to_grid(x, y, values, GridSpec(p.grid, p.cell_size), aoi=aoi_m)
     if p.knn is not None:
@@ -69,29 +77,43 @@ def grid_and_weights(p: HotspotParams, x: np.ndarray, y: np.ndarray, values: np.
 
 
 def _grid_derived(cells: GridCells, w: Weights) -> dict[str, Any]:
-    return {"weights": w.summary(), "grid_extent": cells.meta.get("extent"),
-            "n_points_used": cells.n_points_used, "n_points_dropped": cells.n_points_dropped}
+    return {
+        "weights": w.summary(),
+        "grid_extent": cells.meta.get("extent"),
+        "n_points_used": cells.n_points_used,
+        "n_points_dropped": cells.n_points_dropped,
+    }
 
 
 def _gistar(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m) -> Computed:
     cells, w = grid_and_weights(p, x, y, pts.values, aoi_m)
     res = gistar(cells.values, w, fdr=p.fdr, permutations=p.permutations, seed=p.seed)
-    cols = {"value": cells.values, "z": res.z, "p": res.p, "gi_bin": res.gi_bin,
-            "gi_bin_fdr": res.gi_bin_fdr, "p_sim": res.p_sim}
+    cols = {
+        "value": cells.values,
+        "z": res.z,
+        "p": res.p,
+        "gi_bin": res.gi_bin,
+        "gi_bin_fdr": res.gi_bin_fdr,
+        "p_sim": res.p_sim,
+    }
     summary = {"hot": int((res.gi_bin > 0).sum()), "cold": int((res.gi_bin < 0).sum())}
-    return Computed(cells.ids, cells.polygons, cols, derived=_grid_derived(cells, w),
-                    summary=summary)
+    return Computed(
+        cells.ids, cells.polygons, cols, derived=_grid_derived(cells, w), summary=summary
+    )
 
 
-def time_steps(epoch_s: np.ndarray, step: str, since: float | None, until: float
-               ) -> tuple[np.ndarray, int]:
+def time_steps(
+    epoch_s: np.ndarray, step: str, since: float | None, until: float
+) -> tuple[np.ndarray, int]:
     """Step index of each time (months or weeks from the window start) and the step count."""
     start = since if since is not None else (float(epoch_s.min()) if len(epoch_s) else until)
     if step == "week":
         idx = np.floor((epoch_s - start) / WEEK_S).astype(np.int64)
         return idx, max(1, math.ceil((until - start) / WEEK_S))
+
     def month(t: np.ndarray) -> np.ndarray:
         return t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+
     m0 = int(month(np.array([start]))[0])
     m_last = int(month(np.array([until - 1e-6]))[0])
     return month(epoch_s) - m0, m_last - m0 + 1
@@ -104,8 +126,13 @@ def build_cube(cells: GridCells, x, y, values, step_idx: np.ndarray, n_steps: in
     ids = cells.ids
     order = np.argsort(ids)
     pos = np.clip(np.searchsorted(ids[order], key), 0, len(ids) - 1)
-    ok = (ids[order][pos] == key) & (col >= 0) & (col < cells.n_cols) & (step_idx >= 0) \
+    ok = (
+        (ids[order][pos] == key)
+        & (col >= 0)
+        & (col < cells.n_cols)
+        & (step_idx >= 0)
         & (step_idx < n_steps)
+    )
     flat = order[pos[ok]] * n_steps + step_idx[ok]
     w = None if values is None else values[ok]
     cube = np.bincount(flat, weights=w, minlength=len(ids) * n_steps)
@@ -122,13 +149,24 @@ def _ehsa(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m) -> Computed:
     cube = build_cube(cells, x, y, pts.values, idx, n_steps)
     res = emerging_hotspots(cube, w, time_window=p.time_window, fdr=True)
     names = np.array(res.pattern_names, dtype=object)
-    cols = {"value": cube.sum(axis=1), "z": res.z[:, -1], "p": res.p[:, -1],
-            "gi_bin": res.bins[:, -1], "trend_z": res.trend_z, "trend_p": res.trend_p,
-            "category": names}
+    cols = {
+        "value": cube.sum(axis=1),
+        "z": res.z[:, -1],
+        "p": res.p[:, -1],
+        "gi_bin": res.bins[:, -1],
+        "trend_z": res.trend_z,
+        "trend_p": res.trend_p,
+        "category": names,
+    }
     kinds, counts = np.unique(names, return_counts=True)
     derived = {**_grid_derived(cells, w), "n_steps": n_steps, "step": p.step}
-    return Computed(cells.ids, cells.polygons, cols, derived=derived,
-                    summary={str(k): int(c) for k, c in zip(kinds, counts, strict=True)})
+    return Computed(
+        cells.ids,
+        cells.polygons,
+        cols,
+        derived=derived,
+        summary={str(k): int(c) for k, c in zip(kinds, counts, strict=True)},
+    )
 
 
 def _kde(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m, crs: str) -> Computed:
@@ -137,16 +175,29 @@ def _kde(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m, crs: str) -> Computed
     if extent is not None:
         n = (extent[2] - extent[0]) / cell * (extent[3] - extent[1]) / cell
         if n > MAX_RASTER_CELLS:
-            raise InvalidRequest(f"a {cell:g} m raster over this area has ~{n:,.0f} cells "
-                                 f"(at most {MAX_RASTER_CELLS:,}): use a larger kde_cell_size")
-    res = kernel_density(x, y, cell_size=cell, crs=crs, bandwidth=p.bandwidth,
-                         weights=pts.values, extent=extent)  # type: ignore[arg-type]
-    derived = {"bandwidth_m": res.bandwidth, "bandwidth_is_default": res.bandwidth_is_default,
-               "method": res.method, "kde_cell_size_m": cell, "total_weight": res.total_weight}
+            raise InvalidRequest(
+                f"a {cell:g} m raster over this area has ~{n:,.0f} cells "
+                f"(at most {MAX_RASTER_CELLS:,}): use a larger kde_cell_size"
+            )
+    res = kernel_density(
+        x, y, cell_size=cell, crs=crs, bandwidth=p.bandwidth, weights=pts.values, extent=extent
+    )  # type: ignore[arg-type]
+    derived = {
+        "bandwidth_m": res.bandwidth,
+        "bandwidth_is_default": res.bandwidth_is_default,
+        "method": res.method,
+        "kde_cell_size_m": cell,
+        "total_weight": res.total_weight,
+    }
     rows, cols = res.grid.array.shape
-    return Computed(np.empty(0, np.int64), lambda: np.empty(0, object), {}, raster=res.grid,
-                    derived=derived, summary={"raster": f"{cols}x{rows}",
-                                              "bandwidth_m": round(res.bandwidth, 1)})
+    return Computed(
+        np.empty(0, np.int64),
+        lambda: np.empty(0, object),
+        {},
+        raster=res.grid,
+        derived=derived,
+        summary={"raster": f"{cols}x{rows}", "bandwidth_m": round(res.bandwidth, 1)},
+    )
 
 
 def _dbscan(p: HotspotParams, x, y, pts: LoadedPoints) -> Computed:
@@ -156,12 +207,23 @@ def _dbscan(p: HotspotParams, x, y, pts: LoadedPoints) -> Computed:
     geoms = np.array([c.hull for c in hulls], dtype=object)
     counts = np.array([c.count for c in hulls], dtype=float)
     noise = int((labels < 0).sum())
-    return Computed(ids, lambda: geoms, {"value": counts}, derived={"noise_points": noise},
-                    summary={"clusters": len(hulls), "noise_points": noise})
+    return Computed(
+        ids,
+        lambda: geoms,
+        {"value": counts},
+        derived={"noise_points": noise},
+        summary={"clusters": len(hulls), "noise_points": noise},
+    )
 
 
-def compute(p: HotspotParams, x: np.ndarray, y: np.ndarray, pts: LoadedPoints,
-            aoi_m: shapely.Geometry | None, crs: str) -> Computed:
+def compute(
+    p: HotspotParams,
+    x: np.ndarray,
+    y: np.ndarray,
+    pts: LoadedPoints,
+    aoi_m: shapely.Geometry | None,
+    crs: str,
+) -> Computed:
     if p.kind == "gistar":
         return _gistar(p, x, y, pts, aoi_m)
     if p.kind == "ehsa":

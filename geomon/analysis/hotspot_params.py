@@ -20,26 +20,41 @@ class InputFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     layer: Literal["incidents", "observations", "positions"] = Field(
-        default="incidents", description="Point layer: incidents, observations (sensor alarms "
-        "and other BCP feeds, category = kind) or positions.")
-    category: str | None = Field(default=None, max_length=100,
-                                 description="incidents.category or observations.kind.")
+        default="incidents",
+        description="Point layer: incidents, observations (sensor alarms "
+        "and other BCP feeds, category = kind) or positions.",
+    )
+    category: str | None = Field(
+        default=None, max_length=100, description="incidents.category or observations.kind."
+    )
     agency: str | None = Field(default=None, max_length=64, description="Agency code.")
     since: datetime | None = Field(default=None, description="Window start (inclusive).")
-    until: datetime | None = Field(default=None, description="Window end (exclusive); "
-                                   "a run records 'now' here so it can be reproduced.")
+    until: datetime | None = Field(
+        default=None,
+        description="Window end (exclusive); a run records 'now' here so it can be reproduced.",
+    )
     bbox: tuple[float, float, float, float] | None = Field(
-        default=None, description="AOI: west,south,east,north (degrees).")
-    country: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$",
-                                description="AOI: ISO 3166-1 alpha-3 of `countries`.")
-    border: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}-[A-Za-z]{3}$",
-                               description="AOI: border code of `borders` (with buffer_km).")
-    buffer_km: float | None = Field(default=None, gt=0, le=500,
-                                    description="Buffer around the border, km.")
-    aoi: dict[str, Any] | None = Field(default=None, description="AOI: a GeoJSON Polygon or "
-                                       "MultiPolygon geometry (EPSG:4326).")
-    sum_values: bool = Field(default=False, description="Sum quantity/value instead of "
-                             "counting points.")
+        default=None, description="AOI: west,south,east,north (degrees)."
+    )
+    country: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{3}$",
+        description="AOI: ISO 3166-1 alpha-3 of `countries`.",
+    )
+    border: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{3}-[A-Za-z]{3}$",
+        description="AOI: border code of `borders` (with buffer_km).",
+    )
+    buffer_km: float | None = Field(
+        default=None, gt=0, le=500, description="Buffer around the border, km."
+    )
+    aoi: dict[str, Any] | None = Field(
+        default=None, description="AOI: a GeoJSON Polygon or MultiPolygon geometry (EPSG:4326)."
+    )
+    sum_values: bool = Field(
+        default=False, description="Sum quantity/value instead of counting points."
+    )
 
     @field_validator("since", "until")
     @classmethod
@@ -88,18 +103,21 @@ class HotspotParams(BaseModel):
     filter: InputFilter = Field(default_factory=InputFilter)
     grid: Literal["hex", "square"] = "hex"
     cell_size: float = Field(default=5000.0, ge=50, le=200_000, description="Grid cell, m.")
-    distance_band: float | None = Field(default=None, gt=0, le=1_000_000,
-                                        description="Fixed band, m (default: ArcGIS's rule).")
+    distance_band: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="Fixed band, m (default: ArcGIS's rule)."
+    )
     knn: int | None = Field(default=None, ge=1, le=64, description="k nearest neighbours.")
     fdr: bool = Field(default=False, description="Benjamini-Hochberg FDR bins (gi_bin_fdr).")
     permutations: int | None = Field(default=None, ge=9, le=9999)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     step: Literal["month", "week"] = Field(default="month", description="EHSA time step.")
     time_window: int = Field(default=1, ge=0, le=12, description="EHSA neighbourhood steps.")
-    bandwidth: float | None = Field(default=None, gt=0, le=1_000_000,
-                                    description="KDE radius, m (default: ArcGIS's rule).")
-    kde_cell_size: float | None = Field(default=None, ge=10, le=100_000,
-                                        description="KDE raster cell, m (default cell_size/5).")
+    bandwidth: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="KDE radius, m (default: ArcGIS's rule)."
+    )
+    kde_cell_size: float | None = Field(
+        default=None, ge=10, le=100_000, description="KDE raster cell, m (default cell_size/5)."
+    )
     eps: float = Field(default=2000.0, gt=0, le=200_000, description="DBSCAN eps, m.")
     min_count: int = Field(default=5, ge=1, le=100_000, description="DBSCAN min points.")
 
@@ -119,8 +137,9 @@ class HotspotParams(BaseModel):
         return params, self.filter.model_dump(mode="json", exclude_none=True)
 
     @classmethod
-    def from_stored(cls, kind: str, params: dict[str, Any], input_filter: dict[str, Any]
-                    ) -> HotspotParams:
+    def from_stored(
+        cls, kind: str, params: dict[str, Any], input_filter: dict[str, Any]
+    ) -> HotspotParams:
         """The parameters of a stored run (values chosen from the data are left out)."""
         clean = {k: v for k, v in params.items() if k not in ("derived", "kind")}
         return cls.model_validate({**clean, "kind": kind, "filter": input_filter})

@@ -76,8 +76,13 @@ class RegionSurfaceSpec:
     def pinned(self, now: datetime | None = None) -> RegionSurfaceSpec:
         """Open windows closed at ``now`` (patrols default to the last 24 h)."""
         now = (now or datetime.now(UTC)).replace(microsecond=0)
-        p = RegionSurfaceSpec(**{**asdict(self), "crossing_kinds": tuple(self.crossing_kinds),
-                                 "impassable_kinds": tuple(self.impassable_kinds)})
+        p = RegionSurfaceSpec(
+            **{
+                **asdict(self),
+                "crossing_kinds": tuple(self.crossing_kinds),
+                "impassable_kinds": tuple(self.impassable_kinds),
+            }
+        )
         p.patrol_until = p.patrol_until or now
         p.patrol_since = p.patrol_since or p.patrol_until - timedelta(hours=24)
         p.incidents_until = p.incidents_until or now
@@ -94,8 +99,9 @@ class SurfaceOutcome:
     seconds: float
 
 
-def region_grid(aoi: shapely.Geometry, cell_size_m: float, max_cells: int = MAX_CELLS
-                ) -> tuple[str, Affine, tuple[int, int]]:
+def region_grid(
+    aoi: shapely.Geometry, cell_size_m: float, max_cells: int = MAX_CELLS
+) -> tuple[str, Affine, tuple[int, int]]:
     """Metric CRS, north-up transform and shape covering the region's lon/lat box."""
     w, s, e, n = aoi.bounds
     crs = metric_crs_for_bbox(w, s, e, n).to_string()
@@ -105,8 +111,10 @@ def region_grid(aoi: shapely.Geometry, cell_size_m: float, max_cells: int = MAX_
     cols = math.ceil((float(xs.max()) - x0) / cell_size_m)
     rows = math.ceil((y1 - float(ys.min())) / cell_size_m)
     if rows * cols > max_cells:
-        raise InvalidRequest(f"{rows}×{cols} cells is more than {max_cells:,}: raise the cell "
-                             "size or shrink the region")
+        raise InvalidRequest(
+            f"{rows}×{cols} cells is more than {max_cells:,}: raise the cell "
+            "size or shrink the region"
+        )
     return crs, Affine(cell_size_m, 0, x0, 0, -cell_size_m, y1), (rows, cols)
 
 
@@ -118,8 +126,12 @@ def _dem(spec: RegionSurfaceSpec, aoi: shapely.Geometry) -> tuple[Grid, dict[str
         return dem, {"source": "file", "path": str(Path(spec.dem_path).resolve())}
     crs, tr, shape = region_grid(aoi, spec.cell_size_m, spec.max_cells)
     dem = synthetic_dem(shape, tr, crs, seed=spec.dem_seed, relief_m=spec.relief_m)
-    return dem, {"source": "synthetic", "seed": spec.dem_seed, "relief_m": spec.relief_m,
-                 "note": "geomon.spatial.surfaces.synthetic_dem: not real terrain"}
+    return dem, {
+        "source": "synthetic",
+        "seed": spec.dem_seed,
+        "relief_m": spec.relief_m,
+        "note": "geomon.spatial.surfaces.synthetic_dem: not real terrain",
+    }
 
 
 def _project(lonlat: np.ndarray, crs: str) -> list[shapely.Geometry]:
@@ -130,8 +142,13 @@ def _project(lonlat: np.ndarray, crs: str) -> list[shapely.Geometry]:
 
 
 def _to_grid(geoms: list[shapely.Geometry], crs: str) -> list[shapely.Geometry]:
-    return [shapely.transform(shapely.segmentize(g, 0.05), lambda xy: np.column_stack(
-        transform_xy(xy[:, 0], xy[:, 1], WGS84, crs))) for g in geoms]
+    return [
+        shapely.transform(
+            shapely.segmentize(g, 0.05),
+            lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], WGS84, crs)),
+        )
+        for g in geoms
+    ]
 
 
 def _density(points: list[shapely.Geometry], dem: Grid, sigma_m: float) -> np.ndarray | None:
@@ -140,8 +157,13 @@ def _density(points: list[shapely.Geometry], dem: Grid, sigma_m: float) -> np.nd
     return point_density(points, dem.array.shape, dem.transform, sigma_m)
 
 
-def load_layers(conn: psycopg.Connection, spec: RegionSurfaceSpec, aoi: shapely.Geometry,
-                dem: Grid, data_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_layers(
+    conn: psycopg.Connection,
+    spec: RegionSurfaceSpec,
+    aoi: shapely.Geometry,
+    dem: Grid,
+    data_dir: Path,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The build_surface keyword layers (grid CRS) and the record of what was read."""
     kw: dict[str, Any] = {}
     rec: dict[str, Any] = {}
@@ -151,35 +173,63 @@ def load_layers(conn: psycopg.Connection, spec: RegionSurfaceSpec, aoi: shapely.
     crossings = store.crossing_points(conn, aoi, kinds=spec.crossing_kinds)
     pts = np.array([[c["lon"], c["lat"]] for c in crossings]).reshape(-1, 2)
     kw["crossings"] = _project(pts, dem.crs)
-    rec["crossings"] = {"table": "places", "kinds": list(spec.crossing_kinds),
-                        "places": [{"id": c["id"], "name": c["name"]} for c in crossings]}
+    rec["crossings"] = {
+        "table": "places",
+        "kinds": list(spec.crossing_kinds),
+        "places": [{"id": c["id"], "name": c["name"]} for c in crossings],
+    }
     zone_ids, polys = store.impassable_polygons(conn, aoi, kinds=spec.impassable_kinds)
     kw["impassable"] = _to_grid(polys, dem.crs)
-    rec["impassable"] = {"table": "zones", "kinds": list(spec.impassable_kinds),
-                         "zone_ids": zone_ids}
+    rec["impassable"] = {
+        "table": "zones",
+        "kinds": list(spec.impassable_kinds),
+        "zone_ids": zone_ids,
+    }
     fixes = store.patrol_presence(conn, aoi, spec.patrol_since, spec.patrol_until)  # type: ignore[arg-type]
     kw["patrols"] = _project(fixes, dem.crs)
-    rec["patrols"] = {"table": "positions", "since": spec.patrol_since,
-                      "until": spec.patrol_until, "thinning": "one fix per device per minute",
-                      "n_fixes": len(fixes)}
+    rec["patrols"] = {
+        "table": "positions",
+        "since": spec.patrol_since,
+        "until": spec.patrol_until,
+        "thinning": "one fix per device per minute",
+        "n_fixes": len(fixes),
+    }
     kw["hotspot"], rec["hotspot"] = _hotspot(conn, spec, aoi, dem, data_dir)
     return kw, rec
 
 
-def _hotspot(conn: psycopg.Connection, spec: RegionSurfaceSpec, aoi: shapely.Geometry,
-             dem: Grid, data_dir: Path) -> tuple[np.ndarray | None, dict[str, Any]]:
+def _hotspot(
+    conn: psycopg.Connection,
+    spec: RegionSurfaceSpec,
+    aoi: shapely.Geometry,
+    dem: Grid,
+    data_dir: Path,
+) -> tuple[np.ndarray | None, dict[str, Any]]:
     if spec.hotspot_surface_id is not None:
         row = store.get_surface(conn, spec.hotspot_surface_id)
         path = Path(row["path"]) if Path(row["path"]).is_absolute() else data_dir / row["path"]
-        return hotspot_on_grid(path, dem), {"surface_id": spec.hotspot_surface_id,
-                                            "kind": row["kind"], "path": str(path)}
-    pts = store.incident_points(conn, aoi, category=spec.incident_category,
-                                since=spec.incidents_since, until=spec.incidents_until)
+        return hotspot_on_grid(path, dem), {
+            "surface_id": spec.hotspot_surface_id,
+            "kind": row["kind"],
+            "path": str(path),
+        }
+    pts = store.incident_points(
+        conn,
+        aoi,
+        category=spec.incident_category,
+        since=spec.incidents_since,
+        until=spec.incidents_until,
+    )
     dens = _density(_project(pts, dem.crs), dem, spec.hotspot_sigma_m)
-    return dens, {"table": "incidents", "category": spec.incident_category,
-                  "since": spec.incidents_since, "until": spec.incidents_until,
-                  "n_points": len(pts), "method": "gaussian density of counts",
-                  "sigma_m": spec.hotspot_sigma_m}
+    return dens, {
+        "table": "incidents",
+        "category": spec.incident_category,
+        "since": spec.incidents_since,
+        "until": spec.incidents_until,
+        "n_points": len(pts),
+        "method": "gaussian density of counts",
+        "sigma_m": spec.hotspot_sigma_m,
+    }
 
 
 def _jsonable(obj: Any) -> Any:
@@ -195,52 +245,111 @@ def _jsonable(obj: Any) -> Any:
 def raster_outline_wgs84(grid: Grid) -> shapely.Geometry:
     w, s, e, n = grid.bounds()
     box = shapely.segmentize(shapely.box(w, s, e, n), max(e - w, n - s) / 200)
-    return shapely.transform(box, lambda xy: np.column_stack(
-        transform_xy(xy[:, 0], xy[:, 1], grid.crs, WGS84)))
+    return shapely.transform(
+        box, lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], grid.crs, WGS84))
+    )
 
 
-def build_region_surface(conn: psycopg.Connection, spec: RegionSurfaceSpec, *, data_dir: Path,
-                         agency_id: int | None = None, created_by: str = "") -> SurfaceOutcome:
+def build_region_surface(
+    conn: psycopg.Connection,
+    spec: RegionSurfaceSpec,
+    *,
+    data_dir: Path,
+    agency_id: int | None = None,
+    created_by: str = "",
+) -> SurfaceOutcome:
     """Build, write (data_dir/surfaces/risk-<id>.tif) and record a surface; caller commits."""
     t0 = time.perf_counter()
     spec.validate()
     spec = spec.pinned()
-    aoi = inputs.resolve_aoi(conn, bbox=spec.bbox, country=spec.country, border=spec.border,
-                             buffer_km=spec.buffer_km)
+    aoi = inputs.resolve_aoi(
+        conn, bbox=spec.bbox, country=spec.country, border=spec.border, buffer_km=spec.buffer_km
+    )
     assert aoi is not None
     dem, dem_rec = _dem(spec, aoi)
     kw, rec = load_layers(conn, spec, aoi, dem, data_dir)
     weights = SurfaceWeights(**spec.weights)  # type: ignore[arg-type]
-    grid = build_surface(dem, weights, inputs={k: str(v) for k, v in
-                                               _jsonable({**rec, "dem": dem_rec}).items()}, **kw)
+    grid = build_surface(
+        dem,
+        weights,
+        inputs={k: str(v) for k, v in _jsonable({**rec, "dem": dem_rec}).items()},
+        **kw,
+    )
     ok = grid.array[grid.array != NODATA]
-    params = _jsonable({
-        "spec": asdict(spec), "region_wkt_bounds": list(aoi.bounds), "crs": grid.crs,
-        "cell_size_m": grid.cell_size, "shape": list(grid.array.shape), "dem": dem_rec,
-        "weights": asdict(weights), "inputs": rec, "units": UNITS,
-        "layers_used": grid.tags.get("geomon_layers"), "formula": grid.tags["geomon_formula"],
-        "vmin": float(ok.min()) if ok.size else 0.0, "vmax": float(ok.max()) if ok.size else 1.0,
-        "impassable_cells": int((grid.array == NODATA).sum())})
+    params = _jsonable(
+        {
+            "spec": asdict(spec),
+            "region_wkt_bounds": list(aoi.bounds),
+            "crs": grid.crs,
+            "cell_size_m": grid.cell_size,
+            "shape": list(grid.array.shape),
+            "dem": dem_rec,
+            "weights": asdict(weights),
+            "inputs": rec,
+            "units": UNITS,
+            "layers_used": grid.tags.get("geomon_layers"),
+            "formula": grid.tags["geomon_formula"],
+            "vmin": float(ok.min()) if ok.size else 0.0,
+            "vmax": float(ok.max()) if ok.size else 1.0,
+            "impassable_cells": int((grid.array == NODATA).sum()),
+        }
+    )
     name = spec.name or f"risk surface {spec.bbox or spec.country or spec.border}"
-    sid = store.insert_surface(conn, kind="cost", name=name, crs=grid.crs, units=UNITS,
-                               params=params, bounds_wgs84=raster_outline_wgs84(grid),
-                               agency_id=agency_id, created_by=created_by)
+    sid = store.insert_surface(
+        conn,
+        kind="cost",
+        name=name,
+        crs=grid.crs,
+        units=UNITS,
+        params=params,
+        bounds_wgs84=raster_outline_wgs84(grid),
+        agency_id=agency_id,
+        created_by=created_by,
+    )
     path = (Path(data_dir) / "surfaces" / f"risk-{sid}.tif").resolve()
-    write_geotiff(path, Grid(grid.array, grid.transform, grid.crs, grid.nodata,
-                             {**grid.tags, "geomon_surface_id": str(sid)}))
+    write_geotiff(
+        path,
+        Grid(
+            grid.array,
+            grid.transform,
+            grid.crs,
+            grid.nodata,
+            {**grid.tags, "geomon_surface_id": str(sid)},
+        ),
+    )
     store.set_surface_path(conn, sid, str(path))
     secs = time.perf_counter() - t0
     log.info("surface %d: %s cells, %.2f s", sid, grid.array.shape, secs)
     return SurfaceOutcome(sid, str(path), grid.crs, grid.array.shape, params, secs)
 
 
-def store_file_surface(conn: psycopg.Connection, grid: Grid, out: Path, *, name: str,
-                       agency_id: int | None, created_by: str, extra: dict[str, Any]) -> int:
+def store_file_surface(
+    conn: psycopg.Connection,
+    grid: Grid,
+    out: Path,
+    *,
+    name: str,
+    agency_id: int | None,
+    created_by: str,
+    extra: dict[str, Any],
+) -> int:
     """Record an already written surface GeoTIFF (``surfaces build --store``)."""
     ok = grid.array[grid.array != grid.nodata]
-    params = {"tags": dict(grid.tags), **extra, "vmin": float(ok.min()) if ok.size else 0.0,
-              "vmax": float(ok.max()) if ok.size else 1.0}
-    return store.insert_surface(conn, kind="cost", name=name, crs=grid.crs, units=UNITS,
-                                params=params, bounds_wgs84=raster_outline_wgs84(grid),
-                                agency_id=agency_id, created_by=created_by,
-                                path=str(out.resolve()))
+    params = {
+        "tags": dict(grid.tags),
+        **extra,
+        "vmin": float(ok.min()) if ok.size else 0.0,
+        "vmax": float(ok.max()) if ok.size else 1.0,
+    }
+    return store.insert_surface(
+        conn,
+        kind="cost",
+        name=name,
+        crs=grid.crs,
+        units=UNITS,
+        params=params,
+        bounds_wgs84=raster_outline_wgs84(grid),
+        agency_id=agency_id,
+        created_by=created_by,
+        path=str(out.resolve()),
+    )

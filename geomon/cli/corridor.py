@@ -270,15 +270,25 @@ def build(
         if not named:
             raise InvalidRequest("no corridor: the places are not connected")
         _write_corridors(out, grid, named)
-        result: dict[str, Any] = {"out": str(out),
-                                  "corridors": [{**k, **c.summary()} for k, c in named]}
+        result: dict[str, Any] = {
+            "out": str(out),
+            "corridors": [{**k, **c.summary()} for k, c in named],
+        }
         if store:
             from geomon.cli.corridor_db import store_file_corridors
 
             assert surface_id is not None
-            request = {"cost": str(cost), "from": sources, "to": to, "percentile": percentile,
-                       "within_pct": within_pct, "alternatives": alternatives,
-                       "margin_m": margin, "pairs": pairs, "lonlat": lonlat}
+            request = {
+                "cost": str(cost),
+                "from": sources,
+                "to": to,
+                "percentile": percentile,
+                "within_pct": within_pct,
+                "alternatives": alternatives,
+                "margin_m": margin,
+                "pairs": pairs,
+                "lonlat": lonlat,
+            }
             result["stored_ids"] = store_file_corridors(surface_id, grid, named, request, None)
         _emit(result)
 
@@ -363,9 +373,17 @@ def risk(
         _emit(summary)
 
 
-def _risk_db(surface: Path | None, surface_id: int | None, line: Path | None, line_crs: str,
-             device: str | None, since: str | None, until: str | None,
-             threshold: float | None, out: Path | None) -> None:
+def _risk_db(
+    surface: Path | None,
+    surface_id: int | None,
+    line: Path | None,
+    line_crs: str,
+    device: str | None,
+    since: str | None,
+    until: str | None,
+    threshold: float | None,
+    out: Path | None,
+) -> None:
     from geomon.cli.corridor_db import route_risk_db
 
     lonlat = None

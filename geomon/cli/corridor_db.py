@@ -82,43 +82,73 @@ def build_region(
     buffer_km: Annotated[float | None, Opt(help="Border buffer, km.")] = None,
     cell_size: Annotated[float, Opt("--cell-size", help="Cell size, m.")] = 1000.0,
     config: Annotated[Path | None, Opt("--config", help="TOML: [weights], [dem].")] = None,
-    since: Since = None, until: Until = None,
+    since: Since = None,
+    until: Until = None,
     category: Annotated[str | None, Opt(help="Only incidents of this category.")] = None,
     name: Annotated[str, Opt(help="Surface name.")] = "",
-    owner: Owner = None, as_user: AsUser = None,
+    owner: Owner = None,
+    as_user: AsUser = None,
 ) -> None:
     """Build a risk/cost surface of a region from the database and store it; prints its id."""
     with reported_errors():
         extra = _toml_spec(config)
         if category:
             extra["incident_category"] = category
-        spec = RegionSurfaceSpec(bbox=_bbox(bbox) if bbox else None, country=country,
-                                 border=border, buffer_km=buffer_km, cell_size_m=cell_size,
-                                 patrol_since=parse_utc(since), patrol_until=parse_utc(until),
-                                 name=name,
-                                 **extra)
+        spec = RegionSurfaceSpec(
+            bbox=_bbox(bbox) if bbox else None,
+            country=country,
+            border=border,
+            buffer_km=buffer_km,
+            cell_size_m=cell_size,
+            patrol_since=parse_utc(since),
+            patrol_until=parse_utc(until),
+            name=name,
+            **extra,
+        )
         with connect(db_url()) as conn:
-            out = build_region_surface(conn, spec, data_dir=settings().data_dir,
-                                       agency_id=_owner_id(conn, owner),
-                                       created_by=as_user or getpass.getuser())
+            out = build_region_surface(
+                conn,
+                spec,
+                data_dir=settings().data_dir,
+                agency_id=_owner_id(conn, owner),
+                created_by=as_user or getpass.getuser(),
+            )
             conn.commit()
         p = out.params
-        _emit({"surface_id": out.surface_id, "path": out.path, "crs": out.crs,
-               "shape": list(out.shape), "seconds": round(out.seconds, 2), "dem": p["dem"],
-               "min": p["vmin"], "max": p["vmax"], "layers": json.loads(p["layers_used"]),
-               "inputs": {k: {kk: vv for kk, vv in v.items() if kk != "places"}
-                          for k, v in p["inputs"].items()}})
+        _emit(
+            {
+                "surface_id": out.surface_id,
+                "path": out.path,
+                "crs": out.crs,
+                "shape": list(out.shape),
+                "seconds": round(out.seconds, 2),
+                "dem": p["dem"],
+                "min": p["vmin"],
+                "max": p["vmax"],
+                "layers": json.loads(p["layers_used"]),
+                "inputs": {
+                    k: {kk: vv for kk, vv in v.items() if kk != "places"}
+                    for k, v in p["inputs"].items()
+                },
+            }
+        )
 
 
-def store_built(grid: Grid, out: Path, config: Path, owner: str | None, as_user: str | None
-                ) -> int:
+def store_built(grid: Grid, out: Path, config: Path, owner: str | None, as_user: str | None) -> int:
     """``surfaces build --store``: record a file-built surface."""
     with connect(db_url()) as conn:
-        sid = store_file_surface(conn, grid, out, name=f"surface from {config.name}",
-                                 agency_id=_owner_id(conn, owner),
-                                 created_by=as_user or getpass.getuser(),
-                                 extra={"config": str(config.resolve()),
-                                        "config_text": config.read_text(encoding="utf-8")})
+        sid = store_file_surface(
+            conn,
+            grid,
+            out,
+            name=f"surface from {config.name}",
+            agency_id=_owner_id(conn, owner),
+            created_by=as_user or getpass.getuser(),
+            extra={
+                "config": str(config.resolve()),
+                "config_text": config.read_text(encoding="utf-8"),
+            },
+        )
         conn.commit()
     return sid
 
@@ -129,16 +159,20 @@ def list_cmd(limit: Annotated[int, Opt(min=1, max=10000)] = 50) -> None:
         rows = store.list_surfaces(conn, limit=limit)
     typer.echo(f"{'id':>5} {'kind':<6} {'crs':<11} {'by':<10} {'created':<16} name")
     for r in rows:
-        typer.echo(f"{r['id']:>5} {r['kind']:<6} {r['crs'][:11]:<11} {r['created_by'][:10]:<10} "
-                   f"{r['created_at']:%Y-%m-%d %H:%M} {r['name']}")
+        typer.echo(
+            f"{r['id']:>5} {r['kind']:<6} {r['crs'][:11]:<11} {r['created_by'][:10]:<10} "
+            f"{r['created_at']:%Y-%m-%d %H:%M} {r['name']}"
+        )
 
 
 def show_cmd(surface_id: int) -> None:
     """One surface: path, CRS, units, every input and weight, and its corridors."""
     with reported_errors(), connect(db_url()) as conn:
         row = store.get_surface(conn, surface_id)
-        row["corridors"] = [{k: c[k] for k in ("id", "rank", "n_cells", "total_cost")}
-                            for c in store.corridors_of(conn, surface_id=surface_id)]
+        row["corridors"] = [
+            {k: c[k] for k in ("id", "rank", "n_cells", "total_cost")}
+            for c in store.corridors_of(conn, surface_id=surface_id)
+        ]
     _emit(row)
 
 
@@ -164,31 +198,47 @@ def between(
     percentile: Annotated[float | None, Opt(help="Cut at this percentile.")] = None,
     within_pct: Annotated[float | None, Opt(help="Cut within X % of the min (default 3).")] = None,
     pairs: Annotated[bool, Opt(help="Every source place × --to-place pair.")] = False,
-    owner: Owner = None, as_user: AsUser = None,
+    owner: Owner = None,
+    as_user: AsUser = None,
 ) -> None:
     """Corridors between a border / places and places on a stored surface; stores them."""
     with reported_errors():
         if percentile is None and within_pct is None:
             within_pct = 3.0
         req = service.CorridorRequest(
-            surface_id, service.Endpoint(border=from_border, places=list(from_place),
-                                         crossings_of=from_crossings),
+            surface_id,
+            service.Endpoint(
+                border=from_border, places=list(from_place), crossings_of=from_crossings
+            ),
             service.Endpoint(border=to_border, places=list(to_place)),
-            alternatives=alternatives, margin_m=margin, percentile=percentile,
-            within_pct=within_pct, pairs=pairs)
+            alternatives=alternatives,
+            margin_m=margin,
+            percentile=percentile,
+            within_pct=within_pct,
+            pairs=pairs,
+        )
         with connect(db_url()) as conn:
             owner_id = _owner_id(conn, owner)
             if owner_id is None:
                 owner_id = store.get_surface(conn, surface_id)["agency_id"]
-            rows = service.build_corridors(conn, req, data_dir=settings().data_dir,
-                                           agency_id=owner_id,
-                                           created_by=as_user or getpass.getuser())
+            rows = service.build_corridors(
+                conn,
+                req,
+                data_dir=settings().data_dir,
+                agency_id=owner_id,
+                created_by=as_user or getpass.getuser(),
+            )
             conn.commit()
         _emit({"surface_id": surface_id, "corridors": rows})
 
 
-def store_file_corridors(surface_id: int, grid: Grid, named: list[tuple[dict[str, Any], Any]],
-                         request: dict[str, Any], as_user: str | None) -> list[int]:
+def store_file_corridors(
+    surface_id: int,
+    grid: Grid,
+    named: list[tuple[dict[str, Any], Any]],
+    request: dict[str, Any],
+    as_user: str | None,
+) -> list[int]:
     """``corridor build --store``: save file-mode corridors against stored surface N."""
     from geomon.analysis.corridors import _save
 
@@ -197,16 +247,31 @@ def store_file_corridors(surface_id: int, grid: Grid, named: list[tuple[dict[str
         owner_id = store.get_surface(conn, surface_id)["agency_id"]
         for i, (label, c) in enumerate(named, start=1):
             params = {"request": request, **label, "analysis_crs": grid.crs}
-            ids.append(_save(conn, c, grid, surface_id=surface_id, rank=label.get("rank", i),
-                             params=params, agency_id=owner_id,
-                             created_by=as_user or getpass.getuser())["id"])
+            ids.append(
+                _save(
+                    conn,
+                    c,
+                    grid,
+                    surface_id=surface_id,
+                    rank=label.get("rank", i),
+                    params=params,
+                    agency_id=owner_id,
+                    created_by=as_user or getpass.getuser(),
+                )["id"]
+            )
         conn.commit()
     return ids
 
 
-def route_risk_db(surface: Path | None, surface_id: int | None, line_lonlat: Any,
-                  device: str | None, since: str | None, until: str | None,
-                  threshold: float | None) -> dict[str, Any]:
+def route_risk_db(
+    surface: Path | None,
+    surface_id: int | None,
+    line_lonlat: Any,
+    device: str | None,
+    since: str | None,
+    until: str | None,
+    threshold: float | None,
+) -> dict[str, Any]:
     """``route risk`` with --surface-id and/or --device (the track from ``positions``)."""
     from geomon.cli.corridor import _read_raster
 
@@ -229,7 +294,8 @@ def route_risk_db(surface: Path | None, surface_id: int | None, line_lonlat: Any
 
 def devices_cmd(
     bbox: Annotated[str, Opt(help="Region W,S,E,N (degrees).")],
-    since: Since = None, until: Until = None,
+    since: Since = None,
+    until: Until = None,
     limit: Annotated[int, Opt(min=1, max=1000)] = 20,
 ) -> None:
     """Devices with fixes in a region and window (default: the last 24 h), most fixes first."""
@@ -244,8 +310,9 @@ def devices_cmd(
     _emit({"since": t0, "until": t1, "devices": rows})
 
 
-def register(surfaces_app: typer.Typer, corridor_app: typer.Typer,
-             route_app: typer.Typer | None = None) -> None:
+def register(
+    surfaces_app: typer.Typer, corridor_app: typer.Typer, route_app: typer.Typer | None = None
+) -> None:
     if route_app is not None:
         route_app.command("devices")(devices_cmd)
     surfaces_app.command("build-region")(build_region)
@@ -253,5 +320,3 @@ def register(surfaces_app: typer.Typer, corridor_app: typer.Typer,
     surfaces_app.command("show")(show_cmd)
     surfaces_app.command("delete")(delete_cmd)
     corridor_app.command("between")(between)
-
-

@@ -8,8 +8,9 @@ from geomon.cli.common import db_url, reported_errors, settings
 from geomon.store.db import connect
 from geomon.store.partitions import ensure_partitions
 
-app = typer.Typer(help="Database schema: migrate up or down, make partitions.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: migrate up or down, make partitions.", no_args_is_help=True
+)
 
 
 @app.command()

@@ -21,9 +21,12 @@ def demo_data(
     incidents: int = typer.Option(5000, "--incidents", min=0, help="Synthetic incidents."),
     seed: int = typer.Option(11, "--seed", help="Random seed."),
     login: str = typer.Option(
-        None, "--login", help="Also (re)create this demo user: an analyst of a regional "
+        None,
+        "--login",
+        help="Also (re)create this demo user: an analyst of a regional "
         "situation centre that every demo agency shares its data with; a new random password "
-        "is printed each time (there are no default credentials)."),
+        "is printed each time (there are no default credentials).",
+    ),
 ) -> None:
     """Register the demo agencies and teams and (re)generate synthetic incidents (idempotent)."""
     places = read_places(settings().reference_dir / "places_central_asia.csv")
@@ -31,16 +34,25 @@ def demo_data(
         for iso, (code, name) in AGENCIES.items():
             ensure_agency(conn, code, name, iso)
         for uid, agency in demo_teams(places, teams):
-            add_device(conn, uid=uid, kind="serial-gps", agency=agency,
-                       name=f"Mobile team {uid[-2:]} ({agency})")
+            add_device(
+                conn,
+                uid=uid,
+                kind="serial-gps",
+                agency=agency,
+                name=f"Mobile team {uid[-2:]} ({agency})",
+            )
         n_zones = _demo_zones(conn)
     with reported_errors(), connect(db_url()) as conn:  # zones stay even if incidents fail
         delete_incidents_from(conn, DEMO_SOURCE)
-        rows = [dict(dataclasses.asdict(i), agency=i.agency_code)
-                for i in demo_incidents(places, incidents, seed=seed)]
+        rows = [
+            dict(dataclasses.asdict(i), agency=i.agency_code)
+            for i in demo_incidents(places, incidents, seed=seed)
+        ]
         copy_incidents(conn, rows, source=DEMO_SOURCE)
-    typer.echo(f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents, "
-               f"{n_zones} zones")
+    typer.echo(
+        f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents, "
+        f"{n_zones} zones"
+    )
     if login:
         with reported_errors(), connect(db_url()) as conn:
             password = _demo_login(conn, login)
@@ -68,8 +80,9 @@ def _demo_login(conn, name: str) -> str:  # type: ignore[no-untyped-def]
         get_user(conn, name)
         set_password(conn, name, hash_password(password))
     except NotFound:
-        create_user(conn, name=name, password_hash=hash_password(password), role="analyst",
-                    agency=centre)
+        create_user(
+            conn, name=name, password_hash=hash_password(password), role="analyst", agency=centre
+        )
     return password
 
 

@@ -21,20 +21,25 @@ def add(
     agency: str = typer.Option(..., "--agency", help="Owning agency code (created if new)."),
     name: str = typer.Option(None, "--name", help="Display name (default: the uid)."),
     token: bool = typer.Option(
-        False, "--token", help="Generate an ingest token for HTTP/MQTT sources; it is printed "
-        "once and only its argon2 hash is stored (a new token replaces the old one)."),
+        False,
+        "--token",
+        help="Generate an ingest token for HTTP/MQTT sources; it is printed "
+        "once and only its argon2 hash is stored (a new token replaces the old one).",
+    ),
 ) -> None:
     """Register a device (or update the one with this uid)."""
     secret = secrets.token_urlsafe(24) if token else None
     token_hash = PasswordHasher().hash(secret) if secret else None
     with reported_errors(), connect(db_url()) as conn:
-        dev = add_device(conn, uid=uid, kind=kind, agency=agency, name=name,
-                         token_hash=token_hash)
+        dev = add_device(conn, uid=uid, kind=kind, agency=agency, name=name, token_hash=token_hash)
     typer.echo(f"device {dev.id}: {dev.uid} ({dev.kind}) {dev.name}")
     if secret:
         typer.echo(f"token: {secret}")
-        typer.echo("(shown once: configure the device with it, e.g. Authorization: Bearer "
-                   "TOKEN or ?token=TOKEN for OsmAnd)", err=True)
+        typer.echo(
+            "(shown once: configure the device with it, e.g. Authorization: Bearer "
+            "TOKEN or ?token=TOKEN for OsmAnd)",
+            err=True,
+        )
 
 
 @app.command("list")

@@ -22,8 +22,9 @@ from geomon.store import hotspots as store
 from geomon.store.db import connect
 from geomon.store.hotspot_inputs import agency_id
 
-run_app = typer.Typer(help="Compute a hotspot layer from the database and store it as a run.",
-                      no_args_is_help=True)
+run_app = typer.Typer(
+    help="Compute a hotspot layer from the database and store it as a run.", no_args_is_help=True
+)
 
 Opt = typer.Option
 
@@ -58,13 +59,28 @@ def _aoi(path: Path | None) -> dict[str, Any] | None:
 def _run(kind: str, ctx: dict[str, Any]) -> None:
     owner = ctx.pop("owner")
     who = ctx.pop("as_user") or getpass.getuser()
-    filt = {k: ctx.pop(k) for k in ("layer", "category", "agency", "since", "until",
-                                    "country", "border", "buffer_km", "sum_values")}
+    filt = {
+        k: ctx.pop(k)
+        for k in (
+            "layer",
+            "category",
+            "agency",
+            "since",
+            "until",
+            "country",
+            "border",
+            "buffer_km",
+            "sum_values",
+        )
+    }
     filt["bbox"] = _bbox(ctx.pop("bbox"))
     filt["aoi"] = _aoi(ctx.pop("aoi"))
     try:
-        params = HotspotParams(kind=kind, filter=InputFilter(**filt),  # type: ignore[arg-type]
-                               **{k: v for k, v in ctx.items() if v is not None})
+        params = HotspotParams(
+            kind=kind,
+            filter=InputFilter(**filt),  # type: ignore[arg-type]
+            **{k: v for k, v in ctx.items() if v is not None},
+        )
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
         raise
@@ -80,8 +96,10 @@ def _run(kind: str, ctx: dict[str, Any]) -> None:
 def _print_outcome(out: service.RunOutcome) -> None:
     t = out.timings
     phases = ", ".join(f"{k} {v:.2f}s" for k, v in t.items() if k != "total")
-    typer.echo(f"run {out.run_id} ({out.kind}): {out.n_points} points, {out.n_cells} "
-               f"{'raster cells' if out.kind == 'kde' else 'cells'}, CRS {out.crs}")
+    typer.echo(
+        f"run {out.run_id} ({out.kind}): {out.n_points} points, {out.n_cells} "
+        f"{'raster cells' if out.kind == 'kde' else 'cells'}, CRS {out.crs}"
+    )
     typer.echo(f"  {json.dumps(out.summary)}")
     if out.surface_path:
         typer.echo(f"  surface {out.surface_path}")
@@ -108,49 +126,86 @@ AoiFile = Annotated[Path | None, Opt("--aoi", help="AOI polygon GeoJSON file.")]
 SumValues = Annotated[bool, Opt("--sum", help="Sum quantity/value instead of counting.")]
 Grid = Annotated[str, Opt(help="hex or square.")]
 CellSize = Annotated[float, Opt(help="Grid cell size, m.")]
-Band = Annotated[float | None, Opt("--distance-band", help="Distance band, m (default: "
-                                   "ArcGIS's rule).")]
+Band = Annotated[
+    float | None, Opt("--distance-band", help="Distance band, m (default: ArcGIS's rule).")
+]
 Knn = Annotated[int | None, Opt("--knn", help="k nearest neighbours instead of a band.")]
 AsUser = Annotated[str | None, Opt("--as", help="Recorded as created_by (default: OS user).")]
 
 
 @run_app.command("gistar")
-def run_gistar(layer: Layer = "incidents", category: Category = None, agency: Agency = None,
-               owner: Owner = None, since: Since = None, until: Until = None, bbox: BBox = None,
-               country: Country = None, border: Border = None, buffer_km: BufferKm = None,
-               aoi: AoiFile = None, sum_values: SumValues = False, grid: Grid = "hex",
-               cell_size: CellSize = 5000.0, distance_band: Band = None, knn: Knn = None,
-               fdr: Annotated[bool, Opt(help="Benjamini-Hochberg FDR bins.")] = False,
-               permutations: Annotated[int | None, Opt(help="Pseudo p from N perms.")] = None,
-               seed: Annotated[int | None, Opt(help="Permutation seed.")] = None,
-               as_user: AsUser = None) -> None:
+def run_gistar(
+    layer: Layer = "incidents",
+    category: Category = None,
+    agency: Agency = None,
+    owner: Owner = None,
+    since: Since = None,
+    until: Until = None,
+    bbox: BBox = None,
+    country: Country = None,
+    border: Border = None,
+    buffer_km: BufferKm = None,
+    aoi: AoiFile = None,
+    sum_values: SumValues = False,
+    grid: Grid = "hex",
+    cell_size: CellSize = 5000.0,
+    distance_band: Band = None,
+    knn: Knn = None,
+    fdr: Annotated[bool, Opt(help="Benjamini-Hochberg FDR bins.")] = False,
+    permutations: Annotated[int | None, Opt(help="Pseudo p from N perms.")] = None,
+    seed: Annotated[int | None, Opt(help="Permutation seed.")] = None,
+    as_user: AsUser = None,
+) -> None:
     """Getis-Ord Gi* on a hex/square grid (ArcGIS Hot Spot Analysis numbers)."""
     since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     _run("gistar", dict(locals()))
 
 
 @run_app.command("ehsa")
-def run_ehsa(layer: Layer = "incidents", category: Category = None, agency: Agency = None,
-             owner: Owner = None, since: Since = None, until: Until = None, bbox: BBox = None,
-             country: Country = None, border: Border = None, buffer_km: BufferKm = None,
-             aoi: AoiFile = None, sum_values: SumValues = False, grid: Grid = "hex",
-             cell_size: CellSize = 5000.0, distance_band: Band = None, knn: Knn = None,
-             step: Annotated[str, Opt(help="month or week.")] = "month",
-             time_window: Annotated[int, Opt(help="Neighbourhood time steps.")] = 1,
-             as_user: AsUser = None) -> None:
+def run_ehsa(
+    layer: Layer = "incidents",
+    category: Category = None,
+    agency: Agency = None,
+    owner: Owner = None,
+    since: Since = None,
+    until: Until = None,
+    bbox: BBox = None,
+    country: Country = None,
+    border: Border = None,
+    buffer_km: BufferKm = None,
+    aoi: AoiFile = None,
+    sum_values: SumValues = False,
+    grid: Grid = "hex",
+    cell_size: CellSize = 5000.0,
+    distance_band: Band = None,
+    knn: Knn = None,
+    step: Annotated[str, Opt(help="month or week.")] = "month",
+    time_window: Annotated[int, Opt(help="Neighbourhood time steps.")] = 1,
+    as_user: AsUser = None,
+) -> None:
     """Emerging hot spots: space-time Gi*, Mann-Kendall trend and pattern per cell."""
     since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     _run("ehsa", dict(locals()))
 
 
 @run_app.command("kde")
-def run_kde(layer: Layer = "incidents", category: Category = None, agency: Agency = None,
-            owner: Owner = None, since: Since = None, until: Until = None, bbox: BBox = None,
-            country: Country = None, border: Border = None, buffer_km: BufferKm = None,
-            aoi: AoiFile = None, sum_values: SumValues = False,
-            cell_size: Annotated[float, Opt("--cell-size", help="Raster cell, m.")] = 1000.0,
-            bandwidth: Annotated[float | None, Opt(help="Radius, m (default ArcGIS).")] = None,
-            as_user: AsUser = None) -> None:
+def run_kde(
+    layer: Layer = "incidents",
+    category: Category = None,
+    agency: Agency = None,
+    owner: Owner = None,
+    since: Since = None,
+    until: Until = None,
+    bbox: BBox = None,
+    country: Country = None,
+    border: Border = None,
+    buffer_km: BufferKm = None,
+    aoi: AoiFile = None,
+    sum_values: SumValues = False,
+    cell_size: Annotated[float, Opt("--cell-size", help="Raster cell, m.")] = 1000.0,
+    bandwidth: Annotated[float | None, Opt(help="Radius, m (default ArcGIS).")] = None,
+    as_user: AsUser = None,
+) -> None:
     """Quartic kernel density to a GeoTIFF under data_dir/surfaces plus a surfaces row."""
     since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     ctx = dict(locals())
@@ -159,29 +214,45 @@ def run_kde(layer: Layer = "incidents", category: Category = None, agency: Agenc
 
 
 @run_app.command("dbscan")
-def run_dbscan(layer: Layer = "incidents", category: Category = None, agency: Agency = None,
-               owner: Owner = None, since: Since = None, until: Until = None, bbox: BBox = None,
-               country: Country = None, border: Border = None, buffer_km: BufferKm = None,
-               aoi: AoiFile = None, sum_values: SumValues = False,
-               eps: Annotated[float, Opt(help="Neighbourhood radius, m.")] = 2000.0,
-               min_count: Annotated[int, Opt(help="Points to form a core.")] = 5,
-               as_user: AsUser = None) -> None:
+def run_dbscan(
+    layer: Layer = "incidents",
+    category: Category = None,
+    agency: Agency = None,
+    owner: Owner = None,
+    since: Since = None,
+    until: Until = None,
+    bbox: BBox = None,
+    country: Country = None,
+    border: Border = None,
+    buffer_km: BufferKm = None,
+    aoi: AoiFile = None,
+    sum_values: SumValues = False,
+    eps: Annotated[float, Opt(help="Neighbourhood radius, m.")] = 2000.0,
+    min_count: Annotated[int, Opt(help="Points to form a core.")] = 5,
+    as_user: AsUser = None,
+) -> None:
     """Density clusters (DBSCAN); cluster hulls stored as cells with value = count."""
     since, until = parse_utc(since), parse_utc(until)  # type: ignore[assignment]
     _run("dbscan", dict(locals()))
 
 
-def list_cmd(limit: Annotated[int, Opt(min=1, max=10000)] = 50,
-             kind: Annotated[str | None, Opt(help="Only this kind.")] = None) -> None:
+def list_cmd(
+    limit: Annotated[int, Opt(min=1, max=10000)] = 50,
+    kind: Annotated[str | None, Opt(help="Only this kind.")] = None,
+) -> None:
     """Stored runs, newest first."""
     with reported_errors(), connect(db_url()) as conn:
         rows = store.list_runs(conn, limit=limit, kind=kind)
-    typer.echo(f"{'id':>5} {'kind':<7} {'status':<8} {'points':>8} {'cells':>7} {'secs':>6} "
-               f"{'by':<10} created")
+    typer.echo(
+        f"{'id':>5} {'kind':<7} {'status':<8} {'points':>8} {'cells':>7} {'secs':>6} "
+        f"{'by':<10} created"
+    )
     for r in rows:
-        typer.echo(f"{r['id']:>5} {r['kind']:<7} {r['status']:<8} {r['n_points'] or 0:>8} "
-                   f"{r['n_cells'] or 0:>7} {r['duration_s'] or 0:>6.2f} {r['created_by']:<10} "
-                   f"{r['created_at']:%Y-%m-%d %H:%M}")
+        typer.echo(
+            f"{r['id']:>5} {r['kind']:<7} {r['status']:<8} {r['n_points'] or 0:>8} "
+            f"{r['n_cells'] or 0:>7} {r['duration_s'] or 0:>6.2f} {r['created_by']:<10} "
+            f"{r['created_at']:%Y-%m-%d %H:%M}"
+        )
 
 
 def show_cmd(run_id: int) -> None:
@@ -202,8 +273,9 @@ def delete_cmd(run_id: int) -> None:
 def rerun_cmd(run_id: int, as_user: AsUser = None) -> None:
     """A new run with the stored parameters and time window of RUN_ID."""
     with reported_errors(), connect(db_url()) as conn:
-        out = service.rerun(conn, run_id, data_dir=settings().data_dir,
-                            created_by=as_user or getpass.getuser())
+        out = service.rerun(
+            conn, run_id, data_dir=settings().data_dir, created_by=as_user or getpass.getuser()
+        )
         conn.commit()
     _print_outcome(out)
 

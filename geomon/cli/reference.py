@@ -14,14 +14,18 @@ from geomon.store.reference import reference_counts, upsert_borders, upsert_coun
 
 def load_reference(
     folder: Path = typer.Option(
-        None, "--dir", help="Folder with countries_ne10m.geojson, borders_ne10m.geojson and "
-        "places_central_asia.csv (default: GEOMON_REFERENCE_DIR, data/reference)."
+        None,
+        "--dir",
+        help="Folder with countries_ne10m.geojson, borders_ne10m.geojson and "
+        "places_central_asia.csv (default: GEOMON_REFERENCE_DIR, data/reference).",
     ),
 ) -> None:
     """Load Central Asian country polygons, border lines and crossing points (idempotent)."""
     folder = folder or settings().reference_dir
-    files = {n: folder / n for n in
-             ("countries_ne10m.geojson", "borders_ne10m.geojson", "places_central_asia.csv")}
+    files = {
+        n: folder / n
+        for n in ("countries_ne10m.geojson", "borders_ne10m.geojson", "places_central_asia.csv")
+    }
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         fail(f"reference files not found: {', '.join(missing)}")

@@ -26,16 +26,23 @@ from geomon.store.roles import create_app_login_role, url_for_role
 from geomon.store.users import create_token, create_user, list_users, set_password, share, unshare
 
 users_app = typer.Typer(help="User accounts (viewer, analyst, admin).", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens for users and ingest tokens for devices.",
-                         no_args_is_help=True)
+tokens_app = typer.Typer(
+    help="API tokens for users and ingest tokens for devices.", no_args_is_help=True
+)
 agencies_app = typer.Typer(help="What agencies share with each other.", no_args_is_help=True)
 
 
 def _new_user(name: str, role: str, agency: str | None, one_time: bool) -> None:
     password = generate_password()
     with reported_errors(), connect(db_url()) as conn:
-        user = create_user(conn, name=name, password_hash=hash_password(password), role=role,
-                           agency=agency, must_change_password=one_time)
+        user = create_user(
+            conn,
+            name=name,
+            password_hash=hash_password(password),
+            role=role,
+            agency=agency,
+            must_change_password=one_time,
+        )
     typer.echo(f"user {user.name} ({user.role}, agency {user.agency_code or '-'}) created")
     typer.echo(f"one-time password (shown once): {password}")
 
@@ -73,8 +80,13 @@ def list_() -> None:
     """List users: id, name, role, agency, state."""
     with reported_errors(), connect(db_url()) as conn:
         for u in list_users(conn):
-            state = "disabled" if u.disabled else f"locked until {u.locked_until:%Y-%m-%d %H:%M}" \
-                if u.locked_until else "active"
+            state = (
+                "disabled"
+                if u.disabled
+                else f"locked until {u.locked_until:%Y-%m-%d %H:%M}"
+                if u.locked_until
+                else "active"
+            )
             typer.echo(f"{u.id}\t{u.name}\t{u.role}\t{u.agency_code or '-'}\t{state}")
 
 
@@ -82,8 +94,9 @@ def list_() -> None:
 def create_token_cmd(
     user: str = typer.Option(None, "--user", help="User name the token acts as."),
     device: str = typer.Option(None, "--device", help="Device uid (ingest-only token)."),
-    ttl_days: int = typer.Option(None, "--ttl-days", min=1, max=1825,
-                                 help="Lifetime in days (default from GEOMON_AUTH__*)."),
+    ttl_days: int = typer.Option(
+        None, "--ttl-days", min=1, max=1825, help="Lifetime in days (default from GEOMON_AUTH__*)."
+    ),
     label: str = typer.Option("", "--label", help="Free text: what the token is for."),
 ) -> None:
     """Create an API token (--user) or a device ingest token (--device); printed once."""
@@ -93,10 +106,18 @@ def create_token_cmd(
     days = ttl_days or (auth.token_ttl_days if user else auth.device_token_ttl_days)
     token = new_token(USER_TOKEN_PREFIX if user else DEVICE_TOKEN_PREFIX)
     with reported_errors(), connect(db_url()) as conn:
-        expires = create_token(conn, digest=token_digest(token), ttl=timedelta(days=days),
-                               user=user, device_uid=device, label=label)
-    typer.echo(f"token for {'user ' + user if user else 'device ' + device}, "
-               f"expires {expires:%Y-%m-%d %H:%M %Z} (shown once):")
+        expires = create_token(
+            conn,
+            digest=token_digest(token),
+            ttl=timedelta(days=days),
+            user=user,
+            device_uid=device,
+            label=label,
+        )
+    typer.echo(
+        f"token for {'user ' + user if user else 'device ' + device}, "
+        f"expires {expires:%Y-%m-%d %H:%M %Z} (shown once):"
+    )
     typer.echo(token)
 
 
@@ -104,8 +125,11 @@ def create_token_cmd(
 def share_cmd(
     from_agency: str = typer.Option(..., "--from", help="Agency code that shares its data."),
     to_agency: str = typer.Option(..., "--to", help="Agency code that may read it."),
-    scope: str = typer.Option("all", "--scope", help="all | positions | observations | "
-                              "incidents | zones | events | analysis"),
+    scope: str = typer.Option(
+        "all",
+        "--scope",
+        help="all | positions | observations | incidents | zones | events | analysis",
+    ),
     revoke: bool = typer.Option(False, "--revoke", help="Remove this share instead."),
 ) -> None:
     """Let agency TO read agency FROM's rows of SCOPE (or --revoke it)."""

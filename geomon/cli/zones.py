@@ -19,17 +19,23 @@ from geomon.store.db import async_connect, connect
 from geomon.store.event_inputs import set_rules
 
 zones_app = typer.Typer(help="Geofences: import, generate and list zones.", no_args_is_help=True)
-events_app = typer.Typer(help="Events: list, acknowledge, resolve; rules and notifications.",
-                         no_args_is_help=True)
+events_app = typer.Typer(
+    help="Events: list, acknowledge, resolve; rules and notifications.", no_args_is_help=True
+)
 
 
 @zones_app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                         help="GeoJSON or GeoPackage.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON or GeoPackage.")
+    ],
     agency: str = typer.Option("DEFAULT", "--agency", help="Owning agency code."),
-    kind: str = typer.Option(None, "--kind", help=f"Zone kind ({', '.join(zone_store.ZONE_KINDS)})"
-                             "; default: each feature's 'kind' property."),
+    kind: str = typer.Option(
+        None,
+        "--kind",
+        help=f"Zone kind ({', '.join(zone_store.ZONE_KINDS)})"
+        "; default: each feature's 'kind' property.",
+    ),
     name_field: str = typer.Option("name", "--name-field", help="Property holding the name."),
 ) -> None:
     """Import polygon features as zones (upsert by agency + name)."""
@@ -55,14 +61,16 @@ def border_strip_cmd(
 def crossing_points_cmd(
     radius_m: float = typer.Option(2000, "--radius-m", min=10, max=100_000, help="Zone radius."),
     agency: str = typer.Option("DEFAULT", "--agency", help="Owning agency code."),
-    use_accuracy: bool = typer.Option(False, "--use-accuracy",
-                                      help="Grow each zone to the place's stated accuracy."),
+    use_accuracy: bool = typer.Option(
+        False, "--use-accuracy", help="Grow each zone to the place's stated accuracy."
+    ),
     private: bool = typer.Option(False, "--private", help="Only for this agency's devices."),
 ) -> None:
     """One crossing_point zone per road/rail BCP in the reference places."""
     with reported_errors(), connect(db_url()) as conn:
-        n = zone_store.crossing_point_zones(conn, radius_m, agency=agency,
-                                            use_accuracy=use_accuracy, shared=not private)
+        n = zone_store.crossing_point_zones(
+            conn, radius_m, agency=agency, use_accuracy=use_accuracy, shared=not private
+        )
     typer.echo(f"{n} crossing-point zones (radius {radius_m:g} m) for {agency}")
 
 
@@ -72,8 +80,9 @@ def list_cmd(agency: str = typer.Option(None, "--agency", help="Only this agency
     with reported_errors(), connect(db_url()) as conn:
         rows = zone_store.list_zones(conn, agency)
     for zid, code, name, kind, km2, active in rows:
-        typer.echo(f"{zid:>6}  {code:<10} {kind:<15} {km2:>10} km²  {'' if active else '(off) '}"
-                   f"{name}")
+        typer.echo(
+            f"{zid:>6}  {code:<10} {kind:<15} {km2:>10} km²  {'' if active else '(off) '}{name}"
+        )
 
 
 @zones_app.command("assign")
@@ -90,14 +99,16 @@ def _run(coro_fn):  # type: ignore[no-untyped-def]
             out = await coro_fn(conn)
             await conn.commit()
             return out
+
     with reported_errors():
         return asyncio.run(main())
 
 
 @events_app.command("list")
 def events_list(
-    state: Annotated[list[str] | None, typer.Option("--state", help="new/acknowledged/resolved")
-                     ] = None,
+    state: Annotated[
+        list[str] | None, typer.Option("--state", help="new/acknowledged/resolved")
+    ] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="zone_enter, silent…")] = None,
     severity: str = typer.Option(None, "--min-severity", help="info / warning / critical"),
     since: Annotated[datetime | None, typer.Option("--since", help="ISO time.")] = None,
@@ -105,37 +116,47 @@ def events_list(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Events, newest first."""
-    rows = _run(lambda c: event_store.list_events(c, states=state or [], kinds=kind or [],
-                                                  min_severity=severity, since=since,
-                                                  limit=limit))
+    rows = _run(
+        lambda c: event_store.list_events(
+            c, states=state or [], kinds=kind or [], min_severity=severity, since=since, limit=limit
+        )
+    )
     for r in rows:
         if as_json:
             typer.echo(json.dumps(r, default=str))
         else:
-            typer.echo(f"{r['id']:>7} {r['occurred_at']:%Y-%m-%d %H:%M:%S} {r['severity']:<8} "
-                       f"{r['state']:<12} {r['kind']:<14} {r['device_uid'] or '-':<16} "
-                       f"{r['zone_name'] or r['attrs'].get('border', '')}")
+            typer.echo(
+                f"{r['id']:>7} {r['occurred_at']:%Y-%m-%d %H:%M:%S} {r['severity']:<8} "
+                f"{r['state']:<12} {r['kind']:<14} {r['device_uid'] or '-':<16} "
+                f"{r['zone_name'] or r['attrs'].get('border', '')}"
+            )
 
 
 @events_app.command("ack")
-def events_ack(event_id: int, user: str = typer.Option(..., "--user"),
-               note: str = typer.Option(None, "--note")) -> None:
+def events_ack(
+    event_id: int, user: str = typer.Option(..., "--user"), note: str = typer.Option(None, "--note")
+) -> None:
     """Acknowledge an event."""
     r = _run(lambda c: event_store.acknowledge(c, event_id, user=user, note=note))
     typer.echo(f"event {r['id']}: {r['state']} by {r['acknowledged_by']}")
 
 
 @events_app.command("resolve")
-def events_resolve(event_id: int, user: str = typer.Option(..., "--user"),
-                   note: str = typer.Option(None, "--note")) -> None:
+def events_resolve(
+    event_id: int, user: str = typer.Option(..., "--user"), note: str = typer.Option(None, "--note")
+) -> None:
     """Resolve an event, with a note."""
     r = _run(lambda c: event_store.resolve(c, event_id, user=user, note=note))
     typer.echo(f"event {r['id']}: {r['state']} by {r['resolved_by']}")
 
 
 @events_app.command("rules")
-def events_rules(file: Annotated[Path, typer.Argument(
-        exists=True, dir_okay=False, help="TOML or JSON rules (docs/events.md).")]) -> None:
+def events_rules(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="TOML or JSON rules (docs/events.md)."),
+    ],
+) -> None:
     """Load alert rules (default and per agency) into the database."""
     data = load_rules_file(file)
 
@@ -144,6 +165,7 @@ def events_rules(file: Annotated[Path, typer.Argument(
             await set_rules(conn, "default", data["default"])
         for code, rules in data.get("agency", {}).items():
             await set_rules(conn, code, rules)
+
     _run(store)
     scopes = (["default"] if "default" in data else []) + list(data.get("agency", {}))
     typer.echo(f"rules loaded: {', '.join(scopes)}")
@@ -153,8 +175,9 @@ def events_rules(file: Annotated[Path, typer.Argument(
 def events_notify_add(
     channel: str = typer.Option(..., "--channel", help="webhook or mqtt"),
     url: str = typer.Option(..., "--url", help="https://… or mqtt://host:port/topic"),
-    secret: str = typer.Option("", "--secret", envvar="GEOMON_WEBHOOK_SECRET",
-                               help="HMAC-SHA256 key for webhooks."),
+    secret: str = typer.Option(
+        "", "--secret", envvar="GEOMON_WEBHOOK_SECRET", help="HMAC-SHA256 key for webhooks."
+    ),
     agency: str = typer.Option(None, "--agency", help="Only this agency's events."),
     min_severity: str = typer.Option("warning", "--min-severity"),
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Only these kinds.")] = None,
@@ -163,6 +186,13 @@ def events_notify_add(
     from geomon.store.notifications import add_target
 
     with reported_errors(), connect(db_url()) as conn:
-        tid = add_target(conn, channel=channel, url=url, secret=secret, agency=agency,
-                         min_severity=min_severity, kinds=kind or [])
+        tid = add_target(
+            conn,
+            channel=channel,
+            url=url,
+            secret=secret,
+            agency=agency,
+            min_severity=min_severity,
+            kinds=kind or [],
+        )
     typer.echo(f"notification target {tid}: {channel} {url}")

@@ -66,8 +66,12 @@ class EventProcess:
 
     async def _spawn(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "geomon.pipeline.event_process",
-            stdin=asyncio.subprocess.PIPE, env={**os.environ, _URL_ENV: self._url})
+            sys.executable,
+            "-m",
+            "geomon.pipeline.event_process",
+            stdin=asyncio.subprocess.PIPE,
+            env={**os.environ, _URL_ENV: self._url},
+        )
 
     async def _send_loop(self) -> None:
         while True:
@@ -83,8 +87,12 @@ class EventProcess:
                 proc.stdin.write(encode(spans))
                 await proc.stdin.drain()
             except (ConnectionError, OSError) as exc:
-                log.error("event process gone (%s): events of %d devices' latest fixes not "
-                          "computed; restarting it", exc, len(spans))
+                log.error(
+                    "event process gone (%s): events of %d devices' latest fixes not "
+                    "computed; restarting it",
+                    exc,
+                    len(spans),
+                )
                 await self._restart()
 
     async def _restart(self) -> None:
@@ -148,8 +156,9 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     started = time.monotonic()
     freeze_startup_heap()
     with contextlib.suppress(KeyboardInterrupt):

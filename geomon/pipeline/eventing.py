@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 _INLINE_ROWS = 20_000
 
 
-def merge_spans(into: dict[int, tuple[datetime, datetime]],
-                spans: dict[int, tuple[datetime, datetime]]) -> None:
+def merge_spans(
+    into: dict[int, tuple[datetime, datetime]], spans: dict[int, tuple[datetime, datetime]]
+) -> None:
     """Widen ``into`` to cover ``spans`` (the union of (first, last) per device)."""
     for dev, (lo, hi) in spans.items():
         old = into.get(dev)
@@ -86,21 +87,31 @@ def compute(windows: list[Window], ctx: EngineContext) -> tuple[list[EventDraft]
     for w in windows:
         rules = ctx.rules_of(w.agency_id)
         rows, emit = by_agency.setdefault(w.agency_id, ([], []))
-        part = w.rows[context_start(w, float(rules["stop_speed_mps"])):]
+        part = w.rows[context_start(w, float(rules["stop_speed_mps"])) :]
         rows += part
         emit += [w.prev is None or r[1] > w.prev for r in part]
     drafts: list[EventDraft] = []
     for agency, (rows, emit) in by_agency.items():
-        drafts += evaluate(Track.from_rows(rows, emit=emit), ctx.zones_of(agency),
-                           ctx.rules_of(agency), ctx.borders_of(agency))
+        drafts += evaluate(
+            Track.from_rows(rows, emit=emit),
+            ctx.zones_of(agency),
+            ctx.rules_of(agency),
+            ctx.borders_of(agency),
+        )
     return drafts, {d.key for d in drafts}
 
 
 class EventHook:
     """``await hook(spans)`` after a commit; holds its own connection and a cached context."""
 
-    def __init__(self, url: str, *, context_ttl_s: float = 30.0, gather_s: float = 0.3,
-                 cache_rows: int = 200_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        context_ttl_s: float = 30.0,
+        gather_s: float = 0.3,
+        cache_rows: int = 200_000,
+    ) -> None:
         self._url = url
         self._cache = WindowCache(cache_rows)  # 0 rows: every batch reloads its windows
         # runs start at most this often: under load the batches of that moment join one run,
@@ -113,15 +124,16 @@ class EventHook:
         self._ctx: EngineContext | None = None
         self._ctx_at = 0.0
         self._lock = asyncio.Lock()
-        self._pending: tuple[dict[int, tuple[datetime, datetime]], asyncio.Future[list[int]]] \
-            | None = None  # the spans of the run waiting for the lock, and its result
+        self._pending: (
+            tuple[dict[int, tuple[datetime, datetime]], asyncio.Future[list[int]]] | None
+        ) = None  # the spans of the run waiting for the lock, and its result
         self.last_event_ids: list[int] = []
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(  # JIT: see store.positions
-                self._url, connect_timeout=5, application_name="geomon-events",
-                options="-c jit=off")
+                self._url, connect_timeout=5, application_name="geomon-events", options="-c jit=off"
+            )
             set_json_loads(orjson.loads, self._conn)  # the fixes' attrs: 3x faster than json
         return self._conn
 
@@ -185,20 +197,26 @@ class EventHook:
             self._cache.use_keys(keys)
             windows = self._cache.merge(
                 await load_windows(conn, spans, lookback, self._cache.tails(list(spans)), keys),
-                lookback, lambda agency: float(ctx.rules_of(agency)["stop_speed_mps"]))
+                lookback,
+                lambda agency: float(ctx.rules_of(agency)["stop_speed_mps"]),
+            )
             if sum(len(w.rows) for w in windows) > _INLINE_ROWS:
                 drafts, keys = await asyncio.to_thread(compute, windows, ctx)
             else:  # a thread costs more than it saves (GIL handoffs with the ingest loop)
                 drafts, keys = compute(windows, ctx)
             changed = await event_store.supersede(
-                conn, [(w.device_id, w.t0, w.t1) for w in windows], keys)
+                conn, [(w.device_id, w.t0, w.t1) for w in windows], keys
+            )
             new = await event_store.insert_events(
-                conn, drafts, {w.device_id: w.agency_id for w in windows})
+                conn, drafts, {w.device_id: w.agency_id for w in windows}
+            )
             changed += await event_store.resolve_open(
-                conn, [f"silent:{d}" for d in spans], by="geomon", note="device reported again")
+                conn, [f"silent:{d}" for d in spans], by="geomon", note="device reported again"
+            )
         if new or changed:
-            log.info("events: %d new, %d changed for %d devices", len(new), len(changed),
-                     len(spans))
+            log.info(
+                "events: %d new, %d changed for %d devices", len(new), len(changed), len(spans)
+            )
         self.last_event_ids = new
         return new
 
@@ -208,15 +226,15 @@ class EventHook:
             self._conn = None
 
 
-async def check_silent(conn: psycopg.AsyncConnection, ctx: EngineContext,
-                       now: datetime | None = None) -> list[int]:
+async def check_silent(
+    conn: psycopg.AsyncConnection, ctx: EngineContext, now: datetime | None = None
+) -> list[int]:
     """Flag teams on duty that have been silent too long (one open event per silence)."""
     now = now or datetime.now(UTC)
     rows = await silent_inputs(conn, now)
     last = {r[0]: (r[2], r[3], r[4]) for r in rows}
     rules_of = {r[0]: ctx.rules_of(r[1]) for r in rows}
-    on_duty = [r[0] for r in rows
-               if r[5] or not (r[6] or rules_of[r[0]]["silent_requires_duty"])]
+    on_duty = [r[0] for r in rows if r[5] or not (r[6] or rules_of[r[0]]["silent_requires_duty"])]
     drafts = silent_events(now, last, on_duty, rules_of)
     return await event_store.insert_events(conn, drafts, {r[0]: r[1] for r in rows})
 
@@ -226,7 +244,8 @@ async def run_silent_checks(url: str, *, every_s: float = 30.0) -> None:
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(
-                    url, connect_timeout=5, application_name="geomon-silent") as conn:
+                url, connect_timeout=5, application_name="geomon-silent"
+            ) as conn:
                 while True:
                     async with conn.transaction():
                         ids = await check_silent(conn, await load_context(conn))

@@ -30,8 +30,9 @@ class Counters:
         lines = []
         for (name, labels), value in sorted(self.snapshot().items()):
             lab = ",".join(f'{k}="{v}"' for k, v in labels)
-            lines.append(f"{prefix}{name}_total{{{lab}}} {value}" if lab
-                         else f"{prefix}{name}_total {value}")
+            lines.append(
+                f"{prefix}{name}_total{{{lab}}} {value}" if lab else f"{prefix}{name}_total {value}"
+            )
         return "\n".join(lines) + "\n"
 
 

@@ -29,8 +29,22 @@ SIGNATURE_HEADER = "X-Geomon-Signature"
 
 def payload(delivery: dict[str, Any]) -> bytes:
     """The JSON body sent for one event (stable key order, so signatures are reproducible)."""
-    body = {k: delivery[k] for k in ("id", "kind", "severity", "occurred_at", "lon", "lat",
-                                     "state", "agency", "device_uid", "zone_id", "attrs")}
+    body = {
+        k: delivery[k]
+        for k in (
+            "id",
+            "kind",
+            "severity",
+            "occurred_at",
+            "lon",
+            "lat",
+            "state",
+            "agency",
+            "device_uid",
+            "zone_id",
+            "attrs",
+        )
+    }
     return json.dumps(body, default=str, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -43,11 +57,15 @@ def backoff(attempt: int, base_s: float = 2.0, cap_s: float = 600.0) -> timedelt
     return timedelta(seconds=min(base_s * 2 ** (attempt - 1), cap_s))
 
 
-async def send_webhook(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[bool, int | None,
-                                                                             str | None]:
+async def send_webhook(
+    client: httpx.AsyncClient, d: dict[str, Any]
+) -> tuple[bool, int | None, str | None]:
     body = payload(d)
-    headers = {"Content-Type": "application/json", "X-Geomon-Event": str(d["id"]),
-               SIGNATURE_HEADER: sign(d["secret"], body)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Geomon-Event": str(d["id"]),
+        SIGNATURE_HEADER: sign(d["secret"], body),
+    }
     try:
         r = await client.post(d["url"], content=body, headers=headers)
     except httpx.HTTPError as exc:
@@ -55,8 +73,7 @@ async def send_webhook(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[bo
     return r.is_success, r.status_code, None if r.is_success else r.text[:200]
 
 
-def publish_mqtt(d: dict[str, Any], timeout_s: float = 5.0) -> tuple[bool, int | None,
-                                                                    str | None]:
+def publish_mqtt(d: dict[str, Any], timeout_s: float = 5.0) -> tuple[bool, int | None, str | None]:
     """Publish one event (QoS 1, waits for PUBACK); blocking — run in a thread."""
     import paho.mqtt.client as mqtt
 
@@ -79,8 +96,13 @@ def publish_mqtt(d: dict[str, Any], timeout_s: float = 5.0) -> tuple[bool, int |
         client.disconnect()
 
 
-async def deliver_due(conn: psycopg.AsyncConnection, client: httpx.AsyncClient, *,
-                      max_attempts: int = 6, base_s: float = 2.0) -> int:
+async def deliver_due(
+    conn: psycopg.AsyncConnection,
+    client: httpx.AsyncClient,
+    *,
+    max_attempts: int = 6,
+    base_s: float = 2.0,
+) -> int:
     """One pass over the due deliveries (one transaction); returns how many were attempted."""
     async with conn.transaction():
         due = await claim_due(conn)
@@ -91,11 +113,17 @@ async def deliver_due(conn: psycopg.AsyncConnection, client: httpx.AsyncClient, 
                 ok, status, err = await asyncio.to_thread(publish_mqtt, d)
             attempt = d["attempts"] + 1
             retry = None if ok or attempt >= max_attempts else backoff(attempt, base_s)
-            await record_attempt(conn, d["delivery_id"], ok=ok, status=status, error=err,
-                                 retry_in=retry)
+            await record_attempt(
+                conn, d["delivery_id"], ok=ok, status=status, error=err, retry_in=retry
+            )
             if not ok:
-                log.warning("notification %s of event %s failed (attempt %d): %s",
-                            d["delivery_id"], d["id"], attempt, err or status)
+                log.warning(
+                    "notification %s of event %s failed (attempt %d): %s",
+                    d["delivery_id"],
+                    d["id"],
+                    attempt,
+                    err or status,
+                )
     return len(due)
 
 
@@ -105,7 +133,8 @@ async def run_notifier(url: str, *, every_s: float = 1.0, max_attempts: int = 6)
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                        url, application_name="geomon-notifier") as conn:
+                    url, application_name="geomon-notifier"
+                ) as conn:
                     while True:
                         await deliver_due(conn, client, max_attempts=max_attempts)
                         await asyncio.sleep(every_s)

@@ -31,8 +31,13 @@ class PreparedRows:
     """(first, last) fix time per device of ``positions`` (for the event hook)."""
 
 
-def prepare_rows(jobs: Sequence[JobLike], ids: dict[str, int], ctx: StageContext,
-                 stages: tuple[Stage, ...], counters: Counters) -> PreparedRows:
+def prepare_rows(
+    jobs: Sequence[JobLike],
+    ids: dict[str, int],
+    ctx: StageContext,
+    stages: tuple[Stage, ...],
+    counters: Counters,
+) -> PreparedRows:
     """One device's fixes are staged in fix_time order; unknown devices are dropped."""
     ctx.now = datetime.now(UTC)
     out = PreparedRows()
@@ -41,8 +46,11 @@ def prepare_rows(jobs: Sequence[JobLike], ids: dict[str, int], ctx: StageContext
         kept = 0
         for p in sorted(job.positions, key=lambda q: q.fix_time):
             device_id = ids.get(p.device_uid)
-            verdict = Drop("unknown_device", p.device_uid) if device_id is None \
+            verdict = (
+                Drop("unknown_device", p.device_uid)
+                if device_id is None
                 else run_stages(p, ctx, stages)
+            )
             if isinstance(verdict, Drop):
                 counters.inc("dropped", reason=verdict.reason)
                 continue

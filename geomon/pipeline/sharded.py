@@ -17,9 +17,18 @@ class ShardedWriter:
     """The :class:`BatchWriter` interface over ``n`` writers."""
 
     def __init__(self, url: str, settings: IngestSettings, n: int, **kwargs: Any) -> None:
-        self.writers = [BatchWriter(url, settings.model_copy(update={
-            "spool_dir": settings.spool_dir / f"s{i}" if n > 1 else settings.spool_dir}),
-            **kwargs) for i in range(n)]
+        self.writers = [
+            BatchWriter(
+                url,
+                settings.model_copy(
+                    update={
+                        "spool_dir": settings.spool_dir / f"s{i}" if n > 1 else settings.spool_dir
+                    }
+                ),
+                **kwargs,
+            )
+            for i in range(n)
+        ]
 
     def _pick(self, uid: str) -> BatchWriter:
         return self.writers[zlib.crc32(uid.encode()) % len(self.writers)]

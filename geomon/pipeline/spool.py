@@ -51,35 +51,81 @@ def _unb64(data: str | None) -> bytes | None:
 
 
 def _position_json(p: Position) -> dict[str, Any]:
-    return {"u": p.device_uid, "t": p.fix_time.isoformat(), "lat": p.lat, "lon": p.lon,
-            "v": p.valid, "s": p.speed_mps, "c": p.course_deg, "a": p.altitude_m,
-            "h": p.hdop, "n": p.satellites, "at": p.attrs, "r": _b64(p.raw), "p": p.protocol}
+    return {
+        "u": p.device_uid,
+        "t": p.fix_time.isoformat(),
+        "lat": p.lat,
+        "lon": p.lon,
+        "v": p.valid,
+        "s": p.speed_mps,
+        "c": p.course_deg,
+        "a": p.altitude_m,
+        "h": p.hdop,
+        "n": p.satellites,
+        "at": p.attrs,
+        "r": _b64(p.raw),
+        "p": p.protocol,
+    }
 
 
 def _position_from(d: dict[str, Any]) -> Position:
-    return Position(d["u"], datetime.fromisoformat(d["t"]), d["lat"], d["lon"], valid=d["v"],
-                    speed_mps=d["s"], course_deg=d["c"], altitude_m=d["a"], hdop=d["h"],
-                    satellites=d["n"], attrs=d["at"], raw=_unb64(d["r"]), protocol=d["p"])
+    return Position(
+        d["u"],
+        datetime.fromisoformat(d["t"]),
+        d["lat"],
+        d["lon"],
+        valid=d["v"],
+        speed_mps=d["s"],
+        course_deg=d["c"],
+        altitude_m=d["a"],
+        hdop=d["h"],
+        satellites=d["n"],
+        attrs=d["at"],
+        raw=_unb64(d["r"]),
+        protocol=d["p"],
+    )
 
 
 def _observation_json(o: Observation) -> dict[str, Any]:
-    return {"u": o.sensor_uid, "t": o.observed_at.isoformat(), "k": o.kind, "v": o.value,
-            "x": o.text, "lat": o.lat, "lon": o.lon, "at": o.attrs, "r": _b64(o.raw)}
+    return {
+        "u": o.sensor_uid,
+        "t": o.observed_at.isoformat(),
+        "k": o.kind,
+        "v": o.value,
+        "x": o.text,
+        "lat": o.lat,
+        "lon": o.lon,
+        "at": o.attrs,
+        "r": _b64(o.raw),
+    }
 
 
 def _observation_from(d: dict[str, Any]) -> Observation:
-    return Observation(d["u"], datetime.fromisoformat(d["t"]), d["k"], value=d["v"],
-                       text=d["x"], lat=d["lat"], lon=d["lon"], attrs=d["at"],
-                       raw=_unb64(d["r"]))
+    return Observation(
+        d["u"],
+        datetime.fromisoformat(d["t"]),
+        d["k"],
+        value=d["v"],
+        text=d["x"],
+        lat=d["lat"],
+        lon=d["lon"],
+        attrs=d["at"],
+        raw=_unb64(d["r"]),
+    )
 
 
 def encode_batch(batch: SpooledBatch) -> bytes:
     """One spool record (header + JSON payload)."""
-    payload = json.dumps({
-        "k": batch.kind, "r": batch.received_at.isoformat(),
-        "p": [_position_json(p) for p in batch.positions],
-        "o": [_observation_json(o) for o in batch.observations],
-    }, default=str, separators=(",", ":")).encode()
+    payload = json.dumps(
+        {
+            "k": batch.kind,
+            "r": batch.received_at.isoformat(),
+            "p": [_position_json(p) for p in batch.positions],
+            "o": [_observation_json(o) for o in batch.observations],
+        },
+        default=str,
+        separators=(",", ":"),
+    ).encode()
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
@@ -88,14 +134,17 @@ def decode_records(data: bytes) -> Iterator[SpooledBatch]:
     pos = 0
     while pos + _HEADER.size <= len(data):
         length, crc = _HEADER.unpack_from(data, pos)
-        payload = data[pos + _HEADER.size: pos + _HEADER.size + length]
+        payload = data[pos + _HEADER.size : pos + _HEADER.size + length]
         if length > _MAX_RECORD or len(payload) < length or zlib.crc32(payload) != crc:
             log.warning("spool: ignoring a torn record at byte %d", pos)
             return
         d = json.loads(payload)
-        yield SpooledBatch(d["k"], datetime.fromisoformat(d["r"]),
-                           [_position_from(p) for p in d["p"]],
-                           [_observation_from(o) for o in d["o"]])
+        yield SpooledBatch(
+            d["k"],
+            datetime.fromisoformat(d["r"]),
+            [_position_from(p) for p in d["p"]],
+            [_observation_from(o) for o in d["o"]],
+        )
         pos += _HEADER.size + length
 
 
@@ -117,7 +166,7 @@ class Spool:
             _fsync_dir(self.directory)  # the new file's name must survive a crash too
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         os.fsync(self._fd)
         return len(data)
 

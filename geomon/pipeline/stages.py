@@ -92,8 +92,9 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-def run_stages(p: Position, ctx: StageContext,
-               stages: tuple[Stage, ...] = STAGES) -> Position | Drop:
+def run_stages(
+    p: Position, ctx: StageContext, stages: tuple[Stage, ...] = STAGES
+) -> Position | Drop:
     """Apply the stages in order; remember the fix as the device's previous when accepted."""
     out: Position | Drop = p
     for stage in stages:

@@ -65,11 +65,15 @@ class WindowCache:
         self._rows = 0
 
     def tails(self, devices: list[int]) -> dict[int, CachedTail]:
-        return {d: CachedTail(e.since, e.rows[-1][1], e.seen)
-                for d in devices if (e := self._entries.get(d)) is not None}
+        return {
+            d: CachedTail(e.since, e.rows[-1][1], e.seen)
+            for d in devices
+            if (e := self._entries.get(d)) is not None
+        }
 
-    def merge(self, windows: list[Window], lookback: timedelta,
-              stop_speed: Callable[[int], float]) -> list[Window]:
+    def merge(
+        self, windows: list[Window], lookback: timedelta, stop_speed: Callable[[int], float]
+    ) -> list[Window]:
         """Complete held windows from the cache and remember every window's rows. Returns
         the windows with the rows the engine needs (those of a full reload, or - held - from
         the last fix before the batch that is not slower than the agency's ``stop_speed``:
@@ -87,10 +91,9 @@ class WindowCache:
                 floor = bisect_left(held, w.prev - lookback, key=_time)  # type: ignore[operator]
                 start = bisect_right(held, w.prev, key=_time) - 1  # prev itself
                 slow = stop_speed(w.agency_id)
-                while start > floor and not (held[start][4] is not None
-                                             and held[start][4] >= slow):
+                while start > floor and not (held[start][4] is not None and held[start][4] >= slow):
                     start -= 1
-                w.rows = held[start:bisect_right(held, w.t1, key=_time)] + fetched
+                w.rows = held[start : bisect_right(held, w.t1, key=_time)] + fetched
                 if fetched and w.seen is not None:
                     held += self._trimmed(fetched)
                     self._keep(w.device_id, _Entry(e.since, held, w.seen), lookback)
@@ -100,8 +103,7 @@ class WindowCache:
                 self.misses += 1
                 if w.seen is not None and w.rows:
                     since = _EVER if w.prev is None else w.prev - lookback
-                    self._keep(w.device_id, _Entry(since, self._trimmed(w.rows), w.seen),
-                               lookback)
+                    self._keep(w.device_id, _Entry(since, self._trimmed(w.rows), w.seen), lookback)
             if w.rows:
                 out.append(w)
         while self._rows > self.max_rows and self._entries:
@@ -111,14 +113,13 @@ class WindowCache:
 
     def _trimmed(self, rows: list[Row]) -> list[Row]:
         keys = self._keys
-        return [r if not r[5] else (*r[:5], {k: r[5][k] for k in keys if k in r[5]})
-                for r in rows]
+        return [r if not r[5] else (*r[:5], {k: r[5][k] for k in keys if k in r[5]}) for r in rows]
 
     def _keep(self, device: int, e: _Entry, lookback: timedelta) -> None:
         """Store ``e``, dropping fixes older than 1.5 lookbacks once it spans two: a batch
         may start a little before the held last fix and still needs its full lookback."""
         if e.rows[-1][1] - e.rows[0][1] > 2 * lookback:
             cut = e.rows[-1][1] - 1.5 * lookback
-            e = _Entry(max(e.since, cut), e.rows[bisect_left(e.rows, cut, key=_time):], e.seen)
+            e = _Entry(max(e.since, cut), e.rows[bisect_left(e.rows, cut, key=_time) :], e.seen)
         self._entries[device] = e
         self._rows += len(e.rows)

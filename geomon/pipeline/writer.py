@@ -44,8 +44,12 @@ log = logging.getLogger(__name__)
 OnCommitted = Callable[[dict[int, tuple[datetime, datetime]]], Awaitable[Any]]
 """Called after each COMMIT with (first, last) fix time per device of the written rows."""
 
-_CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, OSError,
-                      DatabaseUnavailable)
+_CONNECTION_ERRORS = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    OSError,
+    DatabaseUnavailable,
+)
 
 
 @dataclass
@@ -72,9 +76,15 @@ class _Job:
 class BatchWriter:
     """One writer task per process; ``await submit(...)`` returns after COMMIT (or fsync)."""
 
-    def __init__(self, url: str, settings: IngestSettings, *, counters: Counters = COUNTERS,
-                 stages: tuple[Stage, ...] = STAGES,
-                 on_committed: OnCommitted | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        settings: IngestSettings,
+        *,
+        counters: Counters = COUNTERS,
+        stages: tuple[Stage, ...] = STAGES,
+        on_committed: OnCommitted | None = None,
+    ) -> None:
         self._url = url
         self._on_committed = on_committed  # events (geomon.pipeline.eventing), after COMMIT
         self._hook_tasks: set[asyncio.Task[Any]] = set()
@@ -198,8 +208,7 @@ class BatchWriter:
             return
 
     async def _spool_jobs(self, jobs: list[_Job]) -> None:
-        batches = [SpooledBatch(j.kind, j.received_at, j.positions, j.observations)
-                   for j in jobs]
+        batches = [SpooledBatch(j.kind, j.received_at, j.positions, j.observations) for j in jobs]
         try:
             await asyncio.to_thread(self.spool.append, batches)
         except OSError as exc:  # cannot make it durable: the devices must not be acked
@@ -288,20 +297,26 @@ class BatchWriter:
         self._hook_tasks.add(task)
         task.add_done_callback(self._hook_tasks.discard)
 
-    async def _device_ids(self, conn: psycopg.AsyncConnection,
-                          jobs: list[_Job]) -> dict[str, int]:
+    async def _device_ids(self, conn: psycopg.AsyncConnection, jobs: list[_Job]) -> dict[str, int]:
         """uid -> id of the batch's devices; known ids are cached for a minute (a round trip
         saved a batch), unknown ones are looked up (and registered with accept-unknown)."""
         if time.monotonic() > self._ids_expire:
             self._ids.clear()
             self._ids_expire = time.monotonic() + 60.0
         for kind in {j.kind for j in jobs}:
-            uids = sorted(({p.device_uid for j in jobs if j.kind == kind for p in j.positions}
-                           | {o.sensor_uid for j in jobs if j.kind == kind
-                              for o in j.observations}) - self._ids.keys())
+            uids = sorted(
+                (
+                    {p.device_uid for j in jobs if j.kind == kind for p in j.positions}
+                    | {o.sensor_uid for j in jobs if j.kind == kind for o in j.observations}
+                )
+                - self._ids.keys()
+            )
             if uids:
-                self._ids.update(await resolve_device_ids(
-                    conn, uids, accept_unknown=self._settings.accept_unknown, kind=kind))
+                self._ids.update(
+                    await resolve_device_ids(
+                        conn, uids, accept_unknown=self._settings.accept_unknown, kind=kind
+                    )
+                )
         return self._ids
 
     async def _connection(self) -> psycopg.AsyncConnection:
@@ -324,8 +339,11 @@ class BatchWriter:
             ids = await self._device_ids(conn, jobs)
             prepared = prepare_rows(jobs, ids, self._ctx, self._stages, self._counters)
             pos = await write_positions(conn, prepared.positions) if prepared.positions else None
-            obs = (await write_observations(conn, prepared.observations)
-                   if prepared.observations else None)
+            obs = (
+                await write_observations(conn, prepared.observations)
+                if prepared.observations
+                else None
+            )
         if pos is not None and self._on_committed is not None:
             self._after_commit(prepared.spans)
         if pos is not None:

@@ -23,9 +23,13 @@ from geomon.errors import SpatialError
 HIGH_COVERED, HIGH_UNCOVERED, NOT_HIGH, NODATA = 1, 2, 0, 255
 
 
-def high_risk_mask(risk: np.ndarray, *, top_pct: float | None = None,
-                   threshold: float | None = None, nodata: float | None = None
-                   ) -> tuple[np.ndarray, float]:
+def high_risk_mask(
+    risk: np.ndarray,
+    *,
+    top_pct: float | None = None,
+    threshold: float | None = None,
+    nodata: float | None = None,
+) -> tuple[np.ndarray, float]:
     """Cells at or above ``threshold``, or in the top ``top_pct`` % of valid cells."""
     valid = np.isfinite(risk) if nodata is None else np.isfinite(risk) & (risk != nodata)
     if not valid.any():
@@ -37,8 +41,15 @@ def high_risk_mask(risk: np.ndarray, *, top_pct: float | None = None,
     return valid & (risk >= threshold), float(threshold)
 
 
-def track_cells(x: np.ndarray, y: np.ndarray, transform: Affine, shape: tuple[int, int],
-                breaks: np.ndarray | None = None, *, unique: bool = True) -> np.ndarray:
+def track_cells(
+    x: np.ndarray,
+    y: np.ndarray,
+    transform: Affine,
+    shape: tuple[int, int],
+    breaks: np.ndarray | None = None,
+    *,
+    unique: bool = True,
+) -> np.ndarray:
     """Flat indices of the cells a polyline passes through (in-bounds only; unique unless
     ``unique=False``, then possibly repeated).
 
@@ -83,13 +94,14 @@ def near_cells(visited: np.ndarray, cell_size: float, distance_m: float) -> np.n
 def disc_offsets(cell_size: float, distance_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Row/column offsets of the cells whose centre is within ``distance_m`` of a centre."""
     r = int(np.floor(distance_m / cell_size))
-    dr, dc = np.mgrid[-r:r + 1, -r:r + 1]
+    dr, dc = np.mgrid[-r : r + 1, -r : r + 1]
     keep = (dr * dr + dc * dc) * cell_size**2 <= distance_m**2 + 1e-9
     return dr[keep].ravel(), dc[keep].ravel()
 
 
-def near_flat(cells: np.ndarray, shape: tuple[int, int], offsets: tuple[np.ndarray, np.ndarray]
-              ) -> np.ndarray:
+def near_flat(
+    cells: np.ndarray, shape: tuple[int, int], offsets: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
     """Flat indices (with repeats) of the cells within the disc ``offsets`` of flat ``cells``:
     the same cells as :func:`near_cells`, without touching the rest of the grid."""
     rows, cols = np.divmod(cells, shape[1])
@@ -125,10 +137,17 @@ class Coverage:
     high: np.ndarray = field(repr=False)
 
 
-def coverage(risk: np.ndarray, transform: Affine, tracks: Mapping[str, tuple[np.ndarray, ...]],
-             distance_m: float, *, top_pct: float | None = 10.0, threshold: float | None = None,
-             zone_masks: Mapping[int, np.ndarray] | None = None,
-             nodata: float | None = None) -> Coverage:
+def coverage(
+    risk: np.ndarray,
+    transform: Affine,
+    tracks: Mapping[str, tuple[np.ndarray, ...]],
+    distance_m: float,
+    *,
+    top_pct: float | None = 10.0,
+    threshold: float | None = None,
+    zone_masks: Mapping[int, np.ndarray] | None = None,
+    nodata: float | None = None,
+) -> Coverage:
     """Coverage of the high-risk cells of ``risk`` by ``tracks`` (team → (x, y[, breaks]))."""
     high, thr = high_risk_mask(risk, top_pct=top_pct, threshold=threshold, nodata=nodata)
     cs = abs(transform.a)
@@ -140,13 +159,14 @@ def coverage(risk: np.ndarray, transform: Affine, tracks: Mapping[str, tuple[np.
     covered_p = np.zeros(padded, dtype=bool)
     scratch = np.zeros(padded[0] * padded[1], dtype=bool)  # one team's cells, cleared after
     high_p = np.zeros(padded, dtype=bool)
-    high_p[pad:pad + risk.shape[0], pad:pad + risk.shape[1]] = high
+    high_p[pad : pad + risk.shape[0], pad : pad + risk.shape[1]] = high
     high_flat, covered_flat = high_p.ravel(), covered_p.ravel()
     per_team: dict[str, Share] = {}
     n_high = int(high.sum())
     for team, xyb in tracks.items():
-        cells = track_cells(xyb[0], xyb[1], transform, risk.shape,
-                            xyb[2] if len(xyb) > 2 else None, unique=False)
+        cells = track_cells(
+            xyb[0], xyb[1], transform, risk.shape, xyb[2] if len(xyb) > 2 else None, unique=False
+        )
         rows, cols = np.divmod(cells, risk.shape[1])
         scratch[(rows + pad) * padded[1] + cols + pad] = True
         cells_p = np.flatnonzero(scratch)
@@ -161,10 +181,12 @@ def coverage(risk: np.ndarray, transform: Affine, tracks: Mapping[str, tuple[np.
             near = np.flatnonzero(near_cells(visited.reshape(padded), cs, distance_m))
         per_team[team] = Share(n_high, int(np.count_nonzero(high_flat[near])))
         covered_flat[near] = True
-    covered = covered_p[pad:pad + risk.shape[0], pad:pad + risk.shape[1]]
+    covered = covered_p[pad : pad + risk.shape[0], pad : pad + risk.shape[1]]
     hc = covered & high
-    per_zone = {zid: Share(int((high & m).sum()), int((hc & m).sum()))
-                for zid, m in (zone_masks or {}).items()}
+    per_zone = {
+        zid: Share(int((high & m).sum()), int((hc & m).sum()))
+        for zid, m in (zone_masks or {}).items()
+    }
     layer = np.full(risk.shape, NOT_HIGH, dtype=np.uint8)
     layer[hc] = HIGH_COVERED
     layer[high & ~covered] = HIGH_UNCOVERED
@@ -188,9 +210,16 @@ class PatrolArea:
     priority: dict[str, float]
 
 
-def next_patrol(risk: np.ndarray, uncovered: np.ndarray, transform: Affine,
-                positions: Mapping[str, tuple[float, float]], *, distance_scale_m: float = 10_000,
-                min_cells: int = 1, top: int = 50) -> tuple[list[PatrolArea], np.ndarray]:
+def next_patrol(
+    risk: np.ndarray,
+    uncovered: np.ndarray,
+    transform: Affine,
+    positions: Mapping[str, tuple[float, float]],
+    *,
+    distance_scale_m: float = 10_000,
+    min_cells: int = 1,
+    top: int = 50,
+) -> tuple[list[PatrolArea], np.ndarray]:
     """Uncovered high-risk areas ranked by score = Σrisk × cell area (= mean risk × area).
 
     Per team, priority = score / (1 + d / distance_scale_m), d = distance from the team's
@@ -212,12 +241,23 @@ def next_patrol(risk: np.ndarray, uncovered: np.ndarray, transform: Affine,
     radius = np.sqrt(cells * cell_area / np.pi)
     areas = []
     for k in keep:
-        dist = {t: max(float(np.hypot(px - xs[k], py - ys[k]) - radius[k]), 0.0)
-                for t, (px, py) in positions.items()}
-        areas.append(PatrolArea(int(idx[k]), int(cells[k]), float(cells[k] * cell_area),
-                                float(rsum[k]), float(score[k]), float(xs[k]), float(ys[k]), dist,
-                                {t: float(score[k]) / (1 + d / distance_scale_m)
-                                 for t, d in dist.items()}))
+        dist = {
+            t: max(float(np.hypot(px - xs[k], py - ys[k]) - radius[k]), 0.0)
+            for t, (px, py) in positions.items()
+        }
+        areas.append(
+            PatrolArea(
+                int(idx[k]),
+                int(cells[k]),
+                float(cells[k] * cell_area),
+                float(rsum[k]),
+                float(score[k]),
+                float(xs[k]),
+                float(ys[k]),
+                dist,
+                {t: float(score[k]) / (1 + d / distance_scale_m) for t, d in dist.items()},
+            )
+        )
     return areas, labels
 
 

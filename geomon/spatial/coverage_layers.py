@@ -23,8 +23,9 @@ from geomon.spatial.raster_io import Grid, polygonize
 WGS84 = "EPSG:4326"
 
 
-def project_tracks(tracks: Mapping[str, tuple[np.ndarray, ...]], crs: str,
-                   max_gap_s: float = 300.0) -> dict[str, tuple[np.ndarray, ...]]:
+def project_tracks(
+    tracks: Mapping[str, tuple[np.ndarray, ...]], crs: str, max_gap_s: float = 300.0
+) -> dict[str, tuple[np.ndarray, ...]]:
     """(lon, lat, t_seconds) per team → (x, y, breaks) in ``crs``; a gap longer than
     ``max_gap_s`` is not drawn as driven."""
     out: dict[str, tuple[np.ndarray, ...]] = {}
@@ -41,15 +42,20 @@ def zone_masks(zones: Mapping[int, Any], grid: Grid) -> dict[int, np.ndarray]:
     from geomon.spatial.raster_io import rasterize_geometries
 
     def to_grid(g: Any) -> Any:
-        return shapely.transform(g, lambda xy: np.column_stack(
-            transform_xy(xy[:, 0], xy[:, 1], WGS84, grid.crs)))
-    return {zid: rasterize_geometries([to_grid(g)], grid.array.shape, grid.transform)
-            for zid, g in zones.items()}
+        return shapely.transform(
+            g, lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], WGS84, grid.crs))
+        )
+
+    return {
+        zid: rasterize_geometries([to_grid(g)], grid.array.shape, grid.transform)
+        for zid, g in zones.items()
+    }
 
 
 def _to_wgs84(geom: Any, crs: str) -> Any:
-    return shapely.transform(geom, lambda xy: np.column_stack(
-        transform_xy(xy[:, 0], xy[:, 1], crs, WGS84)))
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs, WGS84))
+    )
 
 
 def coverage_geojson(cov: Coverage, grid: Grid) -> dict[str, Any]:
@@ -57,24 +63,45 @@ def coverage_geojson(cov: Coverage, grid: Grid) -> dict[str, Any]:
     feats = []
     for status, code in (("covered", HIGH_COVERED), ("uncovered", HIGH_UNCOVERED)):
         for poly in polygonize(cov.layer == code, grid.transform):
-            feats.append({"type": "Feature", "properties": {"status": status},
-                          "geometry": mapping(_to_wgs84(poly, grid.crs))})
+            feats.append(
+                {
+                    "type": "Feature",
+                    "properties": {"status": status},
+                    "geometry": mapping(_to_wgs84(poly, grid.crs)),
+                }
+            )
     return {"type": "FeatureCollection", "features": feats}
 
 
 def patrol_geojson(areas: list[PatrolArea], labels: np.ndarray, grid: Grid) -> dict[str, Any]:
     """The ranked uncovered areas: polygon, rank, score, distance and priority per team."""
     feats = []
-    best_team = {a.label: min(a.distance_m, key=lambda t, a=a: a.distance_m[t])  # type: ignore[misc]
-                 if a.distance_m else None for a in areas}
+    best_team = {
+        a.label: min(a.distance_m, key=lambda t, a=a: a.distance_m[t])  # type: ignore[misc]
+        if a.distance_m
+        else None
+        for a in areas
+    }
     for rank, a in enumerate(areas, start=1):
         polys = polygonize(labels == a.label, grid.transform)
         geom = shapely.union_all([_to_wgs84(p, grid.crs) for p in polys])
-        feats.append({"type": "Feature", "id": a.label, "geometry": mapping(geom),
-                      "properties": {"rank": rank, "cells": a.cells, "area_km2": a.area_m2 / 1e6,
-                                     "risk_sum": a.risk_sum, "score": a.score,
-                                     "nearest_team": best_team[a.label],
-                                     "distance_m": a.distance_m, "priority": a.priority}})
+        feats.append(
+            {
+                "type": "Feature",
+                "id": a.label,
+                "geometry": mapping(geom),
+                "properties": {
+                    "rank": rank,
+                    "cells": a.cells,
+                    "area_km2": a.area_m2 / 1e6,
+                    "risk_sum": a.risk_sum,
+                    "score": a.score,
+                    "nearest_team": best_team[a.label],
+                    "distance_m": a.distance_m,
+                    "priority": a.priority,
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 

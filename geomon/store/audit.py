@@ -35,8 +35,19 @@ _INSERT = (
 
 
 def _values(e: AuditEntry) -> tuple[Any, ...]:
-    return (e.user_id, e.username, e.device_id, e.agency_id, e.method, e.route, e.path,
-            Jsonb(e.params), e.status, e.client, e.duration_ms)
+    return (
+        e.user_id,
+        e.username,
+        e.device_id,
+        e.agency_id,
+        e.method,
+        e.route,
+        e.path,
+        Jsonb(e.params),
+        e.status,
+        e.client,
+        e.duration_ms,
+    )
 
 
 _ROW = "(" + ", ".join(["%s"] * 11) + ")"
@@ -48,15 +59,19 @@ async def write_audit_batch(conn: psycopg.AsyncConnection, entries: list[AuditEn
     if not entries:
         return
     head = _INSERT.partition(" VALUES ")[0]
-    await conn.execute(head + " VALUES " + ", ".join([_ROW] * len(entries)),  # type: ignore[arg-type]
-                       [v for e in entries for v in _values(e)])
+    await conn.execute(
+        head + " VALUES " + ", ".join([_ROW] * len(entries)),  # type: ignore[arg-type]
+        [v for e in entries for v in _values(e)],
+    )
 
 
 def audit_rows(conn: psycopg.Connection, *, since_id: int = 0) -> list[dict[str, Any]]:
     """Audit rows after ``since_id`` (owner connections only: reviews and tests)."""
     cur = conn.execute(
         "SELECT id, at, user_id, username, device_id, agency_id, method, route, path, params, "
-        "status, client, duration_ms FROM audit_log WHERE id > %s ORDER BY id", (since_id,))
+        "status, client, duration_ms FROM audit_log WHERE id > %s ORDER BY id",
+        (since_id,),
+    )
     names = [d.name for d in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -66,4 +81,3 @@ async def commit_with_audit(conn: psycopg.AsyncConnection, entry: AuditEntry) ->
     trip (simple protocol, values bound client-side). Raises when either fails: the caller
     then refuses the read."""
     await psycopg.AsyncClientCursor(conn).execute(_INSERT + "; COMMIT", _values(entry))
-

@@ -63,16 +63,17 @@ async def surface_path(conn: psycopg.AsyncConnection, surface_id: int, data_dir:
     return p if p.is_absolute() else data_dir / p
 
 
-async def load_inputs(conn: psycopg.AsyncConnection, params: CoverageParams
-                      ) -> tuple[dict[str, tuple[np.ndarray, ...]], dict[int, Any],
-                                 dict[str, tuple[float, float]]]:
+async def load_inputs(
+    conn: psycopg.AsyncConnection, params: CoverageParams
+) -> tuple[dict[str, tuple[np.ndarray, ...]], dict[int, Any], dict[str, tuple[float, float]]]:
     """Tracks (lon, lat, t) per device uid, patrol zones, and each team's latest lon/lat."""
     if params.until <= params.since:
         raise InvalidRequest("until must be after since")
     cur = await conn.execute(_TRACKS, {"since": params.since, "until": params.until})
     tracks: dict[str, tuple[np.ndarray, ...]] = {
         uid: (np.array(x, float), np.array(y, float), np.array(t, float))
-        for uid, x, y, t in await cur.fetchall()}
+        for uid, x, y, t in await cur.fetchall()
+    }
     cur = await conn.execute(_PATROL_ZONES)
     zones = {zid: shapely.from_wkb(bytes(wkb)) for zid, wkb in await cur.fetchall()}
     cur = await conn.execute(_LATEST, (list(tracks),))
@@ -80,31 +81,49 @@ async def load_inputs(conn: psycopg.AsyncConnection, params: CoverageParams
     return tracks, zones, latest
 
 
-def compute(path: Path, tracks: dict[str, tuple[np.ndarray, ...]], zones: dict[int, Any],
-            latest: dict[str, tuple[float, float]], params: CoverageParams) -> dict[str, Any]:
+def compute(
+    path: Path,
+    tracks: dict[str, tuple[np.ndarray, ...]],
+    zones: dict[int, Any],
+    latest: dict[str, tuple[float, float]],
+    params: CoverageParams,
+) -> dict[str, Any]:
     """Pure part (run it in a thread): numbers, the layer and the next-patrol ranking."""
     grid = read_geotiff(path)
     if not grid.crs:
         raise InvalidRequest(f"{path.name}: the surface has no CRS")
     risk = np.asarray(grid.array, dtype=float)
     projected = project_tracks(tracks, grid.crs, params.max_gap_s)
-    result = cov.coverage(risk, grid.transform, projected, params.distance_m,
-                          top_pct=params.top_pct, threshold=params.threshold,
-                          zone_masks=zone_masks(zones, grid), nodata=grid.nodata)
+    result = cov.coverage(
+        risk,
+        grid.transform,
+        projected,
+        params.distance_m,
+        top_pct=params.top_pct,
+        threshold=params.threshold,
+        zone_masks=zone_masks(zones, grid),
+        nodata=grid.nodata,
+    )
     positions: dict[str, tuple[float, float]] = {}
     for uid, (lon, lat) in latest.items():
-        x, y = project_tracks({uid: (np.array([lon]), np.array([lat]), np.array([0.0]))},
-                              grid.crs)[uid][:2]
+        x, y = project_tracks({uid: (np.array([lon]), np.array([lat]), np.array([0.0]))}, grid.crs)[
+            uid
+        ][:2]
         positions[uid] = (float(x[0]), float(y[0]))
-    areas, labels = cov.next_patrol(risk, result.layer == cov.HIGH_UNCOVERED, grid.transform,
-                                    positions)
+    areas, labels = cov.next_patrol(
+        risk, result.layer == cov.HIGH_UNCOVERED, grid.transform, positions
+    )
 
     def share(s: cov.Share) -> dict[str, Any]:
         return {"high_cells": s.high_cells, "covered_cells": s.covered_cells, "share": s.share}
+
     return {
         "window": {"since": params.since.isoformat(), "until": params.until.isoformat()},
-        "crs": grid.crs, "cell_size_m": grid.cell_size, "distance_m": params.distance_m,
-        "threshold": result.threshold, "top_pct": params.top_pct,
+        "crs": grid.crs,
+        "cell_size_m": grid.cell_size,
+        "distance_m": params.distance_m,
+        "threshold": result.threshold,
+        "top_pct": params.top_pct,
         "total": share(result.total),
         "per_team": {t: share(s) for t, s in result.per_team.items()},
         "per_zone": {str(z): share(s) for z, s in result.per_zone.items()},

@@ -37,8 +37,9 @@ def drop_database(base_url: str, url: str, *, attempts: int = 8) -> None:
     for attempt in range(attempts):
         try:
             with psycopg.connect(base_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                             .format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
             return
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
             if attempt == attempts - 1:

@@ -22,8 +22,9 @@ class Device:
     name: str
 
 
-def ensure_agency(conn: psycopg.Connection, code: str, name: str | None = None,
-                  country: str | None = None) -> int:
+def ensure_agency(
+    conn: psycopg.Connection, code: str, name: str | None = None, country: str | None = None
+) -> int:
     """The id of the agency ``code``, creating it when missing."""
     row = conn.execute(
         "INSERT INTO agencies (code, name, country) VALUES (%s, %s, %s) "
@@ -34,8 +35,15 @@ def ensure_agency(conn: psycopg.Connection, code: str, name: str | None = None,
     return int(row[0])
 
 
-def add_device(conn: psycopg.Connection, *, uid: str, kind: str, agency: str,
-               name: str | None = None, token_hash: str | None = None) -> Device:
+def add_device(
+    conn: psycopg.Connection,
+    *,
+    uid: str,
+    kind: str,
+    agency: str,
+    name: str | None = None,
+    token_hash: str | None = None,
+) -> Device:
     """Register (or update) a device; the agency is created when it does not exist."""
     if kind not in DEVICE_KINDS:
         raise InvalidRequest(f"device kind must be one of {', '.join(DEVICE_KINDS)}, not {kind!r}")
@@ -69,12 +77,11 @@ def list_devices(conn: psycopg.Connection) -> list[tuple]:
     ).fetchall()
 
 
-async def resolve_device_ids(conn: psycopg.AsyncConnection, uids: list[str], *,
-                             accept_unknown: bool, kind: str) -> dict[str, int]:
+async def resolve_device_ids(
+    conn: psycopg.AsyncConnection, uids: list[str], *, accept_unknown: bool, kind: str
+) -> dict[str, int]:
     """Map device uids to ids; unknown uids are registered only when ``accept_unknown``."""
-    cur = await conn.execute(
-        "SELECT uid, id FROM devices WHERE uid = ANY(%s) AND active", (uids,)
-    )
+    cur = await conn.execute("SELECT uid, id FROM devices WHERE uid = ANY(%s) AND active", (uids,))
     found = {uid: int(i) for uid, i in await cur.fetchall()}
     missing = [u for u in uids if u not in found]
     if missing and accept_unknown:
@@ -90,8 +97,9 @@ async def resolve_device_ids(conn: psycopg.AsyncConnection, uids: list[str], *,
     return found
 
 
-async def active_device_token_hash(conn: psycopg.AsyncConnection,
-                                   uid: str) -> tuple[str | None] | None:
+async def active_device_token_hash(
+    conn: psycopg.AsyncConnection, uid: str
+) -> tuple[str | None] | None:
     """``(token_hash,)`` of the active device ``uid``, or None when there is none."""
     cur = await conn.execute("SELECT token_hash FROM devices WHERE uid = %s AND active", (uid,))
     return await cur.fetchone()

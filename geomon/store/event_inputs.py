@@ -100,11 +100,13 @@ class Window:
     seen: int | None = None
 
 
-async def load_windows(conn: psycopg.AsyncConnection,
-                       spans: Mapping[int, tuple[datetime, datetime]],
-                       lookback: timedelta,
-                       tails: Mapping[int, CachedTail] | None = None,
-                       keys: Iterable[str] | None = None) -> list[Window]:
+async def load_windows(
+    conn: psycopg.AsyncConnection,
+    spans: Mapping[int, tuple[datetime, datetime]],
+    lookback: timedelta,
+    tails: Mapping[int, CachedTail] | None = None,
+    keys: Iterable[str] | None = None,
+) -> list[Window]:
     """For each device and (first, last) fix time of a committed batch: the stored fixes from
     the previous stored fix (minus ``lookback`` for stop rules) to the next stored fix - or,
     where ``tails`` holds them up to some point and the store confirms it, only the fixes
@@ -116,17 +118,39 @@ async def load_windows(conn: psycopg.AsyncConnection,
     tails = tails or {}
     held = [tails.get(d) for d in devs]
     # results in binary: no text timestamps and floats to format on the server, nor parse here
-    cur = await conn.execute(_WINDOWS, binary=True, params={
-        "d": devs, "lo": [spans[d][0] for d in devs], "hi": [spans[d][1] for d in devs],
-        "c_from": [t.since if t else None for t in held],
-        "c_last": [t.last if t else None for t in held],
-        "c_seen": [t.seen if t else None for t in held], "lookback": lookback,
-        "keys": None if keys is None else sorted(keys)})
+    cur = await conn.execute(
+        _WINDOWS,
+        binary=True,
+        params={
+            "d": devs,
+            "lo": [spans[d][0] for d in devs],
+            "hi": [spans[d][1] for d in devs],
+            "c_from": [t.since if t else None for t in held],
+            "c_last": [t.last if t else None for t in held],
+            "c_seen": [t.seen if t else None for t in held],
+            "lookback": lookback,
+            "keys": None if keys is None else sorted(keys),
+        },
+    )
     windows: dict[int, Window] = {}
     # n_cut: fixes stored after the held last one (held) or after the window (not held);
     # held, the window's fixes are among them, so the rest are after the window
-    for dev, agency, lo, hi, prev, nxt, is_held, n_now, n_cut, t, lon, lat, v, attrs \
-            in await cur.fetchall():
+    for (
+        dev,
+        agency,
+        lo,
+        hi,
+        prev,
+        nxt,
+        is_held,
+        n_now,
+        n_cut,
+        t,
+        lon,
+        lat,
+        v,
+        attrs,
+    ) in await cur.fetchall():
         w = windows.get(dev)
         if w is None:
             if t is None and not is_held:
@@ -136,8 +160,16 @@ async def load_windows(conn: psycopg.AsyncConnection,
             if n_now is not None and n_cut <= _COUNT_CAP:
                 w.seen = n_now - n_cut  # + the window's own fixes when held, below
         if t is not None:
-            w.rows.append((dev, t, lon, lat, v, attrs if isinstance(attrs, dict) else
-                           json.loads(attrs) if attrs else {}))
+            w.rows.append(
+                (
+                    dev,
+                    t,
+                    lon,
+                    lat,
+                    v,
+                    attrs if isinstance(attrs, dict) else json.loads(attrs) if attrs else {},
+                )
+            )
     for w in windows.values():
         if w.held and w.seen is not None:
             w.seen += len(w.rows)  # inserts at or before the window's end
@@ -167,14 +199,21 @@ class EngineContext:
         any agency's rules or any zone's own override (a stop is found only if its start is
         in the window)."""
         minutes = [float(r["stop_minutes"]) for r in (self.default_rules, *self.rules.values())]
-        minutes += [float(z.rules["stop_minutes"]) for index in self.zones.values()
-                    for z in index.zones if "stop_minutes" in (z.rules or {})]
+        minutes += [
+            float(z.rules["stop_minutes"])
+            for index in self.zones.values()
+            for z in index.zones
+            if "stop_minutes" in (z.rules or {})
+        ]
         return timedelta(minutes=2 * max(minutes))
 
     def attr_keys(self) -> frozenset[str]:
         """The fix attributes any rule reads (the IO flags' ``attr`` keys)."""
-        return frozenset(str(spec["attr"]) for r in (self.default_rules, *self.rules.values())
-                         for spec in r["io_flags"].values())
+        return frozenset(
+            str(spec["attr"])
+            for r in (self.default_rules, *self.rules.values())
+            for spec in r["io_flags"].values()
+        )
 
 
 async def load_context(conn: psycopg.AsyncConnection) -> EngineContext:
@@ -183,11 +222,15 @@ async def load_context(conn: psycopg.AsyncConnection) -> EngineContext:
     zones = zone_indexes(zone_rows)
     borders = {a: border_index(border_rows, z) for a, z in zones.items()}
     scoped: dict[str, dict[str, Any]] = dict(
-        await (await conn.execute("SELECT scope, rules FROM alert_rules")).fetchall())
+        await (await conn.execute("SELECT scope, rules FROM alert_rules")).fetchall()
+    )
     default = AgencyRules.build(scoped.get("default"))
     agencies = await (await conn.execute("SELECT id, code FROM agencies")).fetchall()
-    rules = {a: AgencyRules.build(scoped.get("default"), scoped.get(code))
-             for a, code in agencies if code in scoped}
+    rules = {
+        a: AgencyRules.build(scoped.get("default"), scoped.get(code))
+        for a, code in agencies
+        if code in scoped
+    }
     return EngineContext(zones, borders, rules, default)
 
 
@@ -201,8 +244,9 @@ WHERE d.active AND d.kind <> 'sensor'
 """
 
 
-async def silent_inputs(conn: psycopg.AsyncConnection, now: datetime
-                        ) -> list[tuple[int, int, datetime, float, float, bool, bool]]:
+async def silent_inputs(
+    conn: psycopg.AsyncConnection, now: datetime
+) -> list[tuple[int, int, datetime, float, float, bool, bool]]:
     """(device, agency, last fix time, lon, lat, on duty now, has any duty schedule)."""
     cur = await conn.execute(_SILENT_INPUTS, {"now": now})
     return [tuple(r) for r in await cur.fetchall()]  # type: ignore[misc]
@@ -211,11 +255,15 @@ async def silent_inputs(conn: psycopg.AsyncConnection, now: datetime
 async def set_rules(conn: psycopg.AsyncConnection, scope: str, rules: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO alert_rules (scope, rules) VALUES (%s, %s) ON CONFLICT (scope) "
-        "DO UPDATE SET rules = EXCLUDED.rules, updated_at = now()", (scope, json.dumps(rules)))
+        "DO UPDATE SET rules = EXCLUDED.rules, updated_at = now()",
+        (scope, json.dumps(rules)),
+    )
 
 
 def put_rules(conn: psycopg.Connection, scope: str, rules: dict[str, Any]) -> None:
     """Synchronous :func:`set_rules` (CLI, demo data)."""
     conn.execute(
         "INSERT INTO alert_rules (scope, rules) VALUES (%s, %s) ON CONFLICT (scope) "
-        "DO UPDATE SET rules = EXCLUDED.rules, updated_at = now()", (scope, json.dumps(rules)))
+        "DO UPDATE SET rules = EXCLUDED.rules, updated_at = now()",
+        (scope, json.dumps(rules)),
+    )

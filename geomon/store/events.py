@@ -49,22 +49,30 @@ ON CONFLICT DO NOTHING
 async def notify(conn: psycopg.AsyncConnection, ids: Iterable[int]) -> None:
     ids = sorted(set(ids))
     if ids:
-        await conn.execute("SELECT pg_notify(%s, %s)",
-                           (EVENTS_CHANNEL, json.dumps({"events": ids})))
+        await conn.execute(
+            "SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, json.dumps({"events": ids}))
+        )
 
 
-async def insert_events(conn: psycopg.AsyncConnection, drafts: Sequence[EventDraft],
-                        agency_of: Mapping[int | None, int]) -> list[int]:
+async def insert_events(
+    conn: psycopg.AsyncConnection, drafts: Sequence[EventDraft], agency_of: Mapping[int | None, int]
+) -> list[int]:
     """Insert drafts (agency from ``agency_of[device_id]``); already-known keys and a second
     open event with the same dedupe key are skipped. Returns the new ids (notified)."""
     drafts = [d for d in drafts if d.device_id in agency_of]
     if not drafts:
         return []
     cols = (
-        [agency_of[d.device_id] for d in drafts], [d.device_id for d in drafts],
-        [d.zone_id for d in drafts], [d.kind for d in drafts], [d.severity for d in drafts],
-        [d.occurred_at for d in drafts], [d.lon for d in drafts], [d.lat for d in drafts],
-        [d.key for d in drafts], [d.dedupe_key for d in drafts],
+        [agency_of[d.device_id] for d in drafts],
+        [d.device_id for d in drafts],
+        [d.zone_id for d in drafts],
+        [d.kind for d in drafts],
+        [d.severity for d in drafts],
+        [d.occurred_at for d in drafts],
+        [d.lon for d in drafts],
+        [d.lat for d in drafts],
+        [d.key for d in drafts],
+        [d.dedupe_key for d in drafts],
         [json.dumps(d.attrs, default=str) for d in drafts],
     )
     cur = await conn.execute(_INSERT, cols)
@@ -98,57 +106,75 @@ SELECT id FROM gone UNION ALL SELECT id FROM closed
 """
 
 
-async def supersede(conn: psycopg.AsyncConnection,
-                    windows: Sequence[tuple[int, datetime, datetime]],
-                    keep_keys: Iterable[str]) -> list[int]:
+async def supersede(
+    conn: psycopg.AsyncConnection,
+    windows: Sequence[tuple[int, datetime, datetime]],
+    keep_keys: Iterable[str],
+) -> list[int]:
     """Track events inside each (device, t0, t1) window whose key the recomputation no longer
     produced: deleted while still ``new``, otherwise resolved with a note. Returns their ids."""
     if not windows:
         return []
-    cur = await conn.execute(_SUPERSEDED, {
-        "d": [w[0] for w in windows], "t0": [w[1] for w in windows],
-        "t1": [w[2] for w in windows], "keep": sorted(set(keep_keys))})
+    cur = await conn.execute(
+        _SUPERSEDED,
+        {
+            "d": [w[0] for w in windows],
+            "t0": [w[1] for w in windows],
+            "t1": [w[2] for w in windows],
+            "keep": sorted(set(keep_keys)),
+        },
+    )
     ids = [int(r[0]) for r in await cur.fetchall()]
     await notify(conn, ids)
     return ids
 
 
-async def resolve_open(conn: psycopg.AsyncConnection, dedupe_keys: Sequence[str], *,
-                       by: str, note: str) -> list[int]:
+async def resolve_open(
+    conn: psycopg.AsyncConnection, dedupe_keys: Sequence[str], *, by: str, note: str
+) -> list[int]:
     """Resolve the open events holding these dedupe keys (e.g. a silent team reported)."""
     if not dedupe_keys:
         return []
     cur = await conn.execute(
         "UPDATE events SET state = 'resolved', resolved_by = %s, resolved_at = now(), note = %s "
         "WHERE dedupe_key = ANY(%b) AND state <> 'resolved' RETURNING id",  # binary: 10x
-        (by, note, list(dedupe_keys)))
+        (by, note, list(dedupe_keys)),
+    )
     ids = [int(r[0]) for r in await cur.fetchall()]
     await notify(conn, ids)
     return ids
 
 
-async def acknowledge(conn: psycopg.AsyncConnection, event_id: int, *, user: str,
-                      note: str | None = None) -> dict[str, Any]:
+async def acknowledge(
+    conn: psycopg.AsyncConnection, event_id: int, *, user: str, note: str | None = None
+) -> dict[str, Any]:
     """new → acknowledged (by ``user``, now)."""
     return await _transition(conn, event_id, "acknowledged", ("new",), user, note)
 
 
-async def resolve(conn: psycopg.AsyncConnection, event_id: int, *, user: str,
-                  note: str | None = None) -> dict[str, Any]:
+async def resolve(
+    conn: psycopg.AsyncConnection, event_id: int, *, user: str, note: str | None = None
+) -> dict[str, Any]:
     """new/acknowledged → resolved (by ``user``, now, with an optional note)."""
     return await _transition(conn, event_id, "resolved", ("new", "acknowledged"), user, note)
 
 
-async def _transition(conn: psycopg.AsyncConnection, event_id: int, to: str,
-                      allowed_from: tuple[str, ...], user: str, note: str | None
-                      ) -> dict[str, Any]:
+async def _transition(
+    conn: psycopg.AsyncConnection,
+    event_id: int,
+    to: str,
+    allowed_from: tuple[str, ...],
+    user: str,
+    note: str | None,
+) -> dict[str, Any]:
     col = "acknowledged" if to == "acknowledged" else "resolved"
     cur = await conn.execute(
         f"UPDATE events SET state = %(to)s, {col}_by = %(user)s, {col}_at = now(), "
         "note = CASE WHEN %(note)s::text IS NULL THEN note "
         "ELSE coalesce(note || E'\\n', '') || %(note)s END "
         "WHERE id = %(id)s AND state = ANY(%(from)s) RETURNING id",
-        {"to": to, "user": user, "note": note, "id": event_id, "from": list(allowed_from)})
+        {"to": to, "user": user, "note": note, "id": event_id, "from": list(allowed_from)},
+    )
     if await cur.fetchone() is None:
         existing = await get_event(conn, event_id)  # raises NotFound
         raise InvalidRequest(f"event {event_id} is {existing['state']}; cannot become {to}")
@@ -172,12 +198,20 @@ async def get_event(conn: psycopg.AsyncConnection, event_id: int) -> dict[str, A
     return dict(zip([c.name for c in cur.description or ()], row, strict=True))
 
 
-async def list_events(conn: psycopg.AsyncConnection, *, states: Sequence[str] = (),
-                      kinds: Sequence[str] = (), min_severity: str | None = None,
-                      device_id: int | None = None, zone_id: int | None = None,
-                      since: datetime | None = None, until: datetime | None = None,
-                      ids: Sequence[int] = (), limit: int = 100, offset: int = 0
-                      ) -> list[dict[str, Any]]:
+async def list_events(
+    conn: psycopg.AsyncConnection,
+    *,
+    states: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    min_severity: str | None = None,
+    device_id: int | None = None,
+    zone_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    ids: Sequence[int] = (),
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Events, newest first, filtered (row-level security adds the agency filter)."""
     if min_severity is not None and min_severity not in SEVERITY_ORDER:
         raise InvalidRequest(f"severity must be one of {SEVERITY_ORDER}")
@@ -193,8 +227,19 @@ async def list_events(conn: psycopg.AsyncConnection, *, states: Sequence[str] = 
         "(%(since)s::timestamptz IS NULL OR e.occurred_at >= %(since)s) AND "
         "(%(until)s::timestamptz IS NULL OR e.occurred_at < %(until)s) "
         "ORDER BY e.occurred_at DESC, e.id DESC LIMIT %(limit)s OFFSET %(offset)s",
-        {"states": list(states), "kinds": list(kinds), "ids": list(ids),
-         "order": list(SEVERITY_ORDER), "sev": min_severity, "dev": device_id,
-         "zone": zone_id, "since": since, "until": until, "limit": limit, "offset": offset})
+        {
+            "states": list(states),
+            "kinds": list(kinds),
+            "ids": list(ids),
+            "order": list(SEVERITY_ORDER),
+            "sev": min_severity,
+            "dev": device_id,
+            "zone": zone_id,
+            "since": since,
+            "until": until,
+            "limit": limit,
+            "offset": offset,
+        },
+    )
     names = [c.name for c in cur.description or ()]
     return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]

@@ -63,85 +63,145 @@ def _convert(value: Any, sqltype: str) -> Any:
     if sqltype in ("bigint", "int"):
         return int(value)
     if sqltype == "date":
-        return datetime.strptime(str(value), "%Y%m%d").date() if "-" not in str(value) \
+        return (
+            datetime.strptime(str(value), "%Y%m%d").date()
+            if "-" not in str(value)
             else datetime.strptime(str(value), "%Y-%m-%d").date()
+        )
     return value
 
 
-STATIC: dict[str, CollectionSpec] = {c.id: c for c in (
-    CollectionSpec(
-        "places", "Places", "Border crossing points, dry ports and offices.",
-        "SELECT id, geom, NULL::timestamptz t0, NULL::timestamptz t1, name, kind, countries, "
-        "accuracy_m, source FROM places",
-        props=("name", "kind", "countries", "accuracy_m", "source"), key_types=("int",),
-        temporal=False, tables=("places",)),
-    CollectionSpec(
-        "borders", "Borders", "State borders as lines (Natural Earth 1:10m).",
-        "SELECT id, geom, NULL::timestamptz t0, NULL::timestamptz t1, code, a, b, source "
-        "FROM borders",
-        props=("code", "a", "b", "source"), geometry="MultiLineString", key_types=("int",),
-        temporal=False, tables=("borders",)),
-    CollectionSpec(
-        "zones", "Zones", "Geofences and patrol areas (valid from their creation).",
-        "SELECT z.id, z.geom, z.created_at t0, NULL::timestamptz t1, z.name, z.kind, z.active, "
-        "a.code agency FROM zones z JOIN agencies a ON a.id = z.agency_id",
-        props=("name", "kind", "active", "agency"), geometry="MultiPolygon", key_types=("int",),
-        tables=("zones", "agencies")),
-    CollectionSpec(
-        "incidents", "Incidents", "Seizures, detentions and detections.",
-        "SELECT i.id, i.geom, i.occurred_at t0, i.occurred_at t1, i.category, i.quantity, "
-        "i.unit, i.occurred_at, i.source, a.code agency FROM incidents i "
-        "JOIN agencies a ON a.id = i.agency_id",
-        props=("category", "quantity", "unit", "occurred_at", "source", "agency"),
-        tables=("incidents", "agencies")),
-    CollectionSpec(
-        "positions-latest", "Latest positions", "Each device's newest fix by fix_time.",
-        "SELECT l.device_id, l.geom, l.fix_time t0, l.fix_time t1, d.uid, d.name, d.kind, "
-        "a.code agency, l.fix_time, l.speed_mps, l.course_deg, l.altitude_m, l.valid "
-        "FROM device_latest l JOIN devices d ON d.id = l.device_id "
-        "JOIN agencies a ON a.id = d.agency_id",
-        key=("device_id",), key_types=("int",),
-        props=("uid", "name", "kind", "agency", "fix_time", "speed_mps", "course_deg",
-               "altitude_m", "valid"), tables=("device_latest", "devices", "agencies")),
-    CollectionSpec(
-        "tracks", "Tracks", "One line per device and UTC day, through its valid fixes in time "
-        "order (feature id DEVICE_YYYY-MM-DD).",
-        "SELECT p.device_id, " + _TRACK_DAY + " AS day, ST_MakeLine(p.geom ORDER BY p.fix_time) "
-        "geom, min(p.fix_time) t0, max(p.fix_time) t1, count(*) n_fixes, "
-        "min(p.fix_time) first_fix, max(p.fix_time) last_fix FROM positions p "
-        "WHERE p.valid AND {prefilter} GROUP BY 1, 2",
-        key=("device_id", "day"), key_types=("int", "date"),
-        props=("device_id", "day", "n_fixes", "first_fix", "last_fix"), geometry="LineString",
-        tables=("positions",)),
-    CollectionSpec(
-        "observations", "Observations", "BCP and sensor feeds (plate reads, alarms, counts…).",
-        "SELECT o.id, o.geom, o.observed_at t0, o.observed_at t1, d.uid sensor, o.kind, "
-        "o.value, o.text, o.observed_at FROM observations o JOIN devices d ON d.id = o.sensor_id "
-        "WHERE o.geom IS NOT NULL",
-        props=("sensor", "kind", "value", "text", "observed_at"),
-        tables=("observations", "devices")),
-    CollectionSpec(
-        "events", "Events", "Geofence, silence, alarm and overspeed events with their state.",
-        "SELECT e.id, e.geom, e.occurred_at t0, e.occurred_at t1, e.kind, e.severity, e.state, "
-        "e.device_id, e.zone_id, e.occurred_at, a.code agency FROM events e "
-        "JOIN agencies a ON a.id = e.agency_id WHERE e.geom IS NOT NULL",
-        props=("kind", "severity", "state", "device_id", "zone_id", "occurred_at", "agency"),
-        tables=("events", "agencies")),
-    CollectionSpec(
-        "corridors", "Corridors", "Every stored corridor polygon (all sets).",
-        "SELECT c.id, c.geom, c.created_at t0, c.created_at t1, c.surface_id, c.rank, "
-        "c.threshold, c.n_cells, c.total_cost FROM corridors c WHERE c.geom IS NOT NULL",
-        props=("surface_id", "rank", "threshold", "n_cells", "total_cost"),
-        geometry="MultiPolygon", key_types=("int",), tables=("corridors",)),
-)}
+STATIC: dict[str, CollectionSpec] = {
+    c.id: c
+    for c in (
+        CollectionSpec(
+            "places",
+            "Places",
+            "Border crossing points, dry ports and offices.",
+            "SELECT id, geom, NULL::timestamptz t0, NULL::timestamptz t1, name, kind, countries, "
+            "accuracy_m, source FROM places",
+            props=("name", "kind", "countries", "accuracy_m", "source"),
+            key_types=("int",),
+            temporal=False,
+            tables=("places",),
+        ),
+        CollectionSpec(
+            "borders",
+            "Borders",
+            "State borders as lines (Natural Earth 1:10m).",
+            "SELECT id, geom, NULL::timestamptz t0, NULL::timestamptz t1, code, a, b, source "
+            "FROM borders",
+            props=("code", "a", "b", "source"),
+            geometry="MultiLineString",
+            key_types=("int",),
+            temporal=False,
+            tables=("borders",),
+        ),
+        CollectionSpec(
+            "zones",
+            "Zones",
+            "Geofences and patrol areas (valid from their creation).",
+            "SELECT z.id, z.geom, z.created_at t0, NULL::timestamptz t1, z.name, z.kind, z.active, "
+            "a.code agency FROM zones z JOIN agencies a ON a.id = z.agency_id",
+            props=("name", "kind", "active", "agency"),
+            geometry="MultiPolygon",
+            key_types=("int",),
+            tables=("zones", "agencies"),
+        ),
+        CollectionSpec(
+            "incidents",
+            "Incidents",
+            "Seizures, detentions and detections.",
+            "SELECT i.id, i.geom, i.occurred_at t0, i.occurred_at t1, i.category, i.quantity, "
+            "i.unit, i.occurred_at, i.source, a.code agency FROM incidents i "
+            "JOIN agencies a ON a.id = i.agency_id",
+            props=("category", "quantity", "unit", "occurred_at", "source", "agency"),
+            tables=("incidents", "agencies"),
+        ),
+        CollectionSpec(
+            "positions-latest",
+            "Latest positions",
+            "Each device's newest fix by fix_time.",
+            "SELECT l.device_id, l.geom, l.fix_time t0, l.fix_time t1, d.uid, d.name, d.kind, "
+            "a.code agency, l.fix_time, l.speed_mps, l.course_deg, l.altitude_m, l.valid "
+            "FROM device_latest l JOIN devices d ON d.id = l.device_id "
+            "JOIN agencies a ON a.id = d.agency_id",
+            key=("device_id",),
+            key_types=("int",),
+            props=(
+                "uid",
+                "name",
+                "kind",
+                "agency",
+                "fix_time",
+                "speed_mps",
+                "course_deg",
+                "altitude_m",
+                "valid",
+            ),
+            tables=("device_latest", "devices", "agencies"),
+        ),
+        CollectionSpec(
+            "tracks",
+            "Tracks",
+            "One line per device and UTC day, through its valid fixes in time "
+            "order (feature id DEVICE_YYYY-MM-DD).",
+            "SELECT p.device_id, "
+            + _TRACK_DAY
+            + " AS day, ST_MakeLine(p.geom ORDER BY p.fix_time) "
+            "geom, min(p.fix_time) t0, max(p.fix_time) t1, count(*) n_fixes, "
+            "min(p.fix_time) first_fix, max(p.fix_time) last_fix FROM positions p "
+            "WHERE p.valid AND {prefilter} GROUP BY 1, 2",
+            key=("device_id", "day"),
+            key_types=("int", "date"),
+            props=("device_id", "day", "n_fixes", "first_fix", "last_fix"),
+            geometry="LineString",
+            tables=("positions",),
+        ),
+        CollectionSpec(
+            "observations",
+            "Observations",
+            "BCP and sensor feeds (plate reads, alarms, counts…).",
+            "SELECT o.id, o.geom, o.observed_at t0, o.observed_at t1, d.uid sensor, o.kind, "
+            "o.value, o.text, o.observed_at FROM observations o "
+            "JOIN devices d ON d.id = o.sensor_id "
+            "WHERE o.geom IS NOT NULL",
+            props=("sensor", "kind", "value", "text", "observed_at"),
+            tables=("observations", "devices"),
+        ),
+        CollectionSpec(
+            "events",
+            "Events",
+            "Geofence, silence, alarm and overspeed events with their state.",
+            "SELECT e.id, e.geom, e.occurred_at t0, e.occurred_at t1, e.kind, e.severity, e.state, "
+            "e.device_id, e.zone_id, e.occurred_at, a.code agency FROM events e "
+            "JOIN agencies a ON a.id = e.agency_id WHERE e.geom IS NOT NULL",
+            props=("kind", "severity", "state", "device_id", "zone_id", "occurred_at", "agency"),
+            tables=("events", "agencies"),
+        ),
+        CollectionSpec(
+            "corridors",
+            "Corridors",
+            "Every stored corridor polygon (all sets).",
+            "SELECT c.id, c.geom, c.created_at t0, c.created_at t1, c.surface_id, c.rank, "
+            "c.threshold, c.n_cells, c.total_cost FROM corridors c WHERE c.geom IS NOT NULL",
+            props=("surface_id", "rank", "threshold", "n_cells", "total_cost"),
+            geometry="MultiPolygon",
+            key_types=("int",),
+            tables=("corridors",),
+        ),
+    )
+}
 
 _HOTSPOT_SOURCE = (
     "SELECT c.cell_id, c.geom, r.created_at t0, r.created_at t1, c.value, c.z, c.p, c.gi_bin, "
     "c.gi_bin_fdr, c.p_sim, c.trend_z, c.trend_p, c.category FROM hotspot_cells c "
-    "JOIN hotspot_runs r ON r.id = c.run_id WHERE c.run_id = {run}")
+    "JOIN hotspot_runs r ON r.id = c.run_id WHERE c.run_id = {run}"
+)
 _CORRIDOR_SET_SOURCE = (
     "SELECT c.id, c.geom, c.created_at t0, c.created_at t1, c.surface_id, c.rank, c.threshold, "
-    "c.n_cells, c.total_cost FROM corridors c WHERE c.geom IS NOT NULL AND c.surface_id = {sid}")
+    "c.n_cells, c.total_cost FROM corridors c WHERE c.geom IS NOT NULL AND c.surface_id = {sid}"
+)
 
 
 _HOTSPOT_TABLES = ("hotspot_cells", "hotspot_runs")
@@ -161,21 +221,40 @@ def collection_tables(cid: str) -> tuple[str, ...]:
 def hotspot_spec(run_id: int, kind: str = "", created: datetime | None = None) -> CollectionSpec:
     when = f" of {created:%Y-%m-%d %H:%M} UTC" if created else ""
     return CollectionSpec(
-        f"hotspots-{run_id}", f"Hotspot run {run_id} ({kind})".replace(" ()", ""),
+        f"hotspots-{run_id}",
+        f"Hotspot run {run_id} ({kind})".replace(" ()", ""),
         f"Cells of hotspot run {run_id}{when}: value, Gi* z and p, bins (plain and FDR), "
         "pseudo p, trend and emerging-hotspot category.",
-        _HOTSPOT_SOURCE.format(run=int(run_id)), key=("cell_id",), key_types=("int",),
-        props=("value", "z", "p", "gi_bin", "gi_bin_fdr", "p_sim", "trend_z", "trend_p",
-               "category"), geometry="Polygon", tables=_HOTSPOT_TABLES)
+        _HOTSPOT_SOURCE.format(run=int(run_id)),
+        key=("cell_id",),
+        key_types=("int",),
+        props=(
+            "value",
+            "z",
+            "p",
+            "gi_bin",
+            "gi_bin_fdr",
+            "p_sim",
+            "trend_z",
+            "trend_p",
+            "category",
+        ),
+        geometry="Polygon",
+        tables=_HOTSPOT_TABLES,
+    )
 
 
 def corridor_set_spec(surface_id: int) -> CollectionSpec:
     return CollectionSpec(
-        f"corridors-{surface_id}", f"Corridors on surface {surface_id}",
+        f"corridors-{surface_id}",
+        f"Corridors on surface {surface_id}",
         f"Corridor polygons computed on surface {surface_id}, by rank.",
-        _CORRIDOR_SET_SOURCE.format(sid=int(surface_id)), key_types=("int",),
+        _CORRIDOR_SET_SOURCE.format(sid=int(surface_id)),
+        key_types=("int",),
         props=("surface_id", "rank", "threshold", "n_cells", "total_cost"),
-        geometry="MultiPolygon", tables=("corridors",))
+        geometry="MultiPolygon",
+        tables=("corridors",),
+    )
 
 
 async def dynamic_collections(conn: psycopg.AsyncConnection) -> list[CollectionSpec]:
@@ -183,7 +262,8 @@ async def dynamic_collections(conn: psycopg.AsyncConnection) -> list[CollectionS
     cur = await conn.execute("SELECT id, kind, created_at FROM hotspot_runs ORDER BY id")
     specs = [hotspot_spec(i, k, c) for i, k, c in await cur.fetchall()]
     cur = await conn.execute(
-        "SELECT DISTINCT surface_id FROM corridors WHERE surface_id IS NOT NULL ORDER BY 1")
+        "SELECT DISTINCT surface_id FROM corridors WHERE surface_id IS NOT NULL ORDER BY 1"
+    )
     specs += [corridor_set_spec(s) for (s,) in await cur.fetchall()]
     return specs
 
@@ -197,7 +277,10 @@ async def get_collection(conn: psycopg.AsyncConnection, cid: str) -> CollectionS
         table, col = ("hotspot_runs", "id") if prefix == "hotspots" else ("corridors", "surface_id")
         cur = await conn.execute(
             sql.SQL("SELECT 1 FROM {} WHERE {} = %s LIMIT 1").format(
-                sql.Identifier(table), sql.Identifier(col)), (int(num),))
+                sql.Identifier(table), sql.Identifier(col)
+            ),
+            (int(num),),
+        )
         if await cur.fetchone():
             return hotspot_spec(int(num)) if prefix == "hotspots" else corridor_set_spec(int(num))
     raise NotFound(f"no collection {cid!r}")
@@ -260,12 +343,16 @@ def _source(spec: CollectionSpec, q: ItemQuery, params: dict[str, Any]) -> str:
     pre = ["TRUE"]
     if q.start is not None:
         params["p_start"] = q.start
-        pre.append("p.fix_time >= date_trunc('day', %(p_start)s::timestamptz AT TIME ZONE 'UTC') "
-                   "AT TIME ZONE 'UTC'")
+        pre.append(
+            "p.fix_time >= date_trunc('day', %(p_start)s::timestamptz AT TIME ZONE 'UTC') "
+            "AT TIME ZONE 'UTC'"
+        )
     if q.end is not None:
         params["p_end"] = q.end
-        pre.append("p.fix_time < (date_trunc('day', %(p_end)s::timestamptz AT TIME ZONE 'UTC') "
-                   "+ interval '1 day') AT TIME ZONE 'UTC'")
+        pre.append(
+            "p.fix_time < (date_trunc('day', %(p_end)s::timestamptz AT TIME ZONE 'UTC') "
+            "+ interval '1 day') AT TIME ZONE 'UTC'"
+        )
     if q.after is not None:
         params["p_dev"] = int(q.after[0])
         pre.append("p.device_id >= %(p_dev)s")
@@ -274,14 +361,20 @@ def _source(spec: CollectionSpec, q: ItemQuery, params: dict[str, Any]) -> str:
 
 def _feature_sql(spec: CollectionSpec) -> str:
     props = ", ".join(f"'{p}', s.{p}" for p in spec.props) or ""
-    fid = (f"s.{spec.key[0]}" if len(spec.key) == 1 else
-           "concat_ws('_', " + ", ".join(f"s.{k}" for k in spec.key) + ")")
-    return (f"json_build_object('type', 'Feature', 'id', {fid}, 'geometry', "
-            f"ST_AsGeoJSON(s.geom, 7)::json, 'properties', json_build_object({props}))::text")
+    fid = (
+        f"s.{spec.key[0]}"
+        if len(spec.key) == 1
+        else "concat_ws('_', " + ", ".join(f"s.{k}" for k in spec.key) + ")"
+    )
+    return (
+        f"json_build_object('type', 'Feature', 'id', {fid}, 'geometry', "
+        f"ST_AsGeoJSON(s.geom, 7)::json, 'properties', json_build_object({props}))::text"
+    )
 
 
-async def read_items(conn: psycopg.AsyncConnection, spec: CollectionSpec, q: ItemQuery,
-                     *, count: bool = True) -> Page:
+async def read_items(
+    conn: psycopg.AsyncConnection, spec: CollectionSpec, q: ItemQuery, *, count: bool = True
+) -> Page:
     """One page of features (keyset on the key), plus numberMatched when ``count``."""
     params: dict[str, Any] = {"lim": q.limit + 1}
     conds = _where(spec, q, params)
@@ -295,16 +388,20 @@ async def read_items(conn: psycopg.AsyncConnection, spec: CollectionSpec, q: Ite
     keys = ", ".join(f"s.{k}" for k in spec.key)
     order = ", ".join(f"s.{k} {'DESC' if backwards else 'ASC'}" for k in spec.key)
     src = _source(spec, q, params)
-    query = (f"SELECT {keys}, {_feature_sql(spec)} FROM ({src}) s "
-             f"WHERE {' AND '.join(page_conds) or 'TRUE'} ORDER BY {order} LIMIT %(lim)s")
+    query = (
+        f"SELECT {keys}, {_feature_sql(spec)} FROM ({src}) s "
+        f"WHERE {' AND '.join(page_conds) or 'TRUE'} ORDER BY {order} LIMIT %(lim)s"
+    )
     ccur = None
     async with conn.pipeline():  # the page and its count in one round trip
         cur = await conn.execute(query, params)  # type: ignore[arg-type]
         if count:
             cparams = {k: v for k, v in params.items() if k not in ("p_dev",)}
             csrc = _source(spec, ItemQuery(q.bboxes, q.start, q.end), cparams)
-            ccur = await conn.execute(f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",  # type: ignore[arg-type]
-                                      cparams)
+            ccur = await conn.execute(
+                f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",  # type: ignore[arg-type]
+                cparams,
+            )
     rows = await cur.fetchall()
     has_more = len(rows) > q.limit
     rows = rows[: q.limit]
@@ -312,19 +409,26 @@ async def read_items(conn: psycopg.AsyncConnection, spec: CollectionSpec, q: Ite
         rows.reverse()
     n = len(spec.key)
     matched = None if ccur is None else int((await ccur.fetchone())[0])  # type: ignore[index]
-    return Page([r[n] for r in rows], tuple(rows[0][:n]) if rows else None,
-                tuple(rows[-1][:n]) if rows else None, has_more, matched)
+    return Page(
+        [r[n] for r in rows],
+        tuple(rows[0][:n]) if rows else None,
+        tuple(rows[-1][:n]) if rows else None,
+        has_more,
+        matched,
+    )
 
 
-async def read_feature(conn: psycopg.AsyncConnection, spec: CollectionSpec,
-                       key: tuple[Any, ...]) -> str:
+async def read_feature(
+    conn: psycopg.AsyncConnection, spec: CollectionSpec, key: tuple[Any, ...]
+) -> str:
     """One feature as GeoJSON text; NotFound when absent or invisible to the caller."""
     params: dict[str, Any] = {}
     cond = _keyset(spec, key, "=", params)
     q = ItemQuery(after=key) if "{prefilter}" in spec.source else ItemQuery()
     src = _source(spec, q, params)
     cur = await conn.execute(  # type: ignore[arg-type]
-        f"SELECT {_feature_sql(spec)} FROM ({src}) s WHERE {cond}", params)
+        f"SELECT {_feature_sql(spec)} FROM ({src}) s WHERE {cond}", params
+    )
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no feature {spec.feature_id(key)!r} in collection {spec.id!r}")
@@ -337,19 +441,26 @@ async def extent(conn: psycopg.AsyncConnection, spec: CollectionSpec) -> dict[st
         cur = await conn.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), "
             "(SELECT min(fix_time) FROM positions), (SELECT max(fix_time) FROM positions) "
-            "FROM (SELECT ST_Extent(geom)::geometry e FROM positions WHERE valid) x")
+            "FROM (SELECT ST_Extent(geom)::geometry e FROM positions WHERE valid) x"
+        )
     else:
         cur = await conn.execute(
             f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "
             f"(SELECT ST_Extent(geom)::geometry e, min(t0) t0, max(t1) t1 "
-            f"FROM ({spec.source}) s) x")
+            f"FROM ({spec.source}) s) x"
+        )
     x0, y0, x1, y1, t0, t1 = await cur.fetchone()  # type: ignore[misc]
-    out: dict[str, Any] = {"spatial": {"bbox": [[x0, y0, x1, y1]] if x0 is not None else
-                                       [[-180.0, -90.0, 180.0, 90.0]],
-                                       "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}
+    out: dict[str, Any] = {
+        "spatial": {
+            "bbox": [[x0, y0, x1, y1]] if x0 is not None else [[-180.0, -90.0, 180.0, 90.0]],
+            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        }
+    }
     if spec.temporal:
-        out["temporal"] = {"interval": [[_iso(t0), _iso(t1)]],
-                           "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+        out["temporal"] = {
+            "interval": [[_iso(t0), _iso(t1)]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
     return out
 
 

@@ -34,10 +34,20 @@ FLOAT8_ARRAY_OID = 1022  # pg_type "_float8"
 # layer -> (table, time column, category column, numeric value column, agency condition)
 LAYERS: dict[str, tuple[str, str, str | None, str | None, str]] = {
     "incidents": ("incidents", "occurred_at", "category", "quantity", "t.agency_id = {a}"),
-    "observations": ("observations", "observed_at", "kind", "value",
-                     "t.sensor_id IN (SELECT d.id FROM devices d WHERE d.agency_id = {a})"),
-    "positions": ("positions", "fix_time", None, None,
-                  "t.device_id IN (SELECT d.id FROM devices d WHERE d.agency_id = {a})"),
+    "observations": (
+        "observations",
+        "observed_at",
+        "kind",
+        "value",
+        "t.sensor_id IN (SELECT d.id FROM devices d WHERE d.agency_id = {a})",
+    ),
+    "positions": (
+        "positions",
+        "fix_time",
+        None,
+        None,
+        "t.device_id IN (SELECT d.id FROM devices d WHERE d.agency_id = {a})",
+    ),
 }
 
 
@@ -68,20 +78,27 @@ class LoadedPoints:
         return len(self.lon)
 
 
-def resolve_aoi(conn: psycopg.Connection, *, bbox: tuple[float, float, float, float] | None = None,
-                geojson: dict[str, Any] | None = None, country: str | None = None,
-                border: str | None = None, buffer_km: float | None = None
-                ) -> shapely.Geometry | None:
+def resolve_aoi(
+    conn: psycopg.Connection,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    geojson: dict[str, Any] | None = None,
+    country: str | None = None,
+    border: str | None = None,
+    buffer_km: float | None = None,
+) -> shapely.Geometry | None:
     """The area of interest as a shapely geometry in EPSG:4326 (None when none is given)."""
     if bbox is not None:
         return shapely.box(*bbox)
     if geojson is not None:
         row = conn.execute(
             "SELECT ST_AsBinary(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)))",
-            (json.dumps(geojson),)).fetchone()
+            (json.dumps(geojson),),
+        ).fetchone()
     elif country is not None:
-        row = conn.execute("SELECT ST_AsBinary(geom) FROM countries WHERE iso_a3 = upper(%s)",
-                           (country,)).fetchone()
+        row = conn.execute(
+            "SELECT ST_AsBinary(geom) FROM countries WHERE iso_a3 = upper(%s)", (country,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"no country {country!r} in the reference data")
     elif border is not None:
@@ -90,7 +107,8 @@ def resolve_aoi(conn: psycopg.Connection, *, bbox: tuple[float, float, float, fl
         row = conn.execute(
             "SELECT ST_AsBinary(ST_Buffer(geom::geography, %s)::geometry) FROM borders "
             "WHERE code = upper(%s) OR b || '-' || a = upper(%s)",
-            (buffer_km * 1000.0, border, border)).fetchone()
+            (buffer_km * 1000.0, border, border),
+        ).fetchone()
         if row is None:
             raise NotFound(f"no border {border!r} in the reference data (codes like AFG-TJK)")
     else:
@@ -108,8 +126,9 @@ def agency_id(conn: psycopg.Connection, code: str) -> int:
     return int(row[0])
 
 
-def _query(f: PointFilter, aoi: shapely.Geometry | None, agency: int | None
-           ) -> tuple[str, list[Any], int]:
+def _query(
+    f: PointFilter, aoi: shapely.Geometry | None, agency: int | None
+) -> tuple[str, list[Any], int]:
     """One row of float8 arrays (lon, lat[, epoch][, value]) for the filtered points."""
     table, time_col, cat_col, value_col, agency_cond = LAYERS[f.layer]
     cols = ["ST_X(t.geom)", "ST_Y(t.geom)"]
@@ -151,8 +170,9 @@ class _Float8ArrayBytes(Loader):
         return bytes(data)
 
 
-def load_points(conn: psycopg.Connection, f: PointFilter, aoi: shapely.Geometry | None = None
-                ) -> LoadedPoints:
+def load_points(
+    conn: psycopg.Connection, f: PointFilter, aoi: shapely.Geometry | None = None
+) -> LoadedPoints:
     """Read the filtered points as one row of binary float8 arrays (RLS applies as usual).
 
     The server filters by the AOI's box (GiST index); the exact AOI shape is tested here with
@@ -172,12 +192,15 @@ def load_points(conn: psycopg.Connection, f: PointFilter, aoi: shapely.Geometry 
     keep = _inside(aoi, arrays[0], arrays[1])
     if keep is not None:
         arrays = [a[keep] for a in arrays]
-    return LoadedPoints(arrays[0], arrays[1], arrays[-1] if f.sum_values else None,
-                        arrays[2] if f.with_time else None)
+    return LoadedPoints(
+        arrays[0],
+        arrays[1],
+        arrays[-1] if f.sum_values else None,
+        arrays[2] if f.with_time else None,
+    )
 
 
-def _inside(aoi: shapely.Geometry | None, lon: np.ndarray, lat: np.ndarray
-            ) -> np.ndarray | None:
+def _inside(aoi: shapely.Geometry | None, lon: np.ndarray, lat: np.ndarray) -> np.ndarray | None:
     """Mask of points inside or on the AOI; None when the AOI is its own box (all are)."""
     if aoi is None or len(lon) == 0 or aoi.equals(shapely.box(*aoi.bounds)):
         return None

@@ -22,20 +22,52 @@ from geomon.store.surfaces import insert_surface
 
 log = logging.getLogger(__name__)
 
-RUN_COLS = ("id", "kind", "status", "params", "input_filter", "crs", "n_points", "n_cells",
-            "duration_s", "created_by", "agency_id", "surface_path", "error", "created_at")
+RUN_COLS = (
+    "id",
+    "kind",
+    "status",
+    "params",
+    "input_filter",
+    "crs",
+    "n_points",
+    "n_cells",
+    "duration_s",
+    "created_by",
+    "agency_id",
+    "surface_path",
+    "error",
+    "created_at",
+)
 #: Cell columns after (cell_id, geom), with their COPY types.
 CELL_COLS: tuple[tuple[str, str], ...] = (
-    ("value", "float8"), ("z", "float8"), ("p", "float8"), ("gi_bin", "int2"),
-    ("gi_bin_fdr", "int2"), ("p_sim", "float8"), ("trend_z", "float8"), ("trend_p", "float8"),
-    ("category", "text"))
-_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS hotspot_cells_stage (cell_id int4, geom bytea, "
-          + ", ".join(f"{c} {t}" for c, t in CELL_COLS) + ") ON COMMIT DELETE ROWS")
+    ("value", "float8"),
+    ("z", "float8"),
+    ("p", "float8"),
+    ("gi_bin", "int2"),
+    ("gi_bin_fdr", "int2"),
+    ("p_sim", "float8"),
+    ("trend_z", "float8"),
+    ("trend_p", "float8"),
+    ("category", "text"),
+)
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS hotspot_cells_stage (cell_id int4, geom bytea, "
+    + ", ".join(f"{c} {t}" for c, t in CELL_COLS)
+    + ") ON COMMIT DELETE ROWS"
+)
 
 
-def create_run(conn: psycopg.Connection, *, kind: str, params: dict[str, Any],
-               input_filter: dict[str, Any], crs: str = "", status: str = "running",
-               created_by: str = "", agency_id: int | None = None) -> int:
+def create_run(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    params: dict[str, Any],
+    input_filter: dict[str, Any],
+    crs: str = "",
+    status: str = "running",
+    created_by: str = "",
+    agency_id: int | None = None,
+) -> int:
     """Insert a run row (status running/queued) and return its id."""
     row = conn.execute(
         "INSERT INTO hotspot_runs (kind, status, params, input_filter, crs, created_by, "
@@ -46,21 +78,41 @@ def create_run(conn: psycopg.Connection, *, kind: str, params: dict[str, Any],
     return int(row[0])
 
 
-def finish_run(conn: psycopg.Connection, run_id: int, *, params: dict[str, Any],
-               input_filter: dict[str, Any], crs: str, n_points: int, n_cells: int,
-               duration_s: float, surface_path: str | None = None) -> None:
+def finish_run(
+    conn: psycopg.Connection,
+    run_id: int,
+    *,
+    params: dict[str, Any],
+    input_filter: dict[str, Any],
+    crs: str,
+    n_points: int,
+    n_cells: int,
+    duration_s: float,
+    surface_path: str | None = None,
+) -> None:
     """Mark a run done with what it measured (params gain the values chosen from the data)."""
     conn.execute(
         "UPDATE hotspot_runs SET status = 'done', params = %s, input_filter = %s, crs = %s, "
         "n_points = %s, n_cells = %s, duration_s = %s, surface_path = %s, error = NULL "
         "WHERE id = %s",
-        (Jsonb(params), Jsonb(input_filter), crs, n_points, n_cells, duration_s, surface_path,
-         run_id))
+        (
+            Jsonb(params),
+            Jsonb(input_filter),
+            crs,
+            n_points,
+            n_cells,
+            duration_s,
+            surface_path,
+            run_id,
+        ),
+    )
 
 
 def fail_run(conn: psycopg.Connection, run_id: int, error: str) -> None:
-    conn.execute("UPDATE hotspot_runs SET status = 'failed', error = %s WHERE id = %s",
-                 (error[:2000], run_id))
+    conn.execute(
+        "UPDATE hotspot_runs SET status = 'failed', error = %s WHERE id = %s",
+        (error[:2000], run_id),
+    )
 
 
 def set_status(conn: psycopg.Connection, run_id: int, status: str) -> None:
@@ -76,8 +128,13 @@ def _nullable(a: np.ndarray | Sequence[Any] | None, n: int) -> list[Any]:
     return arr.tolist()
 
 
-def save_cells(conn: psycopg.Connection, run_id: int, cell_ids: np.ndarray,
-               geoms_wgs84: np.ndarray, columns: dict[str, Any]) -> int:
+def save_cells(
+    conn: psycopg.Connection,
+    run_id: int,
+    cell_ids: np.ndarray,
+    geoms_wgs84: np.ndarray,
+    columns: dict[str, Any],
+) -> int:
     """Write a run's cells (geometries in EPSG:4326; ``columns`` keyed by CELL_COLS names)."""
     unknown = set(columns) - {c for c, _ in CELL_COLS}
     if unknown:
@@ -86,8 +143,9 @@ def save_cells(conn: psycopg.Connection, run_id: int, cell_ids: np.ndarray,
     ids = np.asarray(cell_ids, dtype=np.int64)
     if n and (ids.min() < 0 or ids.max() >= 2**31):
         raise ValueError("cell ids must fit in int4")
-    wkb = shapely.to_wkb(shapely.set_srid(np.asarray(geoms_wgs84, dtype=object), 4326),
-                         include_srid=True)
+    wkb = shapely.to_wkb(
+        shapely.set_srid(np.asarray(geoms_wgs84, dtype=object), 4326), include_srid=True
+    )
     cols = [_nullable(columns.get(c), n) for c, _ in CELL_COLS]
     conn.execute(_STAGE)
     with conn.cursor() as cur:
@@ -96,22 +154,44 @@ def save_cells(conn: psycopg.Connection, run_id: int, cell_ids: np.ndarray,
             for row in zip(ids.tolist(), wkb.tolist(), *cols, strict=True):
                 copy.write_row(row)
         names = ", ".join(c for c, _ in CELL_COLS)
-        cur.execute(f"INSERT INTO hotspot_cells (run_id, cell_id, geom, {names}) "
-                    f"SELECT %s, cell_id, ST_GeomFromEWKB(geom), {names} "
-                    "FROM hotspot_cells_stage", (run_id,))
+        cur.execute(
+            f"INSERT INTO hotspot_cells (run_id, cell_id, geom, {names}) "
+            f"SELECT %s, cell_id, ST_GeomFromEWKB(geom), {names} "
+            "FROM hotspot_cells_stage",
+            (run_id,),
+        )
         written = cur.rowcount
         cur.execute("TRUNCATE hotspot_cells_stage")
     log.debug("run %d: %d cells written", run_id, written)
     return int(written)
 
 
-def save_surface(conn: psycopg.Connection, *, kind: str, name: str, path: str, crs: str,
-                 units: str, params: dict[str, Any], bounds_wgs84: shapely.Geometry,
-                 agency_id: int | None, created_by: str) -> int:
+def save_surface(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    name: str,
+    path: str,
+    crs: str,
+    units: str,
+    params: dict[str, Any],
+    bounds_wgs84: shapely.Geometry,
+    agency_id: int | None,
+    created_by: str,
+) -> int:
     """The ``surfaces`` row of a KDE run's GeoTIFF (the file is already written)."""
-    return insert_surface(conn, kind=kind, name=name, path=path, crs=crs, units=units,
-                          params=params, bounds_wgs84=bounds_wgs84, agency_id=agency_id,
-                          created_by=created_by)
+    return insert_surface(
+        conn,
+        kind=kind,
+        name=name,
+        path=path,
+        crs=crs,
+        units=units,
+        params=params,
+        bounds_wgs84=bounds_wgs84,
+        agency_id=agency_id,
+        created_by=created_by,
+    )
 
 
 def _run_row(row: Sequence[Any] | None, run_id: int) -> dict[str, Any]:
@@ -121,34 +201,43 @@ def _run_row(row: Sequence[Any] | None, run_id: int) -> dict[str, Any]:
 
 
 def get_run(conn: psycopg.Connection, run_id: int) -> dict[str, Any]:
-    cur = conn.execute(f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE id = %s",
-                       (run_id,))
+    cur = conn.execute(f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE id = %s", (run_id,))
     return _run_row(cur.fetchone(), run_id)
 
 
-def list_runs(conn: psycopg.Connection, *, limit: int = 100, kind: str | None = None
-              ) -> list[dict[str, Any]]:
+def list_runs(
+    conn: psycopg.Connection, *, limit: int = 100, kind: str | None = None
+) -> list[dict[str, Any]]:
     """Newest runs first."""
     cur = conn.execute(
         f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE (%s::text IS NULL OR kind = %s) "
-        "ORDER BY id DESC LIMIT %s", (kind, kind, limit))
+        "ORDER BY id DESC LIMIT %s",
+        (kind, kind, limit),
+    )
     return [dict(zip(RUN_COLS, r, strict=True)) for r in cur.fetchall()]
 
 
 def cell_summary(conn: psycopg.Connection, run_id: int) -> dict[str, Any]:
     """Counts per Gi_Bin (or category) of a run, for ``show``."""
-    bins = conn.execute("SELECT gi_bin, count(*) FROM hotspot_cells WHERE run_id = %s AND "
-                        "gi_bin IS NOT NULL GROUP BY 1 ORDER BY 1", (run_id,)).fetchall()
-    cats = conn.execute("SELECT category, count(*) FROM hotspot_cells WHERE run_id = %s AND "
-                        "category IS NOT NULL GROUP BY 1 ORDER BY 2 DESC", (run_id,)).fetchall()
+    bins = conn.execute(
+        "SELECT gi_bin, count(*) FROM hotspot_cells WHERE run_id = %s AND "
+        "gi_bin IS NOT NULL GROUP BY 1 ORDER BY 1",
+        (run_id,),
+    ).fetchall()
+    cats = conn.execute(
+        "SELECT category, count(*) FROM hotspot_cells WHERE run_id = %s AND "
+        "category IS NOT NULL GROUP BY 1 ORDER BY 2 DESC",
+        (run_id,),
+    ).fetchall()
     return {"gi_bin": {int(b): int(n) for b, n in bins}, "category": {c: int(n) for c, n in cats}}
 
 
 def read_cells(conn: psycopg.Connection, run_id: int) -> dict[str, np.ndarray]:
     """A run's cell columns as arrays ordered by cell_id (tests, comparisons)."""
     cols = ["cell_id"] + [c for c, _ in CELL_COLS]
-    rows = conn.execute(f"SELECT {', '.join(cols)} FROM hotspot_cells WHERE run_id = %s "
-                        "ORDER BY cell_id", (run_id,)).fetchall()
+    rows = conn.execute(
+        f"SELECT {', '.join(cols)} FROM hotspot_cells WHERE run_id = %s ORDER BY cell_id", (run_id,)
+    ).fetchall()
     out = {}
     for i, c in enumerate(cols):
         vals = [r[i] for r in rows]
@@ -159,8 +248,9 @@ def read_cells(conn: psycopg.Connection, run_id: int) -> dict[str, np.ndarray]:
 def delete_run(conn: psycopg.Connection, run_id: int) -> str | None:
     """Delete a run (cells cascade) and its KDE surface row; returns the GeoTIFF path to remove
     after commit, if any. NotFound when the run does not exist or is not the caller's."""
-    row = conn.execute("DELETE FROM hotspot_runs WHERE id = %s RETURNING surface_path",
-                       (run_id,)).fetchone()
+    row = conn.execute(
+        "DELETE FROM hotspot_runs WHERE id = %s RETURNING surface_path", (run_id,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"no hotspot run {run_id} (or not yours to delete)")
     if row[0]:
@@ -168,51 +258,70 @@ def delete_run(conn: psycopg.Connection, run_id: int) -> str | None:
     return row[0]
 
 
-def set_caller_context(conn: psycopg.Connection, *, agency_id: int | None, role: str,
-                       user: str, statement_timeout_ms: int = 600_000) -> None:
+def set_caller_context(
+    conn: psycopg.Connection,
+    *,
+    agency_id: int | None,
+    role: str,
+    user: str,
+    statement_timeout_ms: int = 600_000,
+) -> None:
     """The API caller's row-level-security context for this transaction (as api/deps.py sets
     it per request), for runs computed by a background worker on the caller's behalf."""
     conn.execute(
         "SELECT set_config('geomon.system', 'off', true), "
         "set_config('geomon.agency_id', %s, true), set_config('geomon.role', %s, true), "
         "set_config('geomon.user', %s, true), set_config('statement_timeout', %s, true)",
-        ("" if agency_id is None else str(agency_id), role, user, str(statement_timeout_ms)))
+        ("" if agency_id is None else str(agency_id), role, user, str(statement_timeout_ms)),
+    )
 
 
 # --- async variants for the API (connections come from api/deps.py under RLS) ---
 
-async def create_run_async(conn: psycopg.AsyncConnection, *, kind: str, params: dict[str, Any],
-                           input_filter: dict[str, Any], created_by: str,
-                           agency_id: int | None) -> int:
+
+async def create_run_async(
+    conn: psycopg.AsyncConnection,
+    *,
+    kind: str,
+    params: dict[str, Any],
+    input_filter: dict[str, Any],
+    created_by: str,
+    agency_id: int | None,
+) -> int:
     cur = await conn.execute(
         "INSERT INTO hotspot_runs (kind, status, params, input_filter, crs, created_by, "
         "agency_id) VALUES (%s, 'queued', %s, %s, '', %s, %s) RETURNING id",
-        (kind, Jsonb(params), Jsonb(input_filter), created_by, agency_id))
+        (kind, Jsonb(params), Jsonb(input_filter), created_by, agency_id),
+    )
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])
 
 
 async def get_run_async(conn: psycopg.AsyncConnection, run_id: int) -> dict[str, Any]:
-    cur = await conn.execute(f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE id = %s",
-                             (run_id,))
+    cur = await conn.execute(
+        f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE id = %s", (run_id,)
+    )
     return _run_row(await cur.fetchone(), run_id)
 
 
-async def list_runs_async(conn: psycopg.AsyncConnection, *, limit: int, kind: str | None,
-                          before: int | None) -> list[dict[str, Any]]:
+async def list_runs_async(
+    conn: psycopg.AsyncConnection, *, limit: int, kind: str | None, before: int | None
+) -> list[dict[str, Any]]:
     """Newest first; ``before`` is a keyset cursor (ids below it)."""
     cur = await conn.execute(
         f"SELECT {', '.join(RUN_COLS)} FROM hotspot_runs WHERE (%s::text IS NULL OR kind = %s) "
         "AND (%s::int IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
-        (kind, kind, before, before, limit))
+        (kind, kind, before, before, limit),
+    )
     return [dict(zip(RUN_COLS, r, strict=True)) for r in await cur.fetchall()]
 
 
 async def delete_run_async(conn: psycopg.AsyncConnection, run_id: int) -> str | None:
     """As :func:`delete_run`; row-level security lets only the owner agency's writers delete."""
-    cur = await conn.execute("DELETE FROM hotspot_runs WHERE id = %s RETURNING surface_path",
-                             (run_id,))
+    cur = await conn.execute(
+        "DELETE FROM hotspot_runs WHERE id = %s RETURNING surface_path", (run_id,)
+    )
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no hotspot run {run_id} (or not yours to delete)")

@@ -10,8 +10,18 @@ import psycopg
 
 from geomon.errors import NotFound
 
-_COLS = ("id", "agency", "category", "quantity", "unit", "occurred_at", "source", "attrs",
-         "lon", "lat")
+_COLS = (
+    "id",
+    "agency",
+    "category",
+    "quantity",
+    "unit",
+    "occurred_at",
+    "source",
+    "attrs",
+    "lon",
+    "lat",
+)
 _SELECT = """
 SELECT i.id, a.code, i.category, i.quantity, i.unit, i.occurred_at, i.source, i.attrs,
        ST_X(i.geom), ST_Y(i.geom) FROM incidents i JOIN agencies a ON a.id = i.agency_id
@@ -33,18 +43,30 @@ async def get_incident(conn: psycopg.AsyncConnection, incident_id: int) -> dict[
     return dict(zip(_COLS, row, strict=True))
 
 
-async def insert_incidents(conn: psycopg.AsyncConnection, rows: list[dict[str, Any]], *,
-                           agency_id: int, source: str) -> list[int]:
+async def insert_incidents(
+    conn: psycopg.AsyncConnection, rows: list[dict[str, Any]], *, agency_id: int, source: str
+) -> list[int]:
     """Insert validated rows (see geomon.incident_files) in one statement; returns their ids."""
-    cur = await conn.execute(_INSERT, (
-        agency_id, source, [r["category"] for r in rows], [r["quantity"] for r in rows],
-        [r["unit"] for r in rows], [r["occurred_at"] for r in rows], [r["lon"] for r in rows],
-        [r["lat"] for r in rows], [json.dumps(r["attrs"], default=str) for r in rows]))
+    cur = await conn.execute(
+        _INSERT,
+        (
+            agency_id,
+            source,
+            [r["category"] for r in rows],
+            [r["quantity"] for r in rows],
+            [r["unit"] for r in rows],
+            [r["occurred_at"] for r in rows],
+            [r["lon"] for r in rows],
+            [r["lat"] for r in rows],
+            [json.dumps(r["attrs"], default=str) for r in rows],
+        ),
+    )
     return [int(r[0]) for r in await cur.fetchall()]
 
 
-async def update_incident(conn: psycopg.AsyncConnection, incident_id: int,
-                          changes: dict[str, Any]) -> dict[str, Any]:
+async def update_incident(
+    conn: psycopg.AsyncConnection, incident_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
     """Change category, quantity, unit, occurred_at, attrs and/or the point (lon+lat)."""
     sets, params = [], []
     for col in ("category", "quantity", "unit", "occurred_at"):
@@ -58,8 +80,9 @@ async def update_incident(conn: psycopg.AsyncConnection, incident_id: int,
         sets.append("geom = ST_SetSRID(ST_MakePoint(%s, %s), 4326)")
         params += [changes["lon"], changes["lat"]]
     if sets:
-        cur = await conn.execute(f"UPDATE incidents SET {', '.join(sets)} WHERE id = %s",
-                                 (*params, incident_id))
+        cur = await conn.execute(
+            f"UPDATE incidents SET {', '.join(sets)} WHERE id = %s", (*params, incident_id)
+        )
         if cur.rowcount == 0:
             raise NotFound(f"no incident {incident_id} you may change")
     return await get_incident(conn, incident_id)

@@ -18,15 +18,24 @@ def copy_incidents(conn: psycopg.Connection, rows: list[dict[str, Any]], *, sour
     cols = "agency_id, category, quantity, unit, occurred_at, geom, source, attrs"
     # COPY FROM is refused on tables with (forced) row-level security: COPY into a temp
     # table, then one INSERT … SELECT, which the policies check row by row.
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS incidents_stage ON COMMIT DELETE ROWS AS "
-                 f"SELECT {cols} FROM incidents WITH NO DATA")
+    conn.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS incidents_stage ON COMMIT DELETE ROWS AS "
+        f"SELECT {cols} FROM incidents WITH NO DATA"
+    )
     with conn.cursor() as cur, cur.copy(f"COPY incidents_stage ({cols}) FROM STDIN") as copy:
         for r in rows:
-            copy.write_row((
-                agency_ids[r["agency"]], r["category"], r.get("quantity"), r.get("unit"),
-                r["occurred_at"], f"SRID=4326;POINT({r['lon']!r} {r['lat']!r})", source,
-                json.dumps(r.get("attrs") or {}),
-            ))
+            copy.write_row(
+                (
+                    agency_ids[r["agency"]],
+                    r["category"],
+                    r.get("quantity"),
+                    r.get("unit"),
+                    r["occurred_at"],
+                    f"SRID=4326;POINT({r['lon']!r} {r['lat']!r})",
+                    source,
+                    json.dumps(r.get("attrs") or {}),
+                )
+            )
     conn.execute(f"INSERT INTO incidents ({cols}) SELECT {cols} FROM incidents_stage")
     conn.execute("TRUNCATE incidents_stage")
     return len(rows)

@@ -20,8 +20,19 @@ SELECT e.id, a.code, e.device_id, e.zone_id, e.kind, e.severity, e.state, e.occu
 FROM events e JOIN agencies a ON a.id = e.agency_id
 WHERE e.id = ANY(%s) ORDER BY e.id
 """
-_EVENT_KEYS = ("id", "agency", "device_id", "zone_id", "kind", "severity", "state",
-               "occurred_at", "lon", "lat", "attrs")
+_EVENT_KEYS = (
+    "id",
+    "agency",
+    "device_id",
+    "zone_id",
+    "kind",
+    "severity",
+    "state",
+    "occurred_at",
+    "lon",
+    "lat",
+    "attrs",
+)
 
 
 async def events_by_ids(conn: psycopg.AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:

@@ -31,9 +31,16 @@ FOR UPDATE OF n SKIP LOCKED
 """
 
 
-def add_target(conn: psycopg.Connection, *, channel: str, url: str, secret: str = "",
-               agency: str | None = None, min_severity: str = "warning",
-               kinds: list[str] | None = None) -> int:
+def add_target(
+    conn: psycopg.Connection,
+    *,
+    channel: str,
+    url: str,
+    secret: str = "",
+    agency: str | None = None,
+    min_severity: str = "warning",
+    kinds: list[str] | None = None,
+) -> int:
     if channel == "webhook" and not url.startswith(("http://", "https://")):
         raise InvalidRequest("a webhook URL starts with http:// or https://")
     if channel == "mqtt" and not url.startswith("mqtt://"):
@@ -42,7 +49,8 @@ def add_target(conn: psycopg.Connection, *, channel: str, url: str, secret: str 
     row = conn.execute(
         "INSERT INTO notification_targets (agency_id, channel, url, secret, min_severity, kinds) "
         "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-        (agency_id, channel, url, secret, min_severity, kinds or [])).fetchone()
+        (agency_id, channel, url, secret, min_severity, kinds or []),
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -50,14 +58,36 @@ def add_target(conn: psycopg.Connection, *, channel: str, url: str, secret: str 
 async def claim_due(conn: psycopg.AsyncConnection, limit: int = 50) -> list[dict[str, Any]]:
     """Due deliveries, locked until the caller's transaction ends."""
     cur = await conn.execute(_CLAIM, (limit,))
-    keys = ("delivery_id", "attempts", "channel", "url", "secret", "id", "kind", "severity",
-            "occurred_at", "lon", "lat", "state", "agency", "device_uid", "zone_id", "attrs")
+    keys = (
+        "delivery_id",
+        "attempts",
+        "channel",
+        "url",
+        "secret",
+        "id",
+        "kind",
+        "severity",
+        "occurred_at",
+        "lon",
+        "lat",
+        "state",
+        "agency",
+        "device_uid",
+        "zone_id",
+        "attrs",
+    )
     return [dict(zip(keys, r, strict=True)) for r in await cur.fetchall()]
 
 
-async def record_attempt(conn: psycopg.AsyncConnection, delivery_id: int, *, ok: bool,
-                         status: int | None, error: str | None, retry_in: timedelta | None
-                         ) -> None:
+async def record_attempt(
+    conn: psycopg.AsyncConnection,
+    delivery_id: int,
+    *,
+    ok: bool,
+    status: int | None,
+    error: str | None,
+    retry_in: timedelta | None,
+) -> None:
     """Log one attempt: delivered, pending again after ``retry_in``, or failed for good."""
     state = "delivered" if ok else ("pending" if retry_in is not None else "failed")
     await conn.execute(
@@ -65,11 +95,14 @@ async def record_attempt(conn: psycopg.AsyncConnection, delivery_id: int, *, ok:
         "last_status = %s, last_error = %s, "
         "delivered_at = CASE WHEN %s THEN now() END, "
         "next_attempt_at = now() + coalesce(%s::interval, interval '0') WHERE id = %s",
-        (state, status, error, ok, retry_in, delivery_id))
+        (state, status, error, ok, retry_in, delivery_id),
+    )
 
 
 async def deliveries(conn: psycopg.AsyncConnection, event_id: int) -> list[tuple]:
     cur = await conn.execute(
         "SELECT target_id, status, attempts, last_status, last_error FROM "
-        "notification_deliveries WHERE event_id = %s ORDER BY target_id", (event_id,))
+        "notification_deliveries WHERE event_id = %s ORDER BY target_id",
+        (event_id,),
+    )
     return list(await cur.fetchall())

@@ -69,12 +69,22 @@ class ObservationResult:
 def observation_row(sensor_id: int, o: Observation, received_at: datetime) -> tuple[Any, ...]:
     """One COPY row for ``observations_stage``."""
     geom = None if o.lat is None or o.lon is None else f"SRID=4326;POINT({o.lon!r} {o.lat!r})"
-    return (sensor_id, o.observed_at, received_at, o.kind, o.value, o.text, geom,
-            json.dumps(o.attrs, default=str), o.raw)
+    return (
+        sensor_id,
+        o.observed_at,
+        received_at,
+        o.kind,
+        o.value,
+        o.text,
+        geom,
+        json.dumps(o.attrs, default=str),
+        o.raw,
+    )
 
 
-async def write_observations(conn: psycopg.AsyncConnection,
-                             rows: list[tuple[Any, ...]]) -> ObservationResult:
+async def write_observations(
+    conn: psycopg.AsyncConnection, rows: list[tuple[Any, ...]]
+) -> ObservationResult:
     """Write staged rows in the caller's transaction (the caller commits, then acks)."""
     await conn.execute(_CREATE_STAGE)
     async with conn.cursor() as cur:
@@ -100,7 +110,8 @@ async def raise_sensor_alarms(conn: psycopg.AsyncConnection, inserted: list[tupl
 
 async def count_observations(conn: psycopg.AsyncConnection, sensor_uid: str) -> int:
     cur = await conn.execute(
-        "SELECT count(*) FROM observations o JOIN devices d ON d.id = o.sensor_id "
-        "WHERE d.uid = %s", (sensor_uid,))
+        "SELECT count(*) FROM observations o JOIN devices d ON d.id = o.sensor_id WHERE d.uid = %s",
+        (sensor_uid,),
+    )
     row = await cur.fetchone()
     return int(row[0]) if row else 0

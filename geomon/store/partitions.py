@@ -51,8 +51,9 @@ def ensure_month(conn: psycopg.Connection, month: date) -> bool:
     with conn.transaction():
         conn.execute("LOCK TABLE positions_default IN ACCESS EXCLUSIVE MODE")
         conn.execute(
-            sql.SQL("CREATE TABLE {} (LIKE positions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-            .format(ident)
+            sql.SQL(
+                "CREATE TABLE {} (LIKE positions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            ).format(ident)
         )
         moved = conn.execute(
             sql.SQL(
@@ -62,8 +63,9 @@ def ensure_month(conn: psycopg.Connection, month: date) -> bool:
             (lo, hi),
         ).rowcount
         conn.execute(
-            sql.SQL("ALTER TABLE positions ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})")
-            .format(ident, sql.Literal(lo), sql.Literal(hi))
+            sql.SQL(
+                "ALTER TABLE positions ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})"
+            ).format(ident, sql.Literal(lo), sql.Literal(hi))
         )
     log.info("created partition %s (moved %d rows from the default partition)", name, moved)
     return True

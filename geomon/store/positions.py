@@ -36,8 +36,16 @@ _CREATE_STAGE = (
     "(LIKE positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; SET jit = off"
 )
 
-_LATEST_COLUMNS = ("fix_time", "received_at", "geom", "speed_mps", "course_deg", "altitude_m",
-                   "valid", "attrs")
+_LATEST_COLUMNS = (
+    "fix_time",
+    "received_at",
+    "geom",
+    "speed_mps",
+    "course_deg",
+    "altitude_m",
+    "valid",
+    "attrs",
+)
 _NEWER = "EXCLUDED.fix_time > device_latest.fix_time"
 
 # One statement (one round trip): insert, flag conflicting resends, move device_latest
@@ -86,8 +94,12 @@ latest AS (
     WHERE s.valid
     ORDER BY s.device_id, s.fix_time DESC
     ON CONFLICT (device_id) DO UPDATE SET
-        {", ".join(f"{c} = CASE WHEN {_NEWER} THEN EXCLUDED.{c} ELSE device_latest.{c} END"
-                   for c in _LATEST_COLUMNS)},
+        {
+    ", ".join(
+        f"{c} = CASE WHEN {_NEWER} THEN EXCLUDED.{c} ELSE device_latest.{c} END"
+        for c in _LATEST_COLUMNS
+    )
+},
         valid_fixes = device_latest.valid_fixes + EXCLUDED.valid_fixes
     RETURNING device_id, fix_time
 ),
@@ -125,8 +137,11 @@ _PROTOCOL_TEXT: dict[str, bytes] = {}
 try:  # optional speed-up (~10x json.dumps on attrs); same JSON as json.dumps below
     import orjson
 
-    _ORJSON_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS \
+    _ORJSON_OPTS = (
+        orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
         | orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
 
     def _attrs_json(attrs: dict[str, Any]) -> bytes:
         try:  # without OPT_NON_STR_KEYS first: it costs ~0.5 µs a row, and decoders use str
@@ -134,6 +149,7 @@ try:  # optional speed-up (~10x json.dumps on attrs); same JSON as json.dumps be
         except TypeError:  # a non-str key, or e.g. an int beyond 64 bits: let json decide
             return json.dumps(attrs, default=str).encode()
 except ImportError:  # pragma: no cover - orjson not installed
+
     def _attrs_json(attrs: dict[str, Any]) -> bytes:
         return json.dumps(attrs, default=str).encode()
 
@@ -145,19 +161,39 @@ def stage_row(device_id: int, p: Position, received_at: datetime) -> bytes:
     if protocol is None:
         protocol = _PROTOCOL_TEXT.setdefault(p.protocol, pgcopy.varlena(p.protocol.encode()))
     try:
-        return b"".join((
-            _ROW_HEAD.pack(_N_FIELDS, 4, device_id, 8, pgcopy.timestamptz_us(p.fix_time),
-                           8, pgcopy.timestamptz_us(received_at),
-                           25, 0, _EWKB_POINT_SRID, 4326, p.lon, p.lat),
-            pgcopy.float8(p.speed_mps), pgcopy.float8(p.course_deg),
-            pgcopy.float8(p.altitude_m), pgcopy.float8(p.hdop), pgcopy.int2(p.satellites),
-            pgcopy.boolean(p.valid), protocol,
-            pgcopy.varlena(b"\x01" + _attrs_json(p.attrs)),  # jsonb: version 1, then text
-            pgcopy.varlena(p.raw),
-        ))
+        return b"".join(
+            (
+                _ROW_HEAD.pack(
+                    _N_FIELDS,
+                    4,
+                    device_id,
+                    8,
+                    pgcopy.timestamptz_us(p.fix_time),
+                    8,
+                    pgcopy.timestamptz_us(received_at),
+                    25,
+                    0,
+                    _EWKB_POINT_SRID,
+                    4326,
+                    p.lon,
+                    p.lat,
+                ),
+                pgcopy.float8(p.speed_mps),
+                pgcopy.float8(p.course_deg),
+                pgcopy.float8(p.altitude_m),
+                pgcopy.float8(p.hdop),
+                pgcopy.int2(p.satellites),
+                pgcopy.boolean(p.valid),
+                protocol,
+                pgcopy.varlena(b"\x01" + _attrs_json(p.attrs)),  # jsonb: version 1, then text
+                pgcopy.varlena(p.raw),
+            )
+        )
     except struct.error as exc:
-        raise ValueError(f"position of {p.device_uid} at {p.fix_time.isoformat()} does not "
-                         f"fit the positions columns: {exc}") from exc
+        raise ValueError(
+            f"position of {p.device_uid} at {p.fix_time.isoformat()} does not "
+            f"fit the positions columns: {exc}"
+        ) from exc
 
 
 def row_key(row: bytes) -> tuple[int, datetime]:
@@ -180,8 +216,9 @@ async def write_positions(conn: psycopg.AsyncConnection, rows: list[bytes]) -> W
         await conn.execute(_CREATE_STAGE)
         _STAGED.add(conn)
     async with conn.cursor() as cur:
-        async with cur.copy(f"COPY positions_stage ({_STAGE_COLUMNS}) FROM STDIN "
-                            "(FORMAT BINARY)") as copy:
+        async with cur.copy(
+            f"COPY positions_stage ({_STAGE_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
             await copy.write(b"".join((pgcopy.HEADER, *rows, pgcopy.TRAILER)))
         await cur.execute(_MERGE)
         inserted, conflicts, moved_ids, _ = await cur.fetchone()  # type: ignore[misc]
@@ -198,10 +235,25 @@ ORDER BY d.id
 """
 
 
-async def latest_positions(conn: psycopg.AsyncConnection,
-                           device_ids: list[int] | None = None) -> list[dict[str, Any]]:
+async def latest_positions(
+    conn: psycopg.AsyncConnection, device_ids: list[int] | None = None
+) -> list[dict[str, Any]]:
     """Each device's latest fix, as plain dicts (the API turns them into GeoJSON)."""
     cur = await conn.execute(_LATEST_FEATURES, {"ids": device_ids})
-    keys = ("device_id", "uid", "name", "kind", "agency", "fix_time", "received_at", "lon",
-            "lat", "speed_mps", "course_deg", "altitude_m", "valid", "attrs")
+    keys = (
+        "device_id",
+        "uid",
+        "name",
+        "kind",
+        "agency",
+        "fix_time",
+        "received_at",
+        "lon",
+        "lat",
+        "speed_mps",
+        "course_deg",
+        "altitude_m",
+        "valid",
+        "attrs",
+    )
     return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]

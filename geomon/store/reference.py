@@ -17,8 +17,15 @@ def upsert_countries(conn: psycopg.Connection, features: list[dict[str, Any]]) -
             "(%s, %s, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)), %s) "
             "ON CONFLICT (iso_a3) DO UPDATE SET name = EXCLUDED.name, geom = EXCLUDED.geom, "
             "source = EXCLUDED.source",
-            [(f["properties"]["iso_a3"], f["properties"]["name"], json.dumps(f["geometry"]),
-              NE_SOURCE) for f in features],
+            [
+                (
+                    f["properties"]["iso_a3"],
+                    f["properties"]["name"],
+                    json.dumps(f["geometry"]),
+                    NE_SOURCE,
+                )
+                for f in features
+            ],
         )
     return len(features)
 
@@ -46,8 +53,20 @@ def upsert_places(conn: psycopg.Connection, places: list[PlaceRecord]) -> int:
             "ON CONFLICT (name) DO UPDATE SET alt_names = EXCLUDED.alt_names, "
             "kind = EXCLUDED.kind, countries = EXCLUDED.countries, geom = EXCLUDED.geom, "
             "accuracy_m = EXCLUDED.accuracy_m, source = EXCLUDED.source, notes = EXCLUDED.notes",
-            [(p.name, p.alt_names, p.kind, p.countries, p.lon, p.lat, p.accuracy_m, p.source,
-              p.notes) for p in places],
+            [
+                (
+                    p.name,
+                    p.alt_names,
+                    p.kind,
+                    p.countries,
+                    p.lon,
+                    p.lat,
+                    p.accuracy_m,
+                    p.source,
+                    p.notes,
+                )
+                for p in places
+            ],
         )
     return len(places)
 
@@ -71,8 +90,9 @@ async def places_for_map(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-async def borders_geojson(conn: psycopg.AsyncConnection, *,
-                          simplify_deg: float = 0.0) -> dict[str, Any]:
+async def borders_geojson(
+    conn: psycopg.AsyncConnection, *, simplify_deg: float = 0.0
+) -> dict[str, Any]:
     """Borders as one FeatureCollection (optionally simplified for a map overview)."""
     cur = await conn.execute(
         "SELECT json_build_object('type','FeatureCollection','features', "
@@ -87,8 +107,9 @@ async def borders_geojson(conn: psycopg.AsyncConnection, *,
     return row[0]
 
 
-async def countries_geojson(conn: psycopg.AsyncConnection, *,
-                            simplify_deg: float = 0.0) -> dict[str, Any]:
+async def countries_geojson(
+    conn: psycopg.AsyncConnection, *, simplify_deg: float = 0.0
+) -> dict[str, Any]:
     """Country polygons as one FeatureCollection (optionally simplified)."""
     cur = await conn.execute(
         "SELECT json_build_object('type','FeatureCollection','features', "

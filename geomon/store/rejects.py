@@ -20,8 +20,9 @@ def _record_json(record: Position | Observation) -> str:
     return json.dumps(d, default=str).replace("\\u0000", "\\ufffd")
 
 
-async def insert_reject(conn: psycopg.AsyncConnection, record: Position | Observation,
-                        error: str) -> None:
+async def insert_reject(
+    conn: psycopg.AsyncConnection, record: Position | Observation, error: str
+) -> None:
     """Keep ``record`` and why it failed (in the caller's transaction)."""
     if isinstance(record, Position):
         protocol, uid = record.protocol or "unknown", record.device_uid

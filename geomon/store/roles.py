@@ -24,18 +24,24 @@ def create_app_login_role(conn: psycopg.Connection, name: str, password: str) ->
         raise InvalidRequest(f"role name {name!r}: use lower-case letters, digits and _")
     row = conn.execute(
         "SELECT rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole FROM pg_roles "
-        "WHERE rolname = %s", (name,)).fetchone()
+        "WHERE rolname = %s",
+        (name,),
+    ).fetchone()
     if row is None:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                             "NOBYPASSRLS PASSWORD {}").format(sql.Identifier(name),
-                                                               sql.Literal(password)))
+        conn.execute(
+            sql.SQL(
+                "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {}"
+            ).format(sql.Identifier(name), sql.Literal(password))
+        )
     elif row[0]:
         raise InvalidRequest(f"role {name!r} exists with privileges an API role must not have")
     else:  # a non-superuser owner may not name the superuser attributes, even to deny them
-        conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(name), sql.Literal(password)))
-    conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_GROUP),
-                                                  sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(name), sql.Literal(password)
+            )
+        )
+    conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_GROUP), sql.Identifier(name)))
 
 
 def drop_login_role(conn: psycopg.Connection, name: str) -> None:

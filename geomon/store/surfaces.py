@@ -25,10 +25,33 @@ log = logging.getLogger(__name__)
 
 CROSSING_KINDS = ("road_bcp", "rail_bcp")
 IMPASSABLE_KINDS = ("closed", "lake")
-SURFACE_COLS = ("id", "kind", "name", "path", "crs", "units", "params", "agency_id",
-                "created_by", "created_at", "bounds")
-CORRIDOR_COLS = ("id", "surface_id", "rank", "params", "threshold", "n_cells", "total_cost",
-                 "agency_id", "created_by", "created_at", "geom", "path")
+SURFACE_COLS = (
+    "id",
+    "kind",
+    "name",
+    "path",
+    "crs",
+    "units",
+    "params",
+    "agency_id",
+    "created_by",
+    "created_at",
+    "bounds",
+)
+CORRIDOR_COLS = (
+    "id",
+    "surface_id",
+    "rank",
+    "params",
+    "threshold",
+    "n_cells",
+    "total_cost",
+    "agency_id",
+    "created_by",
+    "created_at",
+    "geom",
+    "path",
+)
 _AOI = "ST_GeomFromWKB(%(aoi)s, 4326)"
 
 
@@ -37,37 +60,47 @@ def _geoms(rows: list[Any], col: int = 0) -> list[shapely.Geometry]:
     return [g for g in out if not g.is_empty]
 
 
-def border_lines(conn: psycopg.Connection, aoi: shapely.Geometry, *, margin_km: float = 20.0
-                 ) -> tuple[list[str], list[shapely.Geometry]]:
+def border_lines(
+    conn: psycopg.Connection, aoi: shapely.Geometry, *, margin_km: float = 20.0
+) -> tuple[list[str], list[shapely.Geometry]]:
     """Codes and lines of the borders within ``margin_km`` of the region, clipped to that."""
     rows = conn.execute(
         "WITH a AS (SELECT ST_Buffer(" + _AOI + "::geography, %(m)s)::geometry g) "
         "SELECT b.code, ST_AsBinary(ST_Intersection(b.geom, a.g)) FROM borders b, a "
         "WHERE ST_Intersects(b.geom, a.g) ORDER BY b.code",
-        {"aoi": shapely.to_wkb(aoi), "m": margin_km * 1000.0}).fetchall()
+        {"aoi": shapely.to_wkb(aoi), "m": margin_km * 1000.0},
+    ).fetchall()
     return [r[0] for r in rows], _geoms(rows, 1)
 
 
 def border_line(conn: psycopg.Connection, code: str) -> shapely.Geometry:
     """One border (code like AFG-TJK, either order) as a lon/lat MultiLineString."""
-    row = conn.execute("SELECT ST_AsBinary(geom) FROM borders WHERE code = upper(%s) "
-                       "OR b || '-' || a = upper(%s)", (code, code)).fetchone()
+    row = conn.execute(
+        "SELECT ST_AsBinary(geom) FROM borders WHERE code = upper(%s) OR b || '-' || a = upper(%s)",
+        (code, code),
+    ).fetchone()
     if row is None or row[0] is None:
         raise NotFound(f"no border {code!r} in the reference data (codes like AFG-TJK)")
     return shapely.from_wkb(bytes(row[0]))
 
 
-def crossing_points(conn: psycopg.Connection, aoi: shapely.Geometry, *,
-                    kinds: tuple[str, ...] = CROSSING_KINDS, margin_km: float = 20.0
-                    ) -> list[dict[str, Any]]:
+def crossing_points(
+    conn: psycopg.Connection,
+    aoi: shapely.Geometry,
+    *,
+    kinds: tuple[str, ...] = CROSSING_KINDS,
+    margin_km: float = 20.0,
+) -> list[dict[str, Any]]:
     """Places of ``kinds`` within ``margin_km`` of the region: id, name, kind, lon, lat."""
     rows = conn.execute(
         "SELECT id, name, kind, countries, ST_X(geom), ST_Y(geom) FROM places "
         "WHERE kind = ANY(%(k)s) AND ST_DWithin(geom::geography, " + _AOI + "::geography, %(m)s)"
-        " ORDER BY id", {"k": list(kinds), "aoi": shapely.to_wkb(aoi),
-                         "m": margin_km * 1000.0}).fetchall()
-    return [dict(zip(("id", "name", "kind", "countries", "lon", "lat"), r, strict=True))
-            for r in rows]
+        " ORDER BY id",
+        {"k": list(kinds), "aoi": shapely.to_wkb(aoi), "m": margin_km * 1000.0},
+    ).fetchall()
+    return [
+        dict(zip(("id", "name", "kind", "countries", "lon", "lat"), r, strict=True)) for r in rows
+    ]
 
 
 def place(conn: psycopg.Connection, name: str) -> dict[str, Any]:
@@ -80,50 +113,58 @@ def place(conn: psycopg.Connection, name: str) -> dict[str, Any]:
     if not rows:
         raise NotFound(f"no place named like {name!r}")
     if len(rows) > 1:
-        raise NotFound(f"{name!r} matches {len(rows)} places: "
-                       + "; ".join(r[1] for r in rows[:6]))
+        raise NotFound(f"{name!r} matches {len(rows)} places: " + "; ".join(r[1] for r in rows[:6]))
     return dict(zip(cols, rows[0], strict=True))
 
 
-def nearest_place(conn: psycopg.Connection, lon: float, lat: float, *,
-                  kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
+def nearest_place(
+    conn: psycopg.Connection, lon: float, lat: float, *, kinds: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     """The place nearest to (lon, lat) (optionally of ``kinds``), with its distance in metres."""
     row = conn.execute(
         "SELECT id, name, kind, countries, ST_X(geom), ST_Y(geom), "
         "ST_Distance(geom::geography, ST_MakePoint(%(x)s, %(y)s)::geography) d FROM places "
         "WHERE %(k)s::text[] IS NULL OR kind = ANY(%(k)s) ORDER BY d LIMIT 1",
-        {"x": lon, "y": lat, "k": list(kinds) if kinds else None}).fetchone()
+        {"x": lon, "y": lat, "k": list(kinds) if kinds else None},
+    ).fetchone()
     if row is None:
         raise NotFound("no places loaded (run geomon load-reference)")
-    return dict(zip(("id", "name", "kind", "countries", "lon", "lat", "distance_m"), row,
-                    strict=True))
+    return dict(
+        zip(("id", "name", "kind", "countries", "lon", "lat", "distance_m"), row, strict=True)
+    )
 
 
-def border_crossings(conn: psycopg.Connection, code: str, *,
-                     kinds: tuple[str, ...] = CROSSING_KINDS) -> list[dict[str, Any]]:
+def border_crossings(
+    conn: psycopg.Connection, code: str, *, kinds: tuple[str, ...] = CROSSING_KINDS
+) -> list[dict[str, Any]]:
     """Official crossing points on one border (places whose ``countries`` is that pair)."""
     rows = conn.execute(
         "SELECT p.id, p.name, p.kind, p.countries, ST_X(p.geom), ST_Y(p.geom) FROM places p "
         "JOIN borders b ON p.countries IN (b.code, b.b || '-' || b.a) "
         "WHERE (b.code = upper(%s) OR b.b || '-' || b.a = upper(%s)) AND p.kind = ANY(%s) "
-        "ORDER BY p.id", (code, code, list(kinds))).fetchall()
-    return [dict(zip(("id", "name", "kind", "countries", "lon", "lat"), r, strict=True))
-            for r in rows]
+        "ORDER BY p.id",
+        (code, code, list(kinds)),
+    ).fetchall()
+    return [
+        dict(zip(("id", "name", "kind", "countries", "lon", "lat"), r, strict=True)) for r in rows
+    ]
 
 
-def impassable_polygons(conn: psycopg.Connection, aoi: shapely.Geometry, *,
-                        kinds: tuple[str, ...] = IMPASSABLE_KINDS
-                        ) -> tuple[list[int], list[shapely.Geometry]]:
+def impassable_polygons(
+    conn: psycopg.Connection, aoi: shapely.Geometry, *, kinds: tuple[str, ...] = IMPASSABLE_KINDS
+) -> tuple[list[int], list[shapely.Geometry]]:
     """Active zones of ``kinds`` (closed areas, lakes) meeting the region: ids and polygons."""
     rows = conn.execute(
         "SELECT id, ST_AsBinary(geom) FROM zones WHERE active AND kind = ANY(%(k)s) "
         "AND ST_Intersects(geom, " + _AOI + ") ORDER BY id",
-        {"k": list(kinds), "aoi": shapely.to_wkb(aoi)}).fetchall()
+        {"k": list(kinds), "aoi": shapely.to_wkb(aoi)},
+    ).fetchall()
     return [int(r[0]) for r in rows], _geoms(rows, 1)
 
 
-def patrol_presence(conn: psycopg.Connection, aoi: shapely.Geometry, since: datetime,
-                    until: datetime) -> np.ndarray:
+def patrol_presence(
+    conn: psycopg.Connection, aoi: shapely.Geometry, since: datetime, until: datetime
+) -> np.ndarray:
     """Valid fixes in the region and window thinned to one per device per minute, as an
     (n, 2) lon/lat array: presence, not ping rate (a 1 Hz tracker is not 60 patrols)."""
     rows = conn.execute(
@@ -131,13 +172,19 @@ def patrol_presence(conn: psycopg.Connection, aoi: shapely.Geometry, since: date
         "FROM positions WHERE valid AND fix_time >= %(t0)s AND fix_time < %(t1)s "
         "AND ST_Intersects(geom, " + _AOI + ") "
         "ORDER BY device_id, date_trunc('minute', fix_time), fix_time",
-        {"t0": since, "t1": until, "aoi": shapely.to_wkb(aoi)}).fetchall()
+        {"t0": since, "t1": until, "aoi": shapely.to_wkb(aoi)},
+    ).fetchall()
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
-def incident_points(conn: psycopg.Connection, aoi: shapely.Geometry, *,
-                    category: str | None = None, since: datetime | None = None,
-                    until: datetime | None = None) -> np.ndarray:
+def incident_points(
+    conn: psycopg.Connection,
+    aoi: shapely.Geometry,
+    *,
+    category: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> np.ndarray:
     """Incidents in the region (optionally one category, a time window) as (n, 2) lon/lat."""
     rows = conn.execute(
         "SELECT ST_X(geom), ST_Y(geom) FROM incidents WHERE geom IS NOT NULL "
@@ -145,59 +192,99 @@ def incident_points(conn: psycopg.Connection, aoi: shapely.Geometry, *,
         "AND (%(t0)s::timestamptz IS NULL OR occurred_at >= %(t0)s) "
         "AND (%(t1)s::timestamptz IS NULL OR occurred_at < %(t1)s) "
         "AND ST_Intersects(geom, " + _AOI + ")",
-        {"c": category, "t0": since, "t1": until, "aoi": shapely.to_wkb(aoi)}).fetchall()
+        {"c": category, "t0": since, "t1": until, "aoi": shapely.to_wkb(aoi)},
+    ).fetchall()
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
-def devices_in_region(conn: psycopg.Connection, aoi: shapely.Geometry, since: datetime,
-                      until: datetime, *, limit: int = 20) -> list[dict[str, Any]]:
+def devices_in_region(
+    conn: psycopg.Connection,
+    aoi: shapely.Geometry,
+    since: datetime,
+    until: datetime,
+    *,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
     """Devices with valid fixes in the region and window, most fixes first."""
     rows = conn.execute(
         "SELECT d.id, d.uid, count(*), min(p.fix_time), max(p.fix_time) FROM positions p "
         "JOIN devices d ON d.id = p.device_id WHERE p.valid AND p.fix_time >= %(t0)s "
         "AND p.fix_time < %(t1)s AND ST_Intersects(p.geom, " + _AOI + ") "
         "GROUP BY d.id, d.uid ORDER BY count(*) DESC, d.uid LIMIT %(n)s",
-        {"t0": since, "t1": until, "aoi": shapely.to_wkb(aoi), "n": limit}).fetchall()
-    return [dict(zip(("device_id", "uid", "n_fixes", "first_fix", "last_fix"), r, strict=True))
-            for r in rows]
+        {"t0": since, "t1": until, "aoi": shapely.to_wkb(aoi), "n": limit},
+    ).fetchall()
+    return [
+        dict(zip(("device_id", "uid", "n_fixes", "first_fix", "last_fix"), r, strict=True))
+        for r in rows
+    ]
 
 
-def device_track(conn: psycopg.Connection, device: str, since: datetime, until: datetime
-                 ) -> dict[str, Any]:
+def device_track(
+    conn: psycopg.Connection, device: str, since: datetime, until: datetime
+) -> dict[str, Any]:
     """A device's valid fixes in [since, until) as one lon/lat LineString ordered by fix_time.
 
     ``device`` is its uid, or its numeric id. ``line`` is None with fewer than two fixes.
     """
     num = int(device) if device.isdigit() and len(device) < 10 else None
-    dev = conn.execute("SELECT id, uid FROM devices WHERE uid = %s OR id = %s "
-                       "ORDER BY (uid = %s) DESC LIMIT 1", (device, num, device)).fetchone()
+    dev = conn.execute(
+        "SELECT id, uid FROM devices WHERE uid = %s OR id = %s ORDER BY (uid = %s) DESC LIMIT 1",
+        (device, num, device),
+    ).fetchone()
     if dev is None:
         raise NotFound(f"no device {device!r} (or not visible)")
     row = conn.execute(
         "SELECT count(*), min(fix_time), max(fix_time), "
         "ST_AsBinary(ST_MakeLine(geom ORDER BY fix_time)) FROM positions "
         "WHERE device_id = %s AND valid AND fix_time >= %s AND fix_time < %s",
-        (dev[0], since, until)).fetchone()
+        (dev[0], since, until),
+    ).fetchone()
     assert row is not None
     n = int(row[0])
     line = shapely.from_wkb(bytes(row[3])) if n >= 2 and row[3] is not None else None
-    return {"device_id": int(dev[0]), "uid": dev[1], "n_fixes": n, "first_fix": row[1],
-            "last_fix": row[2], "line": line}
+    return {
+        "device_id": int(dev[0]),
+        "uid": dev[1],
+        "n_fixes": n,
+        "first_fix": row[1],
+        "last_fix": row[2],
+        "line": line,
+    }
 
 
 # --------------------------------------------------------------------------- surfaces
 
 
-def insert_surface(conn: psycopg.Connection, *, kind: str, name: str, crs: str, units: str,
-                   params: dict[str, Any], bounds_wgs84: shapely.Geometry,
-                   agency_id: int | None, created_by: str, path: str = "") -> int:
+def insert_surface(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    name: str,
+    crs: str,
+    units: str,
+    params: dict[str, Any],
+    bounds_wgs84: shapely.Geometry,
+    agency_id: int | None,
+    created_by: str,
+    path: str = "",
+) -> int:
     """A ``surfaces`` row; the caller writes the file and sets :func:`set_surface_path`."""
     row = conn.execute(
         "INSERT INTO surfaces (kind, name, path, crs, units, params, bounds, agency_id, "
         "created_by) VALUES (%s, %s, %s, %s, %s, %s, ST_GeomFromWKB(%s, 4326), %s, %s) "
         "RETURNING id",
-        (kind, name, path, crs, units, Jsonb(params), shapely.to_wkb(bounds_wgs84), agency_id,
-         created_by)).fetchone()
+        (
+            kind,
+            name,
+            path,
+            crs,
+            units,
+            Jsonb(params),
+            shapely.to_wkb(bounds_wgs84),
+            agency_id,
+            created_by,
+        ),
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -207,7 +294,7 @@ def set_surface_path(conn: psycopg.Connection, surface_id: int, path: str) -> No
 
 
 def _surface_select(where: str) -> str:
-    return (f"SELECT {', '.join(SURFACE_COLS[:-1])}, ST_AsText(bounds) FROM surfaces {where}")
+    return f"SELECT {', '.join(SURFACE_COLS[:-1])}, ST_AsText(bounds) FROM surfaces {where}"
 
 
 def get_surface(conn: psycopg.Connection, surface_id: int) -> dict[str, Any]:
@@ -217,20 +304,23 @@ def get_surface(conn: psycopg.Connection, surface_id: int) -> dict[str, Any]:
     return dict(zip(SURFACE_COLS, row, strict=True))
 
 
-def list_surfaces(conn: psycopg.Connection, *, kind: str | None = None, limit: int = 100
-                  ) -> list[dict[str, Any]]:
+def list_surfaces(
+    conn: psycopg.Connection, *, kind: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     """Newest first."""
-    rows = conn.execute(_surface_select("WHERE (%s::text IS NULL OR kind = %s) "
-                                        "ORDER BY id DESC LIMIT %s"),
-                        (kind, kind, limit)).fetchall()
+    rows = conn.execute(
+        _surface_select("WHERE (%s::text IS NULL OR kind = %s) ORDER BY id DESC LIMIT %s"),
+        (kind, kind, limit),
+    ).fetchall()
     return [dict(zip(SURFACE_COLS, r, strict=True)) for r in rows]
 
 
 def delete_surface(conn: psycopg.Connection, surface_id: int) -> tuple[str, int]:
     """Delete a surface and the corridors computed on it; returns (file path, corridors)."""
     n = conn.execute("DELETE FROM corridors WHERE surface_id = %s", (surface_id,)).rowcount
-    row = conn.execute("DELETE FROM surfaces WHERE id = %s RETURNING path",
-                       (surface_id,)).fetchone()
+    row = conn.execute(
+        "DELETE FROM surfaces WHERE id = %s RETURNING path", (surface_id,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"no surface {surface_id} (or not yours to delete)")
     return str(row[0]), int(n)
@@ -239,45 +329,69 @@ def delete_surface(conn: psycopg.Connection, surface_id: int) -> tuple[str, int]
 # --------------------------------------------------------------------------- corridors
 
 
-def insert_corridor(conn: psycopg.Connection, *, surface_id: int | None, rank: int,
-                    params: dict[str, Any], threshold: float, n_cells: int, total_cost: float,
-                    geom_wgs84: shapely.Geometry, path_wgs84: shapely.Geometry | None,
-                    agency_id: int | None, created_by: str) -> int:
+def insert_corridor(
+    conn: psycopg.Connection,
+    *,
+    surface_id: int | None,
+    rank: int,
+    params: dict[str, Any],
+    threshold: float,
+    n_cells: int,
+    total_cost: float,
+    geom_wgs84: shapely.Geometry,
+    path_wgs84: shapely.Geometry | None,
+    agency_id: int | None,
+    created_by: str,
+) -> int:
     """One ``corridors`` row (polygons forced to MultiPolygon, the path a LineString)."""
     row = conn.execute(
         "INSERT INTO corridors (surface_id, rank, params, threshold, n_cells, total_cost, geom, "
         "path, agency_id, created_by) VALUES (%s, %s, %s, %s, %s, %s, "
         "ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_GeomFromWKB(%s, 4326)), 3)), "
         "ST_GeomFromWKB(%s, 4326), %s, %s) RETURNING id",
-        (surface_id, rank, Jsonb(params), threshold, n_cells, total_cost,
-         shapely.to_wkb(geom_wgs84), None if path_wgs84 is None else shapely.to_wkb(path_wgs84),
-         agency_id, created_by)).fetchone()
+        (
+            surface_id,
+            rank,
+            Jsonb(params),
+            threshold,
+            n_cells,
+            total_cost,
+            shapely.to_wkb(geom_wgs84),
+            None if path_wgs84 is None else shapely.to_wkb(path_wgs84),
+            agency_id,
+            created_by,
+        ),
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
 
-def corridors_of(conn: psycopg.Connection, *, surface_id: int | None = None,
-                 ids: list[int] | None = None) -> list[dict[str, Any]]:
+def corridors_of(
+    conn: psycopg.Connection, *, surface_id: int | None = None, ids: list[int] | None = None
+) -> list[dict[str, Any]]:
     """Corridors (geometries as GeoJSON text) by surface or ids, ordered by id."""
     rows = conn.execute(
         "SELECT id, surface_id, rank, params, threshold, n_cells, total_cost, agency_id, "
         "created_by, created_at, ST_AsGeoJSON(geom, 6), ST_AsGeoJSON(path, 6) FROM corridors "
         "WHERE (%(s)s::int IS NULL OR surface_id = %(s)s) "
         "AND (%(ids)s::int[] IS NULL OR id = ANY(%(ids)s)) ORDER BY id",
-        {"s": surface_id, "ids": ids}).fetchall()
+        {"s": surface_id, "ids": ids},
+    ).fetchall()
     return [dict(zip(CORRIDOR_COLS, r, strict=True)) for r in rows]
 
 
 # --------------------------------------------------------------------------- API reads (async)
 
-_API_COLS = ("id", "kind", "name", "crs", "units", "params", "created_by", "created_at",
-             "bounds")
-_API_SELECT = ("SELECT id, kind, name, crs, units, params, created_by, created_at, "
-               "ST_AsGeoJSON(bounds, 6)::json FROM surfaces ")
+_API_COLS = ("id", "kind", "name", "crs", "units", "params", "created_by", "created_at", "bounds")
+_API_SELECT = (
+    "SELECT id, kind, name, crs, units, params, created_by, created_at, "
+    "ST_AsGeoJSON(bounds, 6)::json FROM surfaces "
+)
 
 
-async def list_surfaces_async(conn: psycopg.AsyncConnection, *, limit: int = 200
-                              ) -> list[dict[str, Any]]:
+async def list_surfaces_async(
+    conn: psycopg.AsyncConnection, *, limit: int = 200
+) -> list[dict[str, Any]]:
     """Visible surfaces, newest first, without their params (bounds as GeoJSON)."""
     cur = await conn.execute(_API_SELECT + "ORDER BY id DESC LIMIT %s", (limit,))
     rows = [dict(zip(_API_COLS, r, strict=True)) for r in await cur.fetchall()]

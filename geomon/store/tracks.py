@@ -19,8 +19,13 @@ ORDER BY d.id LIMIT %(limit)s
 """
 
 
-async def list_devices(conn: psycopg.AsyncConnection, *, after: int | None = None,
-                       limit: int = 100, device_id: int | None = None) -> list[dict[str, Any]]:
+async def list_devices(
+    conn: psycopg.AsyncConnection,
+    *,
+    after: int | None = None,
+    limit: int = 100,
+    device_id: int | None = None,
+) -> list[dict[str, Any]]:
     cur = await conn.execute(_DEVICES, {"id": device_id, "after": after, "limit": limit})
     return [dict(zip(_DEVICE_COLS, r, strict=True)) for r in await cur.fetchall()]
 
@@ -43,13 +48,32 @@ ORDER BY fix_time LIMIT %(limit)s
 _FIX_COLS = ("fix_time", "lon", "lat", "speed_mps", "course_deg", "altitude_m", "valid")
 
 
-async def device_fixes(conn: psycopg.AsyncConnection, device_id: int, start: datetime,
-                       end: datetime, *, bbox: tuple[float, float, float, float] | None = None,
-                       after: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+async def device_fixes(
+    conn: psycopg.AsyncConnection,
+    device_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    after: datetime | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
     """Fixes of one device in [start, end), optionally in a bbox, keyset-paged on fix_time."""
     x0, y0, x1, y1 = bbox or (None, None, None, None)
-    cur = await conn.execute(_FIXES, {"d": device_id, "t0": start, "t1": end, "after": after,
-                                      "x0": x0, "y0": y0, "x1": x1, "y1": y1, "limit": limit})
+    cur = await conn.execute(
+        _FIXES,
+        {
+            "d": device_id,
+            "t0": start,
+            "t1": end,
+            "after": after,
+            "x0": x0,
+            "y0": y0,
+            "x1": x1,
+            "y1": y1,
+            "limit": limit,
+        },
+    )
     return [dict(zip(_FIX_COLS, r, strict=True)) for r in await cur.fetchall()]
 
 
@@ -70,18 +94,37 @@ FROM line, z
 """
 
 
-async def device_track(conn: psycopg.AsyncConnection, device_id: int, start: datetime,
-                       end: datetime, *, tolerance_m: float = 0.0,
-                       bbox: tuple[float, float, float, float] | None = None
-                       ) -> dict[str, Any]:
+async def device_track(
+    conn: psycopg.AsyncConnection,
+    device_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    tolerance_m: float = 0.0,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any]:
     """One LineString through the valid fixes in [start, end), Douglas–Peucker-simplified
     with ``tolerance_m`` metres in the UTM zone of its first fix."""
     x0, y0, x1, y1 = bbox or (None, None, None, None)
-    cur = await conn.execute(_TRACK, {"d": device_id, "t0": start, "t1": end,
-                                      "tol": tolerance_m, "x0": x0, "y0": y0, "x1": x1,
-                                      "y1": y1})
+    cur = await conn.execute(
+        _TRACK,
+        {
+            "d": device_id,
+            "t0": start,
+            "t1": end,
+            "tol": tolerance_m,
+            "x0": x0,
+            "y0": y0,
+            "x1": x1,
+            "y1": y1,
+        },
+    )
     row = await cur.fetchone()
     n, t0, t1, srid, geojson = row if row else (0, None, None, None, None)
-    return {"n_fixes": int(n or 0), "first_fix": t0, "last_fix": t1,
-            "simplified_in": f"EPSG:{srid}" if srid and tolerance_m > 0 else None,
-            "geometry": geojson}
+    return {
+        "n_fixes": int(n or 0),
+        "first_fix": t0,
+        "last_fix": t1,
+        "simplified_in": f"EPSG:{srid}" if srid and tolerance_m > 0 else None,
+        "geometry": geojson,
+    }

@@ -41,8 +41,9 @@ class LoginResult:
     reason: str  # ok | bad_credentials | locked | disabled
 
 
-_USER_COLS = ("u.id, u.name, u.role, u.agency_id, a.code, u.disabled, u.locked_until, "
-              "u.must_change_password")
+_USER_COLS = (
+    "u.id, u.name, u.role, u.agency_id, a.code, u.disabled, u.locked_until, u.must_change_password"
+)
 _USER_FROM = "users u LEFT JOIN agencies a ON a.id = u.agency_id"
 
 
@@ -53,8 +54,15 @@ def _agency_id(conn: psycopg.Connection, code: str) -> int:
     return int(row[0])
 
 
-def create_user(conn: psycopg.Connection, *, name: str, password_hash: str, role: str,
-                agency: str | None, must_change_password: bool = False) -> UserRecord:
+def create_user(
+    conn: psycopg.Connection,
+    *,
+    name: str,
+    password_hash: str,
+    role: str,
+    agency: str | None,
+    must_change_password: bool = False,
+) -> UserRecord:
     """Insert a user; the agency must exist (viewers and analysts need one)."""
     if role not in USER_ROLES:
         raise InvalidRequest(f"role must be one of {', '.join(USER_ROLES)}, not {role!r}")
@@ -75,8 +83,9 @@ def create_user(conn: psycopg.Connection, *, name: str, password_hash: str, role
 
 
 def get_user(conn: psycopg.Connection, name: str) -> UserRecord:
-    row = conn.execute(f"SELECT {_USER_COLS} FROM {_USER_FROM} WHERE u.name = %s",
-                       (name,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_USER_COLS} FROM {_USER_FROM} WHERE u.name = %s", (name,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"no user {name!r}")
     return UserRecord(*row)
@@ -87,19 +96,28 @@ def list_users(conn: psycopg.Connection) -> list[UserRecord]:
     return [UserRecord(*r) for r in rows]
 
 
-def set_password(conn: psycopg.Connection, name: str, password_hash: str, *,
-                 one_time: bool = False) -> None:
+def set_password(
+    conn: psycopg.Connection, name: str, password_hash: str, *, one_time: bool = False
+) -> None:
     """Set a user's password (and unlock); ``one_time`` makes them change it at next login."""
     cur = conn.execute(
         "UPDATE users SET password_hash = %s, must_change_password = %s, failed_logins = 0, "
-        "locked_until = NULL WHERE name = %s", (password_hash, one_time, name))
+        "locked_until = NULL WHERE name = %s",
+        (password_hash, one_time, name),
+    )
     if cur.rowcount == 0:
         raise NotFound(f"no user {name!r}")
 
 
-def create_token(conn: psycopg.Connection, *, digest: str, ttl: timedelta,
-                 user: str | None = None, device_uid: str | None = None,
-                 label: str = "") -> datetime:
+def create_token(
+    conn: psycopg.Connection,
+    *,
+    digest: str,
+    ttl: timedelta,
+    user: str | None = None,
+    device_uid: str | None = None,
+    label: str = "",
+) -> datetime:
     """Store a token digest for a user or a device; returns when it expires."""
     if (user is None) == (device_uid is None):
         raise InvalidRequest("a token belongs to exactly one user or one device")
@@ -132,8 +150,7 @@ def share(conn: psycopg.Connection, *, from_agency: str, to_agency: str, scope: 
 
 def unshare(conn: psycopg.Connection, *, from_agency: str, to_agency: str, scope: str) -> int:
     cur = conn.execute(
-        "DELETE FROM agency_shares WHERE from_agency_id = %s AND to_agency_id = %s "
-        "AND scope = %s",
+        "DELETE FROM agency_shares WHERE from_agency_id = %s AND to_agency_id = %s AND scope = %s",
         (_agency_id(conn, from_agency), _agency_id(conn, to_agency), scope),
     )
     return cur.rowcount

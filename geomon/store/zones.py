@@ -39,27 +39,47 @@ def _check_kind(kind: str) -> None:
         raise InvalidRequest(f"zone kind must be one of {', '.join(ZONE_KINDS)}, not {kind!r}")
 
 
-def upsert_zone(conn: psycopg.Connection, *, agency: str, name: str, kind: str, geom_wkb: bytes,
-                attrs: dict[str, Any] | None = None) -> int:
+def upsert_zone(
+    conn: psycopg.Connection,
+    *,
+    agency: str,
+    name: str,
+    kind: str,
+    geom_wkb: bytes,
+    attrs: dict[str, Any] | None = None,
+) -> int:
     """Create or replace the zone ``name`` of ``agency`` from an EPSG:4326 WKB polygon."""
     _check_kind(kind)
     agency_id = ensure_agency(conn, agency)
-    row = conn.execute(_UPSERT.format(geom="ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 4326)"), {
-        "agency_id": agency_id, "name": name, "kind": kind, "wkb": geom_wkb,
-        "attrs": json.dumps(attrs or {})}).fetchone()
+    row = conn.execute(
+        _UPSERT.format(geom="ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 4326)"),
+        {
+            "agency_id": agency_id,
+            "name": name,
+            "kind": kind,
+            "wkb": geom_wkb,
+            "attrs": json.dumps(attrs or {}),
+        },
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
 
-def read_zone_file(path: Path, *, name_field: str = "name", layer: str | None = None
-                   ) -> list[tuple[str, Any, dict[str, Any]]]:
+def read_zone_file(
+    path: Path, *, name_field: str = "name", layer: str | None = None
+) -> list[tuple[str, Any, dict[str, Any]]]:
     """(name, shapely polygon in EPSG:4326, properties) of every polygon feature of a GeoJSON
     file (read directly; RFC 7946 coordinates are lon/lat) or a GeoPackage / any format GDAL
     reads (through pyogrio, reprojected to EPSG:4326)."""
     if path.suffix.lower() in (".geojson", ".json"):
         feats = json.loads(path.read_text(encoding="utf-8")).get("features", [])
-        items = [(shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None,
-                  dict(f.get("properties") or {})) for f in feats]
+        items = [
+            (
+                shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None,
+                dict(f.get("properties") or {}),
+            )
+            for f in feats
+        ]
     else:
         items = _read_ogr(path, layer)
     out = []
@@ -84,44 +104,68 @@ def _read_ogr(path: Path, layer: str | None) -> list[tuple[Any, dict[str, Any]]]
         tr = Transformer.from_crs(crs, 4326, always_xy=True)
         geoms = shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(*xy.T)))
     names = list(meta["fields"])
-    return [(g, {n: _plain(fields[j][i]) for j, n in enumerate(names)})
-            for i, g in enumerate(geoms)]
+    return [
+        (g, {n: _plain(fields[j][i]) for j, n in enumerate(names)}) for i, g in enumerate(geoms)
+    ]
 
 
 def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def import_zones(conn: psycopg.Connection, path: Path, *, agency: str, kind: str | None = None,
-                 name_field: str = "name") -> list[int]:
+def import_zones(
+    conn: psycopg.Connection,
+    path: Path,
+    *,
+    agency: str,
+    kind: str | None = None,
+    name_field: str = "name",
+) -> list[int]:
     """Import polygons as zones; the kind comes from ``kind`` or each feature's ``kind``."""
     ids = []
     for name, geom, props in read_zone_file(path, name_field=name_field):
         k = kind or str(props.get("kind") or "")
         rules = props.get("rules")
-        attrs = {"source": path.name, "properties": {k2: v for k2, v in props.items()
-                                                     if k2 not in ("rules",)}}
+        attrs = {
+            "source": path.name,
+            "properties": {k2: v for k2, v in props.items() if k2 not in ("rules",)},
+        }
         if rules:
             attrs["rules"] = json.loads(rules) if isinstance(rules, str) else rules
-        ids.append(upsert_zone(conn, agency=agency, name=name, kind=k,
-                               geom_wkb=shapely.to_wkb(geom), attrs=attrs))
+        ids.append(
+            upsert_zone(
+                conn, agency=agency, name=name, kind=k, geom_wkb=shapely.to_wkb(geom), attrs=attrs
+            )
+        )
     return ids
 
 
-def border_strip(conn: psycopg.Connection, border: str, width_km: float, *, agency: str,
-                 name: str | None = None) -> int:
+def border_strip(
+    conn: psycopg.Connection, border: str, width_km: float, *, agency: str, name: str | None = None
+) -> int:
     """A strip ``width_km`` either side of a border line (geography buffer, metres)."""
     if not 0 < width_km <= 200:
         raise InvalidRequest("width_km must be in (0, 200]")
     code = "-".join(sorted(border.upper().split("-")))
     agency_id = ensure_agency(conn, agency)
-    row = conn.execute(_UPSERT.format(
-        geom="(SELECT ST_Buffer(geom::geography, %(m)s)::geometry FROM borders "
-             "WHERE code = %(code)s)"), {
-        "agency_id": agency_id, "name": name or f"{code} border strip {width_km:g} km",
-        "kind": "border_strip", "m": width_km * 1000, "code": code,
-        "attrs": json.dumps({"border": code, "width_km": width_km})}).fetchone() \
-        if _border_exists(conn, code) else None
+    row = (
+        conn.execute(
+            _UPSERT.format(
+                geom="(SELECT ST_Buffer(geom::geography, %(m)s)::geometry FROM borders "
+                "WHERE code = %(code)s)"
+            ),
+            {
+                "agency_id": agency_id,
+                "name": name or f"{code} border strip {width_km:g} km",
+                "kind": "border_strip",
+                "m": width_km * 1000,
+                "code": code,
+                "attrs": json.dumps({"border": code, "width_km": width_km}),
+            },
+        ).fetchone()
+        if _border_exists(conn, code)
+        else None
+    )
     if row is None:
         raise NotFound(f"no border {code!r} in the borders table (load-reference first?)")
     return int(row[0])
@@ -131,9 +175,16 @@ def _border_exists(conn: psycopg.Connection, code: str) -> bool:
     return conn.execute("SELECT 1 FROM borders WHERE code = %s", (code,)).fetchone() is not None
 
 
-def crossing_point_zones(conn: psycopg.Connection, radius_m: float, *, agency: str,
-                         kinds: tuple[str, ...] = BCP_KINDS, use_accuracy: bool = False,
-                         shared: bool = True, country: str | None = None) -> int:
+def crossing_point_zones(
+    conn: psycopg.Connection,
+    radius_m: float,
+    *,
+    agency: str,
+    kinds: tuple[str, ...] = BCP_KINDS,
+    use_accuracy: bool = False,
+    shared: bool = True,
+    country: str | None = None,
+) -> int:
     """One circular ``crossing_point`` zone per crossing point in ``places`` (only those on a
     border of ``country`` when given); with ``use_accuracy`` the radius grows to the place's
     stated accuracy."""
@@ -150,8 +201,15 @@ def crossing_point_zones(conn: psycopg.Connection, radius_m: float, *, agency: s
         "AND (%(country)s::text IS NULL OR %(country)s = ANY(string_to_array(countries, '-'))) "
         "ON CONFLICT (agency_id, name) DO UPDATE SET geom = EXCLUDED.geom, "
         "attrs = EXCLUDED.attrs, active = true RETURNING id",
-        {"a": agency_id, "r": radius_m, "acc": use_accuracy, "kinds": list(kinds),
-         "shared": shared, "country": country}).fetchall()
+        {
+            "a": agency_id,
+            "r": radius_m,
+            "acc": use_accuracy,
+            "kinds": list(kinds),
+            "shared": shared,
+            "country": country,
+        },
+    ).fetchall()
     return len(rows)
 
 
@@ -161,13 +219,17 @@ def list_zones(conn: psycopg.Connection, agency: str | None = None) -> list[tupl
         "SELECT z.id, a.code, z.name, z.kind, "
         "round((ST_Area(z.geom::geography) / 1e6)::numeric, 2), z.active "
         "FROM zones z JOIN agencies a ON a.id = z.agency_id "
-        "WHERE %(a)s::text IS NULL OR a.code = %(a)s ORDER BY z.id", {"a": agency}).fetchall()
+        "WHERE %(a)s::text IS NULL OR a.code = %(a)s ORDER BY z.id",
+        {"a": agency},
+    ).fetchall()
 
 
 def assign_zone(conn: psycopg.Connection, zone_id: int, device_uids: list[str]) -> int:
     cur = conn.execute(
         "INSERT INTO zone_assignments (zone_id, device_id) SELECT %s, id FROM devices "
-        "WHERE uid = ANY(%s) ON CONFLICT DO NOTHING", (zone_id, device_uids))
+        "WHERE uid = ANY(%s) ON CONFLICT DO NOTHING",
+        (zone_id, device_uids),
+    )
     return cur.rowcount
 
 
@@ -181,12 +243,24 @@ BORDERS_SQL = "SELECT code, ST_AsBinary(geom) FROM borders ORDER BY code"
 def zone_indexes(rows: list[tuple]) -> dict[int | None, ZoneIndex]:
     """Per agency: its own zones plus every shared zone (rows of :data:`ZONES_SQL`); under
     ``None`` the shared zones alone, for agencies without zones of their own."""
-    zones = [(r[0], Zone(int(r[1]), r[2], shapely.from_wkb(bytes(r[4])), r[3],
-                         (r[5] or {}).get("rules") or {}), bool((r[5] or {}).get("shared")))
-             for r in rows]
+    zones = [
+        (
+            r[0],
+            Zone(
+                int(r[1]),
+                r[2],
+                shapely.from_wkb(bytes(r[4])),
+                r[3],
+                (r[5] or {}).get("rules") or {},
+            ),
+            bool((r[5] or {}).get("shared")),
+        )
+        for r in rows
+    ]
     out: dict[int | None, ZoneIndex] = {
         a: ZoneIndex([z for ag, z, shared in zones if ag == a or shared])
-        for a in {a for a, _, _ in zones}}
+        for a in {a for a, _, _ in zones}
+    }
     out[None] = ZoneIndex([z for _, z, shared in zones if shared])
     return out
 
@@ -194,11 +268,16 @@ def zone_indexes(rows: list[tuple]) -> dict[int | None, ZoneIndex]:
 def border_index(border_rows: list[tuple], zones: ZoneIndex | None) -> BorderIndex:
     """Border lines with the crossing-point zones of ``zones`` as the allowed places."""
     allowed = [z.geom for z in (zones.zones if zones else []) if z.kind == "crossing_point"]
-    return BorderIndex([r[0] for r in border_rows],
-                       [shapely.from_wkb(bytes(r[1])) for r in border_rows], allowed)
+    return BorderIndex(
+        [r[0] for r in border_rows], [shapely.from_wkb(bytes(r[1])) for r in border_rows], allowed
+    )
 
 
 def borders_of(conn: psycopg.Connection, country: str) -> list[str]:
     """Codes of the border lines of ``country`` (ISO 3166-1 alpha-3)."""
-    return [r[0] for r in conn.execute(
-        "SELECT code FROM borders WHERE a = %s OR b = %s ORDER BY code", (country, country))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT code FROM borders WHERE a = %s OR b = %s ORDER BY code", (country, country)
+        )
+    ]

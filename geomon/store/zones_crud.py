@@ -23,10 +23,13 @@ def _row(r: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(_COLS, r, strict=True))
 
 
-async def list_zones(conn: psycopg.AsyncConnection, *, after: int | None = None,
-                     limit: int = 100) -> list[dict[str, Any]]:
-    cur = await conn.execute(_SELECT + "WHERE (%s::int IS NULL OR z.id > %s) ORDER BY z.id "
-                             "LIMIT %s", (after, after, limit))
+async def list_zones(
+    conn: psycopg.AsyncConnection, *, after: int | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        _SELECT + "WHERE (%s::int IS NULL OR z.id > %s) ORDER BY z.id LIMIT %s",
+        (after, after, limit),
+    )
     return [_row(r) for r in await cur.fetchall()]
 
 
@@ -46,29 +49,39 @@ async def _check_geometry(conn: psycopg.AsyncConnection, geometry: dict[str, Any
         async with conn.transaction():  # a savepoint: the caller's transaction survives
             cur = await conn.execute(f"SELECT ST_IsEmpty({_GEOM})", (text,))
     except psycopg.Error as exc:  # PostGIS refuses bad coordinates, unclosed rings…
-        raise InvalidRequest(f"zone geometry is not valid GeoJSON: {exc.diag.message_primary}"
-                             ) from None
+        raise InvalidRequest(
+            f"zone geometry is not valid GeoJSON: {exc.diag.message_primary}"
+        ) from None
     if (await cur.fetchone())[0]:  # type: ignore[index]
         raise InvalidRequest("zone geometry has no area")
     return text
 
 
-async def create_zone(conn: psycopg.AsyncConnection, *, agency_id: int, name: str, kind: str,
-                      geometry: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+async def create_zone(
+    conn: psycopg.AsyncConnection,
+    *,
+    agency_id: int,
+    name: str,
+    kind: str,
+    geometry: dict[str, Any],
+    attrs: dict[str, Any],
+) -> dict[str, Any]:
     text = await _check_geometry(conn, geometry)
     try:
         async with conn.transaction():
             cur = await conn.execute(
                 f"INSERT INTO zones (agency_id, name, kind, geom, attrs) VALUES "
                 f"(%s, %s, %s, {_GEOM}, %s) RETURNING id",
-                (agency_id, name, kind, text, json.dumps(attrs)))
+                (agency_id, name, kind, text, json.dumps(attrs)),
+            )
     except psycopg.errors.UniqueViolation:
         raise InvalidRequest(f"your agency already has a zone named {name!r}") from None
     return await get_zone(conn, int((await cur.fetchone())[0]))  # type: ignore[index]
 
 
-async def update_zone(conn: psycopg.AsyncConnection, zone_id: int,
-                      changes: dict[str, Any]) -> dict[str, Any]:
+async def update_zone(
+    conn: psycopg.AsyncConnection, zone_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
     """Apply the given fields (name, kind, active, attrs, geometry); others stay."""
     sets, params = [], []
     for col in ("name", "kind", "active"):
@@ -84,8 +97,9 @@ async def update_zone(conn: psycopg.AsyncConnection, zone_id: int,
     if sets:
         try:
             async with conn.transaction():
-                cur = await conn.execute(f"UPDATE zones SET {', '.join(sets)} WHERE id = %s",
-                                         (*params, zone_id))
+                cur = await conn.execute(
+                    f"UPDATE zones SET {', '.join(sets)} WHERE id = %s", (*params, zone_id)
+                )
         except psycopg.errors.UniqueViolation:
             raise InvalidRequest("your agency already has a zone with that name") from None
         if cur.rowcount == 0:

@@ -24,8 +24,10 @@ DELETABLE = ("hotspot_runs", "hotspot_cells", "surfaces")
 
 
 def upgrade() -> None:
-    op.add_column("hotspot_runs", sa.Column("error", sa.Text(), nullable=True,
-                                            comment="Why a failed run failed"))
+    op.add_column(
+        "hotspot_runs",
+        sa.Column("error", sa.Text(), nullable=True, comment="Why a failed run failed"),
+    )
     op.execute(f"GRANT DELETE ON {', '.join(DELETABLE)} TO {APP_ROLE}")
 
 

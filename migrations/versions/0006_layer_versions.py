@@ -19,8 +19,21 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-TRACKED = ("positions", "device_latest", "devices", "incidents", "zones", "borders", "places",
-           "events", "observations", "hotspot_runs", "hotspot_cells", "corridors", "surfaces")
+TRACKED = (
+    "positions",
+    "device_latest",
+    "devices",
+    "incidents",
+    "zones",
+    "borders",
+    "places",
+    "events",
+    "observations",
+    "hotspot_runs",
+    "hotspot_cells",
+    "corridors",
+    "surfaces",
+)
 
 BUMP = """
 CREATE FUNCTION geomon_bump_layer_version() RETURNS trigger
@@ -39,8 +52,12 @@ def upgrade() -> None:
         "layer_versions",
         sa.Column("table_name", sa.Text(), nullable=False),
         sa.Column("version", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("changed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "changed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("table_name", name=op.f("pk_layer_versions")),
         comment="Change counter per table for tile-cache invalidation (statement triggers).",
     )
@@ -48,10 +65,14 @@ def upgrade() -> None:
     op.execute("REVOKE ALL ON FUNCTION geomon_bump_layer_version() FROM PUBLIC")
     for table in TRACKED:
         op.execute(f"INSERT INTO layer_versions (table_name, version) VALUES ('{table}', 1)")
-        op.execute(f"CREATE TRIGGER {table}_layer_version AFTER INSERT OR UPDATE OR DELETE "
-                   f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()")
-        op.execute(f"CREATE TRIGGER {table}_layer_version_truncate AFTER TRUNCATE ON {table} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()")
+        op.execute(
+            f"CREATE TRIGGER {table}_layer_version AFTER INSERT OR UPDATE OR DELETE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_layer_version_truncate AFTER TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()"
+        )
     op.execute("GRANT SELECT ON layer_versions TO PUBLIC")
 
 

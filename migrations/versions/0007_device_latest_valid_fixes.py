@@ -23,9 +23,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("device_latest", sa.Column(
-        "valid_fixes", sa.BigInteger(), server_default="0", nullable=False,
-        comment="Valid fixes stored by the batch writer (a counter; compared as differences)"))
+    op.add_column(
+        "device_latest",
+        sa.Column(
+            "valid_fixes",
+            sa.BigInteger(),
+            server_default="0",
+            nullable=False,
+            comment="Valid fixes stored by the batch writer (a counter; compared as differences)",
+        ),
+    )
 
 
 def downgrade() -> None:

@@ -26,8 +26,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
-    op.create_index("ix_positions_geom_fix_time", "positions", ["geom", "fix_time"],
-                    postgresql_using="gist")
+    op.create_index(
+        "ix_positions_geom_fix_time", "positions", ["geom", "fix_time"], postgresql_using="gist"
+    )
     op.drop_index("ix_positions_geom", table_name="positions")
     op.create_index("ix_events_geom", "events", ["geom"], postgresql_using="gist")
 

@@ -19,12 +19,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("INSERT INTO layer_versions (table_name, version) VALUES ('agencies', 1) "
-               "ON CONFLICT (table_name) DO NOTHING")
-    op.execute("CREATE TRIGGER agencies_layer_version AFTER INSERT OR UPDATE OR DELETE "
-               "ON agencies FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()")
-    op.execute("CREATE TRIGGER agencies_layer_version_truncate AFTER TRUNCATE ON agencies "
-               "FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()")
+    op.execute(
+        "INSERT INTO layer_versions (table_name, version) VALUES ('agencies', 1) "
+        "ON CONFLICT (table_name) DO NOTHING"
+    )
+    op.execute(
+        "CREATE TRIGGER agencies_layer_version AFTER INSERT OR UPDATE OR DELETE "
+        "ON agencies FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()"
+    )
+    op.execute(
+        "CREATE TRIGGER agencies_layer_version_truncate AFTER TRUNCATE ON agencies "
+        "FOR EACH STATEMENT EXECUTE FUNCTION geomon_bump_layer_version()"
+    )
 
 
 def downgrade() -> None:

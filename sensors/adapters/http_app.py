@@ -44,13 +44,15 @@ def _token(request: Request) -> tuple[str | None, str]:
     return token, urlencode([(k, v) for k, v in pairs if k != "token"])
 
 
-async def _authorised(registry: DeviceRegistry, uids: set[str],
-                      token: str | None) -> Response | None:
+async def _authorised(
+    registry: DeviceRegistry, uids: set[str], token: str | None
+) -> Response | None:
     for uid in uids:
         ok = await registry.token_ok(uid, token)
         if ok is None:
-            return PlainTextResponse("device registry unavailable\n", 503,
-                                     headers={"Retry-After": "5"})
+            return PlainTextResponse(
+                "device registry unavailable\n", 503, headers={"Retry-After": "5"}
+            )
         if not ok:
             COUNTERS.inc("auth_failed", protocol="http")
             return PlainTextResponse(f"device {uid!r}: unknown or bad token\n", 401)
@@ -61,24 +63,33 @@ async def _commit(submit: Submit, records: list, protocol: str, **kw: object) ->
     try:
         await submit(records, **kw)
     except Overloaded as exc:
-        return PlainTextResponse("ingest queue full, retry later\n", 503,
-                                 headers={"Retry-After": str(max(1, round(exc.retry_after_s)))})
+        return PlainTextResponse(
+            "ingest queue full, retry later\n",
+            503,
+            headers={"Retry-After": str(max(1, round(exc.retry_after_s)))},
+        )
     except Exception as exc:  # noqa: BLE001 - not durable: the client must keep its data
         log.warning("%s: not stored: %s", protocol, exc)
         return PlainTextResponse("not stored, retry later\n", 503, headers={"Retry-After": "5"})
     return PlainTextResponse("OK\n", 200)
 
 
-def make_http_app(submit_positions: Submit, submit_observations: Submit,
-                  registry: DeviceRegistry) -> Starlette:
+def make_http_app(
+    submit_positions: Submit, submit_observations: Submit, registry: DeviceRegistry
+) -> Starlette:
     """The Starlette app of the listener process."""
 
     async def osmand(request: Request) -> Response:
         token, query = _token(request)
         body = await request.body()
         try:
-            positions = decode_osmand(request.method, query, request.headers.get(
-                "content-type", ""), body, received_at=datetime.now(UTC))
+            positions = decode_osmand(
+                request.method,
+                query,
+                request.headers.get("content-type", ""),
+                body,
+                received_at=datetime.now(UTC),
+            )
         except DecodeError as exc:
             COUNTERS.inc("decode_errors", protocol="osmand", error=type(exc).__name__)
             return PlainTextResponse(f"bad request: {exc}\n", 400)
@@ -103,15 +114,18 @@ def make_http_app(submit_positions: Submit, submit_observations: Submit,
         return await _commit(submit_observations, obs, "bcp")
 
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(COUNTERS.prometheus(),
-                                 media_type="text/plain; version=0.0.4; charset=utf-8")
+        return PlainTextResponse(
+            COUNTERS.prometheus(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
-    return Starlette(routes=[
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/observations", observations, methods=["POST"]),
-        Route("/{path:path}", osmand, methods=["GET", "POST"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/observations", observations, methods=["POST"]),
+            Route("/{path:path}", osmand, methods=["GET", "POST"]),
+        ]
+    )

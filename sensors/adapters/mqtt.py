@@ -34,8 +34,16 @@ TOPICS = ("geomon/+/+/position", "owntracks/+/+", "geomon/+/+/observation")
 class MqttIngest:
     """Follows a broker; start() returns once the client thread runs (it reconnects itself)."""
 
-    def __init__(self, url: str, client_id: str, submit: Submit, submit_observations: Submit,
-                 registry: DeviceRegistry, *, max_in_flight: int = 1000) -> None:
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        submit: Submit,
+        submit_observations: Submit,
+        registry: DeviceRegistry,
+        *,
+        max_in_flight: int = 1000,
+    ) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
         self._submit, self._submit_obs = submit, submit_observations
@@ -43,8 +51,13 @@ class MqttIngest:
         self._sem = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
         if parts.username:
             self.client.username_pw_set(parts.username, parts.password)
         self.client.max_inflight_messages_set(max_in_flight)
@@ -64,8 +77,14 @@ class MqttIngest:
         for task in list(self._tasks):
             task.cancel()
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
-                    reason: object, properties: object = None) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: object,
+        reason: object,
+        properties: object = None,
+    ) -> None:
         log.info("mqtt connected to %s:%s (%s)", self.host, self.port, reason)
         client.subscribe([(t, 1) for t in TOPICS])
         if self._loop is not None:

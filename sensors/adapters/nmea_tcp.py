@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 class NmeaSession:
     """One TCP connection carrying NMEA sentences of one or more devices."""
 
-    def __init__(self, peer: str, submit: Submit, *, bind_device: str = "",
-                 require_checksum: bool = True) -> None:
+    def __init__(
+        self, peer: str, submit: Submit, *, bind_device: str = "", require_checksum: bool = True
+    ) -> None:
         self.peer = peer
         self._submit = submit
         self._bind = bind_device

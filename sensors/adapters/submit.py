@@ -9,8 +9,9 @@ from typing import Any
 from geomon.errors import Overloaded
 
 
-async def submit_with_backpressure(submit: Callable[..., Awaitable[int]], records: list[Any],
-                                   **kwargs: Any) -> int:
+async def submit_with_backpressure(
+    submit: Callable[..., Awaitable[int]], records: list[Any], **kwargs: Any
+) -> int:
     """Retry while the writer's queue is full (the session stops reading meanwhile)."""
     while True:
         try:

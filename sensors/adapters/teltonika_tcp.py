@@ -50,8 +50,13 @@ class TeltonikaSession:
                     return False
             elif isinstance(item, CommandPacket):
                 COUNTERS.inc("frames_accepted", protocol="teltonika", codec=str(item.codec))
-                log.info("teltonika %s (%s): codec %d: %s", self.peer, self.imei, item.codec,
-                         [m.text or m.payload[:32].hex() for m in item.messages])
+                log.info(
+                    "teltonika %s (%s): codec %d: %s",
+                    self.peer,
+                    self.imei,
+                    item.codec,
+                    [m.text or m.payload[:32].hex() for m in item.messages],
+                )
             else:
                 self._decode_error(item)
         return True
@@ -81,8 +86,12 @@ class TeltonikaSession:
         try:
             await submit_with_backpressure(self._submit, positions, kind="tracker")
         except Exception as exc:  # noqa: BLE001 - not stored, so no ack: the device resends
-            log.warning("teltonika %s: %d records not stored (%s); closing without ack",
-                        self.peer, len(positions), exc)
+            log.warning(
+                "teltonika %s: %d records not stored (%s); closing without ack",
+                self.peer,
+                len(positions),
+                exc,
+            )
             return False
         writer.write(packet.ack)
         await writer.drain()

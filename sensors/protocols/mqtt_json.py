@@ -93,11 +93,20 @@ def _geomon(uid: str, item: dict[str, Any]) -> Position:
     if not isinstance(attrs, dict):
         raise FrameError("'attributes' must be an object")
     sats = _num(item, "satellites")
-    return Position(str(item.get("device") or uid), _time(item.get("time")), lat, lon,
-                    valid=bool(item.get("valid", True)), speed_mps=_num(item, "speed_mps"),
-                    course_deg=_num(item, "course_deg"), altitude_m=_num(item, "altitude_m"),
-                    hdop=_num(item, "hdop"), satellites=None if sats is None else int(sats),
-                    attrs=attrs, protocol="mqtt")
+    return Position(
+        str(item.get("device") or uid),
+        _time(item.get("time")),
+        lat,
+        lon,
+        valid=bool(item.get("valid", True)),
+        speed_mps=_num(item, "speed_mps"),
+        course_deg=_num(item, "course_deg"),
+        altitude_m=_num(item, "altitude_m"),
+        hdop=_num(item, "hdop"),
+        satellites=None if sats is None else int(sats),
+        attrs=attrs,
+        protocol="mqtt",
+    )
 
 
 def _owntracks(uid: str, item: dict[str, Any]) -> Position | None:
@@ -105,10 +114,23 @@ def _owntracks(uid: str, item: dict[str, Any]) -> Position | None:
         return None
     lat, lon = _latlon(item)
     attrs: dict[str, Any] = {"owntracks": True}
-    for key, name in (("acc", "accuracy_m"), ("batt", "battery_level_pct"), ("tid", "tid"),
-                      ("t", "trigger"), ("conn", "connection")):
+    for key, name in (
+        ("acc", "accuracy_m"),
+        ("batt", "battery_level_pct"),
+        ("tid", "tid"),
+        ("t", "trigger"),
+        ("conn", "connection"),
+    ):
         if key in item:
             attrs[name] = item[key]
-    return Position(uid, _time(item.get("tst")), lat, lon, speed_mps=_num(item, "vel", 1 / 3.6),
-                    course_deg=_num(item, "cog"), altitude_m=_num(item, "alt"), attrs=attrs,
-                    protocol="owntracks")
+    return Position(
+        uid,
+        _time(item.get("tst")),
+        lat,
+        lon,
+        speed_mps=_num(item, "vel", 1 / 3.6),
+        course_deg=_num(item, "cog"),
+        altitude_m=_num(item, "alt"),
+        attrs=attrs,
+        protocol="owntracks",
+    )

@@ -29,19 +29,31 @@ def _lon(lon: float) -> tuple[str, str]:
     return f"{deg:03d}{(a - deg) * 60:07.4f}", "E" if lon >= 0 else "W"
 
 
-def rmc(t: datetime, lat: float, lon: float, speed_mps: float, course_deg: float,
-        talker: str = "GP") -> str:
+def rmc(
+    t: datetime, lat: float, lon: float, speed_mps: float, course_deg: float, talker: str = "GP"
+) -> str:
     la, ns = _lat(lat)
     lo, ew = _lon(lon)
-    body = (f"{talker}RMC,{t:%H%M%S}.{t.microsecond // 10000:02d},A,{la},{ns},{lo},{ew},"
-            f"{speed_mps * KNOTS_PER_MPS:.2f},{course_deg:.1f},{t:%d%m%y},,,A")
+    body = (
+        f"{talker}RMC,{t:%H%M%S}.{t.microsecond // 10000:02d},A,{la},{ns},{lo},{ew},"
+        f"{speed_mps * KNOTS_PER_MPS:.2f},{course_deg:.1f},{t:%d%m%y},,,A"
+    )
     return sentence(body)
 
 
-def gga(t: datetime, lat: float, lon: float, altitude_m: float, satellites: int = 9,
-        hdop: float = 0.9, talker: str = "GP") -> str:
+def gga(
+    t: datetime,
+    lat: float,
+    lon: float,
+    altitude_m: float,
+    satellites: int = 9,
+    hdop: float = 0.9,
+    talker: str = "GP",
+) -> str:
     la, ns = _lat(lat)
     lo, ew = _lon(lon)
-    body = (f"{talker}GGA,{t:%H%M%S}.{t.microsecond // 10000:02d},{la},{ns},{lo},{ew},1,"
-            f"{satellites:02d},{hdop:.1f},{altitude_m:.1f},M,-20.0,M,,")
+    body = (
+        f"{talker}GGA,{t:%H%M%S}.{t.microsecond // 10000:02d},{la},{ns},{lo},{ew},1,"
+        f"{satellites:02d},{hdop:.1f},{altitude_m:.1f},M,-20.0,M,,"
+    )
     return sentence(body)

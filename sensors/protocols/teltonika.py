@@ -235,11 +235,13 @@ def _read_record(data: bytes, pos: int, codec: int, io16: bool) -> tuple[AvlReco
     head, count_fmt, id_fmt = _LAYOUT[codec]
     start = pos
     if codec == CODEC_16:
-        ms, priority, lon_i, lat_i, altitude, angle, sats, speed, event, generation, _ = \
+        ms, priority, lon_i, lat_i, altitude, angle, sats, speed, event, generation, _ = (
             head.unpack_from(data, pos)
+        )
     else:
-        ms, priority, lon_i, lat_i, altitude, angle, sats, speed, event, _ = \
-            head.unpack_from(data, pos)
+        ms, priority, lon_i, lat_i, altitude, angle, sats, speed, event, _ = head.unpack_from(
+            data, pos
+        )
         generation = None
     lon, lat = lon_i / 1e7, lat_i / 1e7
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -343,9 +345,19 @@ def _position(rec: AvlRecord, device_uid: str, codec: int) -> Position:
     hdop = attrs.get("hdop")
     # positional, in Position's field order (keywords cost ~1 µs a record here)
     return Position(
-        device_uid, rec.time, rec.lat, rec.lon, rec.valid, rec.speed_mps,
-        float(rec.course_deg % 360), float(rec.altitude_m),
-        hdop if isinstance(hdop, float) else None, rec.satellites, attrs, rec.raw, "teltonika",
+        device_uid,
+        rec.time,
+        rec.lat,
+        rec.lon,
+        rec.valid,
+        rec.speed_mps,
+        float(rec.course_deg % 360),
+        float(rec.altitude_m),
+        hdop if isinstance(hdop, float) else None,
+        rec.satellites,
+        attrs,
+        rec.raw,
+        "teltonika",
     )
 
 

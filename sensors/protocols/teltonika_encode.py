@@ -58,8 +58,15 @@ def _io(rec: Record) -> bytes:
 
 def encode_record(rec: Record) -> bytes:
     ms = round(rec.time.timestamp() * 1000)
-    gps = struct.pack(">iihHBH", round(rec.lon * 1e7), round(rec.lat * 1e7), rec.altitude_m,
-                      rec.course_deg % 360, rec.satellites, rec.speed_kmh)
+    gps = struct.pack(
+        ">iihHBH",
+        round(rec.lon * 1e7),
+        round(rec.lat * 1e7),
+        rec.altitude_m,
+        rec.course_deg % 360,
+        rec.satellites,
+        rec.speed_kmh,
+    )
     return struct.pack(">QB", ms, rec.priority) + gps + _io(rec)
 
 

@@ -57,7 +57,8 @@ IO_NAMES: dict[int, tuple[str, float | None]] = {
 _BOOLEAN = frozenset({"ignition", "movement", "din1", "din2", "din3", "dout1", "dout2"})
 # id → (name, scale): scale 0 = bool, None = raw integer (one lookup per element)
 _SPECS: dict[int, tuple[str, float | None]] = {
-    i: (name, 0.0 if name in _BOOLEAN else scale) for i, (name, scale) in IO_NAMES.items()}
+    i: (name, 0.0 if name in _BOOLEAN else scale) for i, (name, scale) in IO_NAMES.items()
+}
 
 
 _Plan = tuple[tuple[str, ...], tuple[tuple[int, str, float | None], ...]]
@@ -71,13 +72,18 @@ def io_plan(ids: tuple[int, ...]) -> _Plan:
     if plan is None:
         if len(_PLANS) > 4096:  # bounded: a device sending ever new sets cannot grow it
             _PLANS.clear()
-        plan = _PLANS[ids] = (tuple(map(str, ids)),
-                              tuple((i, *_SPECS[i]) for i in ids if i in _SPECS))
+        plan = _PLANS[ids] = (
+            tuple(map(str, ids)),
+            tuple((i, *_SPECS[i]) for i in ids if i in _SPECS),
+        )
     return plan
 
 
-def add_named(into: dict[str, object], io: dict[int, int | bytes],
-              known: tuple[tuple[int, str, float | None], ...]) -> None:
+def add_named(
+    into: dict[str, object],
+    io: dict[int, int | bytes],
+    known: tuple[tuple[int, str, float | None], ...],
+) -> None:
     """Add the known elements of ``io`` (``known`` from :func:`io_plan`) under their names."""
     for io_id, name, scale in known:
         value = io[io_id]

@@ -21,9 +21,15 @@ def open_port(url: str, baud: int) -> Any:
     return serial.serial_for_url(url, baudrate=baud, timeout=0.25)
 
 
-async def pump_serial(url: str, session: Any, *, baud: int = 9600, retry_s: float = 1.0,
-                      stop: asyncio.Event | None = None,
-                      opener: Callable[[str, int], Any] = open_port) -> None:
+async def pump_serial(
+    url: str,
+    session: Any,
+    *,
+    baud: int = 9600,
+    retry_s: float = 1.0,
+    stop: asyncio.Event | None = None,
+    opener: Callable[[str, int], Any] = open_port,
+) -> None:
     """Read ``url`` into ``session`` (``on_data(bytes, None)``/``on_idle(None)``) until
     ``stop``; reconnects whenever the port fails or cannot be opened."""
     stop = stop or asyncio.Event()

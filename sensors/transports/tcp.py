@@ -58,12 +58,16 @@ async def serve_tcp(
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    return await asyncio.start_server(handle, host, port, reuse_address=True,
-                                      reuse_port=reuse_port)
+    return await asyncio.start_server(handle, host, port, reuse_address=True, reuse_port=reuse_port)
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                session: Session, idle_s: float, read_size: int) -> None:
+async def _pump(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    session: Session,
+    idle_s: float,
+    read_size: int,
+) -> None:
     idle_sent = True
     while True:
         try:

@@ -23,6 +23,7 @@ class _Protocol(asyncio.DatagramProtocol):
             self.queue.put_nowait((f"{addr[0]}:{addr[1]}", data))
         except asyncio.QueueFull:  # UDP has no back-pressure: count and drop
             from geomon.pipeline.metrics import COUNTERS
+
             COUNTERS.inc("udp_dropped")
 
 
@@ -45,19 +46,22 @@ class UdpServer:
             await self.task
 
 
-async def serve_udp(address: str, new_session: Callable[[str], Any], *,
-                    idle_s: float = 0.5, max_queue: int = 10_000) -> UdpServer:
+async def serve_udp(
+    address: str, new_session: Callable[[str], Any], *, idle_s: float = 0.5, max_queue: int = 10_000
+) -> UdpServer:
     """Start a UDP listener; sessions get ``on_data(bytes, None)`` and ``on_idle(None)``."""
     host, port = parse_hostport(address)
     queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(max_queue)
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(queue),
-                                                       local_addr=(host, port))
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: _Protocol(queue), local_addr=(host, port)
+    )
     return UdpServer(transport, asyncio.create_task(_pump(queue, new_session, idle_s)))
 
 
-async def _pump(queue: asyncio.Queue[tuple[str, bytes]], new_session: Callable[[str], Any],
-                idle_s: float) -> None:
+async def _pump(
+    queue: asyncio.Queue[tuple[str, bytes]], new_session: Callable[[str], Any], idle_s: float
+) -> None:
     sessions: dict[str, Any] = {}
     busy: set[str] = set()
     while True:

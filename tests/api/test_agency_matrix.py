@@ -28,17 +28,33 @@ from tests.helpers.auth import make_user
 
 NOT_DATA = {"/auth/me", "/openapi.json", "/login"}
 MAX_COMBINATIONS = 40
-STEMS = {"device": "device", "sensor": "device", "zone": "zone", "incident": "incident",
-         "event": "event", "run": "hotspot_run", "hotspot": "hotspot_run",
-         "surface": "surface", "corridor": "corridor", "observation": "observation"}
+STEMS = {
+    "device": "device",
+    "sensor": "device",
+    "zone": "zone",
+    "incident": "incident",
+    "event": "event",
+    "run": "hotspot_run",
+    "hotspot": "hotspot_run",
+    "surface": "surface",
+    "corridor": "corridor",
+    "observation": "observation",
+}
 
 
 @pytest.fixture(scope="module")
 def server(db_url: str, app_db_url: str) -> Iterator[tuple[str, list[str]]]:
     app = create_app(Settings(db=DbSettings(url=db_url, app_url=app_db_url)))
-    routes = sorted({c.path for c in iter_route_contexts(app.routes)
-                     if isinstance(c.original_route, APIRoute) and "GET" in (c.methods or ())
-                     and ("GET", c.path) not in PUBLIC_ROUTES and c.path not in NOT_DATA})
+    routes = sorted(
+        {
+            c.path
+            for c in iter_route_contexts(app.routes)
+            if isinstance(c.original_route, APIRoute)
+            and "GET" in (c.methods or ())
+            and ("GET", c.path) not in PUBLIC_ROUTES
+            and c.path not in NOT_DATA
+        }
+    )
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -67,8 +83,7 @@ def fetch(base: str, path: str, token: str, params: dict | None = None) -> tuple
     # streams (the live SSE) are quiet between keep-alives: a short read timeout ends them;
     # everything else may take its time on a loaded machine
     timeout = httpx.Timeout(30, read=5 if path.endswith("/live") else 60)
-    with httpx.stream("GET", base + path, headers=headers, params=params,
-                      timeout=timeout) as resp:
+    with httpx.stream("GET", base + path, headers=headers, params=params, timeout=timeout) as resp:
         started = time.monotonic()
         try:
             for chunk in resp.iter_bytes():
@@ -81,18 +96,23 @@ def fetch(base: str, path: str, token: str, params: dict | None = None) -> tuple
 
 
 def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2 ** z
+    n = 2**z
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
     return x, y
 
 
-def _candidates(name: str, a: AgencyData, collections: list[str], layers: list[str]
-                ) -> list[str]:
+def _candidates(name: str, a: AgencyData, collections: list[str], layers: list[str]) -> list[str]:
     ids = sorted({str(v) for v in a.ids.values()})
     x, y = _tile(a.lon, a.lat, 12)
-    by_name = {"collectionId": collections, "layer": layers, "z": ["12"], "x": [str(x)],
-               "y": [str(y)], "featureId": ids + [a.device_uid]}
+    by_name = {
+        "collectionId": collections,
+        "layer": layers,
+        "z": ["12"],
+        "x": [str(x)],
+        "y": [str(y)],
+        "featureId": ids + [a.device_uid],
+    }
     if name in by_name:
         return by_name[name]
     for stem, key in STEMS.items():  # device_id → A's device (by id and uid), run_id → …
@@ -101,8 +121,9 @@ def _candidates(name: str, a: AgencyData, collections: list[str], layers: list[s
     return ids + [a.device_uid] if name.endswith(("id", "Id")) else ["1"]
 
 
-def concrete_paths(template: str, a: AgencyData, collections: list[str],
-                   layers: list[str]) -> list[str]:
+def concrete_paths(
+    template: str, a: AgencyData, collections: list[str], layers: list[str]
+) -> list[str]:
     names = re.findall(r"\{([^}:]+)(?::[^}]*)?\}", template)
     options = [_candidates(n, a, collections, layers) for n in names]
     out = []
@@ -130,8 +151,9 @@ def _layers() -> list[str]:
     return sorted(LAYERS)
 
 
-def _sweep(base: str, routes: list[str], token: str, a: AgencyData,
-           collections: list[str]) -> dict[str, list[tuple[str, int]]]:
+def _sweep(
+    base: str, routes: list[str], token: str, a: AgencyData, collections: list[str]
+) -> dict[str, list[tuple[str, int]]]:
     """Per route template: the concrete paths whose answer carries a trace of ``a``."""
     found: dict[str, list[tuple[str, int]]] = {}
     for template in routes:
@@ -147,11 +169,16 @@ def test_agency_b_never_sees_agency_a(server, agencies, db_url: str) -> None:
     a, b = agencies
     a_token = make_user(db_url, role="admin", agency=a.code)[2]
     status, body = fetch(base, "/ogc/collections", a_token)
-    collections = [c["id"] for c in httpx.Response(200, content=body).json()["collections"]] \
-        if status == 200 else []
+    collections = (
+        [c["id"] for c in httpx.Response(200, content=body).json()["collections"]]
+        if status == 200
+        else []
+    )
     seen_by_a = _sweep(base, routes, a_token, a, collections)
-    print(f"A traces its own rows through {len(seen_by_a)} of {len(routes)} GET routes:",
-          sorted(seen_by_a))
+    print(
+        f"A traces its own rows through {len(seen_by_a)} of {len(routes)} GET routes:",
+        sorted(seen_by_a),
+    )
     # the probe can see: A finds its own canary through the main data routes
     assert len(seen_by_a) >= 10
     assert "/api/v1/devices/latest" in seen_by_a
@@ -168,8 +195,11 @@ def test_a_share_opens_a_to_b(server, agencies, db_url: str) -> None:
     b_token = make_user(db_url, role="viewer", agency=b.code)[2]
     assert not traces(fetch(base, "/api/v1/devices/latest", b_token)[1], a)
     with psycopg.connect(db_url) as conn:
-        conn.execute("INSERT INTO agency_shares (from_agency_id, to_agency_id, scope) "
-                     "VALUES (%s, %s, 'positions')", (a.agency_id, b.agency_id))
+        conn.execute(
+            "INSERT INTO agency_shares (from_agency_id, to_agency_id, scope) "
+            "VALUES (%s, %s, 'positions')",
+            (a.agency_id, b.agency_id),
+        )
     try:
         assert traces(fetch(base, "/api/v1/devices/latest", b_token)[1], a)
         # positions only: A's incidents stay hidden
@@ -187,13 +217,17 @@ def test_position_reads_and_changes_are_audited(server, agencies, db_url: str) -
     with psycopg.connect(db_url) as conn:
         last = conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
     assert fetch(base, "/api/v1/devices/latest", token)[0] == 200
-    assert fetch(base, f"/api/v1/map/track/{a.ids['device']}", token,
-                 {"start": "2000-01-01T00:00:00Z"})[0] in (200, 422)
+    assert fetch(
+        base, f"/api/v1/map/track/{a.ids['device']}", token, {"start": "2000-01-01T00:00:00Z"}
+    )[0] in (200, 422)
     assert fetch(base, "/ogc/collections/places/items", token)[0] == 200  # not a position read
     httpx.post(base + "/auth/login", data={"username": name, "password": "wrong-password!"})
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT method, route, status, username, agency_id, params "
-                            "FROM audit_log WHERE id > %s ORDER BY id", (last,)).fetchall()
+        rows = conn.execute(
+            "SELECT method, route, status, username, agency_id, params "
+            "FROM audit_log WHERE id > %s ORDER BY id",
+            (last,),
+        ).fetchall()
     routes = [(m, r) for m, r, *_ in rows]
     assert ("GET", "/api/v1/devices/latest") in routes
     assert ("GET", "/api/v1/map/track/{device_id}") in routes

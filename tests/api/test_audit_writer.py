@@ -20,8 +20,9 @@ from tests.helpers.auth import make_user
 
 def _rows(db_url: str, marker: str) -> list[tuple[int, str]]:
     with psycopg.connect(db_url) as conn:
-        return conn.execute("SELECT xmin::text::bigint, path FROM audit_log WHERE path LIKE %s",
-                            (f"%{marker}%",)).fetchall()
+        return conn.execute(
+            "SELECT xmin::text::bigint, path FROM audit_log WHERE path LIKE %s", (f"%{marker}%",)
+        ).fetchall()
 
 
 def test_concurrent_rows_are_committed_together(db_url: str, app_db_url: str) -> None:
@@ -30,9 +31,14 @@ def test_concurrent_rows_are_committed_together(db_url: str, app_db_url: str) ->
     async def run() -> tuple[int, int]:
         writer = AuditWriter(app_db_url)  # the app role: INSERT is all it may do there
         try:
-            await asyncio.gather(*(writer.write(AuditEntry(
-                method="GET", route="/t", path=f"/t/{marker}/{i}", status=200))
-                for i in range(30)))
+            await asyncio.gather(
+                *(
+                    writer.write(
+                        AuditEntry(method="GET", route="/t", path=f"/t/{marker}/{i}", status=200)
+                    )
+                    for i in range(30)
+                )
+            )
             return writer.batches, writer.rows
         finally:
             await writer.close()
@@ -64,16 +70,21 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
         yield c
 
 
-def test_each_audited_read_is_committed_before_its_response(client: TestClient,
-                                                            db_url: str) -> None:
+def test_each_audited_read_is_committed_before_its_response(
+    client: TestClient, db_url: str
+) -> None:
     for i in range(3):
-        resp = client.get("/ogc/collections/positions-latest/items", params={"limit": i + 1,
-                                                                            "bbox": "0,0,1,1"})
+        resp = client.get(
+            "/ogc/collections/positions-latest/items", params={"limit": i + 1, "bbox": "0,0,1,1"}
+        )
         assert resp.status_code == 200
         with psycopg.connect(db_url) as conn:  # another session sees the row at once
-            n = conn.execute("SELECT count(*) FROM audit_log WHERE params->>'limit' = %s "
-                             "AND route = '/ogc/collections/{collectionId}/items' "
-                             "AND at > now() - interval '1 minute'", (str(i + 1),)).fetchone()[0]
+            n = conn.execute(
+                "SELECT count(*) FROM audit_log WHERE params->>'limit' = %s "
+                "AND route = '/ogc/collections/{collectionId}/items' "
+                "AND at > now() - interval '1 minute'",
+                (str(i + 1),),
+            ).fetchone()[0]
         assert n >= 1
 
 
@@ -91,7 +102,8 @@ def test_reads_fail_closed_when_the_audit_writer_is_unreachable(client: TestClie
 
 
 def test_reads_fail_closed_when_their_own_transaction_cannot_write_the_row(
-        client: TestClient, db_url: str) -> None:
+    client: TestClient, db_url: str
+) -> None:
     # tiles and OGC pages insert the row in their own read transaction and commit it
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("REVOKE INSERT ON audit_log FROM geomon_app")

@@ -37,14 +37,18 @@ def feature_ids(resp: httpx.Response) -> set[object]:
 
 def failed_logins(db_url: str, name: str) -> tuple[int, object]:
     with psycopg.connect(db_url) as conn:
-        row = conn.execute("SELECT failed_logins, locked_until FROM users WHERE name = %s",
-                           (name,)).fetchone()
+        row = conn.execute(
+            "SELECT failed_logins, locked_until FROM users WHERE name = %s", (name,)
+        ).fetchone()
     assert row is not None
     return row[0], row[1]
 
 
-def test_basic_token_reads_only_the_callers_agency(server, agencies, db_url: str  # noqa: F811
-                                                    ) -> None:
+def test_basic_token_reads_only_the_callers_agency(
+    server,
+    agencies,
+    db_url: str,  # noqa: F811
+) -> None:
     base, _ = server
     a, b = agencies
     a_name, _, a_token = make_user(db_url, role="viewer", agency=a.code)
@@ -56,12 +60,17 @@ def test_basic_token_reads_only_the_callers_agency(server, agencies, db_url: str
     b_basic = get(base, ITEMS, basic(b_name, b_token), limit="1000")
     assert b_basic.status_code == 200 and not traces(b_basic.content, a)
     me = get(base, "/auth/me", basic(a_name, a_token)).json()
-    assert (me["user"], me["role"], me["agency_id"], me["via"]) == \
-        (a_name, "viewer", a.agency_id, "basic")
+    assert (me["user"], me["role"], me["agency_id"], me["via"]) == (
+        a_name,
+        "viewer",
+        a.agency_id,
+        "basic",
+    )
 
 
 def test_wrong_user_expired_revoked_password_and_device_are_refused(
-        server, agencies, db_url: str) -> None:  # noqa: F811
+    server, agencies, db_url: str
+) -> None:  # noqa: F811
     base, _ = server
     a, b = agencies
     a_name, a_password, a_token = make_user(db_url, role="analyst", agency=a.code)
@@ -78,8 +87,11 @@ def test_wrong_user_expired_revoked_password_and_device_are_refused(
     for column in ("expires_at", "revoked_at"):
         name, _, token = make_user(db_url, role="viewer", agency=a.code)
         with psycopg.connect(db_url) as conn:
-            conn.execute(f"UPDATE api_tokens SET {column} = now() - interval '1 second' "  # noqa: S608
-                         "WHERE token_hash = %s", (token_digest(token),))
+            conn.execute(
+                f"UPDATE api_tokens SET {column} = now() - interval '1 second' "  # noqa: S608
+                "WHERE token_hash = %s",
+                (token_digest(token),),
+            )
         assert get(base, ITEMS, basic(name, token)).status_code == 401, column
     # a device token: ingest only, under the device's uid or anybody's name
     device_token = make_device_token(db_url, a.device_uid)
@@ -89,14 +101,19 @@ def test_wrong_user_expired_revoked_password_and_device_are_refused(
     assert get(base, ITEMS, basic(a_name, a_token)).status_code == 200
 
 
-@pytest.mark.parametrize("value", [
-    "!!!not-base64!!!", "dXNlcg",  # bad characters; bad padding
-    base64.b64encode(b"no-colon-here").decode(),
-    base64.b64encode(b":gmu_only-a-token").decode(),
-    base64.b64encode(b"user-only:").decode(),
-    base64.b64encode(b"\xff\xfe:\xff").decode(),  # not UTF-8
-    base64.b64encode(b":").decode(), "YWJj ZGVm",  # empty user and token; inner space
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "!!!not-base64!!!",
+        "dXNlcg",  # bad characters; bad padding
+        base64.b64encode(b"no-colon-here").decode(),
+        base64.b64encode(b":gmu_only-a-token").decode(),
+        base64.b64encode(b"user-only:").decode(),
+        base64.b64encode(b"\xff\xfe:\xff").decode(),  # not UTF-8
+        base64.b64encode(b":").decode(),
+        "YWJj ZGVm",  # empty user and token; inner space
+    ],
+)
 def test_malformed_basic_is_401_never_500(server, value: str) -> None:  # noqa: F811
     base, _ = server
     resp = get(base, ITEMS, {"Authorization": f"Basic {value}", "accept": "application/json"})
@@ -104,7 +121,8 @@ def test_malformed_basic_is_401_never_500(server, value: str) -> None:  # noqa: 
 
 
 def test_failed_basic_does_not_lock_but_a_locked_account_is_refused(
-        server, agencies, db_url: str) -> None:  # noqa: F811
+    server, agencies, db_url: str
+) -> None:  # noqa: F811
     """Wrong tokens over Basic are treated like wrong bearer tokens: refused, not counted (a
     256-bit token cannot be guessed; counting would let anyone who knows a user name lock that
     user out). The login form's lockout still binds Basic: a locked account's tokens fail."""
@@ -119,8 +137,11 @@ def test_failed_basic_does_not_lock_but_a_locked_account_is_refused(
     # locked by the login form (5 wrong passwords): Basic with the live token is refused too
     other, other_password, other_token = make_user(db_url, role="viewer", agency=a.code)
     for _ in range(5):
-        httpx.post(base + "/auth/login", data={"username": other, "password": "wrong-password!"},
-                   timeout=60)
+        httpx.post(
+            base + "/auth/login",
+            data={"username": other, "password": "wrong-password!"},
+            timeout=60,
+        )
     assert failed_logins(db_url, other)[1] is not None
     assert get(base, ITEMS, basic(other, other_token)).status_code == 401
 
@@ -129,8 +150,10 @@ def test_challenges_and_openapi(server, db_url: str) -> None:  # noqa: F811
     base, _ = server
     api = get(base, ITEMS, {"accept": "application/json"})
     assert api.status_code == 401
-    assert api.headers["www-authenticate"] == \
-        'Bearer realm="geomon", Basic realm="geomon", charset="UTF-8"'
+    assert (
+        api.headers["www-authenticate"]
+        == 'Bearer realm="geomon", Basic realm="geomon", charset="UTF-8"'
+    )
     # browsers' background fetches get no Basic challenge (no native password dialog)
     browser = get(base, ITEMS, {"accept": "application/json", "sec-fetch-mode": "cors"})
     assert browser.status_code == 401

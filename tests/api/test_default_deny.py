@@ -17,8 +17,12 @@ from api.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES
 from geomon.settings import DbSettings, Settings
 
 # The reviewed list. Changing api.auth.PUBLIC_ROUTES means changing this line in review too.
-REVIEWED = {("GET", "/health"), ("GET", "/login"), ("POST", "/auth/login"),
-            ("POST", "/auth/logout")}
+REVIEWED = {
+    ("GET", "/health"),
+    ("GET", "/login"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/logout"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,10 @@ def test_every_unlisted_route_needs_credentials(app_client: TestClient) -> None:
             assert (ctx.path + "/").startswith(PUBLIC_MOUNTS), f"unreviewed mount {ctx.path}"
             continue
         if isinstance(route, APIWebSocketRoute):
-            with pytest.raises(Exception), app_client.websocket_connect(  # noqa: B017
-                    concrete(ctx.path)):
+            with (
+                pytest.raises(Exception),  # noqa: B017
+                app_client.websocket_connect(concrete(ctx.path)),
+            ):
                 pass  # any refusal of the handshake
             continue
         assert isinstance(route, APIRoute), f"{ctx.path}: not an APIRoute, the gate misses it"
@@ -63,8 +69,9 @@ def test_every_unlisted_route_needs_credentials(app_client: TestClient) -> None:
 
 
 def test_public_routes_exist_and_answer_without_credentials(app_client: TestClient) -> None:
-    paths = {(m, c.path) for c in iter_route_contexts(app_client.app.routes)
-             for m in (c.methods or ())}
+    paths = {
+        (m, c.path) for c in iter_route_contexts(app_client.app.routes) for m in (c.methods or ())
+    }
     assert paths >= REVIEWED
     assert app_client.get("/health").status_code == 200
     assert app_client.get("/login").status_code == 200
@@ -72,8 +79,7 @@ def test_public_routes_exist_and_answer_without_credentials(app_client: TestClie
 
 
 def test_browsers_are_sent_to_the_login_form(app_client: TestClient) -> None:
-    resp = app_client.get("/map?layer=x", headers={"accept": "text/html"},
-                          follow_redirects=False)
+    resp = app_client.get("/map?layer=x", headers={"accept": "text/html"}, follow_redirects=False)
     assert resp.status_code == 303
     assert resp.headers["location"] == "/login?next=/map%3Flayer%3Dx"
     api = app_client.get("/api/v1/devices/latest", headers={"accept": "application/json"})

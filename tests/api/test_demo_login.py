@@ -31,8 +31,9 @@ def demo_db(pg_base_url: str) -> Iterator[str]:
 def _demo_data(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("GEOMON_DB__URL", url)
     monkeypatch.setenv("GEOMON_REFERENCE_DIR", str(REFERENCE))
-    result = CliRunner().invoke(cli_app, ["demo-data", "--teams", "6", "--incidents", "50",
-                                          "--login", "duty-officer"])
+    result = CliRunner().invoke(
+        cli_app, ["demo-data", "--teams", "6", "--incidents", "50", "--login", "duty-officer"]
+    )
     assert result.exit_code == 0, result.output
     match = re.search(r"password '([^']+)'", result.output)
     assert match, result.output
@@ -47,15 +48,21 @@ def test_demo_user_sees_every_agency(demo_db: str, monkeypatch: pytest.MonkeyPat
         conn.execute(
             "INSERT INTO device_latest (device_id, fix_time, received_at, geom, valid) "
             "SELECT id, now(), now(), ST_SetSRID(ST_MakePoint(70, 40), 4326), true "
-            "FROM devices WHERE uid LIKE 'TEAM-%'")
-        agencies = {r[0] for r in conn.execute(
-            "SELECT DISTINCT a.code FROM devices d JOIN agencies a ON a.id = d.agency_id "
-            "WHERE d.uid LIKE 'TEAM-%'")}
+            "FROM devices WHERE uid LIKE 'TEAM-%'"
+        )
+        agencies = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT a.code FROM devices d JOIN agencies a ON a.id = d.agency_id "
+                "WHERE d.uid LIKE 'TEAM-%'"
+            )
+        }
     assert len(agencies) >= 2
     app = create_app(Settings(db=DbSettings(url=demo_db)))
     with TestClient(app) as client:
-        assert client.post("/auth/login", data={"username": "duty-officer",
-                                                "password": first}).status_code in (401, 403)
+        assert client.post(
+            "/auth/login", data={"username": "duty-officer", "password": first}
+        ).status_code in (401, 403)
         client.cookies.set("geomon_session", login_cookie(client, "duty-officer", password))
         body = client.get("/api/v1/devices/latest").json()
     seen = {f["properties"]["agency"] for f in body["features"]}

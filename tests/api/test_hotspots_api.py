@@ -30,8 +30,13 @@ def _seed(db_url: str) -> None:
                 "INSERT INTO incidents (agency_id, category, occurred_at, geom) "
                 "SELECT %s, 'hs-api', %s, ST_SetSRID(ST_MakePoint(x, y), 4326) "
                 "FROM unnest(%s::float8[], %s::float8[]) u(x, y)",
-                (agency, datetime(2025, 5, 1, tzinfo=UTC),
-                 rng.normal(lon0, 0.05, n).tolist(), rng.normal(40.5, 0.05, n).tolist()))
+                (
+                    agency,
+                    datetime(2025, 5, 1, tzinfo=UTC),
+                    rng.normal(lon0, 0.05, n).tolist(),
+                    rng.normal(40.5, 0.05, n).tolist(),
+                ),
+            )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +53,14 @@ def _headers(db_url: str, role: str, agency: str) -> dict[str, str]:
 
 
 def _gistar(**extra) -> dict:
-    return {"kind": "gistar", "cell_size": 5000, "distance_band": 12000, "fdr": True,
-            "filter": {"category": "hs-api", "bbox": BBOX}, **extra}
+    return {
+        "kind": "gistar",
+        "cell_size": 5000,
+        "distance_band": 12000,
+        "fdr": True,
+        "filter": {"category": "hs-api", "bbox": BBOX},
+        **extra,
+    }
 
 
 def test_analyst_runs_gistar_on_what_their_agency_sees(api, db_url) -> None:
@@ -70,8 +81,9 @@ def test_analyst_runs_gistar_on_what_their_agency_sees(api, db_url) -> None:
     assert sum(f["properties"]["value"] for f in feats) <= N_A
     assert any(f["properties"]["gi_bin"] == 3 for f in feats)
     assert feats[0]["geometry"]["type"] == "Polygon"
-    items = client.get(f"/ogc/collections/hotspots-{run['id']}/items", headers=a,
-                       params={"limit": 1000})
+    items = client.get(
+        f"/ogc/collections/hotspots-{run['id']}/items", headers=a, params={"limit": 1000}
+    )
     assert items.status_code == 200 and len(items.json()["features"]) == done["n_cells"]
     listed = client.get("/api/v1/hotspots/runs", headers=a).json()["runs"]
     assert run["id"] in [x["id"] for x in listed]
@@ -84,8 +96,9 @@ def test_other_agency_sees_nothing_and_cannot_delete(api, db_url) -> None:
     rid = client.post("/api/v1/hotspots/runs", json=_gistar(), headers=a).json()["id"]
     assert client.get(f"/api/v1/hotspots/runs/{rid}", headers=b).status_code == 404
     assert client.get(f"/api/v1/hotspots/runs/{rid}/cells", headers=b).status_code == 404
-    assert rid not in [x["id"] for x in
-                       client.get("/api/v1/hotspots/runs", headers=b).json()["runs"]]
+    assert rid not in [
+        x["id"] for x in client.get("/api/v1/hotspots/runs", headers=b).json()["runs"]
+    ]
     assert client.delete(f"/api/v1/hotspots/runs/{rid}", headers=b).status_code == 404
     assert client.get(f"/api/v1/hotspots/runs/{rid}", headers=a).json()["status"] == "done"
     own = client.post("/api/v1/hotspots/runs", json=_gistar(), headers=b).json()
@@ -97,15 +110,19 @@ def test_roles_and_validation(api, db_url) -> None:
     viewer = _headers(db_url, "viewer", "KGZ-HSA")
     analyst = _headers(db_url, "analyst", "KGZ-HSA")
     assert client.post("/api/v1/hotspots/runs", json=_gistar()).status_code == 401
-    assert client.post("/api/v1/hotspots/runs", json=_gistar(), headers=viewer
-                       ).status_code == 403
+    assert client.post("/api/v1/hotspots/runs", json=_gistar(), headers=viewer).status_code == 403
     assert client.get("/api/v1/hotspots/runs", headers=viewer).status_code == 200
-    bad = [_gistar(cell_size=1), _gistar(knn=5),  # knn with a distance band
-           {**_gistar(), "filter": {"bbox": BBOX, "country": "KGZ"}},
-           {**_gistar(), "filter": {"border": "KGZ-UZB"}}, {"kind": "nope"}]
+    bad = [
+        _gistar(cell_size=1),
+        _gistar(knn=5),  # knn with a distance band
+        {**_gistar(), "filter": {"bbox": BBOX, "country": "KGZ"}},
+        {**_gistar(), "filter": {"border": "KGZ-UZB"}},
+        {"kind": "nope"},
+    ]
     for body in bad:
-        assert client.post("/api/v1/hotspots/runs", json=body, headers=analyst
-                           ).status_code == 422, body
+        assert (
+            client.post("/api/v1/hotspots/runs", json=body, headers=analyst).status_code == 422
+        ), body
     rid = client.post("/api/v1/hotspots/runs", json=_gistar(), headers=analyst).json()["id"]
     assert client.delete(f"/api/v1/hotspots/runs/{rid}", headers=viewer).status_code == 403
 
@@ -113,9 +130,15 @@ def test_roles_and_validation(api, db_url) -> None:
 def test_failed_run_records_its_error(api, db_url) -> None:
     client, _ = api
     a = _headers(db_url, "analyst", "KGZ-HSA")
-    body = {"kind": "ehsa", "filter": {"category": "hs-api", "bbox": BBOX,
-                                       "since": "2025-05-01T00:00:00Z",
-                                       "until": "2025-06-01T00:00:00Z"}}
+    body = {
+        "kind": "ehsa",
+        "filter": {
+            "category": "hs-api",
+            "bbox": BBOX,
+            "since": "2025-05-01T00:00:00Z",
+            "until": "2025-06-01T00:00:00Z",
+        },
+    }
     run = client.post("/api/v1/hotspots/runs", json=body, headers=a).json()
     done = client.get(run["links"]["self"], headers=a).json()
     assert done["status"] == "failed" and "at least 4 time steps" in done["error"]
@@ -124,8 +147,12 @@ def test_failed_run_records_its_error(api, db_url) -> None:
 def test_kde_run_and_delete_removes_the_geotiff(api, db_url) -> None:
     client, data = api
     a = _headers(db_url, "analyst", "KGZ-HSA")
-    body = {"kind": "kde", "kde_cell_size": 500, "bandwidth": 5000,
-            "filter": {"category": "hs-api", "bbox": BBOX}}
+    body = {
+        "kind": "kde",
+        "kde_cell_size": 500,
+        "bandwidth": 5000,
+        "filter": {"category": "hs-api", "bbox": BBOX},
+    }
     rid = client.post("/api/v1/hotspots/runs", json=body, headers=a).json()["id"]
     run = client.get(f"/api/v1/hotspots/runs/{rid}", headers=a).json()
     assert run["status"] == "done", run

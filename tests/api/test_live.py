@@ -26,8 +26,12 @@ from tests.conftest import free_port
 @pytest.fixture(scope="module")
 def server(db_url: str, seed: Seed) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(db=DbSettings(url=db_url))), host="127.0.0.1",
-                            port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(Settings(db=DbSettings(url=db_url))),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -60,15 +64,17 @@ def _commit_fix(db_url: str, device_id: int, lon: float, lat: float) -> float:
             await write_positions(conn, [stage_row(device_id, p, datetime.now(UTC))])
             await conn.commit()
             return time.monotonic()
+
     return asyncio.run(go())
 
 
-def test_snapshot_then_committed_fix_within_a_second(server: str, db_url: str,
-                                                      seed: Seed) -> None:
+def test_snapshot_then_committed_fix_within_a_second(server: str, db_url: str, seed: Seed) -> None:
     headers = auth_headers(db_url, role="viewer", agency="KGZ-BS")
     dev, other = seed.devices["kg-1"], seed.devices["tj-1"]
-    with httpx.Client(base_url=server, headers=headers, timeout=10) as client, \
-            client.stream("GET", "/api/v1/live") as r:
+    with (
+        httpx.Client(base_url=server, headers=headers, timeout=10) as client,
+        client.stream("GET", "/api/v1/live") as r,
+    ):
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         events = _events(r.iter_lines())
@@ -76,8 +82,11 @@ def test_snapshot_then_committed_fix_within_a_second(server: str, db_url: str,
         ids = {f["id"] for f in snap["features"]}
         assert name == "snapshot" and dev in ids and other not in ids  # other agency hidden
         committed: list[float] = []
-        writer = threading.Thread(target=lambda: committed.extend([
-            _commit_fix(db_url, other, 69.1, 38.6), _commit_fix(db_url, dev, 74.9, 42.9)]))
+        writer = threading.Thread(
+            target=lambda: committed.extend(
+                [_commit_fix(db_url, other, 69.1, 38.6), _commit_fix(db_url, dev, 74.9, 42.9)]
+            )
+        )
         writer.start()
         name, body = next(events)
         received = time.monotonic()
@@ -90,7 +99,9 @@ def test_snapshot_then_committed_fix_within_a_second(server: str, db_url: str,
             eid = conn.execute(
                 "INSERT INTO events (agency_id, device_id, kind, occurred_at, geom) VALUES "
                 "(%s, %s, 'overspeed', now(), ST_SetSRID(ST_MakePoint(74.9, 42.9), 4326)) "
-                "RETURNING id", (seed.agency_a, dev)).fetchone()[0]
+                "RETURNING id",
+                (seed.agency_a, dev),
+            ).fetchone()[0]
             conn.execute("SELECT pg_notify('geomon_events', %s)", (json.dumps({"events": [eid]}),))
         name, body = next(events)
         assert name == "events" and body["features"][0]["id"] == eid
@@ -104,5 +115,6 @@ def test_bbox_filters_and_rejects_bad_bbox(server: str, db_url: str, seed: Seed)
         with client.stream("GET", "/api/v1/live", params={"bbox": "72,39,74,41"}) as r:
             name, snap = next(_events(r.iter_lines()))
             assert [f["id"] for f in snap["features"]] == [seed.devices["kg-2"]]
-        assert client.get("/api/v1/live", headers={"Authorization": "Bearer nope"}
-                          ).status_code == 401
+        assert (
+            client.get("/api/v1/live", headers={"Authorization": "Bearer nope"}).status_code == 401
+        )

@@ -35,8 +35,10 @@ def test_session_cookie_login_and_logout(client: TestClient, db_url: str) -> Non
     assert "HttpOnly" in set_cookie and "samesite=lax" in set_cookie.lower()
     cookie = resp.cookies[SESSION_COOKIE]
     with psycopg.connect(db_url) as conn:  # only a digest is stored
-        stored = conn.execute("SELECT token_hash FROM sessions s JOIN users u ON u.id = s.user_id "
-                              "WHERE u.name = %s", (name,)).fetchall()
+        stored = conn.execute(
+            "SELECT token_hash FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = %s",
+            (name,),
+        ).fetchall()
     assert len(stored) == 1 and cookie not in stored[0][0] and len(stored[0][0]) == 64
     assert _me(client, cookies={SESSION_COOKIE: cookie}) == 200
     client.cookies.clear()
@@ -44,21 +46,28 @@ def test_session_cookie_login_and_logout(client: TestClient, db_url: str) -> Non
     assert _me(client, cookies={SESSION_COOKIE: cookie}) == 401  # the session row is gone
 
 
-def test_login_form_redirects_to_next_but_never_off_site(client: TestClient,
-                                                         db_url: str) -> None:
+def test_login_form_redirects_to_next_but_never_off_site(client: TestClient, db_url: str) -> None:
     name, password, _ = make_user(db_url, role="viewer", agency="KGZ-BS")
-    for asked, expected in (("/map?x=1", "/map?x=1"), ("//evil.example/", "/map"),
-                            ("https://evil.example/", "/map"), ("/\\evil.example", "/map")):
+    for asked, expected in (
+        ("/map?x=1", "/map?x=1"),
+        ("//evil.example/", "/map"),
+        ("https://evil.example/", "/map"),
+        ("/\\evil.example", "/map"),
+    ):
         client.cookies.clear()
-        resp = client.post("/auth/login", follow_redirects=False,
-                           data={"username": name, "password": password, "next": asked})
+        resp = client.post(
+            "/auth/login",
+            follow_redirects=False,
+            data={"username": name, "password": password, "next": asked},
+        )
         assert resp.status_code == 303 and resp.headers["location"] == expected
     form = client.get("/login?next=/map%22%3E%3Cscript%3E").text
     assert "<script>" not in form and 'action="/auth/login"' in form
 
 
 def test_five_failures_lock_the_account_even_for_the_right_password(
-        client: TestClient, db_url: str) -> None:
+    client: TestClient, db_url: str
+) -> None:
     name, password, token = make_user(db_url, role="analyst", agency="KGZ-BS")
     client.cookies.clear()
     for _ in range(5):
@@ -68,13 +77,17 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
     assert right.status_code == 401
     assert _me(client, headers={"Authorization": f"Bearer {token}"}) == 401  # tokens too
     with psycopg.connect(db_url) as conn:
-        minutes = conn.execute("SELECT extract(epoch FROM locked_until - now()) / 60 FROM users "
-                               "WHERE name = %s", (name,)).fetchone()[0]
+        minutes = conn.execute(
+            "SELECT extract(epoch FROM locked_until - now()) / 60 FROM users WHERE name = %s",
+            (name,),
+        ).fetchone()[0]
         assert minutes >= 9.9  # locked for at least 10 minutes
-        conn.execute("UPDATE users SET locked_until = now() - interval '1 second' "
-                     "WHERE name = %s", (name,))
-    assert client.post("/auth/login",
-                       data={"username": name, "password": password}).status_code == 200
+        conn.execute(
+            "UPDATE users SET locked_until = now() - interval '1 second' WHERE name = %s", (name,)
+        )
+    assert (
+        client.post("/auth/login", data={"username": name, "password": password}).status_code == 200
+    )
 
 
 def test_four_failures_then_success_reset_the_counter(client: TestClient, db_url: str) -> None:
@@ -82,11 +95,13 @@ def test_four_failures_then_success_reset_the_counter(client: TestClient, db_url
     client.cookies.clear()
     for _ in range(4):
         client.post("/auth/login", data={"username": name, "password": "nope-nope-nope"})
-    assert client.post("/auth/login",
-                       data={"username": name, "password": password}).status_code == 200
+    assert (
+        client.post("/auth/login", data={"username": name, "password": password}).status_code == 200
+    )
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT failed_logins, locked_until FROM users WHERE name = %s",
-                            (name,)).fetchone() == (0, None)
+        assert conn.execute(
+            "SELECT failed_logins, locked_until FROM users WHERE name = %s", (name,)
+        ).fetchone() == (0, None)
 
 
 def test_unknown_user_and_wrong_password_look_the_same(client: TestClient, db_url: str) -> None:
@@ -99,8 +114,7 @@ def test_unknown_user_and_wrong_password_look_the_same(client: TestClient, db_ur
 
 def test_expired_and_unknown_tokens_are_refused(client: TestClient, db_url: str) -> None:
     _, _, live = make_user(db_url, role="viewer", agency="KGZ-BS")
-    _, _, expired = make_user(db_url, role="viewer", agency="KGZ-BS",
-                              ttl=timedelta(seconds=-1))
+    _, _, expired = make_user(db_url, role="viewer", agency="KGZ-BS", ttl=timedelta(seconds=-1))
     assert _me(client, headers={"Authorization": f"Bearer {live}"}) == 200
     assert _me(client, headers={"Authorization": f"Bearer {expired}"}) == 401
     assert _me(client, headers={"Authorization": f"Bearer {live}x"}) == 401
@@ -127,13 +141,16 @@ def test_one_time_password_must_be_changed_first(client: TestClient, db_url: str
     jar = {SESSION_COOKIE: cookie}
     assert client.get("/api/v1/devices/latest", cookies=jar).status_code == 403
     new = "a-much-better-passphrase"
-    assert client.post("/auth/password", cookies=jar,
-                       data={"current": password, "new": new}).status_code == 200
+    assert (
+        client.post(
+            "/auth/password", cookies=jar, data={"current": password, "new": new}
+        ).status_code
+        == 200
+    )
     assert client.get("/api/v1/devices/latest", cookies=jar).status_code == 401  # sessions end
     cookie = login_cookie(client, name, new)
     client.cookies.clear()
-    assert client.get("/api/v1/devices/latest",
-                      cookies={SESSION_COOKIE: cookie}).status_code == 200
+    assert client.get("/api/v1/devices/latest", cookies={SESSION_COOKIE: cookie}).status_code == 200
 
 
 def test_browser_one_time_password_flow(client: TestClient, db_url: str) -> None:
@@ -141,15 +158,21 @@ def test_browser_one_time_password_flow(client: TestClient, db_url: str) -> None
     with psycopg.connect(db_url) as conn:
         conn.execute("UPDATE users SET must_change_password = true WHERE name = %s", (name,))
     client.cookies.clear()
-    resp = client.post("/auth/login", follow_redirects=False,
-                       data={"username": name, "password": password, "next": "/map"})
+    resp = client.post(
+        "/auth/login",
+        follow_redirects=False,
+        data={"username": name, "password": password, "next": "/map"},
+    )
     assert resp.status_code == 303 and resp.headers["location"] == "/auth/password?next=/map"
     jar = {SESSION_COOKIE: resp.cookies[SESSION_COOKIE]}
     client.cookies.clear()
     form = client.get("/auth/password?next=/map", cookies=jar)
     assert form.status_code == 200 and 'action="/auth/password"' in form.text
     assert "{" not in form.text.split("<style>")[0]  # no unformatted placeholders
-    done = client.post("/auth/password", cookies=jar, follow_redirects=False,
-                       data={"current": password, "new": "another-long-passphrase",
-                             "next": "/map"})
+    done = client.post(
+        "/auth/password",
+        cookies=jar,
+        follow_redirects=False,
+        data={"current": password, "new": "another-long-passphrase", "next": "/map"},
+    )
     assert done.status_code == 303 and done.headers["location"] == "/login?next=/map"

@@ -39,18 +39,29 @@ def test_conformance_declares_only_what_we_do(client: TestClient) -> None:
 def test_collections_have_items_links_and_extents(client: TestClient, seed: Seed) -> None:
     body = client.get("/ogc/collections").json()
     ids = {c["id"] for c in body["collections"]}
-    assert {"places", "borders", "zones", "incidents", "positions-latest", "tracks",
-            "observations", "events", f"hotspots-{seed.hotspot_run}",
-            f"corridors-{seed.surface_id}"} <= ids
+    assert {
+        "places",
+        "borders",
+        "zones",
+        "incidents",
+        "positions-latest",
+        "tracks",
+        "observations",
+        "events",
+        f"hotspots-{seed.hotspot_run}",
+        f"corridors-{seed.surface_id}",
+    } <= ids
     for c in body["collections"]:
-        assert any(link["rel"] == "items" and link["type"] == "application/geo+json"
-                   for link in c["links"]), c["id"]
+        assert any(
+            link["rel"] == "items" and link["type"] == "application/geo+json" for link in c["links"]
+        ), c["id"]
         x0, y0, x1, y1 = c["extent"]["spatial"]["bbox"][0]
         assert -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
     inc = next(c for c in body["collections"] if c["id"] == "incidents")
     start, end = inc["extent"]["temporal"]["interval"][0]
     assert start.startswith("2026-11-21") and end.startswith(
-        (DAY + timedelta(days=N_INCIDENTS - 1)).date().isoformat())
+        (DAY + timedelta(days=N_INCIDENTS - 1)).date().isoformat()
+    )
 
 
 def test_collection_metadata_and_unknown_collection(client: TestClient) -> None:
@@ -80,16 +91,28 @@ def test_items_limit(client: TestClient, limit: int, expected: int) -> None:
     assert body["numberReturned"] == expected
 
 
-@pytest.mark.parametrize("params,word", [
-    ({"limit": 0}, "limit"), ({"limit": "abc"}, "limit"), ({"limit": -3}, "limit"),
-    ({"bbox": "1,2,3"}, "4 or 6"), ({"bbox": "70,45,80,40"}, "minLat"),
-    ({"bbox": "a,b,c,d"}, "numbers"), ({"bbox": "70,40,200,45"}, "longitudes"),
-    ({"datetime": "yesterday"}, "RFC 3339"), ({"datetime": "2026-11-20T10:00:00"}, "offset"),
-    ({"datetime": "../.."}, "closed end"), ({"datetime": "2026-12-01/2026-11-01"}, "after"),
-    ({"cursor": "garbage!"}, "cursor"), ({"colour": "red"}, "unknown"), ({"f": "xml"}, "f must"),
-])
-def test_invalid_parameters_answer_400_with_reason(client: TestClient, params: dict,
-                                                   word: str) -> None:
+@pytest.mark.parametrize(
+    "params,word",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"limit": -3}, "limit"),
+        ({"bbox": "1,2,3"}, "4 or 6"),
+        ({"bbox": "70,45,80,40"}, "minLat"),
+        ({"bbox": "a,b,c,d"}, "numbers"),
+        ({"bbox": "70,40,200,45"}, "longitudes"),
+        ({"datetime": "yesterday"}, "RFC 3339"),
+        ({"datetime": "2026-11-20T10:00:00"}, "offset"),
+        ({"datetime": "../.."}, "closed end"),
+        ({"datetime": "2026-12-01/2026-11-01"}, "after"),
+        ({"cursor": "garbage!"}, "cursor"),
+        ({"colour": "red"}, "unknown"),
+        ({"f": "xml"}, "f must"),
+    ],
+)
+def test_invalid_parameters_answer_400_with_reason(
+    client: TestClient, params: dict, word: str
+) -> None:
     r = client.get("/ogc/collections/incidents/items", params=params)
     assert r.status_code == 400, r.text
     assert word in r.json()["detail"]
@@ -101,42 +124,54 @@ def _expected_in_bbox(x0: float, y0: float, x1: float, y1: float) -> set[int]:
 
 
 def _incident_ids(conn: psycopg.Connection) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT id FROM incidents WHERE source = 'test' "
-                                       "ORDER BY id").fetchall()]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM incidents WHERE source = 'test' ORDER BY id"
+        ).fetchall()
+    ]
 
 
 def test_items_bbox(client: TestClient, conn: psycopg.Connection) -> None:
     ids = _incident_ids(conn)
-    body = client.get("/ogc/collections/incidents/items",
-                      params={"bbox": "70.5,38.5,72.1,40", "limit": 100}).json()
+    body = client.get(
+        "/ogc/collections/incidents/items", params={"bbox": "70.5,38.5,72.1,40", "limit": 100}
+    ).json()
     got = {ids.index(f["id"]) for f in body["features"]}
     assert got == _expected_in_bbox(70.5, 38.5, 72.1, 40) == {3, 4, 6, 7, 8, 9}
-    six = client.get("/ogc/collections/incidents/items",
-                     params={"bbox": "70.5,38.5,0,72.1,40,100", "limit": 100}).json()
+    six = client.get(
+        "/ogc/collections/incidents/items", params={"bbox": "70.5,38.5,0,72.1,40,100", "limit": 100}
+    ).json()
     assert {f["id"] for f in six["features"]} == {f["id"] for f in body["features"]}
 
 
 def test_items_bbox_across_antimeridian_matches_two_boxes(client: TestClient) -> None:
-    body = client.get("/ogc/collections/incidents/items",
-                      params={"bbox": "72,30,-170,50", "limit": 100}).json()
+    body = client.get(
+        "/ogc/collections/incidents/items", params={"bbox": "72,30,-170,50", "limit": 100}
+    ).json()
     assert body["numberMatched"] == len(_expected_in_bbox(72, 30, 180, 50))
 
 
-@pytest.mark.parametrize("dt,days", [
-    ("2026-11-26T00:00:00Z", {6}),
-    ("2026-11-26", {6}),
-    ("2026-11-25T00:00:00Z/2026-11-27T00:00:00Z", {5, 6, 7}),
-    ("2026-12-10T00:00:00Z/..", set(range(20, N_INCIDENTS))),
-    ("../2026-11-21T00:00:00Z", {0, 1}),
-    ("/2026-11-21T00:00:00+00:00", {0, 1}),
-    ("2026-11-26T05:00:00+05:00", {6}),
-    ("2026-11-25T12:00:00Z", set()),
-])
-def test_items_datetime(client: TestClient, conn: psycopg.Connection, dt: str,
-                        days: set[int]) -> None:
+@pytest.mark.parametrize(
+    "dt,days",
+    [
+        ("2026-11-26T00:00:00Z", {6}),
+        ("2026-11-26", {6}),
+        ("2026-11-25T00:00:00Z/2026-11-27T00:00:00Z", {5, 6, 7}),
+        ("2026-12-10T00:00:00Z/..", set(range(20, N_INCIDENTS))),
+        ("../2026-11-21T00:00:00Z", {0, 1}),
+        ("/2026-11-21T00:00:00+00:00", {0, 1}),
+        ("2026-11-26T05:00:00+05:00", {6}),
+        ("2026-11-25T12:00:00Z", set()),
+    ],
+)
+def test_items_datetime(
+    client: TestClient, conn: psycopg.Connection, dt: str, days: set[int]
+) -> None:
     ids = _incident_ids(conn)
-    body = client.get("/ogc/collections/incidents/items",
-                      params={"datetime": dt, "limit": 100}).json()
+    body = client.get(
+        "/ogc/collections/incidents/items", params={"datetime": dt, "limit": 100}
+    ).json()
     assert {ids.index(f["id"]) for f in body["features"]} == days & VISIBLE
 
 
@@ -159,8 +194,9 @@ def test_paging_with_next_and_prev_links(client: TestClient, conn: psycopg.Conne
 
 
 def test_paging_keeps_filters(client: TestClient) -> None:
-    body = client.get("/ogc/collections/incidents/items",
-                      params={"limit": 2, "bbox": "70.5,38.5,72.1,40"}).json()
+    body = client.get(
+        "/ogc/collections/incidents/items", params={"limit": 2, "bbox": "70.5,38.5,72.1,40"}
+    ).json()
     nxt = next(x["href"] for x in body["links"] if x["rel"] == "next")
     assert "bbox=" in nxt
     assert client.get(nxt).json()["numberMatched"] == 6
@@ -186,18 +222,21 @@ def test_tracks_one_line_per_device_and_utc_day(client: TestClient, seed: Seed) 
     assert line["geometry"]["type"] == "LineString"
     assert len(line["geometry"]["coordinates"]) == line["properties"]["n_fixes"] == 48
     assert line["geometry"]["coordinates"][0] == [74.5, 42.8]
-    day2 = client.get("/ogc/collections/tracks/items",
-                      params={"datetime": "2026-11-21T05:00:00Z", "limit": 100}).json()
+    day2 = client.get(
+        "/ogc/collections/tracks/items", params={"datetime": "2026-11-21T05:00:00Z", "limit": 100}
+    ).json()
     kg = (seed.devices["kg-1"], seed.devices["kg-2"])  # tj-1 is another agency's
     assert {f["id"] for f in day2["features"]} == {f"{d}_2026-11-21" for d in kg}
-    late = client.get("/ogc/collections/tracks/items",
-                      params={"datetime": "2026-11-21T12:00:00Z"}).json()
+    late = client.get(
+        "/ogc/collections/tracks/items", params={"datetime": "2026-11-21T12:00:00Z"}
+    ).json()
     assert late["features"] == []  # the day's fixes end at 07:50
 
 
 def test_hotspot_run_cells_carry_statistics(client: TestClient, seed: Seed) -> None:
-    body = client.get(f"/ogc/collections/hotspots-{seed.hotspot_run}/items",
-                      params={"limit": 100}).json()
+    body = client.get(
+        f"/ogc/collections/hotspots-{seed.hotspot_run}/items", params={"limit": 100}
+    ).json()
     assert body["numberMatched"] == 12
     hot = [f for f in body["features"] if f["properties"]["gi_bin"] == 3]
     assert sorted(f["id"] for f in hot) == [8, 9, 10, 11]
@@ -205,8 +244,13 @@ def test_hotspot_run_cells_carry_statistics(client: TestClient, seed: Seed) -> N
 
 
 def test_html_by_f_and_by_accept(client: TestClient) -> None:
-    for url in ("/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/places",
-                "/ogc/collections/places/items"):
+    for url in (
+        "/ogc",
+        "/ogc/conformance",
+        "/ogc/collections",
+        "/ogc/collections/places",
+        "/ogc/collections/places/items",
+    ):
         r = client.get(url, params={"f": "html"})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         assert "<html>" in r.text
@@ -216,16 +260,15 @@ def test_html_by_f_and_by_accept(client: TestClient) -> None:
     assert r.headers["content-type"] == "application/geo+json"
 
 
-def test_other_agency_sees_only_its_own_rows(client: TestClient, db_url: str,
-                                            seed: Seed) -> None:
+def test_other_agency_sees_only_its_own_rows(client: TestClient, db_url: str, seed: Seed) -> None:
     tj = auth_headers(db_url, role="viewer", agency="TJK-BS")
-    body = client.get("/ogc/collections/incidents/items", params={"limit": 100},
-                      headers=tj).json()
+    body = client.get("/ogc/collections/incidents/items", params={"limit": 100}, headers=tj).json()
     assert body["numberMatched"] == N_INCIDENTS - len(VISIBLE)
     latest = client.get("/ogc/collections/positions-latest/items", headers=tj).json()
     assert [f["id"] for f in latest["features"]] == [seed.devices["tj-1"]]
-    assert client.get(f"/ogc/collections/hotspots-{seed.hotspot_run}", headers=tj
-                      ).status_code == 404
+    assert (
+        client.get(f"/ogc/collections/hotspots-{seed.hotspot_run}", headers=tj).status_code == 404
+    )
     fid = body["features"][0]["id"]
     assert client.get(f"/ogc/collections/incidents/items/{fid}").status_code == 404
 

@@ -17,8 +17,7 @@ def _stats(client: TestClient) -> tuple[int, int]:
     return s.hits, s.misses
 
 
-def test_identical_pages_hit_and_writes_miss(client: TestClient, db_url: str,
-                                             seed: Seed) -> None:
+def test_identical_pages_hit_and_writes_miss(client: TestClient, db_url: str, seed: Seed) -> None:
     params = {"limit": 7, "bbox": "69,37,80,47"}
     first = client.get(URL, params=params).json()
     hits, misses = _stats(client)
@@ -30,7 +29,9 @@ def test_identical_pages_hit_and_writes_miss(client: TestClient, db_url: str,
         conn.execute(
             "INSERT INTO incidents (agency_id, category, quantity, occurred_at, geom, source) "
             "VALUES (%s, 'detention', 1, '2000-01-01', ST_SetSRID(ST_MakePoint(71, 39), 4326), "
-            "'page-cache-test')", (seed.agency_a,))
+            "'page-cache-test')",
+            (seed.agency_a,),
+        )
     try:
         fresh = client.get(URL, params=params).json()
         assert fresh["numberMatched"] == first["numberMatched"] + 1
@@ -59,7 +60,8 @@ def test_pages_differ_per_agency(client: TestClient, db_url: str) -> None:
 
     params = {"limit": 100}
     mine = client.get(URL, params=params).json()
-    other = client.get(URL, params=params,
-                       headers=auth_headers(db_url, role="analyst", agency="TJK-BS")).json()
+    other = client.get(
+        URL, params=params, headers=auth_headers(db_url, role="analyst", agency="TJK-BS")
+    ).json()
     assert {f["properties"]["agency"] for f in mine["features"]} == {"KGZ-BS"}
     assert {f["properties"]["agency"] for f in other["features"]} == {"TJK-BS"}

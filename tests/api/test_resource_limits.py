@@ -17,8 +17,10 @@ from tests.helpers.auth import make_user
 
 @pytest.fixture(scope="module")
 def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
-    settings = Settings(db=DbSettings(url=db_url, app_url=app_db_url, statement_timeout_ms=300),
-                        limits=LimitsSettings(max_body_bytes=2048))
+    settings = Settings(
+        db=DbSettings(url=db_url, app_url=app_db_url, statement_timeout_ms=300),
+        limits=LimitsSettings(max_body_bytes=2048),
+    )
     app = create_app(settings)
 
     @app.get("/api/v1/test-slow")
@@ -30,13 +32,15 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
     async def context(conn: AgencyConnection) -> dict[str, str]:
         cur = await conn.execute(
             "SELECT current_user, current_setting('geomon.agency_id'), "
-            "current_setting('geomon.role'), current_setting('statement_timeout')")
+            "current_setting('geomon.role'), current_setting('statement_timeout')"
+        )
         user, agency, role, timeout = await cur.fetchone()
         return {"user": user, "agency": agency, "role": role, "timeout": timeout}
 
     @app.post("/api/v1/test-create")
-    async def create(request: Request, conn: AgencyConnection, fail: bool = False
-                     ) -> dict[str, int]:
+    async def create(
+        request: Request, conn: AgencyConnection, fail: bool = False
+    ) -> dict[str, int]:
         if fail:
             raise HTTPException(409, "conflict")
         request.state.audit_params = {"id": 4242}
@@ -49,8 +53,11 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
 
 
 def test_declared_body_over_the_limit_is_refused(client: TestClient) -> None:
-    resp = client.post("/auth/login", content=b"x" * 4096,
-                       headers={"content-type": "application/x-www-form-urlencoded"})
+    resp = client.post(
+        "/auth/login",
+        content=b"x" * 4096,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status_code == 413
 
 
@@ -59,8 +66,11 @@ def test_streamed_body_over_the_limit_is_refused(client: TestClient) -> None:
         for _ in range(10):
             yield b"username=" + b"y" * 1000
 
-    resp = client.post("/auth/login", content=chunks(),
-                       headers={"content-type": "application/x-www-form-urlencoded"})
+    resp = client.post(
+        "/auth/login",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status_code == 413
 
 
@@ -77,15 +87,16 @@ def test_statement_timeout_applies_to_api_transactions(client: TestClient) -> No
     assert ctx["role"] == "analyst" and ctx["agency"] != "" and ctx["timeout"] == "300ms"
 
 
-def test_changes_are_audited_with_outcome_and_route_params(client: TestClient,
-                                                           db_url: str) -> None:
+def test_changes_are_audited_with_outcome_and_route_params(client: TestClient, db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         last = conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
     assert client.post("/api/v1/test-create").status_code == 200
     assert client.post("/api/v1/test-create?fail=true").status_code == 409
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT route, status, params, username FROM audit_log "
-                            "WHERE id > %s AND route = '/api/v1/test-create' ORDER BY id",
-                            (last,)).fetchall()
+        rows = conn.execute(
+            "SELECT route, status, params, username FROM audit_log "
+            "WHERE id > %s AND route = '/api/v1/test-create' ORDER BY id",
+            (last,),
+        ).fetchall()
     assert [(r[1], r[2]) for r in rows] == [(200, {"id": 4242}), (409, {"fail": "true"})]
     assert rows[0][3] is not None and rows[0][3] == rows[1][3]

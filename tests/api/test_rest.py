@@ -55,12 +55,19 @@ def test_track_simplification_in_metres(client: TestClient, seed: Seed) -> None:
     coords = simple["geometry"]["coordinates"]  # collinear in lon/lat; UTM bends them < 500 m
     assert len(coords) == 2 and simple["properties"]["simplified_in"] == "EPSG:32643"
     assert coords[0] == pytest.approx([74.5, 42.8]) and coords[-1] == pytest.approx(
-        [74.5 + 0.95, 42.8 + 0.475])
+        [74.5 + 0.95, 42.8 + 0.475]
+    )
 
 
 def test_incident_create_update_and_roles(client: TestClient, viewer: dict) -> None:
-    body = {"category": "seizure", "occurred_at": "2026-11-28T10:00:00Z", "lon": 71.5,
-            "lat": 40.1, "quantity": 12.5, "unit": "kg"}
+    body = {
+        "category": "seizure",
+        "occurred_at": "2026-11-28T10:00:00Z",
+        "lon": 71.5,
+        "lat": 40.1,
+        "quantity": 12.5,
+        "unit": "kg",
+    }
     assert client.post("/api/v1/incidents", json=body, headers=viewer).status_code == 403
     r = client.post("/api/v1/incidents", json=body)
     assert r.status_code == 201
@@ -75,37 +82,53 @@ def test_incident_create_update_and_roles(client: TestClient, viewer: dict) -> N
 
 
 def test_incident_import_csv_and_geojson(client: TestClient, conn: psycopg.Connection) -> None:
-    csv = ("category,occurred_at,lon,lat,quantity,unit,officer\n"
-           "seizure,2026-11-01T08:00:00Z,70.1,40.1,3,kg,A\n"
-           "detention,2026-11-02T09:30:00+05:00,70.2,40.2,,,B\n")
+    csv = (
+        "category,occurred_at,lon,lat,quantity,unit,officer\n"
+        "seizure,2026-11-01T08:00:00Z,70.1,40.1,3,kg,A\n"
+        "detention,2026-11-02T09:30:00+05:00,70.2,40.2,,,B\n"
+    )
     r = client.post("/api/v1/incidents/import", content=csv, headers={"Content-Type": "text/csv"})
     assert r.status_code == 201 and r.json()["imported"] == 2
-    rows = conn.execute("SELECT category, quantity, attrs->>'officer', occurred_at "
-                        "FROM incidents WHERE id = ANY(%s) ORDER BY id", (r.json()["ids"],)
-                        ).fetchall()
+    rows = conn.execute(
+        "SELECT category, quantity, attrs->>'officer', occurred_at "
+        "FROM incidents WHERE id = ANY(%s) ORDER BY id",
+        (r.json()["ids"],),
+    ).fetchall()
     assert [(c, q, o) for c, q, o, _ in rows] == [("seizure", 3.0, "A"), ("detention", None, "B")]
     assert rows[1][3].isoformat() == "2026-11-02T04:30:00+00:00"
-    gj = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [70.3, 40.3]},
-         "properties": {"category": "detection", "occurred_at": "2026-11-03T00:00:00Z"}}]}
+    gj = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [70.3, 40.3]},
+                "properties": {"category": "detection", "occurred_at": "2026-11-03T00:00:00Z"},
+            }
+        ],
+    }
     r = client.post("/api/v1/incidents/import", json=gj)
     assert r.status_code == 201 and r.json()["imported"] == 1
     broken = csv + "seizure,yesterday,70,40,1,kg,C\n"
-    r = client.post("/api/v1/incidents/import", content=broken,
-                    headers={"Content-Type": "text/csv"})
+    r = client.post(
+        "/api/v1/incidents/import", content=broken, headers={"Content-Type": "text/csv"}
+    )
     assert r.status_code == 422 and "line 4" in r.json()["detail"]
 
 
 def test_zone_crud(client: TestClient, db_url: str, viewer: dict) -> None:
-    square = {"type": "Polygon", "coordinates": [[[74, 41], [74.2, 41], [74.2, 41.2], [74, 41.2],
-                                                  [74, 41]]]}
-    r = client.post("/api/v1/zones", json={"name": "test patrol", "kind": "patrol_area",
-                                           "geometry": square})
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[74, 41], [74.2, 41], [74.2, 41.2], [74, 41.2], [74, 41]]],
+    }
+    r = client.post(
+        "/api/v1/zones", json={"name": "test patrol", "kind": "patrol_area", "geometry": square}
+    )
     assert r.status_code == 201
     zid = r.json()["id"]
     assert r.json()["geometry"]["type"] == "MultiPolygon"
-    dup = client.post("/api/v1/zones", json={"name": "test patrol", "kind": "patrol_area",
-                                             "geometry": square})
+    dup = client.post(
+        "/api/v1/zones", json={"name": "test patrol", "kind": "patrol_area", "geometry": square}
+    )
     assert dup.status_code == 422
     r = client.patch(f"/api/v1/zones/{zid}", json={"active": False, "name": "renamed"})
     assert r.json()["properties"]["active"] is False and r.json()["properties"]["name"] == "renamed"
@@ -115,8 +138,12 @@ def test_zone_crud(client: TestClient, db_url: str, viewer: dict) -> None:
     assert client.delete(f"/api/v1/zones/{zid}").status_code == 204
     assert client.get(f"/api/v1/zones/{zid}").status_code == 404
     line = {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}
-    assert client.post("/api/v1/zones", json={"name": "x", "kind": "restricted",
-                                              "geometry": line}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/zones", json={"name": "x", "kind": "restricted", "geometry": line}
+        ).status_code
+        == 422
+    )
 
 
 def test_hotspot_and_corridor_results(client: TestClient, seed: Seed, db_url: str) -> None:
@@ -131,21 +158,30 @@ def test_hotspot_and_corridor_results(client: TestClient, seed: Seed, db_url: st
     assert client.get(f"/api/v1/hotspots/{seed.hotspot_run}", headers=tj).status_code == 404
 
 
-def test_route_risk_against_hand_values(client: TestClient, db_url: str, seed: Seed,
-                                        tmp_path: Path) -> None:
+def test_route_risk_against_hand_values(
+    client: TestClient, db_url: str, seed: Seed, tmp_path: Path
+) -> None:
     # 10 km x 10 km of 100 m cells in UTM 43N: value 1 west of x=505 km, 3 east of it
     arr = np.where(np.arange(100)[None, :] < 50, 1.0, 3.0).repeat(100, axis=0).astype("float32")
-    path = write_geotiff(tmp_path / "risk.tif",
-                         Grid(arr, Affine(100, 0, 500_000, 0, -100, 4_710_000), "EPSG:32643"))
+    path = write_geotiff(
+        tmp_path / "risk.tif", Grid(arr, Affine(100, 0, 500_000, 0, -100, 4_710_000), "EPSG:32643")
+    )
     with psycopg.connect(db_url) as conn:
-        sid = conn.execute("INSERT INTO surfaces (kind, path, crs, params, agency_id) VALUES "
-                           "('risk', %s, 'EPSG:32643', '{}', %s) RETURNING id",
-                           (str(path), seed.agency_a)).fetchone()[0]
+        sid = conn.execute(
+            "INSERT INTO surfaces (kind, path, crs, params, agency_id) VALUES "
+            "('risk', %s, 'EPSG:32643', '{}', %s) RETURNING id",
+            (str(path), seed.agency_a),
+        ).fetchone()[0]
     to_ll = Transformer.from_crs("EPSG:32643", "EPSG:4326", always_xy=True)
     a, b = to_ll.transform(502_000, 4_705_050), to_ll.transform(508_000, 4_705_050)
-    r = client.post("/api/v1/route-risk", json={"surface_id": sid, "threshold": 2,
-                                                "route": {"type": "LineString",
-                                                          "coordinates": [a, b]}})
+    r = client.post(
+        "/api/v1/route-risk",
+        json={
+            "surface_id": sid,
+            "threshold": 2,
+            "route": {"type": "LineString", "coordinates": [a, b]},
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     # 3 km at 1 + 3 km at 3 → mean 2, max 3; one stretch above 2, 3 km long
@@ -154,6 +190,8 @@ def test_route_risk_against_hand_values(client: TestClient, db_url: str, seed: S
     seg = body["segments"]["features"]
     assert len(seg) == 1 and seg[0]["properties"]["length_m"] == pytest.approx(3000, rel=2e-2)
     assert math.isclose(seg[0]["geometry"]["coordinates"][-1][0], b[0], rel_tol=1e-6)
-    bad = client.post("/api/v1/route-risk", json={"surface_id": sid, "route": {
-        "type": "LineString", "coordinates": [[1, 2]]}})
+    bad = client.post(
+        "/api/v1/route-risk",
+        json={"surface_id": sid, "route": {"type": "LineString", "coordinates": [[1, 2]]}},
+    )
     assert bad.status_code == 422

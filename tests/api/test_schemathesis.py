@@ -26,8 +26,12 @@ from geomon.settings import DbSettings, Settings
 from tests.api.seed import auth_headers, seed_layers
 from tests.conftest import create_database, drop_database, free_port, prepare_database
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 # Failures in other helpers' routes, reported to their owners; they make this test xfail
@@ -54,8 +58,14 @@ def own_db(pg_base_url: str) -> Iterator[str]:
 def live_server(own_db: str) -> Iterator[tuple[str, dict[str, str]]]:
     db_url = own_db
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(Settings(db=DbSettings(url=db_url))),
-                                        host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(db=DbSettings(url=db_url))),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -73,8 +83,9 @@ def api_schema(live_server: tuple[str, dict[str, str]]) -> schemathesis.schemas.
     return schema.exclude(path_regex=r"^/(auth/|login|api/v1/live)")
 
 
-def test_api_conforms(api_schema: schemathesis.schemas.BaseSchema,
-                      live_server: tuple[str, dict[str, str]]) -> None:
+def test_api_conforms(
+    api_schema: schemathesis.schemas.BaseSchema, live_server: tuple[str, dict[str, str]]
+) -> None:
     base, headers = live_server
     failures: list[str] = []
     known: list[str] = []
@@ -83,8 +94,14 @@ def test_api_conforms(api_schema: schemathesis.schemas.BaseSchema,
         op = result.ok()
 
         @given(case=op.as_strategy())
-        @settings(max_examples=5, deadline=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(
+            max_examples=5,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         def run(case: schemathesis.Case) -> None:
             nonlocal calls
             calls += 1
@@ -94,9 +111,12 @@ def test_api_conforms(api_schema: schemathesis.schemas.BaseSchema,
             run()
         except BaseException as exc:  # noqa: BLE001 - FailureGroup is an ExceptionGroup
             (known if op.label in KNOWN else failures).append(f"{op.label}: {str(exc)[:600]}")
-    print(f"schemathesis: {calls} calls over {len(list(api_schema.get_all_operations()))} "
-          "operations")
+    print(
+        f"schemathesis: {calls} calls over {len(list(api_schema.get_all_operations()))} operations"
+    )
     assert not failures, "\n\n".join(failures)
     if known:
-        pytest.xfail("known failures in other helpers' routes: " + "; ".join(
-            f"{k.split(':')[0]} ({KNOWN[k.split(':')[0]]})" for k in known))
+        pytest.xfail(
+            "known failures in other helpers' routes: "
+            + "; ".join(f"{k.split(':')[0]} ({KNOWN[k.split(':')[0]]})" for k in known)
+        )

@@ -68,7 +68,13 @@ def test_a_port_in_use_is_refused_not_shared(db_url: str) -> None:
     with listening_socket("127.0.0.1", _free_port()) as other:  # another server, reuseport too
         port = other.getsockname()[1]
         code = f"from api.workers import run_workers; run_workers('127.0.0.1', {port}, 2)"
-        proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60,
-                              env={**os.environ, "GEOMON_DB__URL": db_url},
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            timeout=60,
+            env={**os.environ, "GEOMON_DB__URL": db_url},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     assert proc.returncode != 0 and "Address already in use" in proc.stderr

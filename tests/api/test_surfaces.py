@@ -23,25 +23,28 @@ TO_LL = Transformer.from_crs("EPSG:32643", "EPSG:4326", always_xy=True)
 
 
 @pytest.fixture(scope="module")
-def surface_id(db_url: str, seed: Seed, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[int]:
+def surface_id(db_url: str, seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     arr = np.zeros((N, N), dtype="float32")
-    arr[:, N // 2:] = 10.0  # east half 10, west half 0
+    arr[:, N // 2 :] = 10.0  # east half 10, west half 0
     arr[: N // 4, :] = -9999.0  # northern quarter: nodata
     arr[N // 2, N // 4] = 7.5  # one marked cell
     west, north = CX - N / 2 * CELL, CY + N / 2 * CELL
-    path = write_geotiff(tmp_path_factory.mktemp("surf") / "risk.tif",
-                         Grid(arr, Affine(CELL, 0, west, 0, -CELL, north), "EPSG:32643", -9999.0))
+    path = write_geotiff(
+        tmp_path_factory.mktemp("surf") / "risk.tif",
+        Grid(arr, Affine(CELL, 0, west, 0, -CELL, north), "EPSG:32643", -9999.0),
+    )
     with psycopg.connect(db_url) as conn:
         sid = conn.execute(
             "INSERT INTO surfaces (kind, name, path, crs, units, params, agency_id) VALUES "
             "('risk', 'test risk', %s, 'EPSG:32643', 'score', '{}', %s) RETURNING id",
-            (str(path), seed.agency_a)).fetchone()[0]
+            (str(path), seed.agency_a),
+        ).fetchone()[0]
     yield sid
 
 
-def _pixel(client: TestClient, sid: int, x_m: float, y_m: float, z: int = 12,
-           **params: str) -> tuple[int, int, int, int]:
+def _pixel(
+    client: TestClient, sid: int, x_m: float, y_m: float, z: int = 12, **params: str
+) -> tuple[int, int, int, int]:
     lon, lat = TO_LL.transform(x_m, y_m)
     t = mercantile.tile(lon, lat, z)
     r = client.get(f"/tiles/surfaces/{sid}/{t.z}/{t.x}/{t.y}.png", params=params)
@@ -71,8 +74,10 @@ def test_tile_errors_and_etag(client: TestClient, surface_id: int) -> None:
     assert client.get(f"{base}/5/22/11.png", params={"colormap": "rainbow"}).status_code == 400
     assert client.get("/tiles/surfaces/999999/5/22/11.png").status_code == 404
     r = client.get(f"{base}/5/22/11.png")
-    assert client.get(f"{base}/5/22/11.png",
-                      headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    assert (
+        client.get(f"{base}/5/22/11.png", headers={"If-None-Match": r.headers["etag"]}).status_code
+        == 304
+    )
 
 
 def test_tilejson(client: TestClient, surface_id: int) -> None:

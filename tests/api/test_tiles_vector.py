@@ -75,8 +75,11 @@ def test_tile_holds_the_visible_incidents(client: TestClient, tmp_path: Path) ->
     assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     feats = _decode(r.content, t.z, t.x, t.y, tmp_path, "incidents")
     b = mercantile.bounds(t)
-    expected = {i for i in VISIBLE if b.west <= 70 + 0.2 * i <= b.east
-                and b.south <= 38 + 0.2 * i <= b.north}
+    expected = {
+        i
+        for i in VISIBLE
+        if b.west <= 70 + 0.2 * i <= b.east and b.south <= 38 + 0.2 * i <= b.north
+    }
     assert sorted(int(f["quantity"]) for f in feats) == sorted(expected)
     assert expected and all(f["category"] == "seizure" for f in feats)
 
@@ -88,8 +91,9 @@ def test_hotspot_run_layer(client: TestClient, seed: Seed, tmp_path: Path) -> No
     assert sorted(int(f["cell_id"]) for f in feats) == list(range(12))
 
 
-def test_etag_304_and_invalidation_on_write(client: TestClient, db_url: str, seed: Seed,
-                                            tmp_path: Path) -> None:
+def test_etag_304_and_invalidation_on_write(
+    client: TestClient, db_url: str, seed: Seed, tmp_path: Path
+) -> None:
     t = mercantile.tile(71.0, 39.0, 5)
     url = f"/tiles/incidents/{t.z}/{t.x}/{t.y}.mvt"
     first = client.get(url)
@@ -102,13 +106,16 @@ def test_etag_304_and_invalidation_on_write(client: TestClient, db_url: str, see
         conn.execute(
             "INSERT INTO incidents (agency_id, category, quantity, occurred_at, geom, source) "
             "VALUES (%s, 'detention', 999, now(), ST_SetSRID(ST_MakePoint(71, 39), 4326), "
-            "'tile-test')", (seed.agency_a,))
+            "'tile-test')",
+            (seed.agency_a,),
+        )
     try:
         fresh = client.get(url, headers={"If-None-Match": etag})
         assert fresh.status_code == 200 and fresh.headers["etag"] != etag
         assert fresh.headers["x-tile-cache"] == "miss"
-        qty = [int(f["quantity"]) for f in _decode(fresh.content, t.z, t.x, t.y, tmp_path,
-                                                   "incidents")]
+        qty = [
+            int(f["quantity"]) for f in _decode(fresh.content, t.z, t.x, t.y, tmp_path, "incidents")
+        ]
         assert 999 in qty
     finally:
         with psycopg.connect(db_url) as conn:
@@ -123,13 +130,13 @@ def test_tiles_differ_per_agency(client: TestClient, db_url: str, tmp_path: Path
     mine = client.get(url)
     theirs = client.get(url, headers=auth_headers(db_url, role="viewer", agency="TJK-BS"))
     assert mine.headers["etag"] != theirs.headers["etag"]
-    q = {int(f["quantity"]) for f in _decode(theirs.content, t.z, t.x, t.y, tmp_path,
-                                              "incidents")}
+    q = {int(f["quantity"]) for f in _decode(theirs.content, t.z, t.x, t.y, tmp_path, "incidents")}
     assert q and all(i % 5 == 0 for i in q)
 
 
-def test_tracks_tile_shows_todays_fixes_only(client: TestClient, db_url: str, seed: Seed,
-                                             tmp_path: Path) -> None:
+def test_tracks_tile_shows_todays_fixes_only(
+    client: TestClient, db_url: str, seed: Seed, tmp_path: Path
+) -> None:
     dev = seed.devices["kg-2"]
     t = mercantile.tile(73.05, 40.55, 9)
     url = f"/tiles/tracks/{t.z}/{t.x}/{t.y}.mvt"
@@ -139,11 +146,16 @@ def test_tracks_tile_shows_todays_fixes_only(client: TestClient, db_url: str, se
         conn.execute(
             "INSERT INTO positions (device_id, fix_time, geom, valid) SELECT %s, "
             "now() - g * interval '1 minute', ST_SetSRID(ST_MakePoint(73.0 + g * 0.001, "
-            "40.5 + g * 0.001), 4326), true FROM generate_series(1, 5) g", (dev,))
+            "40.5 + g * 0.001), 4326), true FROM generate_series(1, 5) g",
+            (dev,),
+        )
     try:
         after = _decode(client.get(url).content, t.z, t.x, t.y, tmp_path / "2", "tracks")
         assert [(int(f["device_id"]), int(f["n_fixes"])) for f in after] == [(dev, 5)]
     finally:
         with psycopg.connect(db_url) as conn:
-            conn.execute("DELETE FROM positions WHERE device_id = %s AND fix_time > now() - "
-                         "interval '1 hour'", (dev,))
+            conn.execute(
+                "DELETE FROM positions WHERE device_id = %s AND fix_time > now() - "
+                "interval '1 hour'",
+                (dev,),
+            )

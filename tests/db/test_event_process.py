@@ -31,8 +31,13 @@ def test_spans_survive_the_pipe_exactly() -> None:
 def _setup(db_url: str) -> int:
     agency = "P" + uuid.uuid4().hex[:6].upper()
     with psycopg.connect(db_url) as conn:
-        upsert_zone(conn, agency=agency, name="r", kind="restricted",
-                    geom_wkb=shapely.to_wkb(box(20.0, 20.0, 20.1, 20.1)))
+        upsert_zone(
+            conn,
+            agency=agency,
+            name="r",
+            kind="restricted",
+            geom_wkb=shapely.to_wkb(box(20.0, 20.0, 20.1, 20.1)),
+        )
         return add_device(conn, uid=uuid.uuid4().hex[:12], kind="tracker", agency=agency).id
 
 
@@ -41,8 +46,13 @@ async def _drive(db_url: str, events: EventProcess, dev: int, minutes: range) ->
     from minute 20; each fix written and announced like a batch."""
     for m in minutes:
         lon = 19.95 + 0.01 * m if m < 20 else 20.14 - 0.01 * (m - 20)
-        rows = [stage_row(dev, Position("x", T0 + timedelta(minutes=m), 20.05, lon,
-                                        speed_mps=3.0), datetime.now(UTC))]
+        rows = [
+            stage_row(
+                dev,
+                Position("x", T0 + timedelta(minutes=m), 20.05, lon, speed_mps=3.0),
+                datetime.now(UTC),
+            )
+        ]
         async with await psycopg.AsyncConnection.connect(db_url) as conn, conn.transaction():
             await write_positions(conn, rows)
         await events(spans_of(rows))
@@ -50,9 +60,13 @@ async def _drive(db_url: str, events: EventProcess, dev: int, minutes: range) ->
 
 def _kinds(db_url: str, dev: int) -> list[tuple[str, int]]:
     with psycopg.connect(db_url) as conn:
-        return [(k, int((t - T0).total_seconds() // 60)) for k, t in conn.execute(
-            "SELECT kind, occurred_at FROM events WHERE device_id = %s ORDER BY occurred_at",
-            (dev,))]
+        return [
+            (k, int((t - T0).total_seconds() // 60))
+            for k, t in conn.execute(
+                "SELECT kind, occurred_at FROM events WHERE device_id = %s ORDER BY occurred_at",
+                (dev,),
+            )
+        ]
 
 
 async def _wait_for(db_url: str, dev: int, n: int, timeout: float = 30.0) -> list:

@@ -35,15 +35,24 @@ def _track(seed: int) -> list[Fix]:
             lon, speed = 10.05, 0.1
         else:
             lon, speed = 10.05 + 0.004 * (m - 50), 5.0
-        attrs = {"jamming": 1 if 60 <= m < 70 or 90 <= m < 95 else 0,
-                 "ignition": rng.random() < 0.5, "io": {"21": rng.randrange(5)}}
+        attrs = {
+            "jamming": 1 if 60 <= m < 70 or 90 <= m < 95 else 0,
+            "ignition": rng.random() < 0.5,
+            "io": {"21": rng.randrange(5)},
+        }
         fixes.append((m, lon, 10.05 + rng.uniform(-1e-4, 1e-4), speed, attrs))
     return fixes
 
 
 def _rows(dev: int, fixes: list[Fix]) -> list[bytes]:
-    return [stage_row(dev, Position("x", T0 + timedelta(minutes=m), lat, lon, speed_mps=v,
-                                    attrs=a), datetime.now(UTC)) for m, lon, lat, v, a in fixes]
+    return [
+        stage_row(
+            dev,
+            Position("x", T0 + timedelta(minutes=m), lat, lon, speed_mps=v, attrs=a),
+            datetime.now(UTC),
+        )
+        for m, lon, lat, v, a in fixes
+    ]
 
 
 async def _write(db_url: str, rows: list[bytes]) -> None:
@@ -53,18 +62,30 @@ async def _write(db_url: str, rows: list[bytes]) -> None:
 
 def _events(db_url: str, dev: int) -> list[tuple]:
     with psycopg.connect(db_url) as conn:
-        return [(k, int((t - T0).total_seconds() // 60), s, st) for k, t, s, st in conn.execute(
-            "SELECT kind, occurred_at, severity, state FROM events WHERE device_id = %s "
-            "ORDER BY occurred_at, kind, state", (dev,)).fetchall()]
+        return [
+            (k, int((t - T0).total_seconds() // 60), s, st)
+            for k, t, s, st in conn.execute(
+                "SELECT kind, occurred_at, severity, state FROM events WHERE device_id = %s "
+                "ORDER BY occurred_at, kind, state",
+                (dev,),
+            ).fetchall()
+        ]
 
 
 def _setup(db_url: str) -> tuple[int, int]:
     agency = "W" + uuid.uuid4().hex[:6].upper()
     with psycopg.connect(db_url) as conn:
-        upsert_zone(conn, agency=agency, name="strip", kind="border_strip",
-                    geom_wkb=shapely.to_wkb(box(10.0, 10.0, 10.1, 10.1)))
-        return tuple(add_device(conn, uid=uuid.uuid4().hex[:12], kind="tracker",
-                                agency=agency).id for _ in range(2))  # type: ignore[return-value]
+        upsert_zone(
+            conn,
+            agency=agency,
+            name="strip",
+            kind="border_strip",
+            geom_wkb=shapely.to_wkb(box(10.0, 10.0, 10.1, 10.1)),
+        )
+        return tuple(
+            add_device(conn, uid=uuid.uuid4().hex[:12], kind="tracker", agency=agency).id
+            for _ in range(2)
+        )  # type: ignore[return-value]
 
 
 async def _feed(db_url: str, hook: EventHook, dev: int, batches: list[list[Fix]]) -> None:
@@ -80,7 +101,7 @@ def _batches(fixes: list[Fix], seed: int) -> list[list[Fix]]:
     live, late, out, i = list(fixes), [], [], 0
     while i < len(live):
         n = rng.randint(1, 6)
-        batch = live[i:i + n]
+        batch = live[i : i + n]
         i += n
         if rng.random() < 0.15 and len(batch) > 1:
             late.append(batch.pop(0))
@@ -117,15 +138,17 @@ async def test_fixes_written_behind_the_cache_force_a_full_reload(db_url: str) -
     fix at minute 25 breaks a stop that began at 20, so the stop event is due at 46, not 40."""
     cached_dev, full_dev = _setup(db_url)
     cached, full = EventHook(db_url, gather_s=0), EventHook(db_url, cache_rows=0, gather_s=0)
-    fixes = [(m, 9.95 + 0.01 * m if m < 10 else 10.05, 10.05,
-              4.0 if m < 20 or m == 25 else 0.1, {}) for m in range(61)]
+    fixes = [
+        (m, 9.95 + 0.01 * m if m < 10 else 10.05, 10.05, 4.0 if m < 20 or m == 25 else 0.1, {})
+        for m in range(61)
+    ]
     even, odd = fixes[0:40:2], fixes[1:37:2]  # all older than the cached last fix (38)
     for dev, hook in ((cached_dev, cached), (full_dev, full)):
-        await _feed(db_url, hook, dev, [even[i:i + 5] for i in range(0, len(even), 5)])
+        await _feed(db_url, hook, dev, [even[i : i + 5] for i in range(0, len(even), 5)])
         await _write(db_url, _rows(dev, odd))  # behind the hook's back: no hook runs
     misses = cached._cache.misses
     for dev, hook in ((cached_dev, cached), (full_dev, full)):
-        await _feed(db_url, hook, dev, [fixes[i:i + 4] for i in range(40, 61, 4)])
+        await _feed(db_url, hook, dev, [fixes[i : i + 4] for i in range(40, 61, 4)])
     assert cached._cache.misses == misses + 1  # the first batch after: reloaded in full
     want = _events(db_url, full_dev)
     assert [m for k, m, *_ in want if k == "stop_in_zone"] == [46]

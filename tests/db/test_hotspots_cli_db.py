@@ -26,9 +26,9 @@ def env(db_url: str, tmp_path_factory) -> dict[str, str]:
             "SELECT %s, 'hs-cli', timestamptz '2025-01-01' + (g %% 300) * interval '1 day', "
             "ST_SetSRID(ST_MakePoint(x, y), 4326) FROM unnest(%s::float8[], %s::float8[]) "
             "WITH ORDINALITY AS u(x, y, g)",
-            (agency, rng.normal(68.8, 0.1, 300).tolist(), rng.normal(38.6, 0.1, 300).tolist()))
-    return {"GEOMON_DB__URL": db_url,
-            "GEOMON_DATA_DIR": str(tmp_path_factory.mktemp("cli-data"))}
+            (agency, rng.normal(68.8, 0.1, 300).tolist(), rng.normal(38.6, 0.1, 300).tolist()),
+        )
+    return {"GEOMON_DB__URL": db_url, "GEOMON_DATA_DIR": str(tmp_path_factory.mktemp("cli-data"))}
 
 
 def _ok(args: list[str], env: dict[str, str]) -> str:
@@ -38,9 +38,28 @@ def _ok(args: list[str], env: dict[str, str]) -> str:
 
 
 def test_run_show_rerun_delete(env) -> None:
-    out = _ok(["run", "gistar", "--category", "hs-cli", "--agency", "TJK-CLI",
-               "--bbox", "68,38,69.5,39.2", "--cell-size", "5000", "--distance-band", "12000",
-               "--fdr", "--until", "2026-01-01T00:00:00Z", "--as", "analyst-x"], env)
+    out = _ok(
+        [
+            "run",
+            "gistar",
+            "--category",
+            "hs-cli",
+            "--agency",
+            "TJK-CLI",
+            "--bbox",
+            "68,38,69.5,39.2",
+            "--cell-size",
+            "5000",
+            "--distance-band",
+            "12000",
+            "--fdr",
+            "--until",
+            "2026-01-01T00:00:00Z",
+            "--as",
+            "analyst-x",
+        ],
+        env,
+    )
     run_id = int(re.search(r"run (\d+) \(gistar\): 300 points", out).group(1))  # type: ignore
     assert "CRS EPSG:32642" in out
     shown = json.loads(_ok(["show", str(run_id)], env))
@@ -57,12 +76,24 @@ def test_run_show_rerun_delete(env) -> None:
 
 
 def test_bad_parameters_are_messages_not_tracebacks(env) -> None:
-    for args in (["run", "gistar", "--bbox", "1,2,3"],
-                 ["run", "gistar", "--country", "TJK", "--bbox", "68,38,69,39"],
-                 ["run", "gistar", "--border", "TJK-UZB"],
-                 ["run", "gistar", "--country", "XXX"],
-                 ["run", "ehsa", "--category", "hs-cli", "--bbox", "68,38,69.5,39.2",
-                  "--since", "2025-01-01", "--until", "2025-02-01"]):
+    for args in (
+        ["run", "gistar", "--bbox", "1,2,3"],
+        ["run", "gistar", "--country", "TJK", "--bbox", "68,38,69,39"],
+        ["run", "gistar", "--border", "TJK-UZB"],
+        ["run", "gistar", "--country", "XXX"],
+        [
+            "run",
+            "ehsa",
+            "--category",
+            "hs-cli",
+            "--bbox",
+            "68,38,69.5,39.2",
+            "--since",
+            "2025-01-01",
+            "--until",
+            "2025-02-01",
+        ],
+    ):
         result = runner.invoke(app, args, env=env)
         assert result.exit_code != 0 and "Traceback" not in result.output, args
         assert result.exception is None or isinstance(result.exception, SystemExit), args

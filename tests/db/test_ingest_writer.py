@@ -27,8 +27,16 @@ def _uid() -> str:
 
 
 def _fix(uid: str, i: int, *, lat: float = 42.87, attrs: dict | None = None) -> Position:
-    return Position(uid, T0 + timedelta(seconds=10 * i), lat + i * 1e-4, 74.6, speed_mps=5.0,
-                    satellites=9, attrs=attrs or {}, protocol="test")
+    return Position(
+        uid,
+        T0 + timedelta(seconds=10 * i),
+        lat + i * 1e-4,
+        74.6,
+        speed_mps=5.0,
+        satellites=9,
+        attrs=attrs or {},
+        protocol="test",
+    )
 
 
 def _register(db_url: str, uid: str, kind: str = "tracker") -> int:
@@ -44,8 +52,9 @@ def _count(db_url: str, sql: str, *args: object) -> int:
 
 
 def _settings(tmp_path: Path, **kw: object) -> IngestSettings:
-    return IngestSettings(spool_dir=tmp_path / "spool", batch_max_ms=5, spool_after_ms=300,
-                          db_probe_ms=100, **kw)
+    return IngestSettings(
+        spool_dir=tmp_path / "spool", batch_max_ms=5, spool_after_ms=300, db_probe_ms=100, **kw
+    )
 
 
 async def _run(writer: BatchWriter, coro):  # noqa: ANN001, ANN202
@@ -73,10 +82,18 @@ def test_commit_duplicates_conflicts_and_late_data(db_url: str, tmp_path: Path) 
     assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 8
     assert counters.get("positions_duplicate") == 2
     assert counters.get("positions_conflict") == 1
-    assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s "
-                  "AND error LIKE 'conflicting resend%%'", str(dev)) == 1
-    latest = _count(db_url, "SELECT extract(epoch FROM fix_time) FROM device_latest "
-                    "WHERE device_id=%s", dev)
+    assert (
+        _count(
+            db_url,
+            "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s "
+            "AND error LIKE 'conflicting resend%%'",
+            str(dev),
+        )
+        == 1
+    )
+    latest = _count(
+        db_url, "SELECT extract(epoch FROM fix_time) FROM device_latest WHERE device_id=%s", dev
+    )
     assert latest == int((T0 + timedelta(seconds=90)).timestamp())  # not moved back by late
 
 
@@ -99,9 +116,10 @@ def test_observations_and_alarm_events(db_url: str, tmp_path: Path) -> None:
     uid = _uid()
     sensor = _register(db_url, uid, kind="sensor")
     w = BatchWriter(db_url, _settings(tmp_path))
-    obs = [Observation(uid, T0, "vehicle_count", value=12.0),
-           Observation(uid, T0, "radiation_alarm", value=3.2, lat=42.9, lon=74.6,
-                       attrs={"lane": 2})]
+    obs = [
+        Observation(uid, T0, "vehicle_count", value=12.0),
+        Observation(uid, T0, "radiation_alarm", value=3.2, lat=42.9, lon=74.6, attrs={"lane": 2}),
+    ]
 
     async def scenario() -> None:
         assert await w.submit_observations(obs) == 2
@@ -109,8 +127,15 @@ def test_observations_and_alarm_events(db_url: str, tmp_path: Path) -> None:
 
     asyncio.run(_run(w, scenario()))
     assert _count(db_url, "SELECT count(*) FROM observations WHERE sensor_id=%s", sensor) == 2
-    assert _count(db_url, "SELECT count(*) FROM events WHERE device_id=%s AND kind="
-                  "'sensor_alarm' AND severity='critical' AND attrs->>'lane'='2'", sensor) == 1
+    assert (
+        _count(
+            db_url,
+            "SELECT count(*) FROM events WHERE device_id=%s AND kind="
+            "'sensor_alarm' AND severity='critical' AND attrs->>'lane'='2'",
+            sensor,
+        )
+        == 1
+    )
 
 
 def test_spool_while_database_down_then_replay_once(db_url: str, tmp_path: Path) -> None:
@@ -146,8 +171,7 @@ def test_overloaded_when_queue_full(db_url: str, tmp_path: Path) -> None:
         asyncio.run(_run(w, w.submit([_fix("X", i) for i in range(101)])))
 
 
-def test_sensor_alarm_is_announced_and_queued_for_notification(db_url: str,
-                                                                 tmp_path: Path) -> None:
+def test_sensor_alarm_is_announced_and_queued_for_notification(db_url: str, tmp_path: Path) -> None:
     """A BCP alarm is an event like any other: NOTIFY geomon_events on commit (live stream,
     map) and one delivery per matching webhook/MQTT target."""
     import json
@@ -157,25 +181,35 @@ def test_sensor_alarm_is_announced_and_queued_for_notification(db_url: str,
     uid = _uid()
     sensor = _register(db_url, uid, kind="sensor")
     with psycopg.connect(db_url) as c:
-        target = add_target(c, channel="webhook", url="http://127.0.0.1:9/hook",
-                            agency="TEST-W", min_severity="critical", kinds=["sensor_alarm"])
+        target = add_target(
+            c,
+            channel="webhook",
+            url="http://127.0.0.1:9/hook",
+            agency="TEST-W",
+            min_severity="critical",
+            kinds=["sensor_alarm"],
+        )
     listener = psycopg.connect(db_url, autocommit=True)
     listener.execute("LISTEN geomon_events")
     w = BatchWriter(db_url, _settings(tmp_path))
-    obs = [Observation(uid, T0 + timedelta(minutes=5), "intrusion", text="fence 3",
-                       lat=39.4, lon=73.3)]
+    obs = [
+        Observation(uid, T0 + timedelta(minutes=5), "intrusion", text="fence 3", lat=39.4, lon=73.3)
+    ]
     asyncio.run(_run(w, w.submit_observations(obs)))
     ids = []
     for note in listener.notifies(timeout=5, stop_after=1):
         ids += json.loads(note.payload)["events"]
     listener.close()
     with psycopg.connect(db_url) as c:
-        event = c.execute("SELECT id, severity FROM events WHERE device_id = %s "
-                          "AND kind = 'sensor_alarm'", (sensor,)).fetchone()
+        event = c.execute(
+            "SELECT id, severity FROM events WHERE device_id = %s AND kind = 'sensor_alarm'",
+            (sensor,),
+        ).fetchone()
         assert event is not None and event[1] == "critical"
         assert event[0] in ids
-        queued = c.execute("SELECT count(*) FROM notification_deliveries WHERE event_id = %s",
-                           (event[0],)).fetchone()
+        queued = c.execute(
+            "SELECT count(*) FROM notification_deliveries WHERE event_id = %s", (event[0],)
+        ).fetchone()
         # the session database is shared: leave no target for the notifier tests to deliver to
         c.execute("DELETE FROM notification_targets WHERE id = %s", (target,))
     assert queued == (1,)
@@ -194,14 +228,19 @@ def test_batch_closes_when_idle_not_only_at_its_deadline(db_url: str, tmp_path: 
         batches.append(set(spans))
 
     def writer(idle_ms: float) -> BatchWriter:
-        return BatchWriter(db_url, IngestSettings(spool_dir=tmp_path / f"spool{idle_ms}",
-                                                  batch_max_ms=3000, batch_idle_ms=idle_ms),
-                           on_committed=on_committed)
+        return BatchWriter(
+            db_url,
+            IngestSettings(
+                spool_dir=tmp_path / f"spool{idle_ms}", batch_max_ms=3000, batch_idle_ms=idle_ms
+            ),
+            on_committed=on_committed,
+        )
 
     async def burst(w: BatchWriter) -> float:
         async def later(i: int) -> int:
             await asyncio.sleep(0.01 * i)  # 10 ms apart: within the idle gap
             return await w.submit([_fix(uids[i], i)])
+
         t = asyncio.get_running_loop().time()
         assert await asyncio.gather(*(later(i) for i in range(3))) == [1, 1, 1]
         return asyncio.get_running_loop().time() - t
@@ -231,12 +270,23 @@ def test_binary_copy_rows_store_every_field_exactly(db_url: str, tmp_path: Path)
     dev = _register(db_url, uid)
     t = datetime(2026, 11, 1, 8, 0, 0, 123457, tzinfo=UTC)
     fixes = [
-        Position(uid, t, -33.8688, 151.2093, speed_mps=12.5, course_deg=359.9,
-                 altitude_m=-12.25, hdop=0.8, satellites=12, protocol="teltonika",
-                 attrs={"io": {"239": 1}, "name": "Қорғас ✓", "v": 13.8, "list": [1, None]},
-                 raw=bytes(range(256))),
-        Position(uid, t + timedelta(microseconds=1), 89.999999, -179.999999, valid=False,
-                 protocol="nmea"),
+        Position(
+            uid,
+            t,
+            -33.8688,
+            151.2093,
+            speed_mps=12.5,
+            course_deg=359.9,
+            altitude_m=-12.25,
+            hdop=0.8,
+            satellites=12,
+            protocol="teltonika",
+            attrs={"io": {"239": 1}, "name": "Қорғас ✓", "v": 13.8, "list": [1, None]},
+            raw=bytes(range(256)),
+        ),
+        Position(
+            uid, t + timedelta(microseconds=1), 89.999999, -179.999999, valid=False, protocol="nmea"
+        ),
     ]
     w = BatchWriter(db_url, _settings(tmp_path))
     assert asyncio.run(_run(w, w.submit(fixes))) == 1  # the invalid fix is dropped …
@@ -246,11 +296,25 @@ def test_binary_copy_rows_store_every_field_exactly(db_url: str, tmp_path: Path)
         rows = c.execute(
             "SELECT fix_time, ST_Y(geom), ST_X(geom), ST_SRID(geom), speed_mps, course_deg, "
             "altitude_m, hdop, satellites, valid, protocol, attrs, raw, received_at "
-            "FROM positions WHERE device_id = %s ORDER BY fix_time", (dev,)).fetchall()
+            "FROM positions WHERE device_id = %s ORDER BY fix_time",
+            (dev,),
+        ).fetchall()
     assert [r[:11] for r in rows] == [
         (t, -33.8688, 151.2093, 4326, 12.5, 359.9, -12.25, 0.8, 12, True, "teltonika"),
-        (t + timedelta(microseconds=1), 89.999999, -179.999999, 4326, None, None, None, None,
-         None, False, "nmea")]
+        (
+            t + timedelta(microseconds=1),
+            89.999999,
+            -179.999999,
+            4326,
+            None,
+            None,
+            None,
+            None,
+            None,
+            False,
+            "nmea",
+        ),
+    ]
     assert rows[0][11] == fixes[0].attrs and rows[1][11] == {}
     assert rows[0][12] == bytes(range(256)) and rows[1][12] is None
     assert all(abs((r[13] - datetime.now(UTC)).total_seconds()) < 120 for r in rows)
@@ -266,8 +330,10 @@ def test_a_key_repeated_within_one_batch_is_stored_once(db_url: str, tmp_path: P
     fixes = [_fix(uid, 3), _fix(uid, 3, lat=42.87005), _fix(uid, 4)]
     assert asyncio.run(_run(w, w.submit(fixes))) == 3
     with psycopg.connect(db_url) as c:
-        rows = c.execute("SELECT fix_time, ST_Y(geom) FROM positions WHERE device_id = %s "
-                         "ORDER BY fix_time", (dev,)).fetchall()
+        rows = c.execute(
+            "SELECT fix_time, ST_Y(geom) FROM positions WHERE device_id = %s ORDER BY fix_time",
+            (dev,),
+        ).fetchall()
     assert [round(lat, 5) for _, lat in rows] == [42.8703, 42.8704]  # the first of the two
     assert counters.get("positions_committed") == 2 and counters.get("positions_duplicate") == 1
 
@@ -285,5 +351,12 @@ def test_a_row_the_encoder_refuses_is_isolated_too(db_url: str, tmp_path: Path) 
     assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 3
     assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s", uid) == 1
     assert counters.get("rejected_rows", reason="ValueError") == 1
-    assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s "
-                  "AND error LIKE %s", uid, "ValueError: position of % does not fit%") == 1
+    assert (
+        _count(
+            db_url,
+            "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s AND error LIKE %s",
+            uid,
+            "ValueError: position of % does not fit%",
+        )
+        == 1
+    )

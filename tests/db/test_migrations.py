@@ -37,8 +37,9 @@ def test_upgrade_then_downgrade_to_empty(empty_db_url: str) -> None:
 def test_head_matches_metadata(db_url: str) -> None:
     engine = create_engine(migrate.sqlalchemy_url(db_url), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        ctx = MigrationContext.configure(connection, opts={
-            "include_object": include_object, "compare_type": True})
+        ctx = MigrationContext.configure(
+            connection, opts={"include_object": include_object, "compare_type": True}
+        )
         diffs = compare_metadata(ctx, metadata)
     engine.dispose()
     assert diffs == []
@@ -49,14 +50,17 @@ def test_positions_is_partitioned_with_unique_key_and_gist(conn: psycopg.Connect
         "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'positions'::regclass"
     ).fetchone()
     assert row == ("r",)
-    idx = dict(conn.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'positions'"
-    ).fetchall())
+    idx = dict(
+        conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'positions'"
+        ).fetchall()
+    )
     assert "(device_id, fix_time)" in idx["pk_positions"]
     assert "USING gist (geom, fix_time)" in idx["ix_positions_geom_fix_time"]
 
 
 def test_events_geometries_have_a_gist_index(conn: psycopg.Connection) -> None:
-    row = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_geom'"
-                       ).fetchone()
+    row = conn.execute(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_geom'"
+    ).fetchone()
     assert row is not None and "USING gist (geom)" in row[0]

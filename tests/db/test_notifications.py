@@ -48,17 +48,31 @@ async def _event(db_url: str, agency: str, severity: str = "critical") -> int:
     with psycopg.connect(db_url) as conn:
         d = add_device(conn, uid=uuid.uuid4().hex[:12], kind="tracker", agency=agency)
     async with await psycopg.AsyncConnection.connect(db_url) as conn:
-        ids = await ev.insert_events(conn, [EventDraft(
-            kind="border_cross", severity=severity, device_id=d.id,
-            occurred_at=datetime.now(UTC), lon=68.0, lat=37.0,
-            key=f"test:{uuid.uuid4().hex}", attrs={"border": "AFG-TJK"})], {d.id: d.agency_id})
+        ids = await ev.insert_events(
+            conn,
+            [
+                EventDraft(
+                    kind="border_cross",
+                    severity=severity,
+                    device_id=d.id,
+                    occurred_at=datetime.now(UTC),
+                    lon=68.0,
+                    lat=37.0,
+                    key=f"test:{uuid.uuid4().hex}",
+                    attrs={"border": "AFG-TJK"},
+                )
+            ],
+            {d.id: d.agency_id},
+        )
         await conn.commit()
         return ids[0]
 
 
 async def _drain(db_url: str, **kw: object) -> int:
-    async with await psycopg.AsyncConnection.connect(db_url) as conn, \
-            httpx.AsyncClient(timeout=5) as client:
+    async with (
+        await psycopg.AsyncConnection.connect(db_url) as conn,
+        httpx.AsyncClient(timeout=5) as client,
+    ):
         return await deliver_due(conn, client, **kw)  # type: ignore[arg-type]
 
 
@@ -73,8 +87,13 @@ async def test_webhook_signed_retried_and_logged(db_url: str) -> None:
     agency = "W" + uuid.uuid4().hex[:6]
     try:
         with psycopg.connect(db_url) as conn:
-            add_target(conn, channel="webhook", agency=agency, secret=SECRET,
-                       url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+            add_target(
+                conn,
+                channel="webhook",
+                agency=agency,
+                secret=SECRET,
+                url=f"http://127.0.0.1:{server.server_address[1]}/hook",
+            )
         info_id = await _event(db_url, agency, severity="info")  # below min_severity: not sent
         event_id = await _event(db_url, agency)
         assert await _drain(db_url, base_s=0.05) == 1  # first attempt: HTTP 500
@@ -103,8 +122,11 @@ async def test_mqtt_publish_to_a_real_broker(db_url: str, tmp_path: Path) -> Non
     port = free_port()
     conf = tmp_path / "m.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", str(conf)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    broker = subprocess.Popen(
+        ["/usr/sbin/mosquitto", "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     got: list[bytes] = []
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     sub.on_message = lambda c, u, m: got.append(m.payload)
@@ -120,8 +142,12 @@ async def test_mqtt_publish_to_a_real_broker(db_url: str, tmp_path: Path) -> Non
         time.sleep(0.3)
         agency = "M" + uuid.uuid4().hex[:6]
         with psycopg.connect(db_url) as conn:
-            add_target(conn, channel="mqtt", agency=agency,
-                       url=f"mqtt://127.0.0.1:{port}/geomon/test/events")
+            add_target(
+                conn,
+                channel="mqtt",
+                agency=agency,
+                url=f"mqtt://127.0.0.1:{port}/geomon/test/events",
+            )
         event_id = await _event(db_url, agency)
         assert await _drain(db_url) == 1
         for _ in range(50):

@@ -25,12 +25,15 @@ def test_fix_without_partition_is_kept_and_moved(conn: psycopg.Connection) -> No
     assert "positions_201903" not in existing_partitions(conn)
     conn.execute(
         "INSERT INTO positions (device_id, fix_time, geom) VALUES "
-        "(%s, %s, ST_SetSRID(ST_MakePoint(69.2, 41.3), 4326))", (dev.id, t))
+        "(%s, %s, ST_SetSRID(ST_MakePoint(69.2, 41.3), 4326))",
+        (dev.id, t),
+    )
     conn.commit()
     assert _where(conn, dev.id, t) == "positions_default"
     assert ensure_month(conn, date(2019, 3, 1)) is True
     assert _where(conn, dev.id, t) == "positions_201903"
     assert ensure_month(conn, date(2019, 3, 1)) is False
-    count = conn.execute("SELECT count(*) FROM positions WHERE device_id = %s",
-                         (dev.id,)).fetchone()
+    count = conn.execute(
+        "SELECT count(*) FROM positions WHERE device_id = %s", (dev.id,)
+    ).fetchone()
     assert count == (1,)

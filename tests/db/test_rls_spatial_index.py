@@ -17,22 +17,29 @@ from tests.helpers.agency_data import AgencyData, seed_agency
 @pytest.fixture(scope="module")
 def agencies(db_url: str) -> tuple[AgencyData, AgencyData]:
     with psycopg.connect(db_url) as conn:
-        if not conn.execute("SELECT proleakproof FROM pg_proc WHERE oid = "
-                            "'geometry_overlaps(geometry, geometry)'::regprocedure").fetchone()[0]:
-            pytest.skip("&& is not LEAKPROOF in this database: run scripts/dev-db as root "
-                        "(or the ALTER FUNCTION of docs/security.md as a superuser)")
+        if not conn.execute(
+            "SELECT proleakproof FROM pg_proc WHERE oid = "
+            "'geometry_overlaps(geometry, geometry)'::regprocedure"
+        ).fetchone()[0]:
+            pytest.skip(
+                "&& is not LEAKPROOF in this database: run scripts/dev-db as root "
+                "(or the ALTER FUNCTION of docs/security.md as a superuser)"
+            )
         return seed_agency(conn, 0), seed_agency(conn, 1)
 
 
 @pytest.fixture
-def app_conn(app_db_url: str, agencies: tuple[AgencyData, AgencyData]
-             ) -> Iterator[psycopg.Connection]:
+def app_conn(
+    app_db_url: str, agencies: tuple[AgencyData, AgencyData]
+) -> Iterator[psycopg.Connection]:
     with psycopg.connect(app_db_url) as c:
-        c.execute("SELECT set_config('geomon.system', 'off', true), "
-                  "set_config('geomon.agency_id', %s, true), "
-                  "set_config('geomon.role', 'viewer', true), "
-                  "set_config('enable_seqscan', 'off', true)",  # small tables: force the choice
-                  (str(agencies[0].agency_id),))
+        c.execute(
+            "SELECT set_config('geomon.system', 'off', true), "
+            "set_config('geomon.agency_id', %s, true), "
+            "set_config('geomon.role', 'viewer', true), "
+            "set_config('enable_seqscan', 'off', true)",  # small tables: force the choice
+            (str(agencies[0].agency_id),),
+        )
         yield c
 
 
@@ -52,11 +59,11 @@ def _index_conds(conn: psycopg.Connection, query: str, params: dict[str, object]
 
 
 def test_ogc_bbox_filter_uses_the_gist_index_and_sees_only_own_rows(
-        app_conn: psycopg.Connection, agencies: tuple[AgencyData, AgencyData]) -> None:
+    app_conn: psycopg.Connection, agencies: tuple[AgencyData, AgencyData]
+) -> None:
     spec = features.STATIC["incidents"]
     params: dict[str, object] = {}
-    where = " AND ".join(features._where(spec, features.ItemQuery(((-180, -90, 180, 90),)),
-                                         params))
+    where = " AND ".join(features._where(spec, features.ItemQuery(((-180, -90, 180, 90),)), params))
     query = f"SELECT s.source FROM ({spec.source}) s WHERE {where}"
     assert any("geom &&" in c for c in _index_conds(app_conn, query, params))
     sources = {r[0] for r in app_conn.execute(query, params).fetchall()}  # type: ignore[arg-type]
@@ -65,7 +72,8 @@ def test_ogc_bbox_filter_uses_the_gist_index_and_sees_only_own_rows(
 
 
 def test_tile_envelope_filter_on_positions_uses_the_gist_index(
-        app_conn: psycopg.Connection, agencies: tuple[AgencyData, AgencyData]) -> None:
+    app_conn: psycopg.Connection, agencies: tuple[AgencyData, AgencyData]
+) -> None:
     a, b = agencies
     tile = mercantile.tile(a.lon, a.lat, 12)
     env = "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625), 4326)"

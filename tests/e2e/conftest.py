@@ -26,13 +26,23 @@ class Server:
 @pytest.fixture(scope="module")
 def server(db_url: str, output_dir) -> Iterator[Server]:
     api_port, nmea_port = free_port(), free_port()
-    env = dict(os.environ, GEOMON_DB__URL=db_url, GEOMON_API__PORT=str(api_port),
-               GEOMON_INGEST__NMEA_TCP=f"127.0.0.1:{nmea_port}",
-               GEOMON_INGEST__BATCH_MAX_MS="20", GEOMON_API__ASSETS_DIR=str(ROOT / "node_modules"),
-               GEOMON_REFERENCE_DIR=str(ROOT / "data" / "reference"))
+    env = dict(
+        os.environ,
+        GEOMON_DB__URL=db_url,
+        GEOMON_API__PORT=str(api_port),
+        GEOMON_INGEST__NMEA_TCP=f"127.0.0.1:{nmea_port}",
+        GEOMON_INGEST__BATCH_MAX_MS="20",
+        GEOMON_API__ASSETS_DIR=str(ROOT / "node_modules"),
+        GEOMON_REFERENCE_DIR=str(ROOT / "data" / "reference"),
+    )
     log = (output_dir / f"server-{api_port}.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "geomon.cli", "serve"], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geomon.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{api_port}"
     try:
         _wait_until_up(base, nmea_port, proc)

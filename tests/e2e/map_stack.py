@@ -22,8 +22,12 @@ import httpx
 from sensors.protocols.nmea_encode import gga, rmc
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 def free_ports(n: int) -> list[int]:
@@ -49,11 +53,21 @@ class Stack:
 def running_stack(db_url: str, *, env: dict[str, str] | None = None) -> Iterator[Stack]:
     """``geomon serve`` with its NMEA listener; the process group is killed on exit."""
     http_port, nmea_port = free_ports(2)
-    full_env = {**os.environ, "GEOMON_DB__URL": db_url, "GEOMON_API__PORT": str(http_port),
-                "GEOMON_INGEST__NMEA_TCP": f"127.0.0.1:{nmea_port}", **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "geomon.cli.__main__", "serve"], cwd=ROOT,
-                            env=full_env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    full_env = {
+        **os.environ,
+        "GEOMON_DB__URL": db_url,
+        "GEOMON_API__PORT": str(http_port),
+        "GEOMON_INGEST__NMEA_TCP": f"127.0.0.1:{nmea_port}",
+        **(env or {}),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geomon.cli.__main__", "serve"],
+        cwd=ROOT,
+        env=full_env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     stack = Stack(f"http://127.0.0.1:{http_port}", ("127.0.0.1", nmea_port), proc)
     try:
         _wait_ready(stack)
@@ -80,8 +94,9 @@ def _wait_ready(stack: Stack, timeout_s: float = 40.0) -> None:
     raise RuntimeError("geomon serve did not become ready")
 
 
-def nmea_fix(uid: str, t: datetime, lat: float, lon: float, speed_mps: float,
-             course_deg: float) -> bytes:
+def nmea_fix(
+    uid: str, t: datetime, lat: float, lon: float, speed_mps: float, course_deg: float
+) -> bytes:
     """One epoch (RMC + GGA) with the device id prefix the NMEA TCP adapter expects."""
     lines = (rmc(t, lat, lon, speed_mps, course_deg), gga(t, lat, lon, 500.0))
     return "".join(f"{uid},{s}\r\n" for s in lines).encode()
@@ -107,13 +122,15 @@ def login_cookie_for(db_url: str, base_url: str, agency: str) -> str | None:
 
 
 @contextlib.contextmanager
-def browser_page(base_url: str, cookie: str | None,
-                 viewport: tuple[int, int] = (1400, 850)) -> Iterator[Browser]:
+def browser_page(
+    base_url: str, cookie: str | None, viewport: tuple[int, int] = (1400, 850)
+) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                     args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
         ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         if cookie:
             ctx.add_cookies([{"name": "geomon_session", "value": cookie, "url": base_url}])
@@ -142,5 +159,6 @@ def open_map(b: Browser, base_url: str, min_teams: int = 1, timeout_ms: int = 15
     b.page.goto(base_url + "/map")
     b.page.wait_for_function(
         f"window.geomon && geomon.ready && Object.keys(geomon.teamLayers).length >= {min_teams}",
-        timeout=timeout_ms)
+        timeout=timeout_ms,
+    )
     return float(b.page.evaluate("geomon.readyAtMs")) / 1000

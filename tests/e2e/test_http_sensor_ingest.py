@@ -23,8 +23,7 @@ TOKEN = "test-token-" + uuid.uuid4().hex
 
 @pytest.fixture(scope="module")
 def listener(db_url: str, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    args = ["--osmand", "127.0.0.1:0", "--sensor-tcp", "127.0.0.1:0", "--nmea-udp",
-            "127.0.0.1:0"]
+    args = ["--osmand", "127.0.0.1:0", "--sensor-tcp", "127.0.0.1:0", "--nmea-udp", "127.0.0.1:0"]
     env = {"GEOMON_INGEST__QUEUE_MAX_ROWS": "100"}
     with run_listener(db_url, args, tmp_path_factory.mktemp("http"), env=env) as lst:
         yield lst
@@ -33,8 +32,13 @@ def listener(db_url: str, tmp_path_factory: pytest.TempPathFactory):  # noqa: AN
 def _device(db_url: str, kind: str, token: bool = True) -> str:
     uid = f"{kind[:3].upper()}-{uuid.uuid4().hex[:10]}"
     with psycopg.connect(db_url) as c:
-        add_device(c, uid=uid, kind=kind, agency="TEST-HTTP",
-                   token_hash=hash_token(TOKEN) if token else None)
+        add_device(
+            c,
+            uid=uid,
+            kind=kind,
+            agency="TEST-HTTP",
+            token_hash=hash_token(TOKEN) if token else None,
+        )
     return uid
 
 
@@ -56,23 +60,36 @@ def _url(listener, path: str = "/") -> str:  # noqa: ANN001
 
 def test_osmand_query_200_after_commit(listener, db_url) -> None:
     uid = _device(db_url, "phone")
-    q = {"id": uid, "lat": "42.87", "lon": "74.59", "timestamp": "1793520000",
-         "speed": "10", "token": TOKEN}
+    q = {
+        "id": uid,
+        "lat": "42.87",
+        "lon": "74.59",
+        "timestamp": "1793520000",
+        "speed": "10",
+        "token": TOKEN,
+    }
     r = httpx.post(_url(listener), params=q)
     assert r.status_code == 200, r.text
     assert _count(db_url, POS, uid) == 1
     with psycopg.connect(db_url) as c:
-        attrs, speed = c.execute("SELECT p.attrs, p.speed_mps FROM positions p JOIN devices d ON "
-                                 "d.id=p.device_id WHERE d.uid=%s", (uid,)).fetchone()
+        attrs, speed = c.execute(
+            "SELECT p.attrs, p.speed_mps FROM positions p JOIN devices d ON "
+            "d.id=p.device_id WHERE d.uid=%s",
+            (uid,),
+        ).fetchone()
     assert "token" not in attrs  # the secret never lands in the data
     assert abs(speed - 10 * 1852 / 3600) < 1e-6  # knots in the query form
 
 
 def test_osmand_json_with_bearer_token(listener, db_url) -> None:
     uid = _device(db_url, "phone")
-    body = {"device_id": uid, "location": {"timestamp": "2026-11-02T10:00:00Z",
-                                           "coords": {"latitude": 42.8, "longitude": 74.6,
-                                                      "speed": 3.0}}}
+    body = {
+        "device_id": uid,
+        "location": {
+            "timestamp": "2026-11-02T10:00:00Z",
+            "coords": {"latitude": 42.8, "longitude": 74.6, "speed": 3.0},
+        },
+    }
     r = httpx.post(_url(listener), json=body, headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 200, r.text
     assert _count(db_url, POS, uid) == 1
@@ -90,37 +107,67 @@ def test_osmand_bad_token_401_bad_input_400(listener, db_url) -> None:
 
 def test_osmand_overloaded_503_retry_after(listener, db_url) -> None:
     uid = _device(db_url, "phone")
-    locations = [{"timestamp": 1793520000 + i, "coords": {"latitude": 42.8, "longitude": 74.6}}
-                 for i in range(150)]  # more than GEOMON_INGEST__QUEUE_MAX_ROWS=100
-    r = httpx.post(_url(listener), json={"device_id": uid, "location": locations},
-                   headers={"Authorization": f"Bearer {TOKEN}"})
+    locations = [
+        {"timestamp": 1793520000 + i, "coords": {"latitude": 42.8, "longitude": 74.6}}
+        for i in range(150)
+    ]  # more than GEOMON_INGEST__QUEUE_MAX_ROWS=100
+    r = httpx.post(
+        _url(listener),
+        json={"device_id": uid, "location": locations},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     assert r.status_code == 503
     assert int(r.headers["retry-after"]) >= 1
 
 
 def test_bcp_observations_http_and_alarm_event(listener, db_url) -> None:
     uid = _device(db_url, "sensor")
-    body = [{"sensor": uid, "time": "2026-11-02T10:00:00Z", "kind": "radiation_alarm",
-             "value": 4.2, "attributes": {"unit": "uSv/h"}},
-            {"sensor": uid, "time": "2026-11-02T10:00:00Z", "kind": "vehicle_count",
-             "value": 7}]
+    body = [
+        {
+            "sensor": uid,
+            "time": "2026-11-02T10:00:00Z",
+            "kind": "radiation_alarm",
+            "value": 4.2,
+            "attributes": {"unit": "uSv/h"},
+        },
+        {"sensor": uid, "time": "2026-11-02T10:00:00Z", "kind": "vehicle_count", "value": 7},
+    ]
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    assert httpx.post(_url(listener, "/observations"), json=body, headers=headers
-                      ).status_code == 200
-    assert httpx.post(_url(listener, "/observations"), json=body, headers=headers
-                      ).status_code == 200  # resend absorbed
-    bad = httpx.post(_url(listener, "/observations"), json={"sensor": uid, "kind": "x"},
-                     headers=headers)
+    assert (
+        httpx.post(_url(listener, "/observations"), json=body, headers=headers).status_code == 200
+    )
+    assert (
+        httpx.post(_url(listener, "/observations"), json=body, headers=headers).status_code == 200
+    )  # resend absorbed
+    bad = httpx.post(
+        _url(listener, "/observations"), json={"sensor": uid, "kind": "x"}, headers=headers
+    )
     assert bad.status_code == 400
     assert _count(db_url, OBS, uid) == 2
-    assert _count(db_url, "SELECT count(*) FROM events e JOIN devices d ON d.id=e.device_id "
-                  "WHERE d.uid=%s AND e.kind='sensor_alarm' AND e.severity='critical'", uid) == 1
+    assert (
+        _count(
+            db_url,
+            "SELECT count(*) FROM events e JOIN devices d ON d.id=e.device_id "
+            "WHERE d.uid=%s AND e.kind='sensor_alarm' AND e.severity='critical'",
+            uid,
+        )
+        == 1
+    )
 
 
 def test_sensor_line_feed_tcp(listener, db_url) -> None:
     uid = _device(db_url, "sensor", token=False)
-    lines = [json.dumps({"sensor": uid, "time": 1793520000 + i, "kind": "intrusion",
-                         "attributes": {"zone": "fence-3"}}) for i in range(3)]
+    lines = [
+        json.dumps(
+            {
+                "sensor": uid,
+                "time": 1793520000 + i,
+                "kind": "intrusion",
+                "attributes": {"zone": "fence-3"},
+            }
+        )
+        for i in range(3)
+    ]
     with socket.create_connection(listener.hostport("sensor-tcp")) as s:
         s.sendall(("\n".join(lines[:2]) + "\nnot json\n" + lines[2] + "\n").encode())
         s.shutdown(socket.SHUT_WR)
@@ -162,6 +209,8 @@ def test_metrics_prometheus_text(listener) -> None:
 
 def test_path_does_not_matter_for_osmand(listener, db_url) -> None:
     uid = _device(db_url, "phone")
-    r = httpx.get(_url(listener, "/osmand"), params={"id": uid, "lat": "42", "lon": "74",
-                                                    "timestamp": "1793520000", "token": TOKEN})
+    r = httpx.get(
+        _url(listener, "/osmand"),
+        params={"id": uid, "lat": "42", "lon": "74", "timestamp": "1793520000", "token": TOKEN},
+    )
     assert r.status_code == 200

@@ -31,26 +31,35 @@ def _send(address: tuple[str, int], uid: str, points: list[tuple[float, float]])
 
 def _events(db_url: str, uid: str) -> list[tuple[str, str, float]]:
     with psycopg.connect(db_url) as conn:
-        return [(k, s, lag) for k, s, lag in conn.execute(
-            "SELECT e.kind, e.severity, extract(epoch FROM e.created_at - p.received_at) "
-            "FROM events e JOIN devices d ON d.id = e.device_id "
-            "JOIN positions p ON p.device_id = e.device_id AND p.fix_time = e.occurred_at "
-            "WHERE d.uid = %s", (uid,)).fetchall()]
+        return [
+            (k, s, lag)
+            for k, s, lag in conn.execute(
+                "SELECT e.kind, e.severity, extract(epoch FROM e.created_at - p.received_at) "
+                "FROM events e JOIN devices d ON d.id = e.device_id "
+                "JOIN positions p ON p.device_id = e.device_id AND p.fix_time = e.occurred_at "
+                "WHERE d.uid = %s",
+                (uid,),
+            ).fetchall()
+        ]
 
 
-def test_border_crossing_away_from_bcp_is_critical_within_seconds(db_url: str,
-                                                                 tmp_path: Path) -> None:
+def test_border_crossing_away_from_bcp_is_critical_within_seconds(
+    db_url: str, tmp_path: Path
+) -> None:
     with psycopg.connect(db_url) as conn:
         crossing_point_zones(conn, 3000, agency="E2E-EV")  # shared with every agency
     team = incursion_team()
     (a_lat, a_lon), (b_lat, b_lon) = team.waypoints
     steps = 20
-    across = [(a_lat + (b_lat - a_lat) * i / steps, a_lon + (b_lon - a_lon) * i / steps)
-              for i in range(steps + 1)]
+    across = [
+        (a_lat + (b_lat - a_lat) * i / steps, a_lon + (b_lon - a_lon) * i / steps)
+        for i in range(steps + 1)
+    ]
     at_bcp = [(37.19 + 0.001 * i, 68.583) for i in range(20)]  # Panji Poyon, north-south
     uid, uid_bcp = f"INC-{uuid.uuid4().hex[:6]}", f"BCP-{uuid.uuid4().hex[:6]}"
-    with run_listener(db_url, ["--nmea", "127.0.0.1:0"], tmp_path,
-                      env={"GEOMON_INGEST__ACCEPT_UNKNOWN": "true"}) as lst:
+    with run_listener(
+        db_url, ["--nmea", "127.0.0.1:0"], tmp_path, env={"GEOMON_INGEST__ACCEPT_UNKNOWN": "true"}
+    ) as lst:
         _send(lst.hostport("nmea"), uid, across)
         _send(lst.hostport("nmea"), uid_bcp, at_bcp)
         deadline = time.monotonic() + 10
@@ -70,11 +79,13 @@ def test_the_demo_incursion_simulator_raises_the_event(db_url: str, tmp_path: Pa
 
     from sensors.simulate_incursion import run
 
-    with run_listener(db_url, ["--nmea", "127.0.0.1:0"], tmp_path,
-                      env={"GEOMON_INGEST__ACCEPT_UNKNOWN": "true"}) as lst:
+    with run_listener(
+        db_url, ["--nmea", "127.0.0.1:0"], tmp_path, env={"GEOMON_INGEST__ACCEPT_UNKNOWN": "true"}
+    ) as lst:
         host, port = lst.hostport("nmea")
-        sent = asyncio.run(run(f"{host}:{port}", "AFG-TJK", rate_hz=4, speedup=10,
-                               duration_s=4, silent_after_s=1))
+        sent = asyncio.run(
+            run(f"{host}:{port}", "AFG-TJK", rate_hz=4, speedup=10, duration_s=4, silent_after_s=1)
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not _events(db_url, "INCURSION-01"):
             time.sleep(0.2)

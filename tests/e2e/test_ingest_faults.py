@@ -47,8 +47,9 @@ class Tracker(threading.Thread):
         client = None
         while not self.stop.is_set():
             times = [T0 + timedelta(seconds=5 * (5 * k + i)) for i in range(5)]
-            packet = encode_codec8([Record(t, 41.0 + 1e-4 * (t - T0).seconds / 5, 70.0,
-                                           speed_kmh=20) for t in times])
+            packet = encode_codec8(
+                [Record(t, 41.0 + 1e-4 * (t - T0).seconds / 5, 70.0, speed_kmh=20) for t in times]
+            )
             while not self.stop.is_set():
                 try:
                     if client is None:
@@ -95,8 +96,9 @@ def test_postgres_immediate_restarts_lose_nothing_acked(cluster_db, tmp_path: Pa
         _wait_for_spool_drained(tmp_path / "spool")
     acked = {(t.imei, ts) for t in trackers for ts in t.acked}
     with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT d.uid, p.fix_time FROM positions p JOIN devices d "
-                            "ON d.id = p.device_id").fetchall()
+        rows = conn.execute(
+            "SELECT d.uid, p.fix_time FROM positions p JOIN devices d ON d.id = p.device_id"
+        ).fetchall()
     stored = {(uid, ts) for uid, ts in rows}
     assert len(acked) > 100
     assert acked <= stored, f"{len(acked - stored)} acknowledged records lost"

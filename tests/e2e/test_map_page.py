@@ -62,9 +62,14 @@ def browser(map_db: tuple[str, dict[str, int]], stack: Stack) -> Iterator[Browse
 def visible_ids(db_url: str, ids: dict[str, int]) -> dict[str, int]:
     """The seeded teams of the test user's agency (what RLS lets the page show)."""
     with psycopg.connect(db_url) as conn:
-        mine = {r[0] for r in conn.execute(
-            "SELECT d.uid FROM devices d JOIN agencies a ON a.id = d.agency_id WHERE a.code = %s",
-            (AGENCY,))}
+        mine = {
+            r[0]
+            for r in conn.execute(
+                "SELECT d.uid FROM devices d JOIN agencies a ON a.id = d.agency_id"
+                " WHERE a.code = %s",
+                (AGENCY,),
+            )
+        }
     return {uid: i for uid, i in ids.items() if uid in mine}
 
 
@@ -72,19 +77,20 @@ def shot(b: Browser, output_dir: Path, name: str) -> None:
     b.page.screenshot(path=str(output_dir / f"map_{name}.png"))
 
 
-def test_page_loads_without_errors_or_foreign_requests(browser: Browser,
-                                                       output_dir: Path) -> None:
+def test_page_loads_without_errors_or_foreign_requests(browser: Browser, output_dir: Path) -> None:
     time.sleep(1.5)  # a couple of live refreshes and the first events poll
     shot(browser, output_dir, "loaded")
     assert browser.errors == []
     assert browser.foreign == []
     assert browser.page.evaluate("typeof L.markerClusterGroup") == "function"
     assert browser.page.evaluate(
-        "document.querySelector('.leaflet-control-zoom-fullscreen') !== null")
+        "document.querySelector('.leaflet-control-zoom-fullscreen') !== null"
+    )
 
 
-def test_markers_appear_for_seeded_devices(browser: Browser, map_db: tuple,
-                                           output_dir: Path) -> None:
+def test_markers_appear_for_seeded_devices(
+    browser: Browser, map_db: tuple, output_dir: Path
+) -> None:
     db_url, ids = map_db
     mine = visible_ids(db_url, ids)
     shown = set(browser.page.evaluate("Object.keys(geomon.teamLayers)"))
@@ -94,14 +100,16 @@ def test_markers_appear_for_seeded_devices(browser: Browser, map_db: tuple,
         assert len(shown) == len(mine)
     silent_uid = map_seed.team_uid(N_TEAMS - 1)
     states = browser.page.evaluate(
-        "Object.fromEntries(Object.entries(geomon.teamLayers).map(([k, m]) => [k, m._gmSilent]))")
+        "Object.fromEntries(Object.entries(geomon.teamLayers).map(([k, m]) => [k, m._gmSilent]))"
+    )
     for uid, device_id in mine.items():
         assert states[str(device_id)] is (uid == silent_uid), uid
     shot(browser, output_dir, "markers")
 
 
-def test_fix_through_nmea_listener_moves_marker_and_popup(browser: Browser, map_db: tuple,
-                                                          stack: Stack, output_dir: Path) -> None:
+def test_fix_through_nmea_listener_moves_marker_and_popup(
+    browser: Browser, map_db: tuple, stack: Stack, output_dir: Path
+) -> None:
     uid = map_seed.team_uid(0)
     device_id = map_db[1][uid]
     lat, lon = 40.123456, 70.654321
@@ -113,12 +121,14 @@ def test_fix_through_nmea_listener_moves_marker_and_popup(browser: Browser, map_
         s.sendall(nmea_fix(uid, datetime.now(UTC).replace(microsecond=0), lat, lon, 25.0, 123.0))
         browser.page.wait_for_function(
             f"Math.abs({js_pos}.lat - {lat}) < 1e-4 && Math.abs({js_pos}.lng - {lon}) < 1e-4",
-            timeout=2000)
+            timeout=2000,
+        )
     moved_s = time.perf_counter() - t0
     popup = browser.page.evaluate(f"geomon.teamLayers['{device_id}'].getPopup().getContent()")
     assert "90 km/h" in popup and "course 123°" in popup  # 25 m/s, from this fix
     svg = browser.page.evaluate(
-        f"geomon.teamLayers['{device_id}'].getElement().firstChild.style.transform")
+        f"geomon.teamLayers['{device_id}'].getElement().firstChild.style.transform"
+    )
     assert svg == "rotate(123deg)"
     mode = browser.page.evaluate("geomon.liveMode")
     print(f"marker moved {moved_s:.2f} s after the fix was sent (live mode: {mode})")
@@ -126,10 +136,17 @@ def test_fix_through_nmea_listener_moves_marker_and_popup(browser: Browser, map_
 
 
 def test_alarm_event_appears_in_panel_and_can_be_acknowledged(
-        browser: Browser, map_db: tuple, output_dir: Path) -> None:
+    browser: Browser, map_db: tuple, output_dir: Path
+) -> None:
     db_url, ids = map_db
-    event_id = map_seed.insert_event(db_url, ids[map_seed.team_uid(0)], kind="sensor_alarm",
-                                     severity="critical", lat=40.2, lon=70.6)
+    event_id = map_seed.insert_event(
+        db_url,
+        ids[map_seed.team_uid(0)],
+        kind="sensor_alarm",
+        severity="critical",
+        lat=40.2,
+        lon=70.6,
+    )
     item = browser.page.wait_for_selector(f"#gm-event-{event_id}", timeout=5000)
     assert "sensor alarm" in item.inner_text()
     assert browser.page.evaluate("geomon.beeps") >= 1
@@ -144,8 +161,10 @@ def test_alarm_event_appears_in_panel_and_can_be_acknowledged(
 
 
 def _overlay(browser: Browser, label: str) -> str:
-    return (f"[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
-            f".find(l => l.textContent.trim().startsWith('{label}')).querySelector('input')")
+    return (
+        f"[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+        f".find(l => l.textContent.trim().startsWith('{label}')).querySelector('input')"
+    )
 
 
 def test_layers_toggle_and_hotspots_use_arcgis_colours(browser: Browser, output_dir: Path) -> None:
@@ -156,8 +175,10 @@ def test_layers_toggle_and_hotspots_use_arcgis_colours(browser: Browser, output_
     assert page.evaluate(count_borders) == 0
     page.evaluate(f"{_overlay(browser, 'Borders')}.click()")
     assert page.evaluate(count_borders) > 0
-    fills_js = ("[...document.querySelectorAll('path.leaflet-interactive')]"
-                ".map(p => p.getAttribute('fill'))")
+    fills_js = (
+        "[...document.querySelectorAll('path.leaflet-interactive')]"
+        ".map(p => p.getAttribute('fill'))"
+    )
     fills = page.evaluate(fills_js)
     arcgis = {"#4575b5", "#849eba", "#c0ccbe", "#d9d9d9", "#fab984", "#ed7551", "#d62f27"}
     assert arcgis <= set(fills)
@@ -220,8 +241,9 @@ def test_measure_tool_reports_great_circle_distance(browser: Browser) -> None:
     assert expected > 500
 
 
-def test_crossing_point_popup_shows_latest_sensor_observations(browser: Browser, map_db: tuple,
-                                                               output_dir: Path) -> None:
+def test_crossing_point_popup_shows_latest_sensor_observations(
+    browser: Browser, map_db: tuple, output_dir: Path
+) -> None:
     place = next(p for p in map_seed.PLACES if p.kind == "road_bcp")
     map_seed.insert_observation(map_db[0], place.name, agency=AGENCY, value=23.0)
     page = browser.page
@@ -234,7 +256,8 @@ def test_crossing_point_popup_shows_latest_sensor_observations(browser: Browser,
 
 
 def test_patrol_coverage_overlay_shows_covered_and_uncovered_risk(
-        browser: Browser, map_db: tuple, output_dir: Path, tmp_path: Path) -> None:
+    browser: Browser, map_db: tuple, output_dir: Path, tmp_path: Path
+) -> None:
     """A real KDE run of the seeded incidents (the CLI, stored for the test agency) is the
     risk surface; the overlay asks /api/v1/coverage for today and draws its cells."""
     import os
@@ -243,18 +266,39 @@ def test_patrol_coverage_overlay_shows_covered_and_uncovered_risk(
 
     env = {**os.environ, "GEOMON_DB__URL": map_db[0], "GEOMON_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "geomon.cli", "hotspots", "run", "kde", "--bbox", "60,35,80,46",
-         "--cell-size", "5000", "--owner", AGENCY], env=env, capture_output=True, text=True,
-        timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "geomon.cli",
+            "hotspots",
+            "run",
+            "kde",
+            "--bbox",
+            "60,35,80,46",
+            "--cell-size",
+            "5000",
+            "--owner",
+            AGENCY,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     page = browser.page
     page.evaluate(f"{_overlay(browser, 'Patrol coverage')}.click()")
-    page.wait_for_function("() => geomon.coverageLayer && geomon.coverageLayer.geomonLoaded",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => geomon.coverageLayer && geomon.coverageLayer.geomonLoaded", timeout=60_000
+    )
     status = page.evaluate("() => geomon.coverageLayer.geomonStatus")
     assert status.startswith("High-risk ground covered today:")
-    fills = set(page.evaluate("[...document.querySelectorAll('path.leaflet-interactive')]"
-                              ".map(p => p.getAttribute('fill'))"))
+    fills = set(
+        page.evaluate(
+            "[...document.querySelectorAll('path.leaflet-interactive')]"
+            ".map(p => p.getAttribute('fill'))"
+        )
+    )
     assert "#d73027" in fills  # uncovered high-risk cells are drawn
     shot(browser, output_dir, "coverage")
     page.evaluate(f"{_overlay(browser, 'Patrol coverage')}.click()")

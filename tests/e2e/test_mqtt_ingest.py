@@ -35,14 +35,14 @@ class Broker:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {root}/\nautosave_interval 1\nautosave_on_changes true\n"
-            "max_queued_messages 100000\n")
+            "max_queued_messages 100000\n"
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / "mosquitto.log"
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log,
-                                         stderr=log)
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=log)
         time.sleep(0.5)
 
     def stop(self) -> None:
@@ -63,8 +63,11 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 def _publisher(port: int) -> mqtt.Client:
-    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pub-" + uuid.uuid4().hex[:8],
-                      clean_session=False)
+    pub = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id="pub-" + uuid.uuid4().hex[:8],
+        clean_session=False,
+    )
     pub.reconnect_delay_set(1, 2)
     pub.connect("127.0.0.1", port)
     pub.loop_start()
@@ -107,23 +110,47 @@ def test_positions_owntracks_and_observations(broker, db_url, tmp_path) -> None:
         time.sleep(1.0)  # subscribed
         pub = _publisher(broker.port)
         for i in range(5):
-            pub.publish(f"geomon/TEST-MQTT/{tracker}/position", json.dumps(
-                {"time": (T0 + timedelta(seconds=i)).isoformat(), "lat": 42.8, "lon": 74.6,
-                 "speed_mps": 3.0}), qos=1).wait_for_publish(5)
-        pub.publish(f"owntracks/user/{phone}", json.dumps(
-            {"_type": "location", "tst": 1793520000, "lat": 42.9, "lon": 74.5, "vel": 36,
-             "acc": 12}), qos=1).wait_for_publish(5)
-        pub.publish(f"geomon/TEST-MQTT/{sensor}/observation", json.dumps(
-            {"time": "2026-11-04T00:00:00Z", "kind": "intrusion", "value": 0.9}),
-            qos=1).wait_for_publish(5)
+            pub.publish(
+                f"geomon/TEST-MQTT/{tracker}/position",
+                json.dumps(
+                    {
+                        "time": (T0 + timedelta(seconds=i)).isoformat(),
+                        "lat": 42.8,
+                        "lon": 74.6,
+                        "speed_mps": 3.0,
+                    }
+                ),
+                qos=1,
+            ).wait_for_publish(5)
+        pub.publish(
+            f"owntracks/user/{phone}",
+            json.dumps(
+                {
+                    "_type": "location",
+                    "tst": 1793520000,
+                    "lat": 42.9,
+                    "lon": 74.5,
+                    "vel": 36,
+                    "acc": 12,
+                }
+            ),
+            qos=1,
+        ).wait_for_publish(5)
+        pub.publish(
+            f"geomon/TEST-MQTT/{sensor}/observation",
+            json.dumps({"time": "2026-11-04T00:00:00Z", "kind": "intrusion", "value": 0.9}),
+            qos=1,
+        ).wait_for_publish(5)
         pub.publish(f"geomon/TEST-MQTT/{tracker}/position", b"{not json", qos=1)
         assert _wait_count(db_url, POS, tracker, 5) == 5
         assert _wait_count(db_url, POS, phone, 1) == 1
         assert _wait_count(db_url, OBS, sensor, 1) == 1
         pub.loop_stop()
     with psycopg.connect(db_url) as c:
-        speed = c.execute("SELECT p.speed_mps FROM positions p JOIN devices d ON "
-                          "d.id=p.device_id WHERE d.uid=%s", (phone,)).fetchone()
+        speed = c.execute(
+            "SELECT p.speed_mps FROM positions p JOIN devices d ON d.id=p.device_id WHERE d.uid=%s",
+            (phone,),
+        ).fetchone()
     assert speed is not None and abs(speed[0] - 10.0) < 1e-9  # OwnTracks vel is km/h
 
 
@@ -146,8 +173,13 @@ def test_broker_restart_mid_stream_loses_nothing(broker, db_url, tmp_path) -> No
                 time.sleep(0.5)
                 broker.start()
                 _wait_connected(pub)  # the publisher's own reconnect is not under test
-            payload = json.dumps({"time": (T0 + timedelta(seconds=i)).isoformat(),
-                                  "lat": 42.8 + i * 1e-5, "lon": 74.6})
+            payload = json.dumps(
+                {
+                    "time": (T0 + timedelta(seconds=i)).isoformat(),
+                    "lat": 42.8 + i * 1e-5,
+                    "lon": 74.6,
+                }
+            )
             info = pub.publish(f"geomon/TEST-MQTT/{uid}/position", payload, qos=1)
             try:
                 info.wait_for_publish(10)

@@ -40,14 +40,22 @@ def test_fixes_sent_over_tcp_appear_in_latest(server: Server, conn: psycopg.Conn
     t = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
     bad = rmc(t, 40.5, 72.8, 10.0, 90.0)
     bad = bad[:-2] + ("00" if bad[-2:] != "00" else "01")  # corrupt the checksum
-    lines = [f"E2E-1,{bad}", f"E2E-1,{rmc(t, 40.53, 72.80, 10.0, 45.0)}",
-             f"E2E-1,{gga(t, 40.53, 72.80, 1010.0)}",
-             f"E2E-1,{rmc(t + timedelta(seconds=1), 40.5301, 72.8001, 11.0, 45.0)}",
-             f"E2E-1,{gga(t + timedelta(seconds=1), 40.5301, 72.8001, 1011.0)}"]
+    lines = [
+        f"E2E-1,{bad}",
+        f"E2E-1,{rmc(t, 40.53, 72.80, 10.0, 45.0)}",
+        f"E2E-1,{gga(t, 40.53, 72.80, 1010.0)}",
+        f"E2E-1,{rmc(t + timedelta(seconds=1), 40.5301, 72.8001, 11.0, 45.0)}",
+        f"E2E-1,{gga(t + timedelta(seconds=1), 40.5301, 72.8001, 1011.0)}",
+    ]
     with socket.create_connection(server.nmea, timeout=5) as s:
         s.sendall(("\r\n".join(lines) + "\r\n").encode())
-        feature = _wait_for(server, "E2E-1", lambda f: f["properties"]["fix_time"].startswith(
-            (t + timedelta(seconds=1)).isoformat()[:19]))
+        feature = _wait_for(
+            server,
+            "E2E-1",
+            lambda f: f["properties"]["fix_time"].startswith(
+                (t + timedelta(seconds=1)).isoformat()[:19]
+            ),
+        )
         # the connection survived the bad sentence: send one more epoch on it
         t2 = t + timedelta(seconds=2)
         s.sendall(f"E2E-1,{rmc(t2, 40.5302, 72.8002, 12.0, 45.0)}\r\n".encode())
@@ -57,8 +65,10 @@ def test_fixes_sent_over_tcp_appear_in_latest(server: Server, conn: psycopg.Conn
     lon, lat = feature["geometry"]["coordinates"]
     assert abs(lat - 40.5302) < 1e-5 and abs(lon - 72.8002) < 1e-5
     assert abs(props["course_deg"] - 45.0) < 1e-6
-    rows = conn.execute("SELECT count(*) FROM positions p JOIN devices d ON d.id = p.device_id "
-                        "WHERE d.uid = 'E2E-1'").fetchone()
+    rows = conn.execute(
+        "SELECT count(*) FROM positions p JOIN devices d ON d.id = p.device_id "
+        "WHERE d.uid = 'E2E-1'"
+    ).fetchone()
     assert rows == (3,)
 
 
@@ -85,8 +95,9 @@ def test_map_references_no_external_url(server: Server) -> None:
     external = [r for r in refs if re.match(r"^(https?:)?//", r)]
     assert external == []
     # no tile server and no URL of another origin anywhere in scripts
-    assert not re.search(r"https?://(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}/[^\s\"']*\{z\}",
-                         html)
+    assert not re.search(
+        r"https?://(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}/[^\s\"']*\{z\}", html
+    )
     for ref in refs:
         if ref.startswith("/static/"):
             assert httpx.get(f"{server.base_url}{ref}", timeout=5).status_code == 200, ref

@@ -34,8 +34,10 @@ def _device(db_url: str) -> str:
 
 def _stored(db_url: str, uid: str) -> int:
     with psycopg.connect(db_url) as c:
-        row = c.execute("SELECT count(*) FROM positions p JOIN devices d ON d.id=p.device_id "
-                        "WHERE d.uid=%s", (uid,)).fetchone()
+        row = c.execute(
+            "SELECT count(*) FROM positions p JOIN devices d ON d.id=p.device_id WHERE d.uid=%s",
+            (uid,),
+        ).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -85,8 +87,9 @@ def test_socket_port_reconnects_when_it_vanishes(db_url: str, tmp_path: Path) ->
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         stop = asyncio.Event()
-        task = asyncio.create_task(run_serial(_settings(db_url, tmp_path),
-                                              f"socket://127.0.0.1:{port}", uid, stop=stop))
+        task = asyncio.create_task(
+            run_serial(_settings(db_url, tmp_path), f"socket://127.0.0.1:{port}", uid, stop=stop)
+        )
         await _until(lambda: served == 2 and _stored(db_url, uid) >= _expected_fixes(data))
         stop.set()
         await task
@@ -138,9 +141,20 @@ def test_replay_command_sends_every_line(tmp_path: Path) -> None:
         server = await asyncio.start_server(sink, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "geomon.cli.__main__", "replay", str(LOG), "--to",
-            f"tcp://127.0.0.1:{port}", "--speed", "0", "--device", "R1", cwd=ROOT,
-            stdout=subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "geomon.cli.__main__",
+            "replay",
+            str(LOG),
+            "--to",
+            f"tcp://127.0.0.1:{port}",
+            "--speed",
+            "0",
+            "--device",
+            "R1",
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+        )
         out, _ = await proc.communicate()
         assert b"replayed" in out
         await asyncio.sleep(0.2)

@@ -30,22 +30,37 @@ def _imei() -> str:
 
 
 def _records(n: int, start: int = 0, lat: float = 42.87) -> list[Record]:
-    return [Record(T0 + timedelta(seconds=30 * (start + i)), lat + (start + i) * 1e-4, 74.6,
-                   800, 90, 9, 40, io={239: 1, 21: 4}) for i in range(n)]
+    return [
+        Record(
+            T0 + timedelta(seconds=30 * (start + i)),
+            lat + (start + i) * 1e-4,
+            74.6,
+            800,
+            90,
+            9,
+            40,
+            io={239: 1, 21: 4},
+        )
+        for i in range(n)
+    ]
 
 
 def _rows(db_url: str, imei: str) -> int:
     with psycopg.connect(db_url) as c:
-        row = c.execute("SELECT count(*) FROM positions p JOIN devices d ON d.id = p.device_id "
-                        "WHERE d.uid = %s", (imei,)).fetchone()
+        row = c.execute(
+            "SELECT count(*) FROM positions p JOIN devices d ON d.id = p.device_id "
+            "WHERE d.uid = %s",
+            (imei,),
+        ).fetchone()
     assert row is not None
     return int(row[0])
 
 
 @pytest.fixture(scope="module")
 def listener(db_url: str, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    with run_listener(db_url, ["--teltonika", "127.0.0.1:0"],
-                      tmp_path_factory.mktemp("teltonika")) as lst:
+    with run_listener(
+        db_url, ["--teltonika", "127.0.0.1:0"], tmp_path_factory.mktemp("teltonika")
+    ) as lst:
         yield lst
 
 
@@ -82,8 +97,9 @@ def test_no_ack_while_commit_is_held(listener, device, db_url) -> None:
         blocker.execute("LOCK TABLE device_latest IN ACCESS EXCLUSIVE MODE")  # holds COMMIT
         c.sock.sendall(encode_codec8(_records(3)))
         assert c.ack(timeout_s=1.5) is None  # no ack before commit
-        assert look.execute("SELECT count(*) FROM positions WHERE device_id = %s",
-                            dev_id).fetchone() == (0,)
+        assert look.execute(
+            "SELECT count(*) FROM positions WHERE device_id = %s", dev_id
+        ).fetchone() == (0,)
         blocker.rollback()
     assert c.ack() == 3
     assert _rows(db_url, device) == 3
@@ -120,19 +136,26 @@ def test_duplicates_absorbed_conflicts_flagged_late_data(listener, device, db_ur
     assert _rows(db_url, device) == 7
     assert listener.metric("positions_duplicate") - dup_before == 5
     with psycopg.connect(db_url) as conn:
-        latest = conn.execute("SELECT l.fix_time FROM device_latest l JOIN devices d "
-                              "ON d.id = l.device_id WHERE d.uid = %s", (device,)).fetchone()
-        flagged = conn.execute("SELECT count(*) FROM ingest_rejects r JOIN devices d "
-                               "ON d.id::text = r.device_uid WHERE d.uid = %s "
-                               "AND r.error LIKE 'conflicting%%'", (device,)).fetchone()
+        latest = conn.execute(
+            "SELECT l.fix_time FROM device_latest l JOIN devices d "
+            "ON d.id = l.device_id WHERE d.uid = %s",
+            (device,),
+        ).fetchone()
+        flagged = conn.execute(
+            "SELECT count(*) FROM ingest_rejects r JOIN devices d "
+            "ON d.id::text = r.device_uid WHERE d.uid = %s "
+            "AND r.error LIKE 'conflicting%%'",
+            (device,),
+        ).fetchone()
     assert latest is not None and latest[0] == T0 + timedelta(seconds=30 * 13)
     assert flagged == (1,)
 
 
 def test_codec12_and_garbage_are_handled(listener, device, db_url) -> None:
     frames = json.loads((ROOT / "tests/fixtures/trackers/teltonika.json").read_text())
-    codec12 = bytes.fromhex(next(f["raw"] for f in frames
-                                 if f["expected"].get("kind") == "codec12"))
+    codec12 = bytes.fromhex(
+        next(f["raw"] for f in frames if f["expected"].get("kind") == "codec12")
+    )
     c = TeltonikaClient(listener.hostport("teltonika"), device)
     assert c.handshake() == b"\x01"
     c.sock.sendall(codec12 + b"\x17garbage\x42" + encode_codec8(_records(1, start=50)))

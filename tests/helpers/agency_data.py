@@ -41,36 +41,71 @@ def seed_agency(conn: psycopg.Connection, slot: int = 0, prefix: str = "ACL") ->
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     pt = "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326)"
     args = {"d": dev.id, "t": t0, "x": lon, "y": lat, "a": d.agency_id, "c": canary}
-    conn.execute("INSERT INTO positions (device_id, fix_time, geom, speed_mps, valid) "
-                 f"SELECT %(d)s, %(t)s + g * interval '1 minute', {pt}, 5, true "
-                 "FROM generate_series(0, 9) g", args)
-    conn.execute("INSERT INTO device_latest (device_id, fix_time, received_at, geom, valid) "
-                 f"VALUES (%(d)s, %(t)s + interval '9 minutes', now(), {pt}, true)", args)
-    d.ids["observation"] = _id(conn, "INSERT INTO observations (sensor_id, observed_at, kind, "
-                               f"value, text, geom) VALUES (%(d)s, %(t)s, 'plate', 1, %(c)s, "
-                               f"{pt}) RETURNING id", args)
-    d.ids["incident"] = _id(conn, "INSERT INTO incidents (agency_id, category, occurred_at, geom, "
-                            f"source) VALUES (%(a)s, 'seizure', %(t)s, {pt}, %(c)s) RETURNING id",
-                            args)
-    d.ids["zone"] = _id(conn, "INSERT INTO zones (agency_id, name, kind, geom) VALUES (%(a)s, "
-                        "%(c)s, 'restricted', ST_Multi(ST_Buffer(" + pt + ", 0.01))) RETURNING id",
-                        args)
-    d.ids["event"] = _id(conn, "INSERT INTO events (agency_id, device_id, zone_id, kind, "
-                         f"occurred_at, geom, note) VALUES (%(a)s, %(d)s, {d.ids['zone']}, "
-                         f"'zone_enter', %(t)s, {pt}, %(c)s) RETURNING id", args)
-    d.ids["hotspot_run"] = _id(conn, "INSERT INTO hotspot_runs (kind, params, input_filter, crs, "
-                               "agency_id, created_by) VALUES ('gistar', jsonb_build_object("
-                               "'canary', %(c)s::text), '{}', 'EPSG:4326', %(a)s, %(c)s) "
-                               "RETURNING id", args)
-    conn.execute("INSERT INTO hotspot_cells (run_id, cell_id, geom, value, z, p, gi_bin, "
-                 f"category) VALUES ({d.ids['hotspot_run']}, 1, ST_Buffer({pt}, 0.01), 1, 3, "
-                 "0.001, 3, %(c)s)", args)
-    d.ids["surface"] = _id(conn, "INSERT INTO surfaces (kind, name, path, crs, params, "
-                           "agency_id) VALUES ('kde', %(c)s, '/nonexistent.tif', 'EPSG:4326', "
-                           "'{}', %(a)s) RETURNING id", args)
-    d.ids["corridor"] = _id(conn, "INSERT INTO corridors (surface_id, params, geom, agency_id, "
-                            f"created_by) VALUES ({d.ids['surface']}, '{{}}', "
-                            f"ST_Multi(ST_Buffer({pt}, 0.02)), %(a)s, %(c)s) RETURNING id", args)
+    conn.execute(
+        "INSERT INTO positions (device_id, fix_time, geom, speed_mps, valid) "
+        f"SELECT %(d)s, %(t)s + g * interval '1 minute', {pt}, 5, true "
+        "FROM generate_series(0, 9) g",
+        args,
+    )
+    conn.execute(
+        "INSERT INTO device_latest (device_id, fix_time, received_at, geom, valid) "
+        f"VALUES (%(d)s, %(t)s + interval '9 minutes', now(), {pt}, true)",
+        args,
+    )
+    d.ids["observation"] = _id(
+        conn,
+        "INSERT INTO observations (sensor_id, observed_at, kind, "
+        f"value, text, geom) VALUES (%(d)s, %(t)s, 'plate', 1, %(c)s, "
+        f"{pt}) RETURNING id",
+        args,
+    )
+    d.ids["incident"] = _id(
+        conn,
+        "INSERT INTO incidents (agency_id, category, occurred_at, geom, "
+        f"source) VALUES (%(a)s, 'seizure', %(t)s, {pt}, %(c)s) RETURNING id",
+        args,
+    )
+    d.ids["zone"] = _id(
+        conn,
+        "INSERT INTO zones (agency_id, name, kind, geom) VALUES (%(a)s, "
+        "%(c)s, 'restricted', ST_Multi(ST_Buffer(" + pt + ", 0.01))) RETURNING id",
+        args,
+    )
+    d.ids["event"] = _id(
+        conn,
+        "INSERT INTO events (agency_id, device_id, zone_id, kind, "
+        f"occurred_at, geom, note) VALUES (%(a)s, %(d)s, {d.ids['zone']}, "
+        f"'zone_enter', %(t)s, {pt}, %(c)s) RETURNING id",
+        args,
+    )
+    d.ids["hotspot_run"] = _id(
+        conn,
+        "INSERT INTO hotspot_runs (kind, params, input_filter, crs, "
+        "agency_id, created_by) VALUES ('gistar', jsonb_build_object("
+        "'canary', %(c)s::text), '{}', 'EPSG:4326', %(a)s, %(c)s) "
+        "RETURNING id",
+        args,
+    )
+    conn.execute(
+        "INSERT INTO hotspot_cells (run_id, cell_id, geom, value, z, p, gi_bin, "
+        f"category) VALUES ({d.ids['hotspot_run']}, 1, ST_Buffer({pt}, 0.01), 1, 3, "
+        "0.001, 3, %(c)s)",
+        args,
+    )
+    d.ids["surface"] = _id(
+        conn,
+        "INSERT INTO surfaces (kind, name, path, crs, params, "
+        "agency_id) VALUES ('kde', %(c)s, '/nonexistent.tif', 'EPSG:4326', "
+        "'{}', %(a)s) RETURNING id",
+        args,
+    )
+    d.ids["corridor"] = _id(
+        conn,
+        "INSERT INTO corridors (surface_id, params, geom, agency_id, "
+        f"created_by) VALUES ({d.ids['surface']}, '{{}}', "
+        f"ST_Multi(ST_Buffer({pt}, 0.02)), %(a)s, %(c)s) RETURNING id",
+        args,
+    )
     conn.commit()
     return d
 

@@ -1,8 +1,8 @@
 """Test helpers for the auth contract: users with tokens, and browser-style login cookies.
 
-    username, password, token = make_user(db_url, role="analyst", agency="KGZ-BS")
-    headers = {"Authorization": f"Bearer {token}"}
-    cookie = login_cookie(base_url, username, password)   # value of geomon_session
+username, password, token = make_user(db_url, role="analyst", agency="KGZ-BS")
+headers = {"Authorization": f"Bearer {token}"}
+cookie = login_cookie(base_url, username, password)   # value of geomon_session
 """
 
 from __future__ import annotations
@@ -27,9 +27,14 @@ from geomon.store.users import create_token, create_user
 SESSION_COOKIE = "geomon_session"
 
 
-def make_user(db_url: str, *, role: str = "viewer", agency: str | None = "KGZ-BS",
-              ttl: timedelta = timedelta(days=1), name: str | None = None
-              ) -> tuple[str, str, str]:
+def make_user(
+    db_url: str,
+    *,
+    role: str = "viewer",
+    agency: str | None = "KGZ-BS",
+    ttl: timedelta = timedelta(days=1),
+    name: str | None = None,
+) -> tuple[str, str, str]:
     """A new user (unique name) of ``agency`` (created if missing) with a fresh API token."""
     username = name or f"{role}-{uuid.uuid4().hex[:8]}"
     password = generate_password()
@@ -37,8 +42,9 @@ def make_user(db_url: str, *, role: str = "viewer", agency: str | None = "KGZ-BS
     with psycopg.connect(db_url) as conn:
         if agency:
             ensure_agency(conn, agency)
-        create_user(conn, name=username, password_hash=hash_password(password), role=role,
-                    agency=agency)
+        create_user(
+            conn, name=username, password_hash=hash_password(password), role=role, agency=agency
+        )
         create_token(conn, digest=token_digest(token), ttl=ttl, user=username, label="test")
     return username, password, token
 

@@ -41,14 +41,24 @@ class Listener:
 
 
 @contextlib.contextmanager
-def run_listener(db_url: str, args: list[str], tmp_path: Path, *,
-                 env: dict[str, str] | None = None, timeout_s: float = 20) -> Iterator[Listener]:
+def run_listener(
+    db_url: str,
+    args: list[str],
+    tmp_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 20,
+) -> Iterator[Listener]:
     """Start ``geomon listen ARGS --metrics 127.0.0.1:0``; yields once it printed its ports."""
     log_path = tmp_path / f"listener-{time.time_ns()}.log"
-    full_env = dict(os.environ, GEOMON_DB__URL=db_url, GEOMON_INGEST__BATCH_MAX_MS="10",
-                    GEOMON_INGEST__SPOOL_DIR=str(tmp_path / "spool"), **(env or {}))
-    cmd = [sys.executable, "-m", "geomon.cli.__main__", "listen", "--metrics", "127.0.0.1:0",
-           *args]
+    full_env = dict(
+        os.environ,
+        GEOMON_DB__URL=db_url,
+        GEOMON_INGEST__BATCH_MAX_MS="10",
+        GEOMON_INGEST__SPOOL_DIR=str(tmp_path / "spool"),
+        **(env or {}),
+    )
+    cmd = [sys.executable, "-m", "geomon.cli.__main__", "listen", "--metrics", "127.0.0.1:0", *args]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=log)
     try:

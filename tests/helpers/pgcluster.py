@@ -54,20 +54,42 @@ class PgCluster:
         if os.geteuid() == 0:
             shutil.chown(root, "postgres", "postgres")
         cluster = cls(root, _free_port())
-        _as_postgres(_bin("initdb"), "-D", str(cluster.data), "-A", "trust", "-U", "postgres",
-                     "--no-sync", "-E", "UTF8")
+        _as_postgres(
+            _bin("initdb"),
+            "-D",
+            str(cluster.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         cluster.start()
         return cluster
 
     def start(self) -> None:
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                "-c fsync=on -c max_connections=50")
-        _as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-                     "-o", opts, "-w", "-t", "60", "start")
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=on -c max_connections=50"
+        )
+        _as_postgres(
+            _bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
-        _as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop",
-                     check=False)
+        _as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
 
     def restart(self, mode: str = "immediate", down_s: float = 0.0) -> None:
         self.stop(mode)

@@ -22,18 +22,28 @@ REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference"
 RULES = AgencyRules.build()
 
 
-def fixes(dev: int, pts: list[tuple[float, float]], *, step_s: float = 60, speed: float = 5.0,
-          attrs: list[dict] | None = None, t0: datetime = T0) -> list[tuple]:
-    return [(dev, t0 + timedelta(seconds=i * step_s), x, y, speed,
-             (attrs[i] if attrs else {})) for i, (x, y) in enumerate(pts)]
+def fixes(
+    dev: int,
+    pts: list[tuple[float, float]],
+    *,
+    step_s: float = 60,
+    speed: float = 5.0,
+    attrs: list[dict] | None = None,
+    t0: datetime = T0,
+) -> list[tuple]:
+    return [
+        (dev, t0 + timedelta(seconds=i * step_s), x, y, speed, (attrs[i] if attrs else {}))
+        for i, (x, y) in enumerate(pts)
+    ]
 
 
 def kinds(events: list[EventDraft]) -> list[tuple[str, int | None, int]]:
     return [(e.kind, e.zone_id, int((e.occurred_at - T0).total_seconds() // 60)) for e in events]
 
 
-ZONES = ZoneIndex([Zone(1, "patrol_area", box(0, 0, 1, 1), "A"),
-                   Zone(2, "restricted", box(2, 0, 3, 1), "R")])
+ZONES = ZoneIndex(
+    [Zone(1, "patrol_area", box(0, 0, 1, 1), "A"), Zone(2, "restricted", box(2, 0, 3, 1), "R")]
+)
 
 
 def test_enter_exit_at_the_fix_that_changes_membership() -> None:
@@ -63,20 +73,35 @@ def test_devices_do_not_leak_into_each_other() -> None:
 
 
 def test_io_flags_fire_once_per_onset() -> None:
-    flags = [{}, {"jamming": 1}, {"jamming": 1}, {"jamming": 0}, {"jamming": 1},
-             {"alarm": "sos"}, {"unplug": 1, "tamper": True}]
+    flags = [
+        {},
+        {"jamming": 1},
+        {"jamming": 1},
+        {"jamming": 0},
+        {"jamming": 1},
+        {"alarm": "sos"},
+        {"unplug": 1, "tamper": True},
+    ]
     track = Track.from_rows(fixes(3, [(5, 5)] * 7, attrs=flags))
     ev = evaluate(track, ZONES, RULES)
-    assert kinds(ev) == [("gsm_jamming", None, 1), ("gsm_jamming", None, 4), ("sos", None, 5),
-                         ("power_cut", None, 6), ("tamper", None, 6)]
+    assert kinds(ev) == [
+        ("gsm_jamming", None, 1),
+        ("gsm_jamming", None, 4),
+        ("sos", None, 5),
+        ("power_cut", None, 6),
+        ("tamper", None, 6),
+    ]
     assert {e.severity for e in ev if e.kind in ("sos", "gsm_jamming")} == {"critical"}
 
 
 def test_overspeed_onset_only() -> None:
-    rows = [(3, T0 + timedelta(minutes=i), 5.0, 5.0, s, {})
-            for i, s in enumerate([10, 40, 41, 20, 37])]
+    rows = [
+        (3, T0 + timedelta(minutes=i), 5.0, 5.0, s, {}) for i, s in enumerate([10, 40, 41, 20, 37])
+    ]
     assert kinds(evaluate(Track.from_rows(rows), ZONES, RULES)) == [
-        ("overspeed", None, 1), ("overspeed", None, 4)]
+        ("overspeed", None, 1),
+        ("overspeed", None, 4),
+    ]
 
 
 def test_long_stop_inside_a_border_strip() -> None:
@@ -105,8 +130,10 @@ def test_silent_only_on_duty_and_within_limits() -> None:
 
 # --- late, shuffled, resent --------------------------------------------------------------
 
-def replay(batches: list[list[tuple]], zones: ZoneIndex, lookback_s: float = 3600
-           ) -> dict[str, EventDraft]:
+
+def replay(
+    batches: list[list[tuple]], zones: ZoneIndex, lookback_s: float = 3600
+) -> dict[str, EventDraft]:
     """What the store does per committed batch: store fixes, reload each device's window
     (new fixes plus stored neighbours), recompute, replace the events of the window."""
     stored: dict[tuple[int, datetime], tuple] = {}
@@ -126,8 +153,11 @@ def replay(batches: list[list[tuple]], zones: ZoneIndex, lookback_s: float = 360
             emit = [prev is None or r[1] > prev for r in window]
             fresh = {e.key: e for e in evaluate(Track.from_rows(window, emit=emit), zones, RULES)}
             first = lo if prev is None else prev + timedelta(microseconds=1)
-            for k in [k for k, e in events.items() if e.device_id == dev
-                      and first <= e.occurred_at <= end and k not in fresh]:
+            for k in [
+                k
+                for k, e in events.items()
+                if e.device_id == dev and first <= e.occurred_at <= end and k not in fresh
+            ]:
                 del events[k]
             events.update(fresh)
     return events
@@ -138,8 +168,9 @@ def _long_track() -> list[tuple]:
     xs = np.cumsum([rng.uniform(-0.3, 0.45) for _ in range(80)]) - 1
     ys = 0.5 + np.array([rng.uniform(-0.6, 0.6) for _ in range(80)])
     flags = [{"jamming": int(rng.random() < 0.2)} for _ in range(80)]
-    return fixes(5, list(zip(xs.tolist(), ys.tolist(), strict=True)), attrs=flags,
-                 speed=0.0) + fixes(6, [(0.5, 0.5), (2.5, 0.5), (5, 5)])
+    return fixes(
+        5, list(zip(xs.tolist(), ys.tolist(), strict=True)), attrs=flags, speed=0.0
+    ) + fixes(6, [(0.5, 0.5), (2.5, 0.5), (5, 5)])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -166,6 +197,7 @@ def test_keys_are_deterministic_per_device_zone_kind_time() -> None:
 
 # --- border crossings on the real Natural Earth lines ---------------------------------------
 
+
 def _borders(crossing_points: list) -> BorderIndex:
     feats = read_features(REFERENCE / "borders_ne10m.geojson")
     codes = ["-".join(sorted((f["properties"]["a"], f["properties"]["b"]))) for f in feats]
@@ -174,8 +206,11 @@ def _borders(crossing_points: list) -> BorderIndex:
 
 def _afg_tjk() -> object:
     feats = read_features(REFERENCE / "borders_ne10m.geojson")
-    return next(shape(f["geometry"]) for f in feats
-                if {f["properties"]["a"], f["properties"]["b"]} == {"AFG", "TJK"})
+    return next(
+        shape(f["geometry"])
+        for f in feats
+        if {f["properties"]["a"], f["properties"]["b"]} == {"AFG", "TJK"}
+    )
 
 
 def _across(line: object, frac: float, off: float = 0.01) -> list[tuple[float, float]]:
@@ -198,7 +233,8 @@ def test_crossing_afg_tjk_away_from_a_crossing_point_is_critical() -> None:
     assert zone.distance(shapely.LineString(far)) > 0.5
     ev = evaluate(Track.from_rows(fixes(8, far)), ZoneIndex([]), RULES, borders)
     assert [(e.kind, e.severity, e.attrs["border"]) for e in ev] == [
-        ("border_cross", "critical", "AFG-TJK")]
+        ("border_cross", "critical", "AFG-TJK")
+    ]
     assert line.distance(shapely.Point(ev[0].lon, ev[0].lat)) < 1e-9
     frac = line.project(at, normalized=True)
     through = _across(line, frac, off=0.01)
@@ -222,8 +258,18 @@ def test_track_from_rows_sorts_columns_together() -> None:
     import random
 
     rng = random.Random(7)
-    rows = [(d, T0 + timedelta(seconds=i), float(i), float(d), None if i % 3 else i / 2,
-             {"n": (d, i)} if i % 2 else None) for d in (5, 2, 9) for i in range(20)]
+    rows = [
+        (
+            d,
+            T0 + timedelta(seconds=i),
+            float(i),
+            float(d),
+            None if i % 3 else i / 2,
+            {"n": (d, i)} if i % 2 else None,
+        )
+        for d in (5, 2, 9)
+        for i in range(20)
+    ]
     emit = [r[1].second % 4 == 0 for r in rows]
     pairs = list(zip(rows, emit, strict=True))
     rng.shuffle(pairs)

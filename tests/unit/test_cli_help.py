@@ -59,7 +59,10 @@ def test_readme_documents_every_setting() -> None:
 def test_readme_starts_with_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("```")[1]
-    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()
-                and not line.startswith("sh")]
+    commands = [
+        line.split("#")[0].strip()
+        for line in block.splitlines()
+        if line.strip() and not line.startswith("sh")
+    ]
     assert commands == ["scripts/demo", "scripts/test"]
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("exec scripts/test")

@@ -33,8 +33,9 @@ def test_track_cells_fills_gaps_between_sparse_fixes() -> None:
     diag = track_cells(np.array([5.0, 95.0]), np.array([95.0, 5.0]), T, (10, 10))
     assert set(range(0, 100, 11)) <= set(diag.tolist())
     # a break between fixes: only the two end cells
-    brk = track_cells(np.array([5.0, 95.0]), np.array([95.0, 95.0]), T, (10, 10),
-                      breaks=np.array([False, True]))
+    brk = track_cells(
+        np.array([5.0, 95.0]), np.array([95.0, 95.0]), T, (10, 10), breaks=np.array([False, True])
+    )
     assert brk.tolist() == [0, 9]
     # off-grid fixes are ignored
     assert track_cells(np.array([-50.0]), np.array([95.0]), T, (10, 10)).size == 0
@@ -80,8 +81,10 @@ def test_coverage_counts_per_team_zone_and_total(path: str, monkeypatch) -> None
     risk = np.zeros((10, 10))
     risk[:, 8:] = 1.0  # high risk: the two right-most columns (20 cells)
     # team a drives down column 9 from row 0 to row 4; team b sits at cell (9, 0)
-    tracks = {"a": (np.array([95.0, 95.0]), np.array([95.0, 55.0])),
-              "b": (np.array([5.0]), np.array([5.0]))}
+    tracks = {
+        "a": (np.array([95.0, 95.0]), np.array([95.0, 55.0])),
+        "b": (np.array([5.0]), np.array([5.0])),
+    }
     zone = np.zeros((10, 10), dtype=bool)
     zone[:5, :] = True
     cov = coverage(risk, T, tracks, distance_m=10.0, threshold=1.0, zone_masks={7: zone})
@@ -106,8 +109,9 @@ def test_next_patrol_ranks_by_risk_times_area_and_distance() -> None:
     risk[0:2, 0:2] = 5.0  # area A: 4 cells, Σrisk 20  → score 20 * 100 m²
     risk[8:10, 5:10] = 1.0  # area B: 10 cells, Σrisk 10 → score 10 * 100 m²
     high = risk > 0
-    areas, labels = next_patrol(risk, high, T, {"near_b": (75.0, 10.0), "near_a": (10.0, 90.0)},
-                                distance_scale_m=10.0)
+    areas, labels = next_patrol(
+        risk, high, T, {"near_b": (75.0, 10.0), "near_a": (10.0, 90.0)}, distance_scale_m=10.0
+    )
     assert [a.cells for a in areas] == [4, 10]
     assert [a.score for a in areas] == [2000.0, 1000.0]
     assert labels.max() == 2

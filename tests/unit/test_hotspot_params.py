@@ -15,29 +15,38 @@ from geomon.analysis.hotspots import pinned
 from geomon.store.hotspot_inputs import decode_float8_array
 
 
-@pytest.mark.parametrize("body", [
-    {"kind": "gistar", "cell_size": 10},
-    {"kind": "gistar", "distance_band": 1000, "knn": 4},
-    {"kind": "gistar", "seed": 3},
-    {"kind": "ehsa", "permutations": 99},
-    {"kind": "gistar", "filter": {"bbox": [1, 2, 3, 4], "country": "UZB"}},
-    {"kind": "gistar", "filter": {"border": "TJK-UZB"}},
-    {"kind": "gistar", "filter": {"bbox": [10, 5, 5, 10]}},
-    {"kind": "gistar", "filter": {"since": "2025-01-01T00:00:00"}},
-    {"kind": "gistar", "filter": {"aoi": {"type": "Point", "coordinates": [1, 2]}}},
-    {"kind": "gistar", "filter": {"since": "2025-02-01T00:00:00Z",
-                                  "until": "2025-01-01T00:00:00Z"}},
-    {"kind": "gistar", "bogus": 1},
-    {"kind": "corridor"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "gistar", "cell_size": 10},
+        {"kind": "gistar", "distance_band": 1000, "knn": 4},
+        {"kind": "gistar", "seed": 3},
+        {"kind": "ehsa", "permutations": 99},
+        {"kind": "gistar", "filter": {"bbox": [1, 2, 3, 4], "country": "UZB"}},
+        {"kind": "gistar", "filter": {"border": "TJK-UZB"}},
+        {"kind": "gistar", "filter": {"bbox": [10, 5, 5, 10]}},
+        {"kind": "gistar", "filter": {"since": "2025-01-01T00:00:00"}},
+        {"kind": "gistar", "filter": {"aoi": {"type": "Point", "coordinates": [1, 2]}}},
+        {
+            "kind": "gistar",
+            "filter": {"since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"},
+        },
+        {"kind": "gistar", "bogus": 1},
+        {"kind": "corridor"},
+    ],
+)
 def test_invalid_params_are_refused(body) -> None:
     with pytest.raises(ValidationError):
         HotspotParams.model_validate(body)
 
 
 def test_stored_params_round_trip_and_window_pinning() -> None:
-    p = HotspotParams(kind="ehsa", cell_size=7500, step="week",
-                      filter=InputFilter(category="seizure", border="AFG-TJK", buffer_km=25))
+    p = HotspotParams(
+        kind="ehsa",
+        cell_size=7500,
+        step="week",
+        filter=InputFilter(category="seizure", border="AFG-TJK", buffer_km=25),
+    )
     now = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
     fixed = pinned(p, now)
     assert fixed.filter.until == now.replace(microsecond=0) and p.filter.until is None
@@ -50,8 +59,12 @@ def test_stored_params_round_trip_and_window_pinning() -> None:
 
 def test_month_and_week_steps() -> None:
     t = np.array([datetime(2024, m, 15, tzinfo=UTC).timestamp() for m in (1, 2, 12)])
-    idx, n = time_steps(t, "month", datetime(2024, 1, 1, tzinfo=UTC).timestamp(),
-                        datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+    idx, n = time_steps(
+        t,
+        "month",
+        datetime(2024, 1, 1, tzinfo=UTC).timestamp(),
+        datetime(2025, 1, 1, tzinfo=UTC).timestamp(),
+    )
     assert n == 12 and idx.tolist() == [0, 1, 11]
     idx, n = time_steps(t, "week", t[0], t[0] + 3 * 7 * 86400 + 1)
     assert n == 4 and idx[0] == 0

@@ -15,8 +15,19 @@ FORBIDDEN = {
     "tiles": {"api", "sensors"},
     "api": {"sensors"},
 }
-SPATIAL_FORBIDDEN = {"psycopg", "psycopg_pool", "fastapi", "serial", "folium", "sqlalchemy",
-                     "geoalchemy2", "starlette", "uvicorn", "httpx", "paho"}
+SPATIAL_FORBIDDEN = {
+    "psycopg",
+    "psycopg_pool",
+    "fastapi",
+    "serial",
+    "folium",
+    "sqlalchemy",
+    "geoalchemy2",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "paho",
+}
 
 
 def _modules() -> list[Path]:
@@ -46,8 +57,17 @@ def test_imports_follow_the_layering(path: Path) -> None:
             assert "rasterio" not in roots, "rasterio only in geomon/spatial/raster_io.py"
 
 
-SQL_START = ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "CREATE ", "COPY ", "WITH ",
-             "ALTER ", "DROP ")
+SQL_START = (
+    "SELECT ",
+    "INSERT INTO",
+    "UPDATE ",
+    "DELETE FROM",
+    "CREATE ",
+    "COPY ",
+    "WITH ",
+    "ALTER ",
+    "DROP ",
+)
 
 
 def test_sql_only_in_store() -> None:
@@ -58,7 +78,10 @@ def test_sql_only_in_store() -> None:
         if rel.startswith("geomon/store/"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                    and node.value.lstrip().startswith(SQL_START)):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.lstrip().startswith(SQL_START)
+            ):
                 offenders.append(f"{rel}:{node.lineno}: {node.value.strip()[:50]}")
     assert offenders == []

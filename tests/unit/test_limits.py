@@ -25,8 +25,15 @@ def test_page_size() -> None:
 def test_bbox() -> None:
     assert parse_bbox(None) is None and parse_bbox("") is None
     assert parse_bbox("70,38,71.5,39", L) == (70.0, 38.0, 71.5, 39.0)
-    for bad in ("70,38,71", "a,b,c,d", "70,38,72.5,40", "70,39,71,38", "170,0,-170,1",
-                "70,38,nan,39", "70,-91,71,0"):
+    for bad in (
+        "70,38,71",
+        "a,b,c,d",
+        "70,38,72.5,40",
+        "70,39,71,38",
+        "170,0,-170,1",
+        "70,38,nan,39",
+        "70,-91,71,0",
+    ):
         with pytest.raises(InvalidRequest):
             parse_bbox(bad, L)
     assert parse_bbox("60,30,80,50") == (60.0, 30.0, 80.0, 50.0)  # no cap without limits

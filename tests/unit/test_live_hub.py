@@ -14,6 +14,7 @@ def test_backlog_is_coalesced() -> None:
         sub.offer("devices", [2, 3])
         sub.offer("events", [7])
         return await sub.next_batch()
+
     assert asyncio.run(go()) == (False, {1, 2, 3}, {7})
 
 
@@ -23,6 +24,7 @@ def test_slow_consumer_gets_a_resync_instead_of_a_backlog() -> None:
         for i in range(10):
             sub.offer("devices", [i])
         return await sub.next_batch()
+
     resync, devices, events = asyncio.run(go())
     assert resync and devices == set() | devices and len(devices) <= 3 and not events
 
@@ -36,4 +38,5 @@ def test_dispatch_fans_out_and_ignores_garbage() -> None:
         hub.dispatch("geomon_live", "not json")
         hub.dispatch("geomon_events", '{"events": [9]}')
         return [await a.next_batch(), await b.next_batch()]
+
     assert asyncio.run(go()) == [(False, {5}, {9})] * 2

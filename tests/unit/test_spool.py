@@ -14,11 +14,27 @@ T = datetime(2026, 11, 1, 8, 0, 0, 123_000, tzinfo=UTC)
 
 def _batch(i: int) -> SpooledBatch:
     return SpooledBatch(
-        "tracker", T,
-        [Position(f"D{i}", T, 42.5, 74.25, speed_mps=1.5, satellites=7, raw=b"\x00\xff",
-                  attrs={"io": {"239": 1}, "note": "ü"}, protocol="teltonika")],
-        [Observation(f"S{i}", T, "radiation_alarm", value=3.5, lat=None, lon=None,
-                     attrs={"lane": 2})])
+        "tracker",
+        T,
+        [
+            Position(
+                f"D{i}",
+                T,
+                42.5,
+                74.25,
+                speed_mps=1.5,
+                satellites=7,
+                raw=b"\x00\xff",
+                attrs={"io": {"239": 1}, "note": "ü"},
+                protocol="teltonika",
+            )
+        ],
+        [
+            Observation(
+                f"S{i}", T, "radiation_alarm", value=3.5, lat=None, lon=None, attrs={"lane": 2}
+            )
+        ],
+    )
 
 
 def test_round_trip_is_exact(tmp_path: Path) -> None:

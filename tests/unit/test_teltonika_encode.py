@@ -14,8 +14,9 @@ from geomon.errors import DecodeError
 from sensors.protocols.teltonika import AvlPacket, decode_frame
 from sensors.protocols.teltonika_encode import Record, encode_codec8, imei_frame
 
-FRAMES = json.loads((Path(__file__).resolve().parents[1] / "fixtures/trackers/teltonika.json")
-                    .read_text())
+FRAMES = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures/trackers/teltonika.json").read_text()
+)
 
 
 def _io_layout(raw: bytes) -> list[tuple[list[int], dict[int, int]]]:
@@ -66,9 +67,21 @@ def test_reencodes_real_captures_byte_for_byte(name: str, raw: bytes) -> None:
     records = []
     for rec, (order, sizes) in zip(packet.records, _io_layout(raw), strict=True):
         io = {i: rec.io[i] for i in order}
-        records.append(Record(rec.time, rec.lat, rec.lon, rec.altitude_m, rec.course_deg,
-                              rec.satellites, rec.speed_kmh, rec.priority, rec.event_io_id,
-                              io, sizes))
+        records.append(
+            Record(
+                rec.time,
+                rec.lat,
+                rec.lon,
+                rec.altitude_m,
+                rec.course_deg,
+                rec.satellites,
+                rec.speed_kmh,
+                rec.priority,
+                rec.event_io_id,
+                io,
+                sizes,
+            )
+        )
     assert encode_codec8(records) == raw
 
 
@@ -78,8 +91,14 @@ def test_round_trip_and_handshake() -> None:
     packet = decode_frame(encode_codec8(recs))
     assert isinstance(packet, AvlPacket)
     r = packet.records[0]
-    assert (r.time, r.lat, r.lon, r.altitude_m, r.course_deg, r.speed_kmh) == \
-        (t, 42.87, -74.6, 800, 359, 61)
+    assert (r.time, r.lat, r.lon, r.altitude_m, r.course_deg, r.speed_kmh) == (
+        t,
+        42.87,
+        -74.6,
+        800,
+        359,
+        61,
+    )
     assert r.io == {239: 1, 66: 13800, 16: 2**33}
     assert packet.ack == struct.pack(">I", 1)
     assert imei_frame("356307042441013") == b"\x00\x0f356307042441013"
