@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import auth, errors, openapi_doc
 from api.audit_writer import AuditWriter
+from api.i18n import LocaleMiddleware
 from api.rest import routes as rest
 from api.routes import (
     corridors,
@@ -23,6 +24,7 @@ from api.routes import (
     map_page,
     metrics,
     ogc,
+    preferences,
     static,
     surfaces,
     tiles,
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(LocaleMiddleware)  # request_locale() for HTML pages
     auth.install(app, settings)  # default deny: must precede every router
     app.include_router(health.router)
     app.include_router(metrics.router)
@@ -78,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     surfaces.install(app)
     events.install(app)
     coverage.install(app)
+    preferences.install(app)
     corridors.install(app)
     live.install(app, settings.db.url)
     hotspots.install(app)  # before rest: its /hotspots/{run_id} would shadow /hotspots/runs

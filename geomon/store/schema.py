@@ -357,6 +357,8 @@ users = Table(
     Column("locked_until", DateTime(timezone=True)),
     Column("must_change_password", Boolean, nullable=False, server_default=text("false")),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("locale", Text, comment="UI language, e.g. ru; NULL = browser"),
+    Column("time_zone", Text, comment="IANA zone for times on the page; NULL = the agency's"),
     _created_at(),
     CheckConstraint(f"role IN {USER_ROLES!r}", name="role"),
     CheckConstraint("role = 'admin' OR agency_id IS NOT NULL", name="agency_required"),
