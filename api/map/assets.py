@@ -30,6 +30,7 @@ FULLSCREEN_CSS: Assets = [
     ("Control.FullScreen.css", vendor_url("leaflet.fullscreen", "Control.FullScreen.css"))
 ]
 OWN_JS = (
+    "/static/app/geomon-i18n.js",
     "/static/app/geomon-map.js",
     "/static/app/geomon-panels.js",
     "/static/app/geomon-events.js",

@@ -16,6 +16,7 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from api.map.assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
+from geomon.i18n import N_
 
 # ArcGIS "Hot Spot Analysis" renderer: Gi_Bin -3…3 (three blues, not significant, three reds).
 GI_BIN_COLOURS: dict[int, str] = {
@@ -28,13 +29,13 @@ GI_BIN_COLOURS: dict[int, str] = {
     3: "#d62f27",
 }
 GI_BIN_LABELS: dict[int, str] = {
-    -3: "Cold spot, 99 %",
-    -2: "Cold spot, 95 %",
-    -1: "Cold spot, 90 %",
-    0: "Not significant",
-    1: "Hot spot, 90 %",
-    2: "Hot spot, 95 %",
-    3: "Hot spot, 99 %",
+    -3: N_("Cold spot, 99 %"),
+    -2: N_("Cold spot, 95 %"),
+    -1: N_("Cold spot, 90 %"),
+    0: N_("Not significant"),
+    1: N_("Hot spot, 90 %"),
+    2: N_("Hot spot, 95 %"),
+    3: N_("Hot spot, 99 %"),
 }
 ZONE_COLOUR = "#2c7fb8"
 CORRIDOR_COLOUR = "#7b3294"
@@ -68,7 +69,7 @@ def add_base_layers(m: folium.Map, countries: dict, tile_url: str) -> None:
     """Our own offline base map (country polygons), and the agency's tiles when configured."""
     folium.GeoJson(
         countries,
-        name="Base: countries (offline)",
+        name=N_("Base: countries (offline)"),
         overlay=False,
         control=True,
         style_function=lambda f: {
@@ -83,7 +84,7 @@ def add_base_layers(m: folium.Map, countries: dict, tile_url: str) -> None:
         folium.TileLayer(
             tiles=tile_url,
             attr="agency tile server",
-            name="Base: agency tiles",
+            name=N_("Base: agency tiles"),
             overlay=False,
             control=True,
             show=False,
@@ -94,30 +95,36 @@ def add_context_layers(m: folium.Map, data: MapData, surface_tile_url: str) -> N
     """Borders, zones, incidents (clustered), hotspots, surfaces and corridors."""
     folium.GeoJson(
         data.borders,
-        name="Borders",
+        name=N_("Borders"),
         style_function=lambda f: {"color": "#b2182b", "weight": 2.5, "dashArray": "6 3"},
         tooltip=_tooltip(data.borders, ["code"]),
     ).add_to(m)
     folium.GeoJson(
         data.zones,
-        name="Zones",
+        name=N_("Zones"),
         style_function=lambda f: {"color": ZONE_COLOUR, "weight": 2, "fillOpacity": 0.12},
         tooltip=_tooltip(data.zones, ["name", "kind", "agency"]),
     ).add_to(m)
     _add_incidents(m, data.incidents)
     _add_hotspots(m, data.hotspots)
     for s in data.surfaces if surface_tile_url else []:
-        folium.TileLayer(
+        layer = folium.TileLayer(
             tiles=surface_tile_url.replace("{id}", str(s["id"])),
             name=f"Surface: {s['name'] or s['kind']}",
             attr="geomon",
             overlay=True,
             show=False,
             opacity=0.6,
-        ).add_to(m)
+        )
+        # (msgid, params): api/map/page.py translates the name for the page's language
+        layer.geomon_label = (  # type: ignore[attr-defined]
+            N_("Surface: {name}"),
+            {"name": s["name"] or s["kind"]},
+        )
+        layer.add_to(m)
     folium.GeoJson(
         data.corridors,
-        name="Corridors",
+        name=N_("Corridors"),
         show=bool(data.corridors["features"]),
         style_function=lambda f: {"color": CORRIDOR_COLOUR, "weight": 1.5, "fillOpacity": 0.25},
         tooltip=_tooltip(data.corridors, ["rank", "total_cost"]),
@@ -143,7 +150,7 @@ class BulkMarkerCluster(FastMarkerCluster):
 def _add_incidents(m: folium.Map, rows: list[list[Any]]) -> None:
     cluster = BulkMarkerCluster(
         rows,
-        name="Incidents",
+        name=N_("Incidents"),
         callback="function (row) { return geomon.incidentMarker(row); }",
         showCoverageOnHover=False,
         maxClusterRadius=50,
@@ -158,7 +165,7 @@ def _add_hotspots(m: folium.Map, cells: dict[str, Any]) -> None:
 
     folium.GeoJson(
         cells,
-        name="Hotspots (latest Gi* run)",
+        name=N_("Hotspots (latest Gi* run)"),
         style_function=style,
         tooltip=_tooltip(cells, ["gi_bin", "z", "p"]),
     ).add_to(m)
@@ -168,10 +175,10 @@ def add_live_groups(m: folium.Map) -> dict[str, str]:
     """Empty overlay groups the page's JS fills; returns {role: JS variable name}."""
     names = {}
     for role, label, show in (
-        ("places", "Crossing points and ports", True),
-        ("trails", "Team trails", True),
-        ("events", "Events", True),
-        ("replay", "Track replay", True),
+        ("places", N_("Crossing points and ports"), True),
+        ("trails", N_("Team trails"), True),
+        ("events", N_("Events"), True),
+        ("replay", N_("Track replay"), True),
     ):
         group = folium.FeatureGroup(name=label, show=show)
         group.add_to(m)

@@ -29,7 +29,9 @@ from api.map.assets import (
     use_local_assets,
 )
 from api.map.layers import MapData, add_base_layers, add_context_layers, add_live_groups
-from api.map.panels import PLACE_COLOURS, panels_html
+from api.map.panels import PLACE_COLOURS, panels_html, place_kind_names
+from geomon.alerts.texts import event_titles
+from geomon.i18n import available_locales, js_messages, language_name, translator
 from geomon.settings import ApiSettings
 
 CENTRE = (41.0, 67.0)  # Central Asia
@@ -46,13 +48,13 @@ class MapUrls:
     track: str = "/api/v1/map/track/{id}"
     place_observations: str = "/api/v1/map/places/{id}/observations"
     surface_tiles: str = "/tiles/surfaces/{id}/{z}/{x}/{y}.png"  # empty = no surface layers
+    preferences: str = "/api/v1/me/preferences"  # the language switch saves here
 
 
-def _live_layer(settings: ApiSettings, urls: MapUrls) -> Realtime:
-    silent = settings.silent_after_s
+def _live_layer(settings: ApiSettings, urls: MapUrls, locale: str) -> Realtime:
+    silent, _ = settings.silent_after_s, translator(locale)
     live = Realtime(
         urls.latest,
-        name="Teams (live)",
         start=not urls.live_sse,
         interval=settings.live_poll_ms,
         get_feature_id=JsCode("function (f) { return f.id; }"),
@@ -60,11 +62,26 @@ def _live_layer(settings: ApiSettings, urls: MapUrls) -> Realtime:
         update_feature=JsCode(f"geomon.updateFeature({silent})"),
         remove_missing=False,
     )
+    live.layer_name = _("Teams (live)")  # Realtime ignores name=: the control showed its id
     return use_local_assets(live, REALTIME_JS, [])
 
 
-def _page_config(settings: ApiSettings, urls: MapUrls, data: MapData) -> dict[str, Any]:
+def _i18n_config(locale: str, time_zone: str) -> dict[str, Any]:
+    """What geomon-i18n.js needs: the catalogue's messages, event titles, zone, languages."""
     return {
+        "locale": locale,
+        "timeZone": time_zone,
+        "messages": js_messages(locale),
+        "eventTitles": event_titles(locale),
+        "languages": [{"code": c, "name": language_name(c)} for c in available_locales()],
+    }
+
+
+def _page_config(
+    settings: ApiSettings, urls: MapUrls, data: MapData, locale: str, time_zone: str
+) -> dict[str, Any]:
+    return {
+        "i18n": _i18n_config(locale, time_zone),
         # teams are on the first paint; the live stream or polling then keeps them current
         "initialTeams": data.teams,
         "silentAfterS": settings.silent_after_s,
@@ -76,9 +93,11 @@ def _page_config(settings: ApiSettings, urls: MapUrls, data: MapData) -> dict[st
             "ack": urls.ack,
             "track": urls.track,
             "placeObs": urls.place_observations,
+            "preferences": urls.preferences,
         },
         "places": data.places,
         "placeColours": PLACE_COLOURS,
+        "placeKinds": place_kind_names(locale),
     }
 
 
@@ -96,21 +115,44 @@ def _boot_script(
     return (
         "<script>document.addEventListener('DOMContentLoaded', function () {\n"
         f"window.geomonMap = {map_js}; window.geomonLive = {live_js};\n"
+        f"geomon.setI18n({config_js}.i18n);\n"
         f"geomon.start({map_js}, {live_js}, {config_js}, {{{group_js}}});\n"
         f"geomon.initCoverage({map_js}, {layer_control.get_name()}); }});</script>"
     )
 
 
-def render_map(settings: ApiSettings, data: MapData, urls: MapUrls | None = None) -> str:
-    """The full HTML of the situation map."""
+def _translate_layer_names(m: folium.Map, locale: str) -> None:
+    """Layer names are marked with N_() in layers.py; show them in the reader's language."""
+    _ = translator(locale)
+    child: Any
+    for child in m._children.values():
+        label = getattr(child, "geomon_label", None)  # (msgid, params) for names with data
+        name = getattr(child, "layer_name", None)
+        if label is not None:
+            child.layer_name = _(label[0], **label[1])
+        elif isinstance(name, str):
+            child.layer_name = _(name)
+
+
+def render_map(
+    settings: ApiSettings,
+    data: MapData,
+    urls: MapUrls | None = None,
+    *,
+    locale: str = "en",
+    time_zone: str = "UTC",
+) -> str:
+    """The full HTML of the situation map in ``locale``, times shown in ``time_zone``."""
     urls = urls or MapUrls()
+    _ = translator(locale)
     m = folium.Map(location=CENTRE, zoom_start=5, tiles=None, control_scale=True)
     m.options.update(maxZoom=18, minZoom=3)  # folium drops these without a tile layer
     use_local_assets(m, LEAFLET_JS, LEAFLET_CSS)
     add_base_layers(m, data.countries, settings.tile_url)
     add_context_layers(m, data, urls.surface_tiles)
     groups = add_live_groups(m)
-    live = _live_layer(settings, urls)
+    _translate_layer_names(m, locale)
+    live = _live_layer(settings, urls, locale)
     live.add_to(m)
     use_local_assets(Fullscreen(position="topleft"), FULLSCREEN_JS, FULLSCREEN_CSS).add_to(m)
     layer_control = folium.LayerControl(collapsed=True, position="topright")
@@ -121,8 +163,8 @@ def render_map(settings: ApiSettings, data: MapData, urls: MapUrls | None = None
     root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))  # no favicon fetch
     for url in OWN_CSS:
         root.header.add_child(CssLink(url))
-    config = _page_config(settings, urls, data)
-    root.html.add_child(folium.Element(panels_html()))
+    config = _page_config(settings, urls, data, locale, time_zone)
+    root.html.add_child(folium.Element(panels_html(locale)))
     root.html.add_child(folium.Element(_boot_script(m, live, groups, config, layer_control)))
-    root.title = "geomon — situation map"
+    root.title = _("geomon — situation map")
     return root.render()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from api.map.layers import CORRIDOR_COLOUR, GI_BIN_COLOURS, GI_BIN_LABELS, ZONE_COLOUR
+from geomon.i18n import N_, Translate, translator
 
 PLACE_COLOURS = {
     "road_bcp": "#d62728",
@@ -16,40 +17,55 @@ PLACE_COLOURS = {
     "office": "#1f77b4",
 }
 PLACE_LABELS = {
-    "road_bcp": "Road crossing point",
-    "rail_bcp": "Rail crossing point",
-    "air_bcp": "Airport crossing point",
-    "dry_port": "Dry port",
-    "seaport": "Seaport",
-    "office": "Office / border post",
+    "road_bcp": N_("Road crossing point"),
+    "rail_bcp": N_("Rail crossing point"),
+    "air_bcp": N_("Airport crossing point"),
+    "dry_port": N_("Dry port"),
+    "seaport": N_("Seaport"),
+    "office": N_("Office / border post"),
 }
 
-EVENTS_PANEL = """
+
+def _events_panel(_: Translate) -> str:
+    # Babel (on Python 3.11) does not look inside f-strings: translate first, then format.
+    title, critical = escape(_("Events")), escape(_("CRITICAL"))
+    return f"""
 <div id="gm-events" class="gm-panel">
-  <div class="gm-head">Events <span id="gm-events-count" class="gm-badge">0</span>
-    <span id="gm-alarm" class="gm-alarm" hidden>CRITICAL</span></div>
+  <div class="gm-head">{title} <span id="gm-events-count" class="gm-badge">0</span>
+    <span id="gm-alarm" class="gm-alarm" hidden>{critical}</span></div>
   <ul id="gm-events-list" class="gm-list"></ul>
 </div>"""
 
-REPLAY_PANEL = """
+
+def _replay_panel(_: Translate) -> str:
+    windows = [(900, _("{n} min", n=15)), (3600, _("{n} h", n=1))]
+    windows += [(21600, _("{n} h", n=6)), (86400, _("{n} h", n=24))]
+    options = "".join(
+        f'<option value="{v}"{" selected" if v == 3600 else ""}>{escape(t)}</option>'
+        for v, t in windows
+    )
+    head, team, last = escape(_("Track replay")), escape(_("Team")), escape(_("Last"))
+    load, empty = escape(_("Load")), escape(_("no track loaded"))
+    return f"""
 <div id="gm-replay" class="gm-panel">
-  <div class="gm-head">Track replay</div>
-  <label>Team <select id="gm-replay-device"></select></label>
-  <label>Last <select id="gm-replay-window">
-    <option value="900">15 min</option><option value="3600" selected>1 h</option>
-    <option value="21600">6 h</option><option value="86400">24 h</option></select></label>
-  <button id="gm-replay-load" type="button">Load</button>
+  <div class="gm-head">{head}</div>
+  <label>{team} <select id="gm-replay-device"></select></label>
+  <label>{last} <select id="gm-replay-window">{options}</select></label>
+  <button id="gm-replay-load" type="button">{load}</button>
   <div class="gm-row"><button id="gm-replay-play" type="button" disabled>▶</button>
     <input id="gm-replay-slider" type="range" min="0" max="1000" value="0" disabled>
     <select id="gm-replay-speed"><option>1</option><option selected>10</option>
       <option>60</option><option>300</option></select>×</div>
-  <div id="gm-replay-time" class="gm-small">no track loaded</div>
+  <div id="gm-replay-time" class="gm-small">{empty}</div>
 </div>"""
 
-SEARCH_BOX = """
+
+def _search_box(_: Translate) -> str:
+    placeholder, label = escape(_("Find a place (any name)…")), escape(_("Find a place"))
+    return f"""
 <div id="gm-search" class="gm-panel gm-search">
-  <input id="gm-search-input" type="search" placeholder="Find a place (any name)…"
-         autocomplete="off" aria-label="Find a place">
+  <input id="gm-search-input" type="search" placeholder="{placeholder}"
+         autocomplete="off" aria-label="{label}">
   <ul id="gm-search-results" class="gm-list"></ul>
 </div>"""
 
@@ -58,26 +74,36 @@ def _swatch(colour: str, label: str, shape: str = "box") -> str:
     return f'<div><i class="gm-sw gm-{shape}" style="background:{colour}"></i>{escape(label)}</div>'
 
 
-def legend_html() -> str:
+def legend_html(_: Translate) -> str:
     """The legend: teams, places, zones, corridors and the ArcGIS Gi* bins."""
+    toggle, legend = escape(_("Show or hide the legend")), escape(_("Legend"))
+    team, border = escape(_("Team (colour = agency, points along course)")), escape(_("Border"))
+    hotspots = escape(_("Hotspots (Gi* bin)"))
     rows = [
-        '<div class="gm-head" id="gm-legend-head" title="Show or hide the legend">Legend</div>',
+        f'<div class="gm-head" id="gm-legend-head" title="{toggle}">{legend}</div>',
         '<div id="gm-legend-body">',
-        '<div><i class="gm-sw gm-arrow"></i>Team (colour = agency, points along course)</div>',
-        _swatch("#bdbdbd", "Silent team (no recent fix)", "dot"),
-        '<div><i class="gm-sw gm-line" style="background:#b2182b"></i>Border</div>',
+        f'<div><i class="gm-sw gm-arrow"></i>{team}</div>',
+        _swatch("#bdbdbd", _("Silent team (no recent fix)"), "dot"),
+        f'<div><i class="gm-sw gm-line" style="background:#b2182b"></i>{border}</div>',
     ]
-    rows += [_swatch(c, PLACE_LABELS[k], "dot") for k, c in PLACE_COLOURS.items()]
+    rows += [_swatch(c, _(PLACE_LABELS[k]), "dot") for k, c in PLACE_COLOURS.items()]
     rows += [
-        _swatch(ZONE_COLOUR, "Zone / geofence"),
-        _swatch(CORRIDOR_COLOUR, "Corridor"),
-        _swatch("#e6550d", "Event (critical flashes)", "dot"),
-        '<div class="gm-sub">Hotspots (Gi* bin)</div>',
+        _swatch(ZONE_COLOUR, _("Zone / geofence")),
+        _swatch(CORRIDOR_COLOUR, _("Corridor")),
+        _swatch("#e6550d", _("Event (critical flashes)"), "dot"),
+        f'<div class="gm-sub">{hotspots}</div>',
     ]
-    rows += [_swatch(GI_BIN_COLOURS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, 0, -1, -2, -3)]
+    rows += [_swatch(GI_BIN_COLOURS[b], _(GI_BIN_LABELS[b])) for b in (3, 2, 1, 0, -1, -2, -3)]
     rows.append("</div>")
     return f'<div id="gm-legend" class="gm-panel gm-legend">{"".join(rows)}</div>'
 
 
-def panels_html() -> str:
-    return EVENTS_PANEL + REPLAY_PANEL + SEARCH_BOX + legend_html()
+def place_kind_names(locale: str) -> dict[str, str]:
+    """Place kinds in ``locale`` (the page's JS shows them in popups)."""
+    _ = translator(locale)
+    return {k: _(v) for k, v in PLACE_LABELS.items()}
+
+
+def panels_html(locale: str = "en") -> str:
+    _ = translator(locale)
+    return _events_panel(_) + _replay_panel(_) + _search_box(_) + legend_html(_)

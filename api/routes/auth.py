@@ -18,34 +18,36 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.auth import SESSION_COOKIE, CurrentPrincipal, auth_pool
+from api.i18n import request_locale
 from geomon.credentials import SESSION_PREFIX, hash_password, new_token, token_digest
+from geomon.i18n import N_, available_locales, language_name, translator
 from geomon.store.sessions import change_password, check_login, close_session, open_session
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["auth"])
 
-FAILED = "invalid username or password, or the account is locked"
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>geomon: sign in</title>
+FAILED = N_("invalid username or password, or the account is locked")
+_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
 label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.4rem;box-sizing:border-box}}
-button{{margin-top:1rem;padding:.5rem 1rem}}.err{{color:#b00020}}</style></head><body>
-<h1>geomon</h1>{error}<form method="post" action="/auth/login">
+button{{margin-top:1rem;padding:.5rem 1rem}}.err{{color:#b00020}}nav a{{margin-right:.6rem}}</style>
+</head><body><h1>geomon</h1>{error}<form method="post" action="/auth/login">
 <input type="hidden" name="next" value="{next}">
-<label for="username">User</label>
+<label for="username">{user}</label>
 <input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label>
+<label for="password">{password}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form></body></html>"""
+<button type="submit">{sign_in}</button></form><nav>{languages}</nav></body></html>"""
 
 
-_PASSWORD_FORM = """<h2>Choose a new password</h2>{error}
+_PASSWORD_FORM = """<h2>{heading}</h2>{error}
 <form method="post" action="/auth/password"><input type="hidden" name="next" value="{next}">
-<label for="current">Current (one-time) password</label>
+<label for="current">{current}</label>
 <input id="current" name="current" type="password" autocomplete="current-password" required>
-<label for="new">New password (at least 12 characters)</label>
+<label for="new">{new}</label>
 <input id="new" name="new" type="password" autocomplete="new-password" minlength="12" required>
-<button type="submit">Change password</button></form></body></html>"""
+<button type="submit">{submit}</button></form></body></html>"""
 
 
 def safe_next(target: str | None) -> str:
@@ -55,10 +57,31 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _language_links(next_url: str, current: str) -> str:
+    return "".join(
+        f'<a href="/login?lang={c}&amp;next={html.escape(quote(next_url))}" hreflang="{c}"'
+        f"{' aria-current=true' if c == current else ''}>{html.escape(language_name(c))}</a>"
+        for c in available_locales()
+    )
+
+
 def login_page(next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
-    err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
+    """The sign-in form in the request's language (``?lang=``, else Accept-Language)."""
+    locale = request_locale()
+    _ = translator(locale)
+    err = f'<p class="err" role="alert">{html.escape(_(error))}</p>' if error else ""
+    target = safe_next(next_url)
     return HTMLResponse(
-        _PAGE.format(error=err, next=html.escape(safe_next(next_url))),
+        _PAGE.format(
+            lang=locale,
+            title=html.escape(_("geomon: sign in")),
+            user=html.escape(_("User")),
+            password=html.escape(_("Password")),
+            sign_in=html.escape(_("Sign in")),
+            languages=_language_links(target, locale),
+            error=err,
+            next=html.escape(target),
+        ),
         status_code=status,
         headers={"Cache-Control": "no-store"},
     )
@@ -149,9 +172,18 @@ async def password_form(principal: CurrentPrincipal, next: str = "/map") -> HTML
 
 
 def _password_page(next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
-    err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
-    page = _PAGE.split("<form", 1)[0].replace("{error}", "") + _PASSWORD_FORM.format(
-        error=err, next=html.escape(safe_next(next_url))
+    locale = request_locale()
+    _ = translator(locale)
+    err = f'<p class="err" role="alert">{html.escape(_(error))}</p>' if error else ""
+    head = _PAGE.split("<form", 1)[0].replace("{error}", "")
+    head = head.replace("{lang}", locale).replace("{title}", html.escape(_("geomon: password")))
+    page = head + _PASSWORD_FORM.format(
+        heading=html.escape(_("Choose a new password")),
+        current=html.escape(_("Current (one-time) password")),
+        new=html.escape(_("New password (at least 12 characters)")),
+        submit=html.escape(_("Change password")),
+        error=err,
+        next=html.escape(safe_next(next_url)),
     )
     return HTMLResponse(
         page.replace("{{", "{").replace("}}", "}"),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from api import deps
+from api.i18n import page_locale
 from api.map.layers import MapData
 from api.map.page import MapUrls, render_map
 from api.routes.devices import latest_feature
@@ -97,11 +98,18 @@ async def _page_template(request: Request, conn: psycopg.AsyncConnection) -> str
     visibility = _visibility(request)
     version = await layer_version(conn, PAGE_TABLES)
     cache = _page_cache(request)
-    key = (visibility, version)
+    shown = await page_locale(request)
+    key = (visibility, version, shown.locale, shown.time_zone)
     hit = cache.get(key) if visibility is not None else None
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    html = render_map(request.app.state.settings.api, await map_data(conn, teams=False), MapUrls())
+    html = render_map(
+        request.app.state.settings.api,
+        await map_data(conn, teams=False),
+        MapUrls(),
+        locale=shown.locale,
+        time_zone=shown.time_zone,
+    )
     if visibility is not None:
         if len(cache) >= _PAGE_CACHE_MAX:
             cache.clear()

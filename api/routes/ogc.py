@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.access import AUTH_RESPONSES, authenticated, data_connection, visibility_key
+from api.i18n import request_locale
 from api.ogc import pages
 from api.ogc.page_cache import cached_page, ogc_connection, page_key
 from api.ogc.params import (
@@ -98,7 +99,8 @@ def _respond(
     text: str | None = None,
 ) -> Response:
     if fmt == "html":
-        return HTMLResponse(pages.page(title, doc if text is None else json.loads(text)))
+        body = doc if text is None else json.loads(text)
+        return HTMLResponse(pages.page(title, body, request_locale()))
     if text is not None:
         return Response(text, media_type=media)
     return JSONResponse(doc, media_type=media)

@@ -21,15 +21,15 @@ window.geomon = window.geomon || {};
 
   g.coverageSummary = function (body) {
     var t = body.total || {};
-    var share = t.share == null ? "–" : Math.round(100 * t.share) + " %";
-    return "High-risk ground covered today: " + share;
+    var share = t.share == null ? "–" : new Intl.NumberFormat(g.i18n.locale, { style: "percent" }).format(t.share);
+    return g.t("High-risk ground covered today: {share}", { share: share });
   };
 
   g.initCoverage = function (map, layerControl) {
     var group = L.featureGroup();
     group.geomonLoaded = false;
     g.coverageLayer = group;
-    if (layerControl) layerControl.addOverlay(group, "Patrol coverage today (top 10 % risk)");
+    if (layerControl) layerControl.addOverlay(group, g.t("Patrol coverage today (top 10 % risk)"));
 
     function load() {
       fetch("/api/v1/surfaces", { credentials: "same-origin" })
@@ -39,7 +39,7 @@ window.geomon = window.geomon || {};
           var risk = (body.surfaces || []).filter(function (s) {
             return s.kind === "risk" || s.kind === "kde";
           });
-          if (!risk.length) { group.geomonStatus = "no risk surface"; return null; }
+          if (!risk.length) { group.geomonStatus = g.t("no risk surface"); return null; }
           return fetch(g.coverageUrl(risk[0].id), { credentials: "same-origin" })
             .then(function (r) { return r.ok ? r.json() : null; });
         })
@@ -52,7 +52,7 @@ window.geomon = window.geomon || {};
           group.geomonLoaded = true;
           group.geomonStatus = g.coverageSummary(body);
         })
-        .catch(function () { group.geomonStatus = "coverage unavailable"; });
+        .catch(function () { group.geomonStatus = g.t("coverage unavailable"); });
     }
     var timer = null;
     map.on("overlayadd", function (e) {

@@ -9,8 +9,14 @@ if (typeof module !== "undefined") module.exports = geomon;
   g.beeps = 0;
   g.eventPollMs = 2000;
 
+  // Event kinds (geomon/alerts) in the reader's language; an unknown kind shows as stored.
+  // The titles come from geomon/alerts/texts.py through the page's config (i18n.eventTitles).
+  g.eventKindText = function (kind) {
+    var names = g.i18n.eventTitles || {};
+    return Object.prototype.hasOwnProperty.call(names, kind) ? names[kind] : String(kind).replace(/_/g, " ");
+  };
   g.eventTitle = function (e) {
-    return e.kind.replace(/_/g, " ") + (e.device ? " · " + e.device : "") + (e.zone ? " · " + e.zone : "");
+    return g.eventKindText(e.kind) + (e.device ? " · " + e.device : "") + (e.zone ? " · " + e.zone : "");
   };
 
   g.initEvents = function () {
@@ -30,8 +36,8 @@ if (typeof module !== "undefined") module.exports = geomon;
     var team = p.device_id != null ? g.teamLayers[p.device_id] : null;
     return { id: f.id, kind: p.kind, severity: p.severity, state: p.state, occurred_at: p.occurred_at,
       lat: c ? c[1] : null, lon: c ? c[0] : null, device_uid: team ? team.feature.properties.uid : null,
-      device: team ? team.feature.properties.name : (p.device_id != null ? "device " + p.device_id : null),
-      zone: p.zone_id != null ? "zone " + p.zone_id : null, agency: p.agency };
+      device: team ? team.feature.properties.name : (p.device_id != null ? g.t("device {id}", { id: p.device_id }) : null),
+      zone: p.zone_id != null ? g.t("zone {id}", { id: p.zone_id }) : null, agency: p.agency };
   };
   g.liveEvent = function (e) {
     var known = g.events[e.id];
@@ -48,7 +54,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     if (!li) return;
     li.classList.add("gm-acked");
     var b = li.querySelector("button");
-    b.textContent = "acked"; b.disabled = true;
+    b.textContent = g.t("acknowledged"); b.disabled = true;
   };
 
   g.pollEvents = function () {
@@ -71,12 +77,13 @@ if (typeof module !== "undefined") module.exports = geomon;
     li.id = "gm-event-" + e.id;
     li.className = "gm-ev gm-" + e.severity + (e.state !== "new" ? " gm-acked" : "");
     var near = e.lat != null ? g.nearestPlace(g.config.places, e.lat, e.lon) : null;
-    var where = near ? "near " + near.place.name + " (" + g.distanceText(near.distanceM) + ")" :
+    var where = near ? g.t("near {place} ({distance})", { place: near.place.name, distance: g.distanceText(near.distanceM) }) :
       (e.lat != null ? e.lat.toFixed(4) + ", " + e.lon.toFixed(4) : "");
-    li.innerHTML = '<span class="gm-time">' + g.esc(e.occurred_at.slice(11, 19)) + "</span> <b>" + g.esc(g.eventTitle(e)) +
+    li.innerHTML = '<span class="gm-time" title="' + g.esc(g.fmtDateTime(e.occurred_at)) + '">' + g.esc(g.fmtTime(e.occurred_at)) +
+      "</span> <b>" + g.esc(g.eventTitle(e)) +
       "</b><br><small>" + g.esc(where) + "</small> ";
     var ack = document.createElement("button");
-    ack.type = "button"; ack.textContent = e.state === "new" ? "Ack" : "acked"; ack.disabled = e.state !== "new";
+    ack.type = "button"; ack.textContent = e.state === "new" ? g.t("Acknowledge") : g.t("acknowledged"); ack.disabled = e.state !== "new";
     ack.addEventListener("click", function (ev) { ev.stopPropagation(); g.acknowledge(e.id, ack, li); });
     li.appendChild(ack);
     li.addEventListener("click", function () { if (e.lat != null) g.map.setView([e.lat, e.lon], Math.max(g.map.getZoom(), 11)); });
@@ -87,7 +94,8 @@ if (typeof module !== "undefined") module.exports = geomon;
     if (e.lat != null) {
       L.circleMarker([e.lat, e.lon], { radius: 8, weight: 2, color: "#fff", fillOpacity: 0.9,
         fillColor: e.severity === "critical" ? "#e6550d" : "#fdae6b", className: e.severity === "critical" ? "gm-flash" : "" })
-        .bindPopup("<b>" + g.esc(g.eventTitle(e)) + "</b><br>" + g.esc(e.occurred_at)).addTo(g.groups.events);
+        .bindPopup("<b>" + g.esc(g.eventTitle(e)) + "</b><br>" + g.esc(g.fmtDateTime(e.occurred_at)) +
+          " (" + g.esc(g.fmtAgo(e.occurred_at)) + ")").addTo(g.groups.events);
     }
   };
 
@@ -96,7 +104,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     return fetch(g.fillUrl(g.config.urls.ack, id), { method: "POST", credentials: "same-origin" })
       .then(function (r) {
         if (r.ok || r.status === 409) g.markAcked(id);
-        else { button.disabled = false; button.title = "acknowledge failed (" + r.status + ")"; }
+        else { button.disabled = false; button.title = g.t("acknowledge failed (HTTP {status})", { status: r.status }); }
       });
   };
 
@@ -160,7 +168,7 @@ if (typeof module !== "undefined") module.exports = geomon;
       r.marker = null;
       var ok = r.fixes.length > 0;
       ["gm-replay-play", "gm-replay-slider"].forEach(function (id) { document.getElementById(id).disabled = !ok; });
-      if (!ok) { document.getElementById("gm-replay-time").textContent = "no fixes in this window"; return; }
+      if (!ok) { document.getElementById("gm-replay-time").textContent = g.t("no fixes in this window"); return; }
       var pts = r.fixes.map(function (f) { return [f[1], f[2]]; });
       L.polyline(pts, { color: "#e7298a", weight: 3, opacity: 0.7 }).addTo(g.groups.replay);
       r.marker = L.circleMarker(pts[0], { radius: 8, color: "#fff", weight: 2, fillColor: "#e7298a", fillOpacity: 1 }).addTo(g.groups.replay);
@@ -173,7 +181,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     r.t = Math.min(Math.max(t, t0), t1);
     r.marker.setLatLng(g.positionAt(f, r.t));
     document.getElementById("gm-replay-slider").value = String(t1 > t0 ? Math.round(1000 * (r.t - t0) / (t1 - t0)) : 0);
-    document.getElementById("gm-replay-time").textContent = new Date(r.t).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+    document.getElementById("gm-replay-time").textContent = g.fmtDateTime(new Date(r.t).toISOString());
     if (r.t >= t1) g.stopReplay();
   };
   g.toggleReplay = function () { if (g.replay.playing) g.stopReplay(); else g.playReplay(); };

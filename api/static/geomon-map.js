@@ -2,7 +2,7 @@
 // Pure helpers (kmh, ageText, isSilent, popupHtml, agencyColour, haversineM, pathLengthM,
 // matchPlaces) are tested with node:test in tests/js/; the rest is tested in a real browser.
 "use strict";
-var geomon = (typeof window !== "undefined" ? (window.geomon = window.geomon || {}) : {});
+var geomon = (typeof window !== "undefined" ? (window.geomon = window.geomon || {}) : require("./geomon-i18n.js"));
 if (typeof module !== "undefined") module.exports = geomon;
 
 (function (g) {
@@ -12,14 +12,9 @@ if (typeof module !== "undefined") module.exports = geomon;
     });
   };
   // Speeds arrive in m/s and are shown in km/h.
-  g.kmh = function (mps) { return mps == null ? "–" : (mps * 3.6).toFixed(0) + " km/h"; };
+  g.kmh = function (mps) { return mps == null ? "–" : g.t("{speed} km/h", { speed: g.fmtNumber(mps * 3.6) }); };
 
-  g.ageText = function (iso, now) {
-    var s = Math.max(0, Math.round(((now || Date.now()) - Date.parse(iso)) / 1000));
-    if (s < 90) return s + " s ago";
-    if (s < 5400) return Math.round(s / 60) + " min ago";
-    return Math.round(s / 3600) + " h ago";
-  };
+  g.ageText = function (iso, now) { return g.fmtAgo(iso, now); };
 
   g.isSilent = function (props, silentAfterS, now) {
     return ((now || Date.now()) - Date.parse(props.fix_time)) / 1000 > silentAfterS;
@@ -27,13 +22,20 @@ if (typeof module !== "undefined") module.exports = geomon;
 
   g.popupHtml = function (p, now) {
     var extra = "";
-    if (p.battery != null) extra += "<br>battery " + g.esc(p.battery);
-    if (p.gsm_signal != null) extra += (extra ? " · " : "<br>") + "signal " + g.esc(p.gsm_signal);
+    if (p.battery != null) extra += "<br>" + g.esc(g.t("battery {value}", { value: p.battery }));
+    if (p.gsm_signal != null) extra += (extra ? " · " : "<br>") + g.esc(g.t("signal {value}", { value: p.gsm_signal }));
     return "<b>" + g.esc(p.name) + "</b> <small>" + g.esc(p.uid) + "</small><br>" +
-      g.esc(p.agency) + " · " + g.esc(p.kind) +
-      "<br>speed " + g.esc(g.kmh(p.speed_mps)) +
-      (p.course_deg == null ? "" : " · course " + g.esc(Math.round(p.course_deg)) + "°") +
-      "<br>fix " + g.esc(p.fix_time) + " (" + g.esc(g.ageText(p.fix_time, now)) + ")" + extra;
+      g.esc(p.agency) + " · " + g.esc(g.deviceKindText(p.kind)) +
+      "<br>" + g.esc(g.t("speed {speed}", { speed: g.kmh(p.speed_mps) })) +
+      (p.course_deg == null ? "" : " · " + g.esc(g.t("course {deg}°", { deg: Math.round(p.course_deg) }))) +
+      "<br>" + g.esc(g.t("fix {time} ({ago})", { time: g.fmtDateTime(p.fix_time), ago: g.ageText(p.fix_time, now) })) + extra;
+  };
+
+  // Device kinds as stored (DESIGN.md section 3) in the reader's language.
+  g.deviceKindText = function (kind) {
+    var names = { tracker: g.t("GPS tracker"), phone: g.t("phone"), "serial-gps": g.t("in-vehicle GPS"),
+      sensor: g.t("sensor") };
+    return Object.prototype.hasOwnProperty.call(names, kind) ? names[kind] : kind;
   };
 
   var palette = ["#e6550d", "#31a354", "#756bb1", "#3182bd", "#de2d26", "#636363", "#fd8d3c", "#17becf"];
@@ -56,7 +58,9 @@ if (typeof module !== "undefined") module.exports = geomon;
     for (var i = 1; i < pts.length; i++) d += g.haversineM(pts[i - 1], pts[i]);
     return d;
   };
-  g.distanceText = function (m) { return m < 1000 ? m.toFixed(0) + " m" : (m / 1000).toFixed(2) + " km"; };
+  g.distanceText = function (m) {
+    return m < 1000 ? g.t("{n} m", { n: g.fmtNumber(m) }) : g.t("{n} km", { n: g.fmtNumber(m / 1000, 2) });
+  };
 
   // ---- live team markers (Leaflet.Realtime hooks), keyed by device id ----
   g.teamLayers = {};
@@ -153,7 +157,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     g.followId = id;
     var el = document.getElementById("gm-follow");
     var m = g.teamLayers[id];
-    if (el && m) { el.hidden = false; el.firstChild.textContent = "Following " + m.feature.properties.name + " "; }
+    if (el && m) { el.hidden = false; el.firstChild.textContent = g.t("Following {team}", { team: m.feature.properties.name }) + " "; }
   };
   g.unfollow = function () {
     g.followId = null;
@@ -165,7 +169,8 @@ if (typeof module !== "undefined") module.exports = geomon;
     // row: [lat, lon, category, quantity, unit, date]
     var colour = { seizure: "#a50f15", detention: "#54278f", detection: "#006d2c" }[row[2]] || "#333";
     var m = L.circleMarker([row[0], row[1]], { radius: 4, weight: 1, color: "#fff", fillColor: colour, fillOpacity: 0.9 });
-    m.bindPopup("<b>" + g.esc(row[2]) + "</b>" + (row[3] == null ? "" : " " + g.esc(row[3]) + " " + g.esc(row[4])) + "<br>" + g.esc(row[5]));
+    var category = { seizure: g.t("seizure"), detention: g.t("detention"), detection: g.t("detection") }[row[2]] || row[2];
+    m.bindPopup("<b>" + g.esc(category) + "</b>" + (row[3] == null ? "" : " " + g.esc(g.fmtNumber(row[3], row[3] % 1 ? 1 : 0)) + " " + g.esc(row[4])) + "<br>" + g.esc(row[5]));
     return m;
   };
 })(geomon);

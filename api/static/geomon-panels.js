@@ -47,6 +47,9 @@ if (typeof module !== "undefined") module.exports = geomon;
     g.panelControl("gm-legend", "bottomright");
     g.collapsible("gm-legend-head", "gm-legend-body", window.innerHeight < 900);
     g.addFollowBadge(); g.addCoordinates(); g.addMeasure();
+    if (config.urls.preferences) g.addLanguageSwitch(map, config.urls.preferences);
+    var toggle = document.querySelector(".leaflet-control-layers-toggle");  // Leaflet's own "Layers"
+    if (toggle) { toggle.title = g.t("Layers"); toggle.setAttribute("aria-label", g.t("Layers")); }
     if (config.initialTeams) live.update(config.initialTeams);
     g.addPlaces(config.places);
     g.initSearch(); g.initReplay(); g.initEvents();
@@ -101,7 +104,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     ctl.onAdd = function () {
       var el = L.DomUtil.create("div", "gm-panel gm-follow"); el.id = "gm-follow"; el.hidden = true;
       el.appendChild(document.createTextNode(""));
-      var x = L.DomUtil.create("button", "", el); x.type = "button"; x.textContent = "✕"; x.title = "Stop following";
+      var x = L.DomUtil.create("button", "", el); x.type = "button"; x.textContent = "✕"; x.title = g.t("Stop following");
       L.DomEvent.on(x, "click", function (e) { L.DomEvent.stop(e); g.unfollow(); });
       return el;
     };
@@ -124,7 +127,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     var btn;
     ctl.onAdd = function () {
       var bar = L.DomUtil.create("div", "leaflet-bar");
-      btn = L.DomUtil.create("a", "gm-measure", bar); btn.href = "#"; btn.title = "Measure distance"; btn.innerHTML = "&#8596;";
+      btn = L.DomUtil.create("a", "gm-measure", bar); btn.href = "#"; btn.title = g.t("Measure distance"); btn.innerHTML = "&#8596;";
       btn.id = "gm-measure";
       L.DomEvent.on(btn, "click", function (e) {
         L.DomEvent.stop(e);
@@ -154,14 +157,14 @@ if (typeof module !== "undefined") module.exports = geomon;
       var m = L.circleMarker([p.lat, p.lon], { radius: 5, weight: 1, color: "#333", fillOpacity: 0.9,
         fillColor: g.config.placeColours[p.kind] || "#1f77b4" });
       m.bindTooltip(p.name);
-      m.bindPopup(g.placeHead(p) + '<div class="gm-obs">loading sensor readings…</div>', { maxWidth: 320 });
+      m.bindPopup(g.placeHead(p) + '<div class="gm-obs">' + g.esc(g.t("loading sensor readings…")) + "</div>", { maxWidth: 320 });
       m.on("popupopen", function () { g.loadObservations(p, m); });
       m.addTo(g.groups.places);
       g.placeMarkers[p.id] = m;
     });
   };
   g.placeHead = function (p) {
-    return "<b>" + g.esc(p.name) + "</b><br>" + g.esc(p.kind) + " · " + g.esc(p.countries) +
+    return "<b>" + g.esc(p.name) + "</b><br>" + g.esc((g.config.placeKinds || {})[p.kind] || p.kind) + " · " + g.esc(p.countries) +
       ((p.alt_names || []).length ? "<br><small>" + g.esc(p.alt_names.join(", ")) + "</small>" : "");
   };
   g.loadObservations = function (p, marker) {
@@ -169,11 +172,11 @@ if (typeof module !== "undefined") module.exports = geomon;
       .then(function (r) { return r.json(); })
       .then(function (d) {
         var rows = (d.observations || []).map(function (o) {
-          return "<tr><td>" + g.esc(o.observed_at.slice(11, 19)) + "</td><td>" + g.esc(o.kind) + "</td><td>" +
+          return "<tr><td title=\"" + g.esc(g.fmtDateTime(o.observed_at)) + "\">" + g.esc(g.fmtTime(o.observed_at)) + "</td><td>" + g.esc(o.kind) + "</td><td>" +
             g.esc(o.value != null ? o.value : o.text) + "</td><td>" + g.esc(o.sensor) + "</td></tr>";
         });
         marker.setPopupContent(g.placeHead(p) + '<div class="gm-obs">' + (rows.length ?
-          "<table>" + rows.join("") + "</table>" : "no sensor readings") + "</div>");
+          "<table>" + rows.join("") + "</table>" : g.esc(g.t("no sensor readings"))) + "</div>");
       });
   };
 

@@ -253,7 +253,10 @@ def test_html_by_f_and_by_accept(client: TestClient) -> None:
     ):
         r = client.get(url, params={"f": "html"})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-        assert "<html>" in r.text
+        assert "<html lang='en'>" in r.text
+    # the page's own words follow Accept-Language (the data stays as stored)
+    r = client.get("/ogc/collections/places/items?f=html", headers={"Accept-Language": "ru"})
+    assert "<html lang='ru'>" in r.text and "найденных" in r.text
     r = client.get("/ogc/collections/incidents/items", headers={"Accept": "text/html"})
     assert r.headers["content-type"].startswith("text/html") and "seizure" in r.text
     r = client.get("/ogc/collections/incidents/items", headers={"Accept": "application/json"})

@@ -123,15 +123,26 @@ def login_cookie_for(db_url: str, base_url: str, agency: str) -> str | None:
 
 @contextlib.contextmanager
 def browser_page(
-    base_url: str, cookie: str | None, viewport: tuple[int, int] = (1400, 850)
+    base_url: str,
+    cookie: str | None,
+    viewport: tuple[int, int] = (1400, 850),
+    *,
+    locale: str = "en-US",
+    timezone_id: str = "UTC",
 ) -> Iterator[Browser]:
+    """A page of Debian chromium; ``locale`` sets navigator.language and Accept-Language,
+    ``timezone_id`` the browser's own zone (the page must show the user's, not this one)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
         )
-        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        ctx = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]},
+            locale=locale,
+            timezone_id=timezone_id,
+        )
         if cookie:
             ctx.add_cookies([{"name": "geomon_session", "value": cookie, "url": base_url}])
         out = Browser(ctx.new_page())

@@ -15,10 +15,11 @@ test("speeds are shown in km/h from m/s", () => {
 
 test("fix age reads in seconds, minutes, hours", () => {
   const now = Date.parse("2026-01-01T12:00:00Z");
-  assert.equal(g.ageText("2026-01-01T11:59:30Z", now), "30 s ago");
-  assert.equal(g.ageText("2026-01-01T11:50:00Z", now), "10 min ago");
-  assert.equal(g.ageText("2026-01-01T09:00:00Z", now), "3 h ago");
-  assert.equal(g.ageText("2026-01-01T12:00:05Z", now), "0 s ago");  // clock skew never negative
+  // Intl.RelativeTimeFormat (short style) words it in the page's language
+  assert.equal(g.ageText("2026-01-01T11:59:30Z", now), "30 sec. ago");
+  assert.equal(g.ageText("2026-01-01T11:50:00Z", now), "10 min. ago");
+  assert.equal(g.ageText("2026-01-01T09:00:00Z", now), "3 hr. ago");
+  assert.equal(g.ageText("2026-01-01T12:00:05Z", now), "0 sec. ago");  // clock skew never negative
 });
 
 test("a team is silent only after silentAfterS without a fix", () => {
@@ -34,7 +35,29 @@ test("popup text is escaped and shows battery and signal when known", () => {
   assert.ok(html.includes("&lt;b&gt;x&lt;/b&gt;"));
   assert.ok(!html.includes("<b>x</b>"));
   assert.ok(html.includes("36 km/h") && html.includes("course 90°"));
-  assert.ok(html.includes("battery 71") && html.includes("signal 3") && html.includes("60 s ago"));
+  assert.ok(html.includes("battery 71") && html.includes("signal 3") && html.includes("60 sec. ago"));
+});
+
+test("messages, numbers and times follow the page's language and the user's zone", () => {
+  const now = Date.parse("2026-12-06T21:30:23Z");
+  g.setI18n({ locale: "ru", timeZone: "Asia/Bishkek", messages: {
+    "{speed} km/h": "{speed} км/ч", "speed {speed}": "скорость {speed}", "{n} km": "{n} км",
+    "fix {time} ({ago})": "координаты {time} ({ago})", "phone": "телефон" } });
+  try {
+    assert.equal(g.kmh(25), "90 км/ч");
+    assert.equal(g.distanceText(12345), "12,35 км");           // Russian decimal comma
+    assert.equal(g.t("no such message {x}", { x: 1 }), "no such message 1");  // falls back to English
+    assert.equal(g.fmtDateTime("2026-12-06T21:26:23.789000+00:00"), "07.12.2026, 03:26:23");  // UTC+6
+    assert.equal(g.ageText("2026-12-06T21:26:23Z", now), "4 мин. назад");
+    const html = g.popupHtml({ name: "A", uid: "U", agency: "KGZ-BS", kind: "phone", speed_mps: 10,
+      fix_time: "2026-12-06T21:26:23Z" }, now);
+    assert.ok(html.includes("скорость 36 км/ч") && html.includes("телефон"), html);
+    assert.ok(html.includes("координаты 07.12.2026, 03:26:23 (4 мин. назад)"), html);
+    g.setI18n({ locale: "ru", timeZone: "Asia/Tashkent", messages: {} });  // UTC+5
+    assert.equal(g.fmtDateTime("2026-12-06T21:26:23Z"), "07.12.2026, 02:26:23");
+  } finally {
+    g.setI18n({ locale: "en", timeZone: "UTC", messages: {} });
+  }
 });
 
 test("agency colours are stable and spread", () => {
