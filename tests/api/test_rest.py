@@ -81,6 +81,18 @@ def test_incident_create_update_and_roles(client: TestClient, viewer: dict) -> N
     assert bad.status_code == 422
 
 
+def test_incident_with_an_offset_postgres_cannot_parse(client: TestClient) -> None:
+    """RFC 3339 allows -20:27; PostgreSQL only ±15:59: the instant is stored (sent in UTC)."""
+    body = {"category": "fk", "lon": 71.5, "lat": 40.1, "occurred_at": "0239-07-28T22:02:36-20:27"}
+    r = client.post("/api/v1/incidents", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["properties"]["occurred_at"].startswith("0239-07-29T18:29:36")
+    early = {**body, "occurred_at": "0001-01-01T00:00:00+05:00"}
+    edge = client.post("/api/v1/incidents", json=early)
+    assert edge.status_code == 422, edge.text
+    assert "UTC" in edge.text
+
+
 def test_incident_import_csv_and_geojson(client: TestClient, conn: psycopg.Connection) -> None:
     csv = (
         "category,occurred_at,lon,lat,quantity,unit,officer\n"
