@@ -95,6 +95,13 @@ def listen(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     worker = int(os.environ.get(WORKER_ENV, "0"))
+    if worker == 0:  # before our own SO_REUSEPORT workers bind: nobody else may hold a port
+        from sensors.transports.ports import ensure_ports_free
+
+        try:
+            ensure_ports_free(s.ingest)
+        except GeomonError as exc:
+            fail(str(exc))
     children = _spawn_workers(s.ingest.workers) if worker == 0 else []
     try:
         _run_fast(run_forever(s, nmea_bind_device=nmea_device, worker=worker))
