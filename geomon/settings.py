@@ -53,6 +53,11 @@ class IngestSettings(BaseModel):
         max_length=64,
         description="MQTT client id; the broker keeps this persistent session's QoS 1 queue.",
     )
+    mqtt_broker_auth: bool = Field(
+        default=False,
+        description="The broker authenticates every device and its ACL limits each to its "
+        "own topics (docs/ingest.md), so MQTT payloads need not carry the device's token.",
+    )
     metrics_http: str = Field(
         default="",
         description="HOST:PORT where the listener process serves /metrics when no "

@@ -73,6 +73,13 @@ class DeviceRegistry:
         found = await self._lookup(uid)
         return None if found is None else found[0]
 
+    async def has_token(self, uid: str) -> bool | None:
+        """Must ``uid`` present its ingest token? None while the database is unreachable."""
+        if self.accept_unknown:
+            return False
+        found = await self._lookup(uid)
+        return None if found is None else bool(found[0] and found[1])
+
     async def token_ok(self, uid: str, token: str | None) -> bool | None:
         """Does ``token`` authenticate ``uid``? (accept-unknown demos skip the check)."""
         if self.accept_unknown:

@@ -175,6 +175,7 @@ async def running_listeners(
                 writer.submit,
                 writer.submit_observations,
                 listeners.registry,
+                broker_auth=ing.mqtt_broker_auth,
             )
             await listeners.mqtt.start()
             listeners.addresses["mqtt"] = ing.mqtt_url

@@ -5,9 +5,12 @@ Topics: ``geomon/+/+/position``, ``owntracks/+/+`` and ``geomon/+/+/observation`
 The session is persistent (MQTT 3.1.1 ``clean_session=False`` with a fixed client id), so
 messages published while we are away or not yet acked are redelivered by the broker.
 Decode errors are counted and acked (redelivering bad data forever helps no one).
-Devices must be registered (or ``--accept-unknown``); a device with a token hash must put
-its token in the payload's ``token`` field. Broker-level auth (a password file / ACL per
-device) is the production layer in front of this.
+The topic names the device (mqtt_json.topic_device); a payload naming another is refused
+and counted (decode_errors{error=DeviceMismatch}). Devices must be registered (or
+``--accept-unknown``; else counted as unknown_device); a device with a token hash must put
+its token in every payload's ``token`` field (else auth_failed) unless
+``GEOMON_INGEST__MQTT_BROKER_AUTH`` says the broker authenticates each device and its ACL
+limits it to its own topics (docs/ingest.md, "MQTT broker authentication").
 """
 
 from __future__ import annotations
@@ -43,11 +46,13 @@ class MqttIngest:
         registry: DeviceRegistry,
         *,
         max_in_flight: int = 1000,
+        broker_auth: bool = False,
     ) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
         self._submit, self._submit_obs = submit, submit_observations
         self._registry = registry
+        self._broker_auth = broker_auth
         self._sem = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -136,18 +141,36 @@ class MqttIngest:
 
     async def _authorised(self, uid: str, payload: bytes) -> bool:
         allowed = await self._registry.allows(uid)
-        if allowed is None:
+        needs_token = await self._registry.has_token(uid)
+        if allowed is None or needs_token is None:
             raise ConnectionError("device registry unavailable")
+        if not allowed:
+            COUNTERS.inc("unknown_device", protocol="mqtt")
+            return False
         token = _payload_token(payload)
-        if allowed and (token is None or await self._registry.token_ok(uid, token)):
+        if token is None and (self._broker_auth or not needs_token):
+            return True  # the broker vouches for the topic, or the device has no token
+        ok = await self._registry.token_ok(uid, token)
+        if ok is None:
+            raise ConnectionError("device registry unavailable")
+        if ok:
             return True
         COUNTERS.inc("auth_failed", protocol="mqtt")
         return False
 
 
 def _payload_token(payload: bytes) -> str | None:
+    """The payload's ``token`` (None: none given; "" never authenticates: a non-string,
+    or the items of a batch carrying different tokens)."""
     try:
         doc = json.loads(payload)
     except ValueError:
         return None
-    return doc.get("token") if isinstance(doc, dict) else None
+    items = doc if isinstance(doc, list) else [doc]
+    tokens = {
+        t if t is None or isinstance(t, str) else ""
+        for t in (item.get("token") if isinstance(item, dict) else None for item in items)
+    }
+    if not tokens:
+        return None
+    return tokens.pop() if len(tokens) == 1 else ""

@@ -1,8 +1,11 @@
 """MQTT position payloads (pure): geomon's JSON and OwnTracks ``_type: location``.
 
 Topics: ``geomon/<agency>/<device>/position`` (either payload form) and
-``owntracks/<user>/<device>`` (OwnTracks' default). The device uid is the topic's device
-segment unless the payload names one (``device``). geomon JSON::
+``owntracks/<user>/<device>`` (OwnTracks' default). The topic decides the device: its device
+segment for ``geomon/...`` and ``<user>/<device>`` for OwnTracks (``owntracks/bob/iphone-a``
+is not alice's ``iphone-a``). A payload ``device`` naming another device is refused
+(DeviceMismatch), so one client cannot write as another past the broker's topic ACL.
+geomon JSON::
 
     {"time": "2026-11-28T10:15:00Z" | epoch s | epoch ms, "lat": 42.87, "lon": 74.6,
      "speed_mps": 4.2, "course_deg": 90, "altitude_m": 800, "hdop": 0.9, "satellites": 9,
@@ -26,13 +29,19 @@ from geomon.model import Position
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class DeviceMismatch(FrameError):
+    """The payload names a device other than the one its topic (and broker ACL) names."""
+
+
 def topic_device(topic: str) -> tuple[str, str] | None:
     """(kind, device uid) for a topic we follow: kind is position or observation."""
     parts = topic.split("/")
+    if not all(parts):
+        return None
     if len(parts) == 4 and parts[0] == "geomon" and parts[3] in ("position", "observation"):
         return parts[3], parts[2]
     if len(parts) == 3 and parts[0] == "owntracks":
-        return "position", parts[2]
+        return "position", f"{parts[1]}/{parts[2]}"  # keyed by user AND device
     return None
 
 
@@ -92,9 +101,12 @@ def _geomon(uid: str, item: dict[str, Any]) -> Position:
     attrs = item.get("attributes", {})
     if not isinstance(attrs, dict):
         raise FrameError("'attributes' must be an object")
+    named = item.get("device")
+    if named not in (None, "", uid):
+        raise DeviceMismatch(f"payload names device {named!r:.40}, the topic {uid!r:.40}")
     sats = _num(item, "satellites")
     return Position(
-        str(item.get("device") or uid),
+        uid,
         _time(item.get("time")),
         lat,
         lon,

@@ -96,8 +96,8 @@ POS = "SELECT count(*) FROM positions p JOIN devices d ON d.id=p.device_id WHERE
 OBS = "SELECT count(*) FROM observations o JOIN devices d ON d.id=o.sensor_id WHERE d.uid=%s"
 
 
-def _register(db_url: str, kind: str) -> str:
-    uid = f"MQ-{uuid.uuid4().hex[:10]}"
+def _register(db_url: str, kind: str, uid: str = "") -> str:
+    uid = uid or f"MQ-{uuid.uuid4().hex[:10]}"
     with psycopg.connect(db_url) as c:
         add_device(c, uid=uid, kind=kind, agency="TEST-MQTT")
     return uid
@@ -105,6 +105,7 @@ def _register(db_url: str, kind: str) -> str:
 
 def test_positions_owntracks_and_observations(broker, db_url, tmp_path) -> None:
     phone, tracker, sensor = (_register(db_url, k) for k in ("phone", "phone", "sensor"))
+    phone = _register(db_url, "phone", uid=f"user/{phone}")
     env = {"GEOMON_INGEST__MQTT_CLIENT_ID": "geomon-" + uuid.uuid4().hex[:6]}
     with run_listener(db_url, ["--mqtt", f"mqtt://127.0.0.1:{broker.port}"], tmp_path, env=env):
         time.sleep(1.0)  # subscribed
@@ -123,7 +124,7 @@ def test_positions_owntracks_and_observations(broker, db_url, tmp_path) -> None:
                 qos=1,
             ).wait_for_publish(5)
         pub.publish(
-            f"owntracks/user/{phone}",
+            f"owntracks/{phone}",  # OwnTracks devices are keyed by USER/DEVICE
             json.dumps(
                 {
                     "_type": "location",

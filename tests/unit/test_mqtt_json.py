@@ -11,13 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geomon.errors import DecodeError
-from sensors.protocols.mqtt_json import decode_position_payload, topic_device
+from sensors.protocols.mqtt_json import DeviceMismatch, decode_position_payload, topic_device
 
 
 def test_topics() -> None:
     assert topic_device("geomon/KGZ-BS/TEAM-01/position") == ("position", "TEAM-01")
     assert topic_device("geomon/KGZ-BS/RAD-1/observation") == ("observation", "RAD-1")
-    assert topic_device("owntracks/alice/phone") == ("position", "phone")
+    assert topic_device("owntracks/alice/phone") == ("position", "alice/phone")
+    assert topic_device("owntracks/bob/phone") == ("position", "bob/phone")
+    assert topic_device("owntracks//phone") is None
     assert topic_device("geomon/x/position") is None
 
 
@@ -30,9 +32,13 @@ def test_geomon_json_times_and_units() -> None:
     assert p.fix_time == datetime.fromtimestamp(1793520000.123, UTC)
     assert (p.device_uid, p.speed_mps, p.satellites, p.attrs) == ("T1", 4.0, 8, {"a": 1})
     (q,) = decode_position_payload(
-        "T1", b'{"time": "2026-11-02T10:00:00+05:00", "lat": 1, "lon": 2, "device": "OTHER"}'
+        "T1", b'{"time": "2026-11-02T10:00:00+05:00", "lat": 1, "lon": 2, "device": "T1"}'
     )
-    assert q.fix_time == datetime(2026, 11, 2, 5, 0, tzinfo=UTC) and q.device_uid == "OTHER"
+    assert q.fix_time == datetime(2026, 11, 2, 5, 0, tzinfo=UTC) and q.device_uid == "T1"
+    with pytest.raises(DeviceMismatch, match="OTHER"):  # the topic decides, not the payload
+        decode_position_payload(
+            "T1", b'{"time": 1793520000, "lat": 1, "lon": 2, "device": "OTHER"}'
+        )
 
 
 def test_owntracks_location_and_other_types() -> None:
