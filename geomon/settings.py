@@ -53,6 +53,17 @@ class IngestSettings(BaseModel):
         max_length=64,
         description="MQTT client id; the broker keeps this persistent session's QoS 1 queue.",
     )
+    http_body_max_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Largest request body the listener's HTTP port reads (413 past it, "
+        "refused while reading).",
+    )
+    http_read_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request body must arrive within this many seconds (else 408, closed).",
+    )
     mqtt_broker_auth: bool = Field(
         default=False,
         description="The broker authenticates every device and its ACL limits each to its "

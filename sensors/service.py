@@ -159,7 +159,13 @@ async def running_listeners(
     listeners = Listeners(writer, registry)
     try:
         await _start_tcp(listeners, settings, nmea_bind_device, worker)
-        app = make_http_app(writer.submit, writer.submit_observations, listeners.registry)
+        app = make_http_app(
+            writer.submit,
+            writer.submit_observations,
+            listeners.registry,
+            body_max_bytes=ing.http_body_max_bytes,
+            read_timeout_s=ing.http_read_timeout_s,
+        )
         http = [("osmand", ing.osmand_http)] + (
             [("metrics", ing.metrics_http)] if worker == 0 else []
         )

@@ -8,12 +8,19 @@ HTTP POST, and this process's ``/metrics``.
 - ``POST /observations``: one BCP observation object or an array (docs/bcp-observations.md).
 - ``GET /metrics``: Prometheus text of this process's counters; ``GET /health``.
 
+Bodies are read in chunks up to ``body_max_bytes`` (GEOMON_INGEST__HTTP_BODY_MAX_BYTES): a
+larger ``Content-Length`` is answered 413 before anything is read, a longer streamed body 413
+as soon as it passes the limit, so a body is never held in memory past it. A body that does
+not arrive within ``read_timeout_s`` (GEOMON_INGEST__HTTP_READ_TIMEOUT_S; slow senders) gets
+408 and the connection is closed.
+
 Device tokens: ``Authorization: Bearer <token>`` or a ``token`` query parameter (the Traccar
 Client can only put it in its server URL). ``--accept-unknown`` (demos) skips the check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -42,6 +49,41 @@ def _token(request: Request) -> tuple[str | None, str]:
     if auth.lower().startswith("bearer "):
         token = auth[7:].strip()
     return token, urlencode([(k, v) for k, v in pairs if k != "token"])
+
+
+class _BodyRefused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def _read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes:
+    """The body, or _BodyRefused(413 / 408) while reading: never more than ``max_bytes``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        COUNTERS.inc("http_refused", reason="too_large")
+        raise _BodyRefused(_refusal(f"body over {max_bytes} bytes\n", 413))
+    parts: list[bytes] = []
+    size = 0
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                COUNTERS.inc("http_refused", reason="too_large")
+                raise _BodyRefused(_refusal(f"body over {max_bytes} bytes\n", 413))
+            parts.append(chunk)
+
+    try:
+        await asyncio.wait_for(read(), timeout_s)
+    except TimeoutError:
+        COUNTERS.inc("http_refused", reason="read_timeout")
+        raise _BodyRefused(_refusal(f"body not received within {timeout_s:g} s\n", 408)) from None
+    return b"".join(parts)
+
+
+def _refusal(text: str, status: int) -> Response:
+    return PlainTextResponse(text, status, headers={"Connection": "close"})
 
 
 async def _authorised(
@@ -75,13 +117,21 @@ async def _commit(submit: Submit, records: list, protocol: str, **kw: object) ->
 
 
 def make_http_app(
-    submit_positions: Submit, submit_observations: Submit, registry: DeviceRegistry
+    submit_positions: Submit,
+    submit_observations: Submit,
+    registry: DeviceRegistry,
+    *,
+    body_max_bytes: int = 1 << 20,
+    read_timeout_s: float = 10.0,
 ) -> Starlette:
     """The Starlette app of the listener process."""
 
     async def osmand(request: Request) -> Response:
         token, query = _token(request)
-        body = await request.body()
+        try:
+            body = await _read_body(request, body_max_bytes, read_timeout_s)
+        except _BodyRefused as refused:
+            return refused.response
         try:
             positions = decode_osmand(
                 request.method,
@@ -104,7 +154,11 @@ def make_http_app(
     async def observations(request: Request) -> Response:
         token, _ = _token(request)
         try:
-            obs = decode_observations(await request.body())
+            body = await _read_body(request, body_max_bytes, read_timeout_s)
+        except _BodyRefused as refused:
+            return refused.response
+        try:
+            obs = decode_observations(body)
         except DecodeError as exc:
             COUNTERS.inc("decode_errors", protocol="bcp", error=type(exc).__name__)
             return PlainTextResponse(f"bad request: {exc}\n", 400)
