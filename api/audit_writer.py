@@ -123,8 +123,18 @@ class AuditWriter:
             # BEGIN, INSERT and COMMIT in one round trip; COMMIT returns after the WAL flush
             async with conn.pipeline(), conn.transaction():
                 await write_audit_batch(conn, [entry for entry, _ in batch])
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            if len(batch) == 1:
+                log.error("audit row refused: %s", exc)
+                _resolve(batch[0][1], exc)
+                return
+            # one row the server refuses must not fail the other requests' reads
+            log.warning("audit batch of %d rows refused (%s): retrying row by row", len(batch), exc)
+            for one in batch:
+                await self._commit([one])
+            return
         except Exception as exc:  # every waiter of this batch refuses its read
-            log.error("audit batch of %d rows failed: %s", len(batch), exc)
+            log.exception("audit batch of %d rows failed", len(batch))
             await self._drop_connection()
             for _, waiter in batch:
                 _resolve(waiter, exc)

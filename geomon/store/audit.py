@@ -12,6 +12,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from geomon.store.storable import storable, text
+
 
 @dataclass(slots=True)
 class AuditEntry:
@@ -34,18 +36,23 @@ _INSERT = (
 )
 
 
+def _opt(value: str | None) -> str | None:
+    return None if value is None else text(value)
+
+
 def _values(e: AuditEntry) -> tuple[Any, ...]:
+    # whatever the request carried (a %00, a lone surrogate, NaN) must not fail the insert
     return (
         e.user_id,
-        e.username,
+        _opt(e.username),
         e.device_id,
         e.agency_id,
-        e.method,
-        e.route,
-        e.path,
-        Jsonb(e.params),
+        text(e.method),
+        text(e.route),
+        text(e.path),
+        Jsonb(storable(e.params)),
         e.status,
-        e.client,
+        _opt(e.client),
         e.duration_ms,
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from geomon.model import Observation, Position
+from geomon.store.storable import storable, text
 
 
 def _record_json(record: Position | Observation) -> str:
@@ -16,8 +17,8 @@ def _record_json(record: Position | Observation) -> str:
     raw = d.pop("raw", None)
     if raw is not None:
         d["raw_hex"] = bytes(raw)[:512].hex()
-    # jsonb refuses NUL characters (often the very reason the row failed): make them visible.
-    return json.dumps(d, default=str).replace("\\u0000", "\\ufffd")
+    # the reason the row failed (NUL, NaN, Infinity, a lone surrogate) must not fail this one
+    return json.dumps(storable(d), allow_nan=False)
 
 
 async def insert_reject(
@@ -31,5 +32,5 @@ async def insert_reject(
     await conn.execute(
         "INSERT INTO ingest_rejects (protocol, device_uid, error, record) "
         "VALUES (%s, %s, %s, %s::jsonb)",
-        (protocol, uid, error[:2000], _record_json(record)),
+        (text(protocol), text(uid), text(error[:2000]), _record_json(record)),
     )

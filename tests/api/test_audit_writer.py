@@ -50,6 +50,56 @@ def test_concurrent_rows_are_committed_together(db_url: str, app_db_url: str) ->
     assert batches <= 5 and len({xid for xid, _ in found}) == batches
 
 
+def test_hostile_parameters_are_stored_escaped(db_url: str, app_db_url: str) -> None:
+    """A NUL, a lone surrogate or NaN in what a client sent never fails the audit insert."""
+    marker = uuid.uuid4().hex
+
+    async def run() -> None:
+        writer = AuditWriter(app_db_url)
+        try:
+            await writer.write(
+                AuditEntry(
+                    method="GET",
+                    route="/t",
+                    path=f"/t/{marker}/a\x00b\ud800",
+                    status=200,
+                    params={"kind": "\x00", "x": float("nan"), "k\x00": [float("inf")]},
+                )
+            )
+        finally:
+            await writer.close()
+
+    asyncio.run(run())
+    with psycopg.connect(db_url) as conn:
+        path, params = conn.execute(
+            "SELECT path, params FROM audit_log WHERE path LIKE %s", (f"%{marker}%",)
+        ).fetchone()
+    assert path.endswith("a\ufffdb\ufffd")
+    assert params == {"kind": "\ufffd", "x": "nan", "k\ufffd": ["inf"]}
+
+
+def test_one_refused_row_fails_only_its_own_writer(db_url: str, app_db_url: str) -> None:
+    """A batch the server refuses is retried row by row: only the bad row's read fails."""
+    marker = uuid.uuid4().hex
+
+    async def run() -> list[BaseException | None]:
+        writer = AuditWriter(app_db_url)
+        try:
+            entries = [
+                AuditEntry(method="GET", route="/t", path=f"/t/{marker}/{i}", status=200)
+                for i in range(20)
+            ]
+            entries[7].status = 2**40  # out of the column's integer range: a DataError
+            return await asyncio.gather(*(writer.write(e) for e in entries), return_exceptions=True)
+        finally:
+            await writer.close()
+
+    outcomes = asyncio.run(run())
+    assert isinstance(outcomes[7], psycopg.DataError)
+    assert [o for i, o in enumerate(outcomes) if i != 7] == [None] * 19
+    assert len(_rows(db_url, marker)) == 19
+
+
 def test_a_failed_batch_fails_its_writers(db_url: str) -> None:
     async def run() -> None:
         writer = AuditWriter("postgresql://nobody@127.0.0.1:1/none", timeout_s=2)
