@@ -165,6 +165,7 @@ async def running_listeners(
             listeners.registry,
             body_max_bytes=ing.http_body_max_bytes,
             read_timeout_s=ing.http_read_timeout_s,
+            healthy=lambda: writer.healthy,
         )
         http = [("osmand", ing.osmand_http)] + (
             [("metrics", ing.metrics_http)] if worker == 0 else []

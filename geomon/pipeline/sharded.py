@@ -33,6 +33,11 @@ class ShardedWriter:
     def _pick(self, uid: str) -> BatchWriter:
         return self.writers[zlib.crc32(uid.encode()) % len(self.writers)]
 
+    @property
+    def healthy(self) -> bool:
+        """False while any writer is recovering from a fault (see BatchWriter._crashed)."""
+        return all(w.healthy for w in self.writers)
+
     async def start(self) -> None:
         for w in self.writers:
             await w.start()

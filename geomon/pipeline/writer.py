@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,21 @@ _CONNECTION_ERRORS = (
     OSError,
     DatabaseUnavailable,
 )
+
+_ROW_ERRORS = (
+    psycopg.DataError,  # jsonb/text/numeric the server refuses
+    psycopg.IntegrityError,
+    psycopg.InternalError,  # PostGIS: a geometry it cannot parse
+    psycopg.ProgrammingError,
+    psycopg.NotSupportedError,
+    ValueError,  # staging: a value the columns cannot hold
+    TypeError,
+    OverflowError,
+    struct.error,
+)
+"""What one row can cause; anything else is a fault of ours (logged, the task restarts)."""
+
+RESTART_DELAY_S = 0.5
 
 
 @dataclass
@@ -102,6 +118,7 @@ class BatchWriter:
         self._spool_dirty = False
         self._ids: dict[str, int] = {}
         self._ids_expire = 0.0
+        self.healthy = True  # False from a fault that ended a turn until a turn completes
 
     async def start(self) -> None:
         self._spool_dirty = bool(self.spool.segments())
@@ -136,11 +153,31 @@ class BatchWriter:
 
     async def _run(self) -> None:
         while True:
-            jobs = await self._collect()
-            if jobs:
-                await self._handle(jobs)
-            if self._spool_dirty and (not self._spooling or self._probe_due()):
-                await self._replay_one_segment()
+            jobs: list[_Job] = []
+            try:
+                jobs = await self._collect()
+                if jobs:
+                    await self._handle(jobs)
+                if self._spool_dirty and (not self._spooling or self._probe_due()):
+                    await self._replay_one_segment()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a fault of ours: log it, refuse, restart
+                await self._crashed(jobs)
+                continue
+            self.healthy = True
+
+    async def _crashed(self, jobs: list[_Job]) -> None:
+        """An exception escaped a turn: its jobs are refused (never acked, the devices resend),
+        the connection is dropped, and the writer reports unhealthy until a turn completes."""
+        log.exception("batch writer fault; refusing %d jobs and restarting", len(jobs))
+        self.healthy = False
+        self._counters.inc("writer_restarts")
+        for job in jobs:
+            job.resolve(DatabaseUnavailable("ingest writer fault; resend"))
+        with contextlib.suppress(Exception):
+            await self._drop_connection()
+        await asyncio.sleep(RESTART_DELAY_S)
 
     async def _collect(self) -> list[_Job]:
         first_wait = self._settings.db_probe_ms / 1000 if self._spool_dirty else None
@@ -195,7 +232,7 @@ class BatchWriter:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            except Exception as exc:  # noqa: BLE001 - data error: isolate the bad rows
+            except _ROW_ERRORS as exc:  # data error: isolate the bad rows
                 log.warning("batch failed on its data (%s); isolating", exc)
                 await self._drop_connection()
                 await self._isolate(jobs)
@@ -242,7 +279,7 @@ class BatchWriter:
                     await self._write(chunk)
                 except _CONNECTION_ERRORS:
                     raise
-                except Exception:  # noqa: BLE001
+                except _ROW_ERRORS:
                     await self._drop_connection()
                     await self._isolate(chunk)
         except _CONNECTION_ERRORS as exc:
@@ -265,7 +302,7 @@ class BatchWriter:
                 job.resolve(DatabaseUnavailable(str(exc)))
                 await self._drop_connection()
                 continue
-            except Exception:  # noqa: BLE001
+            except _ROW_ERRORS:
                 await self._drop_connection()
             job.resolve(await self._write_row_by_row(job))
 
@@ -278,7 +315,7 @@ class BatchWriter:
                 kept += (await self._write([single]))[0]
             except _CONNECTION_ERRORS:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except _ROW_ERRORS as exc:
                 await self._drop_connection()
                 await self._reject(single, exc)
         return kept
@@ -288,8 +325,13 @@ class BatchWriter:
         self._counters.inc("rejected_rows", reason=type(exc).__name__)
         log.warning("rejected %r: %s", record, exc)
         conn = await self._connection()
-        async with conn.transaction():
-            await insert_reject(conn, record, f"{type(exc).__name__}: {exc}")
+        try:
+            async with conn.transaction():
+                await insert_reject(conn, record, f"{type(exc).__name__}: {exc}")
+        except _ROW_ERRORS as kept_exc:  # counted and logged; the writer lives on
+            self._counters.inc("reject_not_kept")
+            log.error("could not keep the rejected row in ingest_rejects: %s", kept_exc)
+            await self._drop_connection()
 
     def _after_commit(self, spans: dict[int, tuple[datetime, datetime]]) -> None:
         """Run the on-committed hook in its own task: acks never wait for events."""

@@ -123,8 +123,10 @@ def make_http_app(
     *,
     body_max_bytes: int = 1 << 20,
     read_timeout_s: float = 10.0,
+    healthy: Callable[[], bool] = lambda: True,
 ) -> Starlette:
-    """The Starlette app of the listener process."""
+    """The Starlette app of the listener process (``healthy``: the writers' state, for
+    ``/health`` and the ``geomon_writer_healthy`` gauge)."""
 
     async def osmand(request: Request) -> Response:
         token, query = _token(request)
@@ -168,11 +170,16 @@ def make_http_app(
         return await _commit(submit_observations, obs, "bcp")
 
     async def metrics(request: Request) -> Response:
+        gauge = (
+            f"# TYPE geomon_writer_healthy gauge\ngeomon_writer_healthy {1 if healthy() else 0}\n"
+        )
         return PlainTextResponse(
-            COUNTERS.prometheus(), media_type="text/plain; version=0.0.4; charset=utf-8"
+            COUNTERS.prometheus() + gauge, media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
     async def health(request: Request) -> Response:
+        if not healthy():
+            return PlainTextResponse("unhealthy: the ingest writer is restarting\n", 503)
         return PlainTextResponse("ok\n")
 
     return Starlette(

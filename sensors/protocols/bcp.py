@@ -22,6 +22,7 @@ from typing import Any
 from geomon.errors import DecodeError, FrameError
 from geomon.model import Observation
 from sensors.framing import LineFramer
+from sensors.protocols import strict_json
 
 ALARM_KINDS = frozenset({"radiation_alarm", "intrusion"})
 """Kinds that should also raise an event (DESIGN.md §3 events: sensor alarm)."""
@@ -178,7 +179,9 @@ class BcpLineDecoder:
 
 def _load(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return strict_json.loads(raw)
+    except strict_json.UnstorableJson as exc:
+        raise ObservationError(f"JSON the database cannot store: {exc}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ObservationError(f"not valid JSON: {exc}") from exc
     except RecursionError as exc:

@@ -18,13 +18,13 @@ carry no fix and decode to ``[]``.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from typing import Any
 
 from geomon.errors import FrameError
 from geomon.model import Position
+from sensors.protocols import strict_json
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -75,7 +75,9 @@ def _num(doc: dict[str, Any], key: str, scale: float = 1.0) -> float | None:
 def decode_position_payload(topic_uid: str, payload: bytes) -> list[Position]:
     """Positions in one MQTT payload (an object or a list of objects)."""
     try:
-        doc = json.loads(payload)
+        doc = strict_json.loads(payload)
+    except strict_json.UnstorableJson as exc:
+        raise FrameError(f"payload has JSON the database cannot store: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise FrameError(f"payload is not JSON: {exc}") from exc
     items = doc if isinstance(doc, list) else [doc]
@@ -93,6 +95,8 @@ def _latlon(item: dict[str, Any]) -> tuple[float, float]:
     lat, lon = _num(item, "lat"), _num(item, "lon")
     if lat is None or lon is None:
         raise FrameError("'lat' and 'lon' are required")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise FrameError(f"'lat'/'lon' out of range: {lat!r:.40}, {lon!r:.40}")
     return lat, lon
 
 

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 
 from geomon.errors import DecodeError, FrameError
 from geomon.model import Position
+from sensors.protocols import strict_json
 
 KNOT_MPS = 1852.0 / 3600.0
 _MS_THRESHOLD = 2**31 - 1
@@ -67,7 +68,10 @@ def decode_osmand(
 
 
 def _params(text: str) -> list[tuple[str, str]]:
-    return parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+    pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+    if any("\x00" in k or "\x00" in v for k, v in pairs):
+        raise FrameError("OsmAnd: NUL character (%00) in a parameter")
+    return pairs
 
 
 def _decode_params(pairs: list[tuple[str, str]], received_at: datetime | None) -> list[Position]:
@@ -111,7 +115,9 @@ def _decode_params(pairs: list[tuple[str, str]], received_at: datetime | None) -
 
 def _decode_json(body: bytes, received_at: datetime | None) -> list[Position]:
     try:
-        doc = json.loads(body)
+        doc = strict_json.loads(body)
+    except strict_json.UnstorableJson as exc:
+        raise FrameError(f"OsmAnd: JSON the database cannot store: {exc}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FrameError(f"OsmAnd: body is not JSON: {exc}") from exc
     if not isinstance(doc, dict):
