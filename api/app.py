@@ -13,6 +13,7 @@ from api.audit_writer import AuditWriter
 from api.i18n import LocaleMiddleware
 from api.rest import routes as rest
 from api.routes import (
+    cases,
     corridors,
     coverage,
     devices,
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     coverage.install(app)
     preferences.install(app)
     corridors.install(app)
+    cases.install(app)
     live.install(app, settings.db.url)
     hotspots.install(app)  # before rest: its /hotspots/{run_id} would shadow /hotspots/runs
     rest.install(app)

@@ -433,4 +433,4 @@ audit_log = Table(
 
 
 # Tables defined beside this module on the same metadata (event engine, tile-cache counters).
-from geomon.store import schema_events, schema_tiles  # noqa: E402,F401
+from geomon.store import schema_cases, schema_events, schema_tiles  # noqa: E402,F401

@@ -38,6 +38,11 @@ REFERENCE_OK = {
     "sessions",
     "audit_log",
     "layer_versions",
+    "case_categories",  # case vocabularies (0019): reference data, SELECT only
+    "case_substances",
+    "case_units",
+    "case_concealments",
+    "case_transport_modes",
     "spatial_ref_sys",
     "geometry_columns",
     "geography_columns",
