@@ -39,6 +39,7 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.corridor", "route_app", "route"),
     ("geomon.cli.zones", "zones_app", "zones"),
     ("geomon.cli.zones", "events_app", "events"),
+    ("geomon.cli.cases", "app", "cases"),
 )
 
 
