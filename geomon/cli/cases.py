@@ -2,6 +2,7 @@
 
 All or nothing by default: every bad row is reported by its line/feature number and nothing
 is written. ``--skip-bad`` loads the good rows and writes the bad ones with reasons to a CSV.
+``geomon cases export OUT --format gpkg|kml|csv|fgb`` writes the live cases through GDAL.
 """
 
 from __future__ import annotations
@@ -65,3 +66,20 @@ def import_cmd(
         f"{file.name}: {counts['created']} created, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged, {len(bad)} rejected"
     )
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="File to write.")],
+    fmt: str = typer.Option("gpkg", "--format", help="gpkg, kml, csv or fgb."),
+    agency: str = typer.Option(None, "--agency", help="Only this agency's cases."),
+) -> None:
+    """Write live cases as GeoPackage, KML, CSV or FlatGeobuf (GDAL)."""
+    from geomon.exchange import files
+
+    if fmt not in files.DRIVERS:
+        fail(f"unknown format {fmt!r}; accepted: {', '.join(files.DRIVERS)}")
+    with reported_errors(), connect(db_url()) as conn:
+        owner = None if agency is None else agency_id(conn, agency)
+        n = files.write_cases(conn, out, fmt, agency_id=owner)
+    typer.echo(f"wrote {n} cases to {out}")

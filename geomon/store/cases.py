@@ -233,3 +233,26 @@ async def case_history(conn: psycopg.AsyncConnection, case_id: int) -> list[dict
     cur = await conn.execute(_HISTORY_LIST, (case_id,))
     cols = ("id", "action", "at", "by", "why", "before", "after")
     return [dict(zip(cols, r, strict=True)) for r in await cur.fetchall()]
+
+
+_EXPORT = """
+SELECT c.id, c.source, c.external_id, c.category, c.substance,
+       COALESCE(c.quantity_kg / u.to_kg, c.quantity_count::float8), c.quantity_kg,
+       c.quantity_count, c.unit, c.occurred_at, ST_X(c.geom), ST_Y(c.geom), c.concealment,
+       c.transport_mode, c.origin_country, array_to_string(c.transit_countries, ';'),
+       c.destination_country, c.seizing_unit, c.note
+FROM cases c LEFT JOIN case_units u ON u.code = c.unit WHERE c.deleted_at IS NULL
+  AND (%(agency)s::int IS NULL OR c.agency_id = %(agency)s)
+ORDER BY c.id
+"""
+EXPORT_COLUMNS = (
+    "id", "source", "external_id", "category", "substance", "quantity", "quantity_kg",
+    "quantity_count",
+    "unit", "occurred_at", "lon", "lat", "concealment", "transport_mode", "origin_country",
+    "transit_countries", "destination_country", "seizing_unit", "note",
+)  # fmt: skip
+
+
+def export_rows(conn: psycopg.Connection, agency_id: int | None = None) -> list[tuple[Any, ...]]:
+    """Live (not deleted) cases in the export column order, for geomon.exchange.files."""
+    return conn.execute(_EXPORT, {"agency": agency_id}).fetchall()
