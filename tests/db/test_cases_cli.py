@@ -52,12 +52,12 @@ def test_csv_import_is_idempotent_and_updates_with_history(
 ) -> None:
     f = tmp_path / "archive.csv"
     f.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
-    assert "3 created" in _run([str(f), "--source", "dmp"], env)
-    assert "3 unchanged" in _run([str(f), "--source", "dmp"], env)
-    assert _count(db_url, "dmp") == (3, 3)
+    assert "3 created" in _run([str(f), "--source", "cli-dmp"], env)
+    assert "3 unchanged" in _run([str(f), "--source", "cli-dmp"], env)
+    assert _count(db_url, "cli-dmp") == (3, 3)
     f.write_text("\n".join([HEADER, ROWS[0].replace("1250", "1300"), *ROWS[1:]]) + "\n")
-    assert "1 updated, 2 unchanged" in _run([str(f), "--source", "dmp"], env)
-    assert _count(db_url, "dmp") == (3, 4)
+    assert "1 updated, 2 unchanged" in _run([str(f), "--source", "cli-dmp"], env)
+    assert _count(db_url, "cli-dmp") == (3, 4)
 
 
 def test_cp1251_is_detected(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
