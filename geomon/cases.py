@@ -59,8 +59,11 @@ def _time(value: Any, now: datetime) -> datetime:
             t = datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise CaseError(f"occurred_at {value!r} is not an ISO 8601 time") from None
-    if t.tzinfo is None:
+    offset = t.utcoffset()
+    if offset is None:
         raise CaseError("occurred_at needs a UTC offset")
+    if abs(offset.total_seconds()) >= 16 * 3600:  # PostgreSQL's limit; no real zone is near it
+        raise CaseError("occurred_at has a UTC offset beyond ±15:59")
     if t > now:
         raise CaseError("occurred_at is in the future")
     if t < EARLIEST:

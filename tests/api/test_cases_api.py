@@ -93,6 +93,7 @@ def test_counts_soft_delete_and_visibility(
         ({"occurred_at": "2099-01-01T00:00:00Z"}, "future"),
         ({"occurred_at": "1985-01-01T00:00:00Z"}, "before 1990"),
         ({"occurred_at": "2026-11-20T08:30:00"}, "UTC offset"),
+        ({"occurred_at": "2026-11-20T08:30:00-20:27"}, "beyond"),
         ({"category": "parking"}, "unknown category"),
         ({"origin_country": "Afghanistan"}, "alpha-3"),
         ({"lat": 140.0}, "not longitude/latitude"),
