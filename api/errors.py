@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -43,3 +44,13 @@ def install(app: FastAPI) -> None:
             headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
         detail = str(exc) if status < 500 or status == 503 else "internal error"
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data_error(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # SQLSTATE class 22: the server refused a value the request carried (an id past the
+        # column's range, a NUL in a text parameter): the client's error, said as such
+        primary = exc.diag.message_primary or str(exc).splitlines()[0]
+        log.warning(
+            "%s %s: value refused by the database: %s", request.method, request.url.path, primary
+        )
+        return JSONResponse({"detail": f"invalid parameter value: {primary}"}, status_code=400)
