@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Req
 from fastapi.responses import JSONResponse, Response
 
 from api.access import AUTH_RESPONSES, authenticated, data_connection
+from api.conditional import not_modified
 from geomon.errors import InvalidRequest
 from geomon.store.tiles import get_surface
 from tiles import raster
@@ -120,7 +121,7 @@ async def surface_tile(
     )
     etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in request.headers.get("if-none-match", ""):
+    if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     cache = request.app.state.tile_cache
     data = cache.get(key)

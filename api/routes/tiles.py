@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.access import AUTH_RESPONSES, authenticated, data_connection, visibility_key
+from api.conditional import not_modified
 from api.deps import CurrentPrincipal, scoped_transaction
 from geomon.errors import InvalidRequest
 from geomon.store import tiles as store
@@ -114,7 +115,7 @@ async def mvt(
     key = key_for(spec, z, x, y, visibility, version)
     etag = etag_for(key)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Cookie"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     tile = await vector_tile(conn, request.app.state.tile_cache, spec, key)
     headers["X-Tile-Cache"] = "hit" if tile.cached else "miss"

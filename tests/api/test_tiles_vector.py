@@ -102,6 +102,9 @@ def test_etag_304_and_invalidation_on_write(
     assert "no-cache" in first.headers["cache-control"]
     etag = first.headers["etag"]
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    for header in (f"W/{etag}", f'"other", W/{etag}', "*"):  # weak comparison, lists, any
+        assert client.get(url, headers={"If-None-Match": header}).status_code == 304, header
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
     with psycopg.connect(db_url) as conn:  # another writer (the owner, like ingest)
         conn.execute(
             "INSERT INTO incidents (agency_id, category, quantity, occurred_at, geom, source) "
