@@ -122,8 +122,11 @@ def test_slow_sender_times_out_while_others_are_acked(listener, db_url) -> None:
         assert _status(slow) == 408
         assert time.monotonic() - started < 8
         slow.settimeout(5)
-        while slow.recv(4096):  # then closed by the server
-            pass
+        try:
+            while slow.recv(4096):  # then closed by the server
+                pass
+        except ConnectionResetError:
+            pass  # closed while our trickle was still sending: the kernel answers with RST
     finally:
         stop.set()
         slow.close()
