@@ -325,6 +325,10 @@ def surfaces_build(
     """Build a friction surface (relative cost per metre) with its inputs recorded in tags."""
     with reported_errors():
         _check_out(out, (".tif", ".tiff"))
+        if store and not owner:
+            from geomon.cli.corridor_db import NO_OWNER
+
+            raise InvalidRequest(NO_OWNER)
         grid = build_from_config(load_config(config))
         write_geotiff(out, grid)
         ok = grid.array[grid.array != grid.nodata]

@@ -52,6 +52,15 @@ def _owner_id(conn: Any, owner: str | None) -> int | None:
     return agency_id(conn, owner) if owner else None
 
 
+NO_OWNER = "--owner CODE is required: a stored surface with no agency is visible to nobody"
+
+
+def _required_owner(conn: Any, owner: str | None) -> int:
+    if not owner:
+        raise InvalidRequest(NO_OWNER)
+    return agency_id(conn, owner)
+
+
 def _toml_spec(path: Path | None) -> dict[str, Any]:
     """``[weights]``, ``[dem]`` (path or synthetic_seed, relief_m) and ``[region]`` of a TOML."""
     if path is None:
@@ -106,11 +115,12 @@ def build_region(
             **extra,
         )
         with connect(db_url()) as conn:
+            owner_id = _required_owner(conn, owner)  # before the build, not after it
             out = build_region_surface(
                 conn,
                 spec,
                 data_dir=settings().data_dir,
-                agency_id=_owner_id(conn, owner),
+                agency_id=owner_id,
                 created_by=as_user or getpass.getuser(),
             )
             conn.commit()
@@ -142,7 +152,7 @@ def store_built(grid: Grid, out: Path, config: Path, owner: str | None, as_user:
             grid,
             out,
             name=f"surface from {config.name}",
-            agency_id=_owner_id(conn, owner),
+            agency_id=_required_owner(conn, owner),
             created_by=as_user or getpass.getuser(),
             extra={
                 "config": str(config.resolve()),

@@ -270,6 +270,15 @@ def test_file_mode_build_and_corridors_stored(world: dict, tmp_path: Path, monke
         "[dem]\nsynthetic_seed = 1\n[weights]\nslope_weight = 2.0\n"
     )
     tif = tmp_path / "s.tif"
+    unowned = CliRunner().invoke(
+        surfaces_app, ["build", "--config", str(cfg), "--out", str(tif), "--store"]
+    )
+    assert unowned.exit_code != 0 and "--owner CODE is required" in unowned.output
+    assert not tif.exists()  # refused before the build
+    region = CliRunner().invoke(
+        surfaces_app, ["build-region", "--bbox", "68.5,37.2,68.9,37.6", "--cell-size", "2000"]
+    )
+    assert region.exit_code != 0 and "--owner CODE is required" in region.output
     res = CliRunner().invoke(
         surfaces_app, ["build", "--config", str(cfg), "--out", str(tif), "--store", "--owner", OWN]
     )
