@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from api import auth, errors, openapi_doc
 from api.audit_writer import AuditWriter
 from api.i18n import LocaleMiddleware
-from api.rest import routes as rest
 from api.routes import (
     cases,
     corridors,
@@ -20,6 +19,7 @@ from api.routes import (
     events,
     health,
     hotspots,
+    incidents,
     live,
     map_data,
     map_page,
@@ -29,6 +29,7 @@ from api.routes import (
     static,
     surfaces,
     tiles,
+    zones,
 )
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
@@ -74,7 +75,8 @@ def create_app(settings: Settings) -> FastAPI:
     auth.install(app, settings)  # default deny: must precede every router
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(devices.router, prefix="/api/v1")
+    for resource in (devices, incidents, zones):
+        app.include_router(resource.router, prefix="/api/v1")
     app.include_router(map_data.router, prefix="/api/v1")
     app.include_router(map_page.router)
     ogc.install(app)
@@ -86,8 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     corridors.install(app)
     cases.install(app)
     live.install(app, settings.db.url)
-    hotspots.install(app)  # before rest: its /hotspots/{run_id} would shadow /hotspots/runs
-    rest.install(app)
+    hotspots.install(app)
     openapi_doc.install(app, auth.PUBLIC_ROUTES)
     static.mount(app, settings)
     static.compress(app)  # outermost: compresses what the audit and limits let through

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Request
 
 from geomon.credentials import DEVICE_TOKEN_PREFIX, token_digest
+from geomon.errors import Forbidden
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 from geomon.store.sessions import session_user, token_owner, visible_agencies
@@ -250,10 +251,9 @@ def require_role(role: str) -> Callable[[Request], Awaitable[Principal]]:
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
 
-    async def _check(request: Request) -> Principal:
-        principal = await current_principal(request)
+    async def _check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_role(role):
-            raise HTTPException(403, f"needs the {role} role")
+            raise Forbidden(f"needs the {role} role")
         return principal
 
     return _check

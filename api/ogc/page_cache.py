@@ -10,34 +10,11 @@ nobody asked for before just misses. The head (timeStamp, links) is built per re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
-
 import psycopg
-from fastapi import Path, Request
+from fastapi import Request
 
-from api.deps import CurrentPrincipal, scoped_transaction
 from geomon.store import features as store
-from geomon.store.tiles import LAYER_VERSION_SQL, version_text
 from tiles.cache import TileCache
-
-CollectionId = Annotated[str, Path(description="Collection id, as listed by /ogc/collections.")]
-
-
-async def ogc_connection(
-    request: Request,
-    principal: CurrentPrincipal,
-    collectionId: CollectionId,  # noqa: N803
-) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
-    """The RLS-scoped connection and the collection's change counters (one round trip)."""
-    tables = store.collection_tables(collectionId)
-    first = LAYER_VERSION_SQL if tables else ""
-    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()) as (
-        conn,
-        rows,
-    ):
-        request.state.audit_conn = conn  # api/middleware.py: audit row + COMMIT here
-        yield conn, (version_text(rows) if tables else "")
 
 
 def page_key(

@@ -8,14 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import psycopg
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 
-from api.deps import agency_connection
+from api.deps import ReadConn
 from geomon.store import coverage as coverage_store
 
 router = APIRouter(tags=["coverage"])
-ReadConn = Annotated[psycopg.AsyncConnection, Depends(agency_connection)]
 
 
 @router.get("/coverage", summary="Share of the highest-risk cells today's patrols came near")

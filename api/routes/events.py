@@ -10,16 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import psycopg
-from fastapi import APIRouter, Depends, FastAPI, Path, Query
+from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel, Field
 
-from api.deps import AgencyConnection, Principal, agency_connection, require_role
+from api.deps import Analyst, ReadConn, WriteConn
 from geomon.store import events as event_store
 
 router = APIRouter(tags=["events"])
-ReadConn = Annotated[psycopg.AsyncConnection, Depends(agency_connection)]
-Analyst = Annotated[Principal, Depends(require_role("analyst"))]
 EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Event id.")]
 
 
@@ -79,7 +76,7 @@ async def get_event(conn: ReadConn, event_id: EventId) -> dict[str, Any]:
 
 @router.post("/events/{event_id}/acknowledge", summary="new → acknowledged")
 async def acknowledge(
-    conn: AgencyConnection, who: Analyst, event_id: EventId, body: Note | None = None
+    conn: WriteConn, who: Analyst, event_id: EventId, body: Note | None = None
 ) -> dict[str, Any]:
     row = await event_store.acknowledge(
         conn, event_id, user=who.user, note=body.note if body else None
@@ -89,7 +86,7 @@ async def acknowledge(
 
 @router.post("/events/{event_id}/resolve", summary="new/acknowledged → resolved, with a note")
 async def resolve(
-    conn: AgencyConnection, who: Analyst, event_id: EventId, body: Note | None = None
+    conn: WriteConn, who: Analyst, event_id: EventId, body: Note | None = None
 ) -> dict[str, Any]:
     row = await event_store.resolve(conn, event_id, user=who.user, note=body.note if body else None)
     return event_feature(row)

@@ -12,15 +12,13 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, HTTPException, Path, Query
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.access import AUTH_RESPONSES
-from api.deps import AgencyConnection, Principal, app_settings, require_role
-from api.rest.common import json_response
+from api.common import AUTH_RESPONSES, After, Limit, json_response
+from api.deps import Analyst, AppSettings, ReadConn, WriteConn, agency_of
 from geomon.analysis import hotspots as service
 from geomon.analysis.hotspot_params import HotspotParams
-from geomon.settings import Settings
 from geomon.store import analysis_reads
 from geomon.store import hotspots as store
 
@@ -33,8 +31,6 @@ router = APIRouter(
         422: {"description": "Invalid parameters; the message says which."},
     },
 )
-Analyst = Annotated[Principal, Depends(require_role("analyst"))]
-AppSettings = Annotated[Settings, Depends(app_settings)]
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Hotspot run id.")]
 
 
@@ -58,12 +54,11 @@ def _run_doc(row: dict[str, Any]) -> dict[str, Any]:
 async def start_run(
     body: HotspotParams,
     who: Analyst,
-    conn: AgencyConnection,
+    conn: WriteConn,
     settings: AppSettings,
     background: BackgroundTasks,
 ) -> JSONResponse:
-    if who.agency_id is None:
-        raise HTTPException(422, "your user has no agency; runs belong to an agency")
+    agency_id = agency_of(who)
     body = service.pinned(body)
     params, input_filter = body.stored()
     run_id = await store.create_run_async(
@@ -72,7 +67,7 @@ async def start_run(
         params=params,
         input_filter=input_filter,
         created_by=who.user,
-        agency_id=who.agency_id,
+        agency_id=agency_id,
     )
     url = settings.db.app_url or settings.db.url
     background.add_task(
@@ -80,7 +75,7 @@ async def start_run(
         url,
         run_id,
         body,
-        caller=service.Caller(who.agency_id, who.role, who.user),
+        caller=service.Caller(agency_id, who.role, who.user),
         data_dir=FsPath(settings.data_dir),
     )
     row = await store.get_run_async(conn, run_id)
@@ -89,7 +84,7 @@ async def start_run(
 
 @router.get("/runs", summary="Hotspot runs visible to the caller, newest first")
 async def list_runs(
-    conn: AgencyConnection,
+    conn: ReadConn,
     kind: Literal["gistar", "ehsa", "kde", "dbscan"] | None = None,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Ids below this.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -99,13 +94,13 @@ async def list_runs(
     return json_response({"runs": [_run_doc(r) for r in rows], "next_before": nxt})
 
 
-@router.get("/runs/{run_id}", summary="One run: status, parameters, input filter, CRS, counts")
-async def get_run(conn: AgencyConnection, run_id: RunId) -> JSONResponse:
+@router.get("/runs/{run_id:int}", summary="One run: status, parameters, input filter, CRS, counts")
+async def get_run(conn: ReadConn, run_id: RunId) -> JSONResponse:
     return json_response(_run_doc(await store.get_run_async(conn, run_id)))
 
 
 @router.get(
-    "/runs/{run_id}/cells",
+    "/runs/{run_id:int}/cells",
     summary="A run's cells as GeoJSON (EPSG:4326)",
     responses={
         200: {
@@ -115,19 +110,19 @@ async def get_run(conn: AgencyConnection, run_id: RunId) -> JSONResponse:
         }
     },
 )
-async def run_cells(conn: AgencyConnection, run_id: RunId) -> Response:
+async def run_cells(conn: ReadConn, run_id: RunId) -> Response:
     return Response(
         await analysis_reads.run_cells_geojson(conn, run_id), media_type="application/geo+json"
     )
 
 
 @router.delete(
-    "/runs/{run_id}",
+    "/runs/{run_id:int}",
     status_code=204,
     summary="Delete a run of the caller's agency (analyst or admin)",
 )
 async def delete_run(
-    conn: AgencyConnection, who: Analyst, run_id: RunId, background: BackgroundTasks
+    conn: WriteConn, who: Analyst, run_id: RunId, background: BackgroundTasks
 ) -> Response:
     path = await store.delete_run_async(conn, run_id)
     if path:  # after the response, i.e. after the commit
@@ -135,7 +130,39 @@ async def delete_run(
     return Response(status_code=204)
 
 
+# --- aliases of the first REST version (deprecated, kept for clients; docs/api.md) -----------
+# ``/hotspots/{id}`` and ``/hotspots/{id}/cells`` answer as they always did. The ``:int``
+# convertor keeps them from matching ``/hotspots/runs``, whatever the registration order.
+
+
+@router.get(
+    "",
+    summary="Stored hotspot runs, oldest first (alias; use /hotspots/runs)",
+    deprecated=True,
+)
+async def list_runs_v0(conn: ReadConn, after: After = None, limit: Limit = 100) -> JSONResponse:
+    rows = await analysis_reads.list_runs(conn, after=after, limit=limit)
+    return json_response(
+        {"runs": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None}
+    )
+
+
+@router.get(
+    "/{run_id:int}", summary="One hotspot run (alias; use /hotspots/runs/{id})", deprecated=True
+)
+async def get_run_v0(conn: ReadConn, run_id: RunId) -> JSONResponse:
+    return json_response(await analysis_reads.get_run(conn, run_id))
+
+
+@router.get(
+    "/{run_id:int}/cells",
+    summary="A run's cells as GeoJSON (alias; use /hotspots/runs/{id}/cells)",
+    deprecated=True,
+    responses={200: {"content": {"application/geo+json": {}}, "description": "FeatureCollection"}},
+)
+async def run_cells_v0(conn: ReadConn, run_id: RunId) -> Response:
+    return await run_cells(conn, run_id)
+
+
 def install(app: FastAPI) -> None:
-    """Mount under /api/v1 (before the REST routes whose /hotspots/{run_id} would shadow
-    /hotspots/runs)."""
     app.include_router(router, prefix="/api/v1")

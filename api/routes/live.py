@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api import deps
-from api.access import AUTH_RESPONSES, authenticated
+from api.common import AUTH_RESPONSES
+from api.deps import Caller, Principal, scoped_connection
 from api.live import LiveHub
 from api.ogc.params import parse_bbox
 from api.routes.devices import latest_feature
-from geomon.errors import InvalidRequest
 from geomon.store.live import events_by_ids
 from geomon.store.positions import latest_positions
 
@@ -48,28 +47,18 @@ def event_feature(row: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "id": row["id"], "geometry": geom, "properties": props}
 
 
-async def _scoped(request: Request) -> AsyncIterator[Any]:
-    """A short RLS-scoped connection for the caller (the auth layer's, when present)."""
-    principal = getattr(request.state, "principal", None)
-    scoped = getattr(deps, "_scoped", None)
-    if scoped is not None:
-        async for conn in scoped(request, principal):
-            yield conn
-    else:
-        async with request.app.state.pool.connection() as conn:
-            yield conn
-
-
 async def _positions(
-    request: Request, ids: list[int] | None, boxes: tuple[Box, ...]
+    request: Request, caller: Principal, ids: list[int] | None, boxes: tuple[Box, ...]
 ) -> list[dict[str, Any]]:
-    async for conn in _scoped(request):
+    async with scoped_connection(request, caller) as conn:  # short: one per push
         rows = await latest_positions(conn, ids)
     return [latest_feature(r) for r in rows if _inside(r["lon"], r["lat"], boxes)]
 
 
-async def _events(request: Request, ids: list[int], boxes: tuple[Box, ...]) -> list[dict[str, Any]]:
-    async for conn in _scoped(request):
+async def _events(
+    request: Request, caller: Principal, ids: list[int], boxes: tuple[Box, ...]
+) -> list[dict[str, Any]]:
+    async with scoped_connection(request, caller) as conn:
         rows = await events_by_ids(conn, ids)
     return [event_feature(r) for r in rows if _inside(r["lon"], r["lat"], boxes)]
 
@@ -88,10 +77,7 @@ def _bbox(
     ] = None,
 ) -> tuple[Box, ...]:
     """Validated before the stream starts, so a bad bbox is a plain 422."""
-    try:
-        return parse_bbox(bbox)
-    except InvalidRequest as exc:
-        raise HTTPException(422, str(exc)) from exc
+    return parse_bbox(bbox)
 
 
 @router.get(
@@ -100,27 +86,26 @@ def _bbox(
     summary="Live positions and events (SSE)",
     description="text/event-stream: `snapshot` on connect (and after falling behind), then "
     "`positions` and `events` as they are committed; `: ping` every 15 s.",
-    dependencies=[Depends(authenticated)],
 )
 async def live(
-    request: Request, boxes: Annotated[tuple[Box, ...], Depends(_bbox)]
+    request: Request, caller: Caller, boxes: Annotated[tuple[Box, ...], Depends(_bbox)]
 ) -> AsyncIterator[ServerSentEvent]:
     hub: LiveHub = request.app.state.live_hub
     sub = await hub.subscribe()
     try:
         yield ServerSentEvent(
-            event="snapshot", data=_fc(await _positions(request, None, boxes)), retry=2000
+            event="snapshot", data=_fc(await _positions(request, caller, None, boxes)), retry=2000
         )
         while True:
             resync, devices, events = await sub.next_batch()
             if resync:
                 yield ServerSentEvent(
-                    event="snapshot", data=_fc(await _positions(request, None, boxes))
+                    event="snapshot", data=_fc(await _positions(request, caller, None, boxes))
                 )
                 continue
-            if devices and (feats := await _positions(request, sorted(devices), boxes)):
+            if devices and (feats := await _positions(request, caller, sorted(devices), boxes)):
                 yield ServerSentEvent(event="positions", data=_fc(feats))
-            if events and (feats := await _events(request, sorted(events), boxes)):
+            if events and (feats := await _events(request, caller, sorted(events), boxes)):
                 yield ServerSentEvent(event="events", data=_fc(feats))
     finally:
         hub.unsubscribe(sub)

@@ -11,17 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import psycopg
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api import deps
+from api.deps import ReadConn
 from geomon.errors import InvalidRequest
 from geomon.store import map_layers
-
-# The caller's RLS-scoped connection once auth lands (api/deps.py agency_connection).
-data_connection = getattr(deps, "agency_connection", deps.connection)
-Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
 
 router = APIRouter(prefix="/map", tags=["map"])
 
@@ -33,7 +28,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/track/{device_id}", summary="A device's fixes in a time window (for replay)")
 async def track(
     device_id: int,
-    conn: Conn,
+    conn: ReadConn,
     start: Annotated[datetime | None, Query(description="default end − 1 h")] = None,
     end: Annotated[datetime | None, Query(description="default now")] = None,
 ) -> JSONResponse:
@@ -55,14 +50,14 @@ async def track(
     "/places/{place_id}/observations",
     summary="Latest sensor observations at a crossing point or port",
 )
-async def place_observations(place_id: int, conn: Conn) -> JSONResponse:
+async def place_observations(place_id: int, conn: ReadConn) -> JSONResponse:
     rows = await map_layers.place_observations(conn, place_id)
     return JSONResponse({"place_id": place_id, "observations": [_jsonable(r) for r in rows]})
 
 
 @router.get("/events", summary="Unresolved events newer than after_id, newest first")
 async def events(
-    conn: Conn,
+    conn: ReadConn,
     after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> JSONResponse:

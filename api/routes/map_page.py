@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api import deps
+from api.deps import Caller, Principal, ReadConn
 from api.i18n import page_locale
 from api.map.layers import MapData
 from api.map.page import MapUrls, render_map
@@ -38,9 +38,6 @@ PAGE_TABLES = (
 )
 _TEAMS_SLOT = "__geomon_initial_teams__"
 _PAGE_CACHE_MAX = 64
-
-# The caller's RLS-scoped connection once auth lands (api/deps.py agency_connection).
-data_connection = getattr(deps, "agency_connection", deps.connection)
 
 router = APIRouter(tags=["map"])
 
@@ -83,24 +80,21 @@ async def _teams(conn: psycopg.AsyncConnection) -> dict[str, Any]:
     }
 
 
-def _visibility(request: Request) -> tuple[object, ...] | None:
+def _visibility(p: Principal) -> tuple[object, ...]:
     """What the database lets this caller see (RLS context: agency and role; the shares it
-    reads); None when unknown (no cache)."""
-    p = getattr(request.state, "principal", None)
-    if p is None or not hasattr(p, "shares"):
-        return None
+    reads)."""
     shares = tuple(sorted((scope, tuple(sorted(ids))) for scope, ids in p.shares.items()))
     return (p.agency_id, p.role, shares)
 
 
-async def _page_template(request: Request, conn: psycopg.AsyncConnection) -> str:
+async def _page_template(request: Request, conn: psycopg.AsyncConnection, caller: Principal) -> str:
     """The rendered page with a slot for the teams, from the cache when still current."""
-    visibility = _visibility(request)
+    visibility = _visibility(caller)
     version = await layer_version(conn, PAGE_TABLES)
     cache = _page_cache(request)
     shown = await page_locale(request)
     key = (visibility, version, shown.locale, shown.time_zone)
-    hit = cache.get(key) if visibility is not None else None
+    hit = cache.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     html = render_map(
@@ -110,10 +104,9 @@ async def _page_template(request: Request, conn: psycopg.AsyncConnection) -> str
         locale=shown.locale,
         time_zone=shown.time_zone,
     )
-    if visibility is not None:
-        if len(cache) >= _PAGE_CACHE_MAX:
-            cache.clear()
-        cache[key] = (time.monotonic() + PAGE_TTL_S, html)
+    if len(cache) >= _PAGE_CACHE_MAX:
+        cache.clear()
+    cache[key] = (time.monotonic() + PAGE_TTL_S, html)
     return html
 
 
@@ -126,10 +119,10 @@ def _page_cache(request: Request) -> dict[tuple[object, ...], tuple[float, str]]
 
 
 @router.get("/map", response_class=HTMLResponse, summary="Situation map (HTML)")
-async def situation_map(
-    request: Request, conn: Annotated[psycopg.AsyncConnection, Depends(data_connection)]
-) -> HTMLResponse:
+async def situation_map(request: Request, conn: ReadConn, caller: Caller) -> HTMLResponse:
     # the slot's LAST occurrence: the boot script comes after every layer's (agency) data
-    head, slot, tail = (await _page_template(request, conn)).rpartition(json.dumps(_TEAMS_SLOT))
+    head, slot, tail = (await _page_template(request, conn, caller)).rpartition(
+        json.dumps(_TEAMS_SLOT)
+    )
     teams = json.dumps(await _teams(conn)).replace("</", "<\\/")
     return HTMLResponse(head + teams + tail if slot else tail)

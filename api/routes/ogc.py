@@ -18,10 +18,12 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.access import AUTH_RESPONSES, authenticated, data_connection, visibility_key
+from api.auth import current_principal
+from api.common import AUTH_RESPONSES
+from api.deps import CollectionId, PageConn, ReadConn, Visibility
 from api.i18n import request_locale
 from api.ogc import pages
-from api.ogc.page_cache import cached_page, ogc_connection, page_key
+from api.ogc.page_cache import cached_page, page_key
 from api.ogc.params import (
     ITEM_PARAMS,
     check_unknown,
@@ -50,14 +52,12 @@ router = APIRouter(
     prefix="/ogc",
     tags=["OGC API - Features"],
     responses=RESPONSES,
-    dependencies=[Depends(authenticated)],
+    dependencies=[Depends(current_principal)],  # landing and conformance have no connection
 )
-Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
 FQuery = Annotated[
     str | None,
     Query(description="Output format: json (default) or html; overrides the Accept header."),
 ]
-CollectionId = Annotated[str, Path(description="Collection id, as listed by /ogc/collections.")]
 
 
 def _fmt(request: Request, f: str | None) -> str:
@@ -170,7 +170,7 @@ async def _collection_doc(
     summary="Feature collections",
     description="Every collection the caller may see, with spatial/temporal extents.",
 )
-async def collections(request: Request, conn: Conn, f: FQuery = None) -> Response:
+async def collections(request: Request, conn: ReadConn, f: FQuery = None) -> Response:
     fmt, base = _fmt(request, f), _base(request)
     specs = list(store.STATIC.values()) + await store.dynamic_collections(conn)
     doc = {
@@ -183,7 +183,7 @@ async def collections(request: Request, conn: Conn, f: FQuery = None) -> Respons
 @router.get("/collections/{collectionId}", summary="One collection's metadata")
 async def collection(
     request: Request,
-    conn: Conn,
+    conn: ReadConn,
     collectionId: CollectionId,  # noqa: N803
     f: FQuery = None,
 ) -> Response:
@@ -262,8 +262,8 @@ def _page_links(
 )
 async def items(
     request: Request,
-    conn_version: Annotated[tuple[psycopg.AsyncConnection, str], Depends(ogc_connection)],
-    visibility: Annotated[str, Depends(visibility_key)],
+    conn_version: PageConn,
+    visibility: Visibility,
     collectionId: CollectionId,  # noqa: N803
     f: FQuery = None,
     limit: Annotated[
@@ -318,7 +318,7 @@ async def items(
 )
 async def feature(
     request: Request,
-    conn: Conn,
+    conn: ReadConn,
     collectionId: CollectionId,  # noqa: N803
     featureId: Annotated[
         str,

@@ -7,16 +7,14 @@ tables' change counters and the caller's visibility; ``ETag``/``If-None-Match`` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import psycopg
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.access import AUTH_RESPONSES, authenticated, data_connection, visibility_key
+from api.common import AUTH_RESPONSES
 from api.conditional import not_modified
-from api.deps import CurrentPrincipal, scoped_transaction
+from api.deps import LayerConn, LayerId, ReadConn, Visibility
 from geomon.errors import InvalidRequest
 from geomon.store import tiles as store
 from tiles.cache import TileCache
@@ -28,24 +26,14 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "x or y does not exist at zoom z."},
     404: {"description": "No such layer, or z outside the layer's zoom range."},
 }
-router = APIRouter(
-    prefix="/tiles", tags=["tiles"], responses=RESPONSES, dependencies=[Depends(authenticated)]
-)
-Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
-LayerId = Annotated[
-    str,
-    Path(
-        description="Layer id: positions-latest, tracks, positions, "
-        "incidents, zones, borders, places, events or hotspots-RUN."
-    ),
-]
+router = APIRouter(prefix="/tiles", tags=["tiles"], responses=RESPONSES)
 Z = Annotated[int, Path(ge=0, le=24, description="Zoom level.")]
 X = Annotated[int, Path(ge=0, description="Tile column (XYZ scheme).")]
 Y = Annotated[int, Path(ge=0, description="Tile row (XYZ scheme, north at 0).")]
 
 
 @router.get("/{layer}.json", summary="TileJSON 3.0.0 of a vector layer")
-async def tilejson(request: Request, conn: Conn, layer: LayerId) -> JSONResponse:
+async def tilejson(request: Request, conn: ReadConn, layer: LayerId) -> JSONResponse:
     spec = await store.get_layer(conn, layer)
     base = str(request.base_url).rstrip("/")
     bounds = await store.layer_bounds(conn, spec) or (-180.0, -85.0511, 180.0, 85.0511)
@@ -74,21 +62,6 @@ async def tilejson(request: Request, conn: Conn, layer: LayerId) -> JSONResponse
     )
 
 
-async def tile_connection(
-    request: Request, principal: CurrentPrincipal, layer: LayerId
-) -> AsyncIterator[tuple[psycopg.AsyncConnection, str]]:
-    """The RLS-scoped connection plus the layer's change counters, read in the same round
-    trip as BEGIN (a cached tile costs that round trip and the COMMIT, nothing else)."""
-    tables = store.layer_tables(layer)
-    first = store.LAYER_VERSION_SQL if tables else ""
-    async with scoped_transaction(request, principal, first, (list(tables),) if tables else ()) as (
-        conn,
-        rows,
-    ):
-        request.state.audit_conn = conn  # api/middleware.py: audit row + COMMIT here
-        yield conn, store.version_text(rows)
-
-
 @router.get(
     "/{layer}/{z}/{x}/{y}.mvt",
     summary="A Mapbox vector tile",
@@ -99,8 +72,8 @@ async def tile_connection(
 )
 async def mvt(
     request: Request,
-    conn_version: Annotated[tuple[psycopg.AsyncConnection, str], Depends(tile_connection)],
-    visibility: Annotated[str, Depends(visibility_key)],
+    conn_version: LayerConn,
+    visibility: Visibility,
     layer: LayerId,
     z: Z,
     x: X,

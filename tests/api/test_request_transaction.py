@@ -13,7 +13,7 @@ from fastapi import HTTPException, Request
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import AgencyConnection, CurrentPrincipal, scoped_transaction
+from api.deps import Caller, WriteConn, scoped_transaction
 from geomon.settings import DbSettings, Settings
 from tests.helpers.auth import make_user
 
@@ -31,14 +31,14 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
     )  # one connection: reused each time
 
     @app.post("/api/v1/test-write")
-    async def write(conn: AgencyConnection, source: str, fail: bool = False) -> dict[str, str]:
+    async def write(conn: WriteConn, source: str, fail: bool = False) -> dict[str, str]:
         await conn.execute(INSERT, (source,))
         if fail:
             raise HTTPException(409, "refused after the insert")
         return {"status": str(conn.info.transaction_status)}
 
     @app.get("/api/v1/test-state")
-    async def state(conn: AgencyConnection) -> dict[str, object]:
+    async def state(conn: WriteConn) -> dict[str, object]:
         cur = await conn.execute(
             "SELECT current_setting('geomon.role'), now() = statement_timestamp()"
         )
@@ -46,7 +46,7 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
         return {"role": role, "in_transaction": conn.info.transaction_status == 2}
 
     @app.get("/api/v1/test-first")
-    async def first(request: Request, principal: CurrentPrincipal) -> dict[str, object]:
+    async def first(request: Request, principal: Caller) -> dict[str, object]:
         async with scoped_transaction(
             request, principal, "SELECT current_setting('geomon.role'), %s::text", ("it's quoted",)
         ) as (conn, rows):

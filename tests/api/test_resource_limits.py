@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import AgencyConnection, agency_connection
+from api.deps import WriteConn
 from geomon.settings import DbSettings, LimitsSettings, Settings
 from tests.helpers.auth import make_user
 
@@ -24,12 +24,12 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
     app = create_app(settings)
 
     @app.get("/api/v1/test-slow")
-    async def slow(conn: AgencyConnection) -> dict[str, str]:
+    async def slow(conn: WriteConn) -> dict[str, str]:
         await conn.execute("SELECT pg_sleep(3)")
         return {"status": "finished"}
 
     @app.get("/api/v1/test-context")
-    async def context(conn: AgencyConnection) -> dict[str, str]:
+    async def context(conn: WriteConn) -> dict[str, str]:
         cur = await conn.execute(
             "SELECT current_user, current_setting('geomon.agency_id'), "
             "current_setting('geomon.role'), current_setting('statement_timeout')"
@@ -39,14 +39,13 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
 
     @app.post("/api/v1/test-create")
     async def create(
-        request: Request, conn: AgencyConnection, fail: bool = False
+        request: Request, conn: WriteConn, fail: bool = False
     ) -> dict[str, int]:
         if fail:
             raise HTTPException(409, "conflict")
         request.state.audit_params = {"id": 4242}
         return {"id": 4242}
 
-    assert agency_connection is not None
     with TestClient(app) as c:
         c.headers["Authorization"] = f"Bearer {make_user(db_url, role='analyst')[2]}"
         yield c

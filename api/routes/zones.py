@@ -9,17 +9,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.rest.common import (
-    GEOJSON,
-    RESPONSES,
-    After,
-    Analyst,
-    Conn,
-    Limit,
-    agency_of,
-    json_response,
-    reject_nul,
-)
+from api.common import GEOJSON, RESPONSES, After, Limit, json_response, reject_nul
+from api.deps import Analyst, ReadConn, WriteConn, agency_of
 from geomon.store import zones_crud as store
 
 router = APIRouter(
@@ -65,7 +56,7 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", summary="Zones the caller may see", responses=GEOJSON)
-async def list_zones(conn: Conn, after: After = None, limit: Limit = 100) -> JSONResponse:
+async def list_zones(conn: ReadConn, after: After = None, limit: Limit = 100) -> JSONResponse:
     rows = await store.list_zones(conn, after=after, limit=limit)
     return json_response(
         {
@@ -78,14 +69,14 @@ async def list_zones(conn: Conn, after: After = None, limit: Limit = 100) -> JSO
 
 
 @router.get("/{zone_id}", summary="One zone", responses=GEOJSON)
-async def get_zone(conn: Conn, zone_id: ZoneId) -> JSONResponse:
+async def get_zone(conn: ReadConn, zone_id: ZoneId) -> JSONResponse:
     return json_response(
         _feature(await store.get_zone(conn, zone_id)), media="application/geo+json"
     )
 
 
 @router.post("", status_code=201, summary="Create a zone in the caller's agency (analyst)")
-async def create_zone(body: ZoneIn, conn: Conn, principal: Analyst) -> JSONResponse:
+async def create_zone(body: ZoneIn, conn: WriteConn, principal: Analyst) -> JSONResponse:
     reject_nul(body.model_dump(mode="json"))
     row = await store.create_zone(
         conn,
@@ -102,7 +93,7 @@ async def create_zone(body: ZoneIn, conn: Conn, principal: Analyst) -> JSONRespo
 
 @router.patch("/{zone_id}", summary="Change a zone (analyst)")
 async def update_zone(
-    body: ZonePatch, conn: Conn, zone_id: ZoneId, principal: Analyst
+    body: ZonePatch, conn: WriteConn, zone_id: ZoneId, principal: Analyst
 ) -> JSONResponse:
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     reject_nul(changes)
@@ -110,6 +101,6 @@ async def update_zone(
 
 
 @router.delete("/{zone_id}", status_code=204, summary="Delete a zone (analyst)")
-async def delete_zone(conn: Conn, zone_id: ZoneId, principal: Analyst) -> Response:
+async def delete_zone(conn: WriteConn, zone_id: ZoneId, principal: Analyst) -> Response:
     await store.delete_zone(conn, zone_id)
     return Response(status_code=204)

@@ -7,17 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from api.rest.common import (
-    GEOJSON,
-    RESPONSES,
-    Analyst,
-    Conn,
-    agency_of,
-    json_response,
-    reject_nul,
-)
+from api.common import GEOJSON, RESPONSES, UtcTime, json_response, reject_nul
+from api.deps import Analyst, ReadConn, WriteConn, agency_of
 from geomon import incident_files
 from geomon.errors import InvalidRequest
 from geomon.store import incident_edits as store
@@ -38,7 +31,7 @@ class IncidentIn(BaseModel):
     """A seizure, detention or detection at a point."""
 
     category: str = Field(min_length=1, max_length=100, description="seizure, detention…")
-    occurred_at: AwareDatetime = Field(description="When it happened (RFC 3339, with offset).")
+    occurred_at: UtcTime = Field(description="When it happened (RFC 3339, with offset).")
     lon: float = Field(ge=-180, le=180, description="Longitude (WGS 84).")
     lat: float = Field(ge=-90, le=90, description="Latitude (WGS 84).")
     quantity: float | None = Field(default=None, ge=0, le=1e12, description="Amount seized.")
@@ -50,7 +43,7 @@ class IncidentPatch(BaseModel):
     """Fields to change; the point changes only when both lon and lat are given."""
 
     category: str | None = Field(default=None, min_length=1, max_length=100)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: UtcTime | None = None
     lon: float | None = Field(default=None, ge=-180, le=180)
     lat: float | None = Field(default=None, ge=-90, le=90)
     quantity: float | None = Field(default=None, ge=0, le=1e12)
@@ -69,7 +62,7 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Record one incident (analyst)")
-async def create(body: IncidentIn, conn: Conn, principal: Analyst) -> JSONResponse:
+async def create(body: IncidentIn, conn: WriteConn, principal: Analyst) -> JSONResponse:
     reject_nul(body.model_dump(mode="json"))
     ids = await store.insert_incidents(
         conn, [body.model_dump()], agency_id=agency_of(principal), source="api"
@@ -94,7 +87,7 @@ async def create(body: IncidentIn, conn: Conn, principal: Analyst) -> JSONRespon
         }
     },
 )
-async def import_file(request: Request, conn: Conn, principal: Analyst) -> JSONResponse:
+async def import_file(request: Request, conn: WriteConn, principal: Analyst) -> JSONResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     text = (await request.body()).decode("utf-8", errors="replace").replace("\x00", "")
     if kind == "text/csv":
@@ -110,7 +103,7 @@ async def import_file(request: Request, conn: Conn, principal: Analyst) -> JSONR
 
 
 @router.get("/{incident_id}", summary="One incident", responses=GEOJSON)
-async def get(conn: Conn, incident_id: IncidentId) -> JSONResponse:
+async def get(conn: ReadConn, incident_id: IncidentId) -> JSONResponse:
     return json_response(
         _feature(await store.get_incident(conn, incident_id)), media="application/geo+json"
     )
@@ -118,7 +111,7 @@ async def get(conn: Conn, incident_id: IncidentId) -> JSONResponse:
 
 @router.patch("/{incident_id}", summary="Change an incident (analyst)")
 async def update(
-    body: IncidentPatch, conn: Conn, incident_id: IncidentId, principal: Analyst
+    body: IncidentPatch, conn: WriteConn, incident_id: IncidentId, principal: Analyst
 ) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     reject_nul(body.model_dump(mode="json", exclude_unset=True))

@@ -1,22 +1,24 @@
-"""Shared bits of the REST routes: JSON of rows, time windows, bboxes, role dependencies."""
+"""What the resource routers share that is not a dependency: documented error responses,
+JSON of rows, time windows, bboxes, keyset paging parameters."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import psycopg
-from fastapi import Depends, HTTPException, Query
+from fastapi import Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, AwareDatetime, Field
 
-from api import deps
-from api.access import AUTH_RESPONSES, data_connection
 from api.ogc.params import parse_bbox
 from geomon.errors import InvalidRequest
 
 MAX_WINDOW = timedelta(days=31)
-Conn = Annotated[psycopg.AsyncConnection, Depends(data_connection)]
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated (missing, expired or invalid token/session)."},
+    403: {"description": "Authenticated but the role may not do this."},
+}
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **AUTH_RESPONSES,
     404: {"description": "No such resource, or not visible to the caller's agency."},
@@ -28,16 +30,6 @@ GEOJSON: dict[int | str, dict[str, Any]] = {
         "content": {"application/geo+json": {"schema": {"type": "object"}}},
     }
 }
-_require = getattr(deps, "require_role", None)
-
-
-def role(name: str) -> Any:
-    """``Depends`` on the caller having at least role ``name`` (403 otherwise)."""
-    return Depends(_require(name)) if _require else Depends(lambda: None)
-
-
-Principal = Any
-Analyst = Annotated[Principal, role("analyst")]
 
 
 def json_response(doc: Any, status: int = 200, media: str = "application/json") -> JSONResponse:
@@ -78,14 +70,10 @@ After = Annotated[
     int | None, Query(ge=0, le=2**31 - 1, description="Keyset cursor: return ids after this one.")
 ]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1–1000).")]
-Id = Annotated[int, "an id"]
-
-
-def agency_of(principal: Any) -> int:
-    agency = getattr(principal, "agency_id", None)
-    if agency is None:
-        raise HTTPException(422, "your user has no agency; create rows as an agency's analyst")
-    return int(agency)
+# Sent to PostgreSQL in UTC: it refuses offsets beyond ±15:59, which RFC 3339 allows.
+UtcTime = Annotated[AwareDatetime, AfterValidator(lambda t: t.astimezone(UTC))]
+Iso3 = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
+BorderCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}-[A-Za-z]{3}$")]
 
 
 def reject_nul(value: Any, where: str = "body") -> None:
