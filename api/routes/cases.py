@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import audited
-from api.rest.common import RESPONSES, Analyst, Conn, agency_of, json_response, reject_nul
+from api.common import RESPONSES, json_response, reject_nul
+from api.deps import Analyst, ReadConn, WriteConn, agency_of
 from geomon import cases as domain
 from geomon.errors import InvalidRequest
 from geomon.store import cases as store
@@ -62,7 +63,7 @@ def _normalise(body: CaseIn, vocab: domain.Vocab) -> dict[str, Any]:
 
 
 @router.get("/vocabularies", summary="Accepted codes for categories, substances, units…")
-async def vocabularies(conn: Conn) -> JSONResponse:
+async def vocabularies(conn: ReadConn) -> JSONResponse:
     v = await store.vocab(conn)
     return json_response(
         {
@@ -76,7 +77,7 @@ async def vocabularies(conn: Conn) -> JSONResponse:
 
 
 @router.put("", summary="Create or update a case by (source, external_id) (analyst)")
-async def put_case(body: CaseIn, conn: Conn, principal: Analyst) -> JSONResponse:
+async def put_case(body: CaseIn, conn: WriteConn, principal: Analyst) -> JSONResponse:
     case = _normalise(body, await store.vocab(conn))
     case_id, outcome = await store.upsert_case(
         conn, case, agency_id=agency_of(principal), source=body.source, by=principal.user
@@ -87,7 +88,7 @@ async def put_case(body: CaseIn, conn: Conn, principal: Analyst) -> JSONResponse
 
 @router.get("", summary="List cases (id order, keyset paging)", dependencies=[Depends(audited)])
 async def list_cases(
-    conn: Conn,
+    conn: ReadConn,
     category: Annotated[str | None, Query(max_length=100)] = None,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -100,17 +101,19 @@ async def list_cases(
 
 
 @router.get("/{case_id}", summary="One case", dependencies=[Depends(audited)])
-async def get_case(conn: Conn, case_id: CaseId) -> JSONResponse:
+async def get_case(conn: ReadConn, case_id: CaseId) -> JSONResponse:
     return json_response(await store.get_case(conn, case_id))
 
 
 @router.get("/{case_id}/history", summary="A case's changes", dependencies=[Depends(audited)])
-async def history(conn: Conn, case_id: CaseId) -> JSONResponse:
+async def history(conn: ReadConn, case_id: CaseId) -> JSONResponse:
     return json_response({"history": await store.case_history(conn, case_id)})
 
 
 @router.post("/{case_id}/delete", summary="Soft-delete a case with a reason (analyst)")
-async def delete(body: DeleteIn, conn: Conn, case_id: CaseId, principal: Analyst) -> JSONResponse:
+async def delete(
+    body: DeleteIn, conn: WriteConn, case_id: CaseId, principal: Analyst
+) -> JSONResponse:
     reject_nul(body.why)
     await store.delete_case(conn, case_id, by=principal.user, why=body.why)
     return json_response(await store.get_case(conn, case_id))
