@@ -70,8 +70,17 @@ After = Annotated[
     int | None, Query(ge=0, le=2**31 - 1, description="Keyset cursor: return ids after this one.")
 ]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1–1000).")]
+
+
+def _in_utc(t: datetime) -> datetime:
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # a ValueError is a 422 that says so; OverflowError would be a 500
+        raise ValueError(f"time {t.isoformat()} has no UTC form in the years 1-9999") from None
+
+
 # Sent to PostgreSQL in UTC: it refuses offsets beyond ±15:59, which RFC 3339 allows.
-UtcTime = Annotated[AwareDatetime, AfterValidator(lambda t: t.astimezone(UTC))]
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 Iso3 = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 BorderCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}-[A-Za-z]{3}$")]
 

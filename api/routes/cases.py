@@ -100,17 +100,17 @@ async def list_cases(
     return json_response({"cases": rows, "next_after": rows[-1]["id"] if rows else None})
 
 
-@router.get("/{case_id}", summary="One case", dependencies=[Depends(audited)])
+@router.get("/{case_id:int}", summary="One case", dependencies=[Depends(audited)])
 async def get_case(conn: ReadConn, case_id: CaseId) -> JSONResponse:
     return json_response(await store.get_case(conn, case_id))
 
 
-@router.get("/{case_id}/history", summary="A case's changes", dependencies=[Depends(audited)])
+@router.get("/{case_id:int}/history", summary="A case's changes", dependencies=[Depends(audited)])
 async def history(conn: ReadConn, case_id: CaseId) -> JSONResponse:
     return json_response({"history": await store.case_history(conn, case_id)})
 
 
-@router.post("/{case_id}/delete", summary="Soft-delete a case with a reason (analyst)")
+@router.post("/{case_id:int}/delete", summary="Soft-delete a case with a reason (analyst)")
 async def delete(
     body: DeleteIn, conn: WriteConn, case_id: CaseId, principal: Analyst
 ) -> JSONResponse:
