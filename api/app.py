@@ -13,6 +13,7 @@ from api.audit_writer import AuditWriter
 from api.i18n import LocaleMiddleware
 from api.routes import (
     cases,
+    console,
     corridors,
     coverage,
     devices,
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     tiles.install(app)
     surfaces.install(app)
     events.install(app)
+    console.install(app)  # team list, event actions, admin pages (issue 20)
     coverage.install(app)
     preferences.install(app)
     corridors.install(app)

@@ -35,6 +35,7 @@ OWN_JS = (
     "/static/app/geomon-panels.js",
     "/static/app/geomon-events.js",
     "/static/app/geomon-coverage.js",
+    "/static/app/geomon-teams.js",
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
 
