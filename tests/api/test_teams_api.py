@@ -21,7 +21,7 @@ from tests.helpers.auth import make_user
 
 def _fix(db_url: str, device_id: int, uid: str, age: timedelta, speed_mps: float) -> None:
     now = datetime.now(UTC)
-    row = stage_row(device_id, Position(uid, now - age, 37.2, 69.1, speed_mps=speed_mps), now)
+    row = stage_row(device_id, Position(uid, now - age, 44.1, 61.3, speed_mps=speed_mps), now)
 
     async def go() -> None:
         async with await psycopg.AsyncConnection.connect(db_url) as conn:
