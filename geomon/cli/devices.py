@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 
 from geomon.cli.common import db_url, reported_errors
 from geomon.store.db import connect
-from geomon.store.devices import add_device, list_devices
+from geomon.store.devices import add_device, bind_device, list_devices
 
 app = typer.Typer(help="Register and list devices.", no_args_is_help=True)
 
@@ -20,6 +20,11 @@ def add(
     kind: str = typer.Option(..., "--kind", help="tracker | phone | serial-gps | sensor"),
     agency: str = typer.Option(..., "--agency", help="Owning agency code (created if new)."),
     name: str = typer.Option(None, "--name", help="Display name (default: the uid)."),
+    place: str = typer.Option(
+        None, "--place", help="A fixed sensor's post: a place name, alias or id (a BCP)."
+    ),
+    lat: float = typer.Option(None, "--lat", help="A fixed sensor's latitude (with --lon)."),
+    lon: float = typer.Option(None, "--lon", help="A fixed sensor's longitude (with --lat)."),
     token: bool = typer.Option(
         False,
         "--token",
@@ -32,7 +37,12 @@ def add(
     token_hash = PasswordHasher().hash(secret) if secret else None
     with reported_errors(), connect(db_url()) as conn:
         dev = add_device(conn, uid=uid, kind=kind, agency=agency, name=name, token_hash=token_hash)
+        where = None
+        if place or lat is not None or lon is not None:
+            where = bind_device(conn, uid, place=place, lat=lat, lon=lon)
     typer.echo(f"device {dev.id}: {dev.uid} ({dev.kind}) {dev.name}")
+    if where is not None:
+        typer.echo(f"place {where[0]}, point {where[1]}")
     if secret:
         typer.echo(f"token: {secret}")
         typer.echo(

@@ -61,6 +61,57 @@ def add_device(
     return Device(*row)
 
 
+def find_place(conn: psycopg.Connection, name: str) -> int:
+    """A place's id by exact id, name or alternative name (case-insensitive), else prefix."""
+    key = name.strip()
+    if key.isdigit():
+        row = conn.execute("SELECT id FROM places WHERE id = %s", (int(key),)).fetchone()
+        if row:
+            return int(row[0])
+    rows = conn.execute(
+        "SELECT id, name FROM places WHERE lower(name) = lower(%(k)s) "
+        "OR lower(%(k)s) = ANY(SELECT lower(a) FROM unnest(alt_names) a) ORDER BY id",
+        {"k": key},
+    ).fetchall()
+    if not rows:
+        rows = conn.execute(
+            "SELECT id, name FROM places WHERE name ILIKE %s ORDER BY id",
+            (key.replace("%", r"\%").replace("_", r"\_") + "%",),
+        ).fetchall()
+    if len(rows) != 1:
+        known = "; ".join(r[1] for r in rows[:5])
+        raise InvalidRequest(
+            f"place {name!r} is {'ambiguous: ' + known if rows else 'not in places'}"
+        )
+    return int(rows[0][0])
+
+
+def bind_device(
+    conn: psycopg.Connection,
+    uid: str,
+    *,
+    place: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> tuple[int | None, tuple[float, float] | None]:
+    """Bind a fixed sensor to a place and/or a point; its observations without a position
+    take the point, else the place's. Returns (place_id, (lat, lon)) as stored."""
+    if (lat is None) != (lon is None):
+        raise InvalidRequest("give both --lat and --lon, or neither")
+    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidRequest(f"position out of range: lat {lat}, lon {lon}")
+    place_id = find_place(conn, place) if place else None
+    row = conn.execute(
+        "UPDATE devices SET place_id = coalesce(%(p)s, place_id), geom = CASE WHEN %(x)s::float8 "
+        "IS NULL THEN geom ELSE ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326) END "
+        "WHERE uid = %(u)s RETURNING place_id, ST_Y(geom), ST_X(geom)",
+        {"p": place_id, "x": lon, "y": lat, "u": uid},
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no device with uid {uid!r}")
+    return row[0], (None if row[1] is None else (float(row[1]), float(row[2])))
+
+
 def get_device(conn: psycopg.Connection, uid: str) -> Device:
     row = conn.execute(
         "SELECT id, uid, kind, agency_id, name FROM devices WHERE uid = %s AND active", (uid,)

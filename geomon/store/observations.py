@@ -17,7 +17,9 @@ from typing import Any
 import psycopg
 
 from geomon.model import Observation
+from geomon.plates import NormalisedPlate, normalise_plate
 from geomon.store.events import announce_new
+from geomon.store.storable import text
 
 # Observation kinds that are alarms, and the severity of the event they raise.
 ALARM_SEVERITY: dict[str, str] = {
@@ -25,21 +27,31 @@ ALARM_SEVERITY: dict[str, str] = {
     "intrusion": "critical",
 }
 
-_COLUMNS = "sensor_id, observed_at, received_at, kind, value, text, geom, attrs, raw"
+_COLUMNS = (
+    "sensor_id, observed_at, received_at, kind, value, text, geom, attrs, raw, "
+    "plate_norm, plate_country"
+)
 
 _CREATE_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS observations_stage "
     "(sensor_id int, observed_at timestamptz, received_at timestamptz, kind text, "
-    "value float8, text text, geom geometry(Point, 4326), attrs jsonb, raw bytea) "
-    "ON COMMIT DELETE ROWS"
+    "value float8, text text, geom geometry(Point, 4326), attrs jsonb, raw bytea, "
+    "plate_norm text, plate_country text) ON COMMIT DELETE ROWS"
 )
 
+# An observation without its own position takes its sensor's: the device's fixed point,
+# else its place's (a BCP), so every alarm is on the map at its post.
 _MERGE = f"""
 INSERT INTO observations ({_COLUMNS})
-SELECT DISTINCT ON (sensor_id, observed_at, kind) {_COLUMNS} FROM observations_stage
-ORDER BY sensor_id, observed_at, kind
+SELECT DISTINCT ON (s.sensor_id, s.observed_at, s.kind) s.sensor_id, s.observed_at,
+       s.received_at, s.kind, s.value, s.text, coalesce(s.geom, d.geom, p.geom), s.attrs, s.raw,
+       s.plate_norm, s.plate_country
+FROM observations_stage s
+JOIN devices d ON d.id = s.sensor_id
+LEFT JOIN places p ON p.id = d.place_id
+ORDER BY s.sensor_id, s.observed_at, s.kind
 ON CONFLICT (sensor_id, observed_at, kind) DO NOTHING
-RETURNING id, sensor_id, observed_at, kind
+RETURNING id, sensor_id, observed_at, kind, plate_norm, value
 """
 
 _EVENTS = """
@@ -69,17 +81,29 @@ class ObservationResult:
 def observation_row(sensor_id: int, o: Observation, received_at: datetime) -> tuple[Any, ...]:
     """One COPY row for ``observations_stage``."""
     geom = None if o.lat is None or o.lon is None else f"SRID=4326;POINT({o.lon!r} {o.lat!r})"
+    plate = plate_of(o)
     return (
         sensor_id,
         o.observed_at,
         received_at,
         o.kind,
         o.value,
-        o.text,
+        None if o.text is None else text(o.text),  # a NUL is kept visibly (U+FFFD), not refused
         geom,
         json.dumps(o.attrs, default=str),
         o.raw,
+        plate.plate if plate else None,
+        plate.country if plate else None,
     )
+
+
+def plate_of(o: Observation) -> NormalisedPlate | None:
+    """The normalised plate of a ``plate_read`` (``None``: stored as observed, never matched).
+    The camera's country (``attributes.country``) is used when it is a string."""
+    if o.kind != "plate_read" or not isinstance(o.text, str):
+        return None
+    country = o.attrs.get("country") if isinstance(o.attrs, dict) else None
+    return normalise_plate(o.text, country if isinstance(country, str) else None)
 
 
 async def write_observations(

@@ -80,6 +80,13 @@ devices = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     _attrs(),
     _created_at(),
+    Column(
+        "place_id",
+        Integer,
+        ForeignKey("places.id", ondelete="SET NULL"),
+        comment="A fixed sensor's post (a BCP from places); its observations take its point",
+    ),
+    _point(nullable=True),
     CheckConstraint(f"kind IN {DEVICE_KINDS!r}", name="kind"),
 )
 
@@ -142,9 +149,17 @@ observations = Table(
     _point(nullable=True),
     _attrs(),
     Column("raw", LargeBinary),
+    Column("plate_norm", Text, comment="Normalised plate of a plate_read (NULL: never matched)"),
+    Column("plate_country", Text),
     UniqueConstraint("sensor_id", "observed_at", "kind"),
     Index("ix_observations_geom", "geom", postgresql_using="gist"),
     Index("ix_observations_observed_at", "observed_at"),
+    Index(
+        "ix_observations_plate_norm_observed_at",
+        "plate_norm",
+        "observed_at",
+        postgresql_where=text("plate_norm IS NOT NULL"),
+    ),
 )
 
 incidents = Table(
@@ -343,7 +358,16 @@ corridors = Table(
 # ``geomon_app`` role and its grants live in that migration (see docs/security.md).
 
 USER_ROLES = ("viewer", "analyst", "admin")
-SHARE_SCOPES = ("all", "positions", "observations", "incidents", "zones", "events", "analysis")
+SHARE_SCOPES = (
+    "all",
+    "positions",
+    "observations",
+    "incidents",
+    "zones",
+    "events",
+    "analysis",
+    "watchlists",
+)
 
 users = Table(
     "users",
@@ -433,4 +457,9 @@ audit_log = Table(
 
 
 # Tables defined beside this module on the same metadata (event engine, tile-cache counters).
-from geomon.store import schema_cases, schema_events, schema_tiles  # noqa: E402,F401
+from geomon.store import (  # noqa: E402,F401
+    schema_cases,
+    schema_events,
+    schema_tiles,
+    schema_watchlists,
+)
