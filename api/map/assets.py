@@ -36,6 +36,7 @@ OWN_JS = (
     "/static/app/geomon-events.js",
     "/static/app/geomon-coverage.js",
     "/static/app/geomon-teams.js",
+    "/static/app/geomon-desk.js",
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
 

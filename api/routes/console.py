@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.routes import teams
+from api.routes import event_desk, teams
 
 
 def install(app: FastAPI) -> None:
     teams.install(app)
+    event_desk.install(app)

@@ -1,4 +1,5 @@
-"""Events: list with filters, one event, acknowledge and resolve (with a note).
+"""Events: list with filters, one event, acknowledge and resolve (with a note); both write
+the event's history (assign and the history itself: api/routes/event_desk.py).
 
 Reads run under the caller's row-level security (any role); acknowledging and resolving
 change agency data, so they need the analyst role (the database's write policy says the same).
@@ -14,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import Analyst, ReadConn, WriteConn
+from geomon.store import event_desk
 from geomon.store import events as event_store
 
 router = APIRouter(tags=["events"])
@@ -43,6 +45,9 @@ async def list_events(
     state: Annotated[list[Literal["new", "acknowledged", "resolved"]] | None, Query()] = None,
     kind: Annotated[list[str] | None, Query(max_length=64)] = None,
     min_severity: Literal["info", "warning", "critical"] | None = None,
+    severity: Annotated[list[Literal["info", "warning", "critical"]] | None, Query()] = None,
+    agency: Annotated[list[str] | None, Query(max_length=64, description="Agency codes")] = None,
+    assigned_to: Annotated[str | None, Query(max_length=200)] = None,
     device_id: Annotated[int | None, Query(ge=1)] = None,
     zone_id: Annotated[int | None, Query(ge=1)] = None,
     since: datetime | None = None,
@@ -55,6 +60,9 @@ async def list_events(
         states=state or [],
         kinds=kind or [],
         min_severity=min_severity,
+        severities=severity or [],
+        agencies=agency or [],
+        assigned_to=assigned_to,
         device_id=device_id,
         zone_id=zone_id,
         since=since,
@@ -78,7 +86,7 @@ async def get_event(conn: ReadConn, event_id: EventId) -> dict[str, Any]:
 async def acknowledge(
     conn: WriteConn, who: Analyst, event_id: EventId, body: Note | None = None
 ) -> dict[str, Any]:
-    row = await event_store.acknowledge(
+    row = await event_desk.acknowledge(
         conn, event_id, user=who.user, note=body.note if body else None
     )
     return event_feature(row)
@@ -88,7 +96,7 @@ async def acknowledge(
 async def resolve(
     conn: WriteConn, who: Analyst, event_id: EventId, body: Note | None = None
 ) -> dict[str, Any]:
-    row = await event_store.resolve(conn, event_id, user=who.user, note=body.note if body else None)
+    row = await event_desk.resolve(conn, event_id, user=who.user, note=body.note if body else None)
     return event_feature(row)
 
 

@@ -185,7 +185,8 @@ async def _transition(
 _COLUMNS = """e.id, e.agency_id, ag.code AS agency, e.device_id, d.uid AS device_uid,
  d.name AS device_name, e.zone_id, z.name AS zone_name, e.kind, e.severity, e.occurred_at,
  ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.state, e.acknowledged_by, e.acknowledged_at,
- e.resolved_by, e.resolved_at, e.note, e.attrs, e.created_at"""
+ e.resolved_by, e.resolved_at, e.note, e.assigned_to, e.assigned_at, e.resolution_note,
+ e.attrs, e.created_at"""
 _FROM = """FROM events e JOIN agencies ag ON ag.id = e.agency_id
  LEFT JOIN devices d ON d.id = e.device_id LEFT JOIN zones z ON z.id = e.zone_id"""
 
@@ -204,6 +205,9 @@ async def list_events(
     states: Sequence[str] = (),
     kinds: Sequence[str] = (),
     min_severity: str | None = None,
+    severities: Sequence[str] = (),
+    agencies: Sequence[str] = (),
+    assigned_to: str | None = None,
     device_id: int | None = None,
     zone_id: int | None = None,
     since: datetime | None = None,
@@ -220,6 +224,9 @@ async def list_events(
         "(cardinality(%(states)s::text[]) = 0 OR e.state = ANY(%(states)s)) AND "
         "(cardinality(%(kinds)s::text[]) = 0 OR e.kind = ANY(%(kinds)s)) AND "
         "(cardinality(%(ids)s::bigint[]) = 0 OR e.id = ANY(%(ids)s)) AND "
+        "(cardinality(%(sevs)s::text[]) = 0 OR e.severity = ANY(%(sevs)s)) AND "
+        "(cardinality(%(agencies)s::text[]) = 0 OR ag.code = ANY(%(agencies)s)) AND "
+        "(%(assignee)s::text IS NULL OR e.assigned_to = %(assignee)s) AND "
         "array_position(%(order)s::text[], e.severity) >= "
         "coalesce(array_position(%(order)s::text[], %(sev)s::text), 1) AND "
         "(%(dev)s::int IS NULL OR e.device_id = %(dev)s) AND "
@@ -231,6 +238,9 @@ async def list_events(
             "states": list(states),
             "kinds": list(kinds),
             "ids": list(ids),
+            "sevs": list(severities),
+            "agencies": list(agencies),
+            "assignee": assigned_to,
             "order": list(SEVERITY_ORDER),
             "sev": min_severity,
             "dev": device_id,

@@ -111,3 +111,20 @@ notification_deliveries = Table(
     Index("ix_notification_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     comment="Outbox and delivery log of webhook/MQTT notifications (retried with back-off).",
 )
+
+EVENT_ACTIONS = ("acknowledge", "assign", "resolve", "note")
+
+event_history = Table(
+    "event_history",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("event_id", BigInteger, nullable=False),  # no FK: history outlives a deleted event
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("by", Text, nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'")),
+    CheckConstraint(f"action IN {EVENT_ACTIONS!r}", name="action"),
+    Index("ix_event_history_event_id_id", "event_id", "id"),
+)

@@ -122,3 +122,17 @@ test("an event feature from the live stream becomes a panel row", () => {
   assert.equal(g.eventTitle(row), "zone enter · Team 7 · zone 3");
   delete g.teamLayers[7];
 });
+
+test("the event desk's filters become the events query", () => {
+  const d = require("../../api/static/geomon-desk.js");
+  const now = Date.parse("2026-01-01T12:00:00Z");
+  assert.equal(
+    d.deskQuery({ kind: "border_cross", severity: "critical", state: "open", agency: "KGZ-BS, TJK-BS", hours: 6 }, now),
+    "kind=border_cross&severity=critical&state=new&state=acknowledged&agency=KGZ-BS&agency=TJK-BS" +
+      "&since=2026-01-01T06%3A00%3A00.000Z&limit=200");
+  assert.equal(d.deskQuery({ state: "", hours: 0 }, now), "limit=200");
+  d.me = { user: "duty-1" };
+  assert.equal(d.deskQuery({ mine: true, state: "resolved" }, now), "state=resolved&assigned_to=duty-1&limit=200");
+  assert.equal(d.historyText({ action: "assign", by: "a", note: "go", detail: { assigned_to: "b" } }), "a assigned it to b: go");
+  assert.equal(d.historyText({ action: "resolve", by: "a", note: "" }), "resolved by a");
+});
