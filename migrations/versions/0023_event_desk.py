@@ -10,7 +10,7 @@
   with; written only by analysts/admins of the owning agency, or the system.
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0023"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
