@@ -245,7 +245,7 @@ async def _basic_principal(request: Request, value: str) -> Principal | None:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(role: str) -> Callable[[Request], Awaitable[Principal]]:
+def require_role(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency (use ``Depends(require_role("analyst"))``) returning the principal when its
     role is at least ``role``; 403 otherwise."""
     if role not in ROLE_RANK:

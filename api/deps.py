@@ -171,7 +171,7 @@ async def _layer_connection(
 async def _page_connection(
     request: Request,
     principal: Caller,
-    collectionId: CollectionId,  # noqa: N803 (the OGC path parameter's name)
+    collectionId: CollectionId,
 ) -> AsyncIterator[Versioned]:
     tables = tuple(feature_store.collection_tables(collectionId))
     async with _versioned(request, principal, tables) as cv:

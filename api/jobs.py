@@ -102,7 +102,7 @@ def _run(request: Request, job: Job, principal: Principal, work: Work) -> None:
             job.status = "done"
         except GeomonError as exc:
             job.status, job.error = "failed", str(exc)
-        except Exception:  # noqa: BLE001 - a job must end; clients never see a stack trace
+        except Exception:
             log.exception("%s job %d failed", job.kind, job.id)
             job.status, job.error = "failed", "internal error (see the server log)"
 

@@ -113,7 +113,7 @@ def route_template(scope: Scope) -> str:
         template = getattr(_get_scope_effective_route_context(scope), "path_format", None)
     except ImportError:  # older FastAPI: scope["route"] carries the full path
         template = None
-    return template or getattr(scope.get("route"), "path", None) or scope["path"]
+    return str(template or getattr(scope.get("route"), "path", None) or scope["path"])
 
 
 def should_audit(scope: Scope) -> bool:

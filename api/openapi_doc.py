@@ -45,7 +45,11 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "Browser session (`POST /auth/login`).",
     },
 }
-SECURITY = [{"bearerAuth": []}, {"basicAuth": []}, {"sessionCookie": []}]
+SECURITY: list[dict[str, list[str]]] = [
+    {"bearerAuth": []},
+    {"basicAuth": []},
+    {"sessionCookie": []},
+]
 _DESCRIPTIONS = {
     "401": "Not authenticated: missing, invalid or expired token (Bearer, or Basic with the "
     "token's user name) or session.",

@@ -68,7 +68,7 @@ def _timed(label: str, fn: Any, sink: dict[str, float]) -> Any:
 
 def _arrays(c: psycopg.Connection, query: str) -> list[np.ndarray]:
     with c.cursor(binary=True) as cur:
-        cur.adapters.register_loader(inputs.FLOAT8_ARRAY_OID, inputs._Float8ArrayBytes)  # noqa: SLF001
+        cur.adapters.register_loader(inputs.FLOAT8_ARRAY_OID, inputs._Float8ArrayBytes)
         row = cur.execute(query).fetchone()
     return [inputs.decode_float8_array(b) for b in row]  # type: ignore[union-attr]
 
@@ -79,7 +79,7 @@ def baselines(url: str, params: HotspotParams, crs: str, t: dict[str, float]) ->
     with psycopg.connect(url) as c:
         c.execute("SET jit = off")
         aoi = inputs.resolve_aoi(c, bbox=f.bbox)
-        text, args, _ = inputs._query(inputs.PointFilter(until=f.until), aoi, None)  # noqa: SLF001
+        text, args, _ = inputs._query(inputs.PointFilter(until=f.until), aoi, None)
         q = psycopg.ClientCursor(c).mogrify(text, args)
         rows_q = q.replace(
             "array_agg(ST_X(t.geom)), array_agg(ST_Y(t.geom))", "ST_X(t.geom), ST_Y(t.geom)"

@@ -55,7 +55,7 @@ def get_json(url: str, token: str) -> dict[str, Any]:
     req = urllib.request.Request(
         url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
     )
-    with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - our own loopback URL
+    with urllib.request.urlopen(req, timeout=60) as resp:
         return json.load(resp)
 
 

@@ -31,7 +31,7 @@ from sensors.adapters.nmea_tcp import NmeaSession
 from sensors.adapters.sensor_tcp import SensorLineSession
 from sensors.adapters.teltonika_tcp import TeltonikaSession
 from sensors.registry import DeviceRegistry
-from sensors.transports.tcp import parse_hostport, serve_tcp
+from sensors.transports.tcp import SessionFactory, parse_hostport, serve_tcp
 from sensors.transports.udp import UdpServer, serve_udp
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ async def _start_tcp(
     listeners: Listeners, settings: Settings, nmea_bind_device: str, worker: int
 ) -> None:
     ing, submit = settings.ingest, listeners.writer.submit
-    factories = {
+    factories: dict[str, tuple[str, SessionFactory]] = {
         "nmea": (
             ing.nmea_tcp,
             lambda peer: NmeaSession(peer, submit, bind_device=nmea_bind_device),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import TypedDict
 
 import morecantile
 import numpy as np
@@ -116,14 +117,20 @@ def value_at(path: str | Path, lon: float, lat: float) -> float | None:
     return float(v)
 
 
-def surface_info(path: str | Path) -> dict[str, object]:
+class SurfaceInfo(TypedDict):
+    bounds: list[float]  # west, south, east, north (degrees)
+    minzoom: int
+    maxzoom: int
+
+
+def surface_info(path: str | Path) -> SurfaceInfo:
     """Bounds (lon/lat), a sensible zoom range and the value range for TileJSON."""
     with open_surface(path) as src:
         west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
         cell_m = abs(src.transform.a) if src.crs.is_projected else abs(src.transform.a) * 111_320
     native = max(0, min(22, round(math.log2(40_075_016 / (TILE_SIZE * cell_m)))))
     return {
-        "bounds": [west, south, east, north],
+        "bounds": [float(west), float(south), float(east), float(north)],
         "minzoom": max(0, native - 8),
         "maxzoom": min(22, native + 2),
     }

@@ -18,6 +18,9 @@ from tiles.cache import TileCache
 
 MVT_MEDIA = "application/vnd.mapbox-vector-tile"
 
+# (layer id, z, x, y, visibility, counters version, start of the layer's time window)
+TileKey = tuple[str, int, int, int, str, str, datetime | None]
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -43,26 +46,19 @@ def etag_for(key: tuple[object, ...]) -> str:
 
 def key_for(
     layer: store.TileLayer, z: int, x: int, y: int, visibility: str, version: str
-) -> tuple[object, ...]:
+) -> TileKey:
     """The cache key for the counters ``version``, read FIRST in the rendering transaction: a
     tile rendered after them is at least that fresh."""
     return (layer.id, z, x, y, visibility, version, layer.since(datetime.now(UTC)))
 
 
 async def vector_tile(
-    conn: psycopg.AsyncConnection, cache: TileCache, layer: store.TileLayer, key: tuple[object, ...]
+    conn: psycopg.AsyncConnection, cache: TileCache, layer: store.TileLayer, key: TileKey
 ) -> Tile:
     _, z, x, y, _, _, since = key
     data = cache.get(key)
     if data is not None:
         return Tile(data, etag_for(key), True)
-    data = await store.render_tile(
-        conn,
-        layer,
-        int(z),
-        int(x),
-        int(y),  # type: ignore[call-overload]
-        since,
-    )
+    data = await store.render_tile(conn, layer, z, x, y, since)
     cache.put(key, data)
     return Tile(data, etag_for(key), False)

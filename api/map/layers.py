@@ -60,12 +60,12 @@ def _empty() -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": []}
 
 
-def _tooltip(collection: dict, fields: list[str]) -> folium.GeoJsonTooltip | None:
+def _tooltip(collection: dict[str, Any], fields: list[str]) -> folium.GeoJsonTooltip | None:
     # folium refuses a tooltip field that no feature has (an empty collection on a new DB)
     return folium.GeoJsonTooltip(fields=fields) if collection["features"] else None
 
 
-def add_base_layers(m: folium.Map, countries: dict, tile_url: str) -> None:
+def add_base_layers(m: folium.Map, countries: dict[str, Any], tile_url: str) -> None:
     """Our own offline base map (country polygons), and the agency's tiles when configured."""
     folium.GeoJson(
         countries,
@@ -146,6 +146,9 @@ class BulkMarkerCluster(FastMarkerCluster):
             })();
         {% endmacro %}""")
 
+    def __init__(self, data: list[list[Any]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)  # type: ignore[no-untyped-call]  # folium: no annotations
+
 
 def _add_incidents(m: folium.Map, rows: list[list[Any]]) -> None:
     cluster = BulkMarkerCluster(
@@ -159,7 +162,7 @@ def _add_incidents(m: folium.Map, rows: list[list[Any]]) -> None:
 
 
 def _add_hotspots(m: folium.Map, cells: dict[str, Any]) -> None:
-    def style(f: dict) -> dict:
+    def style(f: dict[str, Any]) -> dict[str, Any]:
         colour = GI_BIN_COLOURS.get(int(f["properties"].get("gi_bin") or 0), "#d9d9d9")
         return {"color": "#555", "weight": 0.3, "fillColor": colour, "fillOpacity": 0.7}
 

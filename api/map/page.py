@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
-from branca.element import CssLink, JavascriptLink
+from branca.element import CssLink, Figure, JavascriptLink
 from folium.plugins import Fullscreen, Realtime
 from folium.utilities import JsCode
 
@@ -63,7 +63,8 @@ def _live_layer(settings: ApiSettings, urls: MapUrls, locale: str) -> Realtime:
         remove_missing=False,
     )
     live.layer_name = _("Teams (live)")  # Realtime ignores name=: the control showed its id
-    return use_local_assets(live, REALTIME_JS, [])
+    use_local_assets(live, REALTIME_JS, [])
+    return live
 
 
 def _i18n_config(locale: str, time_zone: str) -> dict[str, Any]:
@@ -158,6 +159,7 @@ def render_map(
     layer_control = folium.LayerControl(collapsed=True, position="topright")
     layer_control.add_to(m)
     root = m.get_root()
+    assert isinstance(root, Figure)  # a folium Map is always the child of a Figure
     for url in OWN_JS:
         root.header.add_child(JavascriptLink(url))
     root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))  # no favicon fetch

@@ -88,7 +88,7 @@ def login_page(next_url: str, error: str = "", status: int = 200) -> HTMLRespons
 
 
 @router.get("/login", response_class=HTMLResponse, summary="Sign-in form (HTML)")
-async def login_form(next: str = "/map") -> HTMLResponse:  # noqa: A002 - the query name
+async def login_form(next: str = "/map") -> HTMLResponse:
     return login_page(next)
 
 
@@ -106,7 +106,7 @@ async def login(
     username: str = Form(..., max_length=200),
     password: str = Form(..., max_length=1024),
     next: str | None = Form(None, max_length=2000),
-) -> Response:  # noqa: A002
+) -> Response:
     s = request.app.state.settings.auth
     request.state.audit_user = username
     async with auth_pool(request).connection(timeout=5) as conn:
@@ -167,7 +167,7 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/auth/password", response_class=HTMLResponse, summary="Password change form (HTML)")
-async def password_form(principal: CurrentPrincipal, next: str = "/map") -> HTMLResponse:  # noqa: A002
+async def password_form(principal: CurrentPrincipal, next: str = "/map") -> HTMLResponse:
     return _password_page(next)
 
 
@@ -203,7 +203,7 @@ async def password(
     current: str = Form(..., max_length=1024),
     new: str = Form(..., min_length=12, max_length=1024),
     next: str | None = Form(None, max_length=2000),
-) -> Response:  # noqa: A002
+) -> Response:
     s = request.app.state.settings.auth
     async with auth_pool(request).connection(timeout=5) as conn:
         checked = await check_login(

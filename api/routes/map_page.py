@@ -42,7 +42,7 @@ _PAGE_CACHE_MAX = 64
 router = APIRouter(tags=["map"])
 
 
-async def reference_layers(conn: psycopg.AsyncConnection) -> tuple[dict, dict]:
+async def reference_layers(conn: psycopg.AsyncConnection) -> tuple[dict[str, Any], dict[str, Any]]:
     """Countries and borders: public reference data, the same for every caller, so cached
     for a few minutes (they are most of the page's query time)."""
     hit = _reference_cache.get("layers")

@@ -184,7 +184,7 @@ async def collections(request: Request, conn: ReadConn, f: FQuery = None) -> Res
 async def collection(
     request: Request,
     conn: ReadConn,
-    collectionId: CollectionId,  # noqa: N803
+    collectionId: CollectionId,
     f: FQuery = None,
 ) -> Response:
     fmt = _fmt(request, f)
@@ -264,7 +264,7 @@ async def items(
     request: Request,
     conn_version: PageConn,
     visibility: Visibility,
-    collectionId: CollectionId,  # noqa: N803
+    collectionId: CollectionId,
     f: FQuery = None,
     limit: Annotated[
         int | None,
@@ -319,13 +319,10 @@ async def items(
 async def feature(
     request: Request,
     conn: ReadConn,
-    collectionId: CollectionId,  # noqa: N803
+    collectionId: CollectionId,
     featureId: Annotated[
         str,
-        Path(
-            description="Feature id (tracks: "  # noqa: N803
-            "DEVICE_YYYY-MM-DD)."
-        ),
+        Path(description="Feature id (tracks: DEVICE_YYYY-MM-DD)."),
     ],
     f: FQuery = None,
 ) -> Response:

@@ -82,7 +82,7 @@ async def surface_tilejson(request: Request, conn: ReadConn, surface_id: Surface
             "bounds": b,
             "center": [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, info["minzoom"]],
         }
-    )  # type: ignore[index]
+    )
 
 
 @router.get(

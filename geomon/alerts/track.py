@@ -101,7 +101,15 @@ class Track:
             columns = [c[order] for c in columns]
             dicts = [dicts[i] for i in order]
             flags = None if flags is None else flags[order]
-        return cls(*columns, attrs=dicts, emit=flags)
+        return cls(
+            device=columns[0],
+            t_us=columns[1],
+            lon=columns[2],
+            lat=columns[3],
+            speed_mps=columns[4],
+            attrs=dicts,
+            emit=flags,
+        )
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def zone_transitions(track: Track, index: ZoneIndex, *, crossings: bool = True) 
     pi, zi = index.points_in_zones(track.lon, track.lat)
     cur = pi * nz + zi
     has_prev = track.has_prev
-    emit = has_prev & track.emit  # type: ignore[operator]
+    emit = has_prev & track.emit
     # Membership of the predecessor, re-keyed onto the later fix of the pair.
     shifted_ok = (pi + 1 < n) & emit[np.minimum(pi + 1, n - 1)]
     prev_on_next = (pi[shifted_ok] + 1) * nz + zi[shifted_ok]
@@ -103,7 +103,7 @@ class BorderIndex:
 
     def crossings_outside(self, track: Track) -> BorderCrossings:
         """Segments of ``track`` crossing a border line away from every crossing-point zone."""
-        ends = np.flatnonzero(track.has_prev & track.emit)  # type: ignore[operator]
+        ends = np.flatnonzero(track.has_prev & track.emit)
         empty = np.empty(0)
         if len(ends) == 0 or len(self.codes) == 0:
             return BorderCrossings(empty.astype(np.int64), empty.astype(np.int64), empty, empty)

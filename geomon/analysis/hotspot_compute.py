@@ -171,7 +171,10 @@ def _ehsa(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m) -> Computed:
 
 def _kde(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m, crs: str) -> Computed:
     cell = p.kde_cell_size or p.cell_size / 5
-    extent = tuple(float(v) for v in aoi_m.bounds) if aoi_m is not None else None
+    extent: tuple[float, float, float, float] | None = None
+    if aoi_m is not None:
+        x0, y0, x1, y1 = (float(v) for v in aoi_m.bounds)
+        extent = (x0, y0, x1, y1)
     if extent is not None:
         n = (extent[2] - extent[0]) / cell * (extent[3] - extent[1]) / cell
         if n > MAX_RASTER_CELLS:
@@ -181,7 +184,7 @@ def _kde(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m, crs: str) -> Computed
             )
     res = kernel_density(
         x, y, cell_size=cell, crs=crs, bandwidth=p.bandwidth, weights=pts.values, extent=extent
-    )  # type: ignore[arg-type]
+    )
     derived = {
         "bandwidth_m": res.bandwidth,
         "bandwidth_is_default": res.bandwidth_is_default,

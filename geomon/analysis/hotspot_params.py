@@ -65,7 +65,7 @@ class InputFilter(BaseModel):
 
     @field_validator("bbox")
     @classmethod
-    def _bbox(cls, v: tuple[float, float, float, float] | None):  # type: ignore[no-untyped-def]
+    def _bbox(cls, v: tuple[float, float, float, float] | None):
         if v is not None:
             w, s, e, n = v
             if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):

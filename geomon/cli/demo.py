@@ -62,7 +62,7 @@ def demo_data(
 SITUATION_CENTRE = ("RSC-DEMO", "Regional situation centre (demo)")
 
 
-def _demo_login(conn, name: str) -> str:  # type: ignore[no-untyped-def]
+def _demo_login(conn, name: str) -> str:
     """An analyst of the demo situation centre, which every demo agency (and the agency of
     devices not yet assigned) shares all its data with."""
     from geomon.credentials import generate_password, hash_password
@@ -86,7 +86,7 @@ def _demo_login(conn, name: str) -> str:  # type: ignore[no-untyped-def]
     return password
 
 
-def _demo_zones(conn) -> int:  # type: ignore[no-untyped-def]
+def _demo_zones(conn) -> int:
     """Each agency: 5 km strips along its borders, and shared crossing-point zones of 10 km
     (or the place's accuracy) round its BCPs, wide enough for the demo teams' loops."""
     from geomon.store.event_inputs import put_rules

@@ -76,10 +76,12 @@ def _run(kind: str, ctx: dict[str, Any]) -> None:
     filt["bbox"] = _bbox(ctx.pop("bbox"))
     filt["aoi"] = _aoi(ctx.pop("aoi"))
     try:
-        params = HotspotParams(
-            kind=kind,
-            filter=InputFilter(**filt),  # type: ignore[arg-type]
-            **{k: v for k, v in ctx.items() if v is not None},
+        params = HotspotParams.model_validate(
+            {
+                "kind": kind,
+                "filter": InputFilter(**filt),
+                **{k: v for k, v in ctx.items() if v is not None},
+            }
         )
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))

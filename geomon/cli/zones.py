@@ -93,8 +93,8 @@ def assign_cmd(zone_id: int, devices: Annotated[list[str], typer.Argument()]) ->
     typer.echo(f"assigned zone {zone_id} to {n} devices")
 
 
-def _run(coro_fn):  # type: ignore[no-untyped-def]
-    async def main():  # type: ignore[no-untyped-def]
+def _run(coro_fn):
+    async def main():
         async with async_connect(db_url()) as conn:
             out = await coro_fn(conn)
             await conn.commit()
@@ -160,7 +160,7 @@ def events_rules(
     """Load alert rules (default and per agency) into the database."""
     data = load_rules_file(file)
 
-    async def store(conn):  # type: ignore[no-untyped-def]
+    async def store(conn):
         if "default" in data:
             await set_rules(conn, "default", data["default"])
         for code, rules in data.get("agency", {}).items():

@@ -37,7 +37,7 @@ MIN_COMPLETENESS = 0.9  # a catalogue less translated than this is not offered y
 Translate = Callable[..., str]
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention extract looks for
+def N_(msgid: str) -> str:
     """Mark a string for extraction without translating it (translate it later with ``_``)."""
     return msgid
 

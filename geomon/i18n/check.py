@@ -70,7 +70,7 @@ def problems() -> list[str]:
     return out
 
 
-def _template():  # type: ignore[no-untyped-def]
+def _template():
     from babel.messages.pofile import read_po
 
     with (LOCALES_DIR / "messages.pot").open("rb") as f:

@@ -79,7 +79,7 @@ def context_start(w: Window, stop_speed_mps: float) -> int:
     return 0
 
 
-def compute(windows: list[Window], ctx: EngineContext) -> tuple[list[EventDraft], set[str]]:
+def compute(windows: list[Window], ctx: EngineContext) -> tuple[list[EventDraft], frozenset[str]]:
     """Pure part: the drafts of every window (and their keys, which must survive). The
     windows of one agency go to the engine as one multi-device track (its arrays keep devices
     apart): one call per agency, not per device, under load."""
@@ -98,7 +98,7 @@ def compute(windows: list[Window], ctx: EngineContext) -> tuple[list[EventDraft]
             ctx.rules_of(agency),
             ctx.borders_of(agency),
         )
-    return drafts, {d.key for d in drafts}
+    return drafts, frozenset(d.key for d in drafts)
 
 
 class EventHook:

@@ -56,7 +56,7 @@ def prepare_rows(
                 continue
             out.positions.append(stage_row(device_id, verdict, job.received_at))  # type: ignore[arg-type]
             kept += 1
-            t = verdict.fix_time  # type: ignore[union-attr]
+            t = verdict.fix_time
             span = spans.get(device_id)  # type: ignore[arg-type]
             if span is None:
                 spans[device_id] = (t, t)  # type: ignore[index]

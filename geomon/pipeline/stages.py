@@ -96,11 +96,12 @@ def run_stages(
     p: Position, ctx: StageContext, stages: tuple[Stage, ...] = STAGES
 ) -> Position | Drop:
     """Apply the stages in order; remember the fix as the device's previous when accepted."""
-    out: Position | Drop = p
+    out = p
     for stage in stages:
-        out = stage(out, ctx)  # type: ignore[arg-type]
-        if isinstance(out, Drop):
-            return out
+        step = stage(out, ctx)
+        if isinstance(step, Drop):
+            return step
+        out = step
     prev = ctx.previous.get(p.device_uid)
     if prev is None or out.fix_time >= prev.fix_time:
         ctx.previous[p.device_uid] = out

@@ -84,11 +84,11 @@ class WindowCache:
             e = self._entries.pop(w.device_id, None)
             if e is not None:
                 self._rows -= len(e.rows)
-            if w.held and e is not None:
+            if w.held and e is not None and w.prev is not None:
                 self.hits += 1
                 fetched = w.rows  # the fixes after the held last one, up to w.t1
                 held = e.rows
-                floor = bisect_left(held, w.prev - lookback, key=_time)  # type: ignore[operator]
+                floor = bisect_left(held, w.prev - lookback, key=_time)
                 start = bisect_right(held, w.prev, key=_time) - 1  # prev itself
                 slow = stop_speed(w.agency_id)
                 while start > floor and not (held[start][4] is not None and held[start][4] >= slow):

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +42,7 @@ from geomon.store.rejects import insert_reject
 
 log = logging.getLogger(__name__)
 
-OnCommitted = Callable[[dict[int, tuple[datetime, datetime]]], Awaitable[Any]]
+OnCommitted = Callable[[dict[int, tuple[datetime, datetime]]], Coroutine[Any, Any, Any]]
 """Called after each COMMIT with (first, last) fix time per device of the written rows."""
 
 _CONNECTION_ERRORS = (
@@ -162,7 +162,7 @@ class BatchWriter:
                     await self._replay_one_segment()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a fault of ours: log it, refuse, restart
+            except Exception:
                 await self._crashed(jobs)
                 continue
             self.healthy = True
@@ -270,7 +270,8 @@ class BatchWriter:
         try:
             i = 0
             while i < len(jobs):
-                chunk, rows = [], 0
+                chunk: list[_Job] = []
+                rows = 0
                 while i < len(jobs) and (not chunk or rows + jobs[i].size <= step):
                     chunk.append(jobs[i])
                     rows += jobs[i].size
@@ -335,7 +336,9 @@ class BatchWriter:
 
     def _after_commit(self, spans: dict[int, tuple[datetime, datetime]]) -> None:
         """Run the on-committed hook in its own task: acks never wait for events."""
-        task = asyncio.create_task(self._on_committed(spans))  # type: ignore[misc]
+        if self._on_committed is None:
+            return
+        task = asyncio.create_task(self._on_committed(spans))
         self._hook_tasks.add(task)
         task.add_done_callback(self._hook_tasks.discard)
 

@@ -64,7 +64,7 @@ class CostDistance:
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(h, n, key, val):  # type: ignore[no-untyped-def]
+def _heap_push(h, n, key, val):
     i = n
     while i > 0:
         p = (i - 1) >> 2
@@ -79,7 +79,7 @@ def _heap_push(h, n, key, val):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _heap_pop(h, n):  # type: ignore[no-untyped-def]
+def _heap_pop(h, n):
     """Remove the root (the caller has read it); returns the new size."""
     n -= 1
     key = h[2 * n]
@@ -108,12 +108,12 @@ def _heap_pop(h, n):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _passable(c, nodata, has_nodata):  # type: ignore[no-untyped-def]
+def _passable(c, nodata, has_nodata):
     return c < np.inf and c >= 0.0 and not (has_nodata and c == nodata)
 
 
 @njit(cache=True, nogil=True)
-def _dijkstra(cost, nodata, has_nodata, dy, dx, src, acc, back, dr, dc, stop, max_cost):  # type: ignore[no-untyped-def]  # noqa: E501
+def _dijkstra(cost, nodata, has_nodata, dy, dx, src, acc, back, dr, dc, stop, max_cost):
     """Lazy-deletion 4-ary-heap Dijkstra on the flat grid; fills ``acc`` and ``back``."""
     nrows, ncols = cost.shape
     cf = cost.ravel()

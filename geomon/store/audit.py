@@ -67,7 +67,7 @@ async def write_audit_batch(conn: psycopg.AsyncConnection, entries: list[AuditEn
         return
     head = _INSERT.partition(" VALUES ")[0]
     await conn.execute(
-        head + " VALUES " + ", ".join([_ROW] * len(entries)),  # type: ignore[arg-type]
+        head + " VALUES " + ", ".join([_ROW] * len(entries)),
         [v for e in entries for v in _values(e)],
     )
 

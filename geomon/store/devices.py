@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -121,7 +122,7 @@ def get_device(conn: psycopg.Connection, uid: str) -> Device:
     return Device(*row)
 
 
-def list_devices(conn: psycopg.Connection) -> list[tuple]:
+def list_devices(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
     return conn.execute(
         "SELECT d.id, d.uid, d.kind, a.code, d.name, d.active FROM devices d "
         "JOIN agencies a ON a.id = d.agency_id ORDER BY d.id"

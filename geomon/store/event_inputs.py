@@ -249,7 +249,7 @@ async def silent_inputs(
 ) -> list[tuple[int, int, datetime, float, float, bool, bool]]:
     """(device, agency, last fix time, lon, lat, on duty now, has any duty schedule)."""
     cur = await conn.execute(_SILENT_INPUTS, {"now": now})
-    return [tuple(r) for r in await cur.fetchall()]  # type: ignore[misc]
+    return [tuple(r) for r in await cur.fetchall()]
 
 
 async def set_rules(conn: psycopg.AsyncConnection, scope: str, rules: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -394,12 +394,12 @@ async def read_items(
     )
     ccur = None
     async with conn.pipeline():  # the page and its count in one round trip
-        cur = await conn.execute(query, params)  # type: ignore[arg-type]
+        cur = await conn.execute(query, params)
         if count:
             cparams = {k: v for k, v in params.items() if k not in ("p_dev",)}
             csrc = _source(spec, ItemQuery(q.bboxes, q.start, q.end), cparams)
             ccur = await conn.execute(
-                f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",  # type: ignore[arg-type]
+                f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",
                 cparams,
             )
     rows = await cur.fetchall()
@@ -426,9 +426,7 @@ async def read_feature(
     cond = _keyset(spec, key, "=", params)
     q = ItemQuery(after=key) if "{prefilter}" in spec.source else ItemQuery()
     src = _source(spec, q, params)
-    cur = await conn.execute(  # type: ignore[arg-type]
-        f"SELECT {_feature_sql(spec)} FROM ({src}) s WHERE {cond}", params
-    )
+    cur = await conn.execute(f"SELECT {_feature_sql(spec)} FROM ({src}) s WHERE {cond}", params)
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no feature {spec.feature_id(key)!r} in collection {spec.id!r}")
@@ -469,7 +467,7 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def loads_feature(text: str) -> dict[str, Any]:
-    return json.loads(text)
+    return cast(dict[str, Any], json.loads(text))
 
 
 def check_limit(limit: int, maximum: int) -> int:

@@ -17,7 +17,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import psycopg
@@ -205,7 +205,7 @@ def _inside(aoi: shapely.Geometry | None, lon: np.ndarray, lat: np.ndarray) -> n
     if aoi is None or len(lon) == 0 or aoi.equals(shapely.box(*aoi.bounds)):
         return None
     shapely.prepare(aoi)
-    return shapely.intersects_xy(aoi, lon, lat)
+    return cast(np.ndarray, shapely.intersects_xy(aoi, lon, lat))
 
 
 def decode_float8_array(raw: bytes | None) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import psycopg
@@ -125,7 +125,7 @@ def _nullable(a: np.ndarray | Sequence[Any] | None, n: int) -> list[Any]:
     arr = np.asarray(a)
     if arr.dtype.kind == "f":
         return [None if v != v else v for v in arr.tolist()]  # NaN -> NULL
-    return arr.tolist()
+    return cast(list[Any], arr.tolist())
 
 
 def save_cells(
@@ -255,7 +255,7 @@ def delete_run(conn: psycopg.Connection, run_id: int) -> str | None:
         raise NotFound(f"no hotspot run {run_id} (or not yours to delete)")
     if row[0]:
         conn.execute("DELETE FROM surfaces WHERE path = %s AND kind = 'kde'", (row[0],))
-    return row[0]
+    return cast(str | None, row[0])
 
 
 def set_caller_context(
@@ -327,4 +327,4 @@ async def delete_run_async(conn: psycopg.AsyncConnection, run_id: int) -> str | 
         raise NotFound(f"no hotspot run {run_id} (or not yours to delete)")
     if row[0]:
         await conn.execute("DELETE FROM surfaces WHERE path = %s AND kind = 'kde'", (row[0],))
-    return row[0]
+    return cast(str | None, row[0])

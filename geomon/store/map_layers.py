@@ -8,7 +8,7 @@ passes them through. Geometries are EPSG:4326.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
@@ -24,7 +24,7 @@ async def _collection(
     cur = await conn.execute(_FC.format(inner=inner), params or {})
     row = await cur.fetchone()
     assert row is not None
-    return row[0]
+    return cast(dict[str, Any], row[0])
 
 
 async def zones_geojson(conn: psycopg.AsyncConnection) -> dict[str, Any]:

@@ -99,7 +99,7 @@ async def record_attempt(
     )
 
 
-async def deliveries(conn: psycopg.AsyncConnection, event_id: int) -> list[tuple]:
+async def deliveries(conn: psycopg.AsyncConnection, event_id: int) -> list[tuple[Any, ...]]:
     cur = await conn.execute(
         "SELECT target_id, status, attempts, last_status, last_error FROM "
         "notification_deliveries WHERE event_id = %s ORDER BY target_id",

@@ -121,7 +121,9 @@ async def write_observations(
     return ObservationResult(len(inserted), len(rows) - len(inserted), alarms)
 
 
-async def raise_sensor_alarms(conn: psycopg.AsyncConnection, inserted: list[tuple]) -> int:
+async def raise_sensor_alarms(
+    conn: psycopg.AsyncConnection, inserted: list[tuple[Any, ...]]
+) -> int:
     """One ``sensor_alarm`` event per newly stored alarm observation; returns how many."""
     ids = [row[0] for row in inserted if row[3] in ALARM_SEVERITY]
     if not ids:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
@@ -104,7 +104,7 @@ async def borders_geojson(
     )
     row = await cur.fetchone()
     assert row is not None
-    return row[0]
+    return cast(dict[str, Any], row[0])
 
 
 async def countries_geojson(
@@ -121,4 +121,4 @@ async def countries_geojson(
     )
     row = await cur.fetchone()
     assert row is not None
-    return row[0]
+    return cast(dict[str, Any], row[0])

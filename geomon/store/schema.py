@@ -7,6 +7,8 @@ against it. All geometries are EPSG:4326. ``positions`` is range-partitioned by 
 
 from __future__ import annotations
 
+from typing import Any
+
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
@@ -46,15 +48,15 @@ EVENT_STATES = ("new", "acknowledged", "resolved")
 SEVERITIES = ("info", "warning", "critical")
 
 
-def _created_at() -> Column:
+def _created_at() -> Column[Any]:
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
-def _attrs() -> Column:
+def _attrs() -> Column[Any]:
     return Column("attrs", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
 
 
-def _point(nullable: bool = False) -> Column:
+def _point(nullable: bool = False) -> Column[Any]:
     return Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=nullable)
 
 

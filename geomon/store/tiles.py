@@ -192,7 +192,7 @@ async def render_tile(
     since: datetime | None = None,
 ) -> bytes:
     cur = await conn.execute(
-        tile_sql(layer),  # type: ignore[arg-type]
+        tile_sql(layer),
         {"z": z, "x": x, "y": y, "name": layer.id, "since": since},
     )
     row = await cur.fetchone()
@@ -236,7 +236,7 @@ async def layer_bounds(
     )
     if layer.id in ("tracks", "positions"):
         src = "SELECT geom FROM device_latest"
-    cur = await conn.execute(  # type: ignore[arg-type]
+    cur = await conn.execute(
         f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
         f"(SELECT ST_Extent(s.geom)::geometry e FROM ({src}) s) x"
     )

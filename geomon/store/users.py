@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import psycopg
 
@@ -134,7 +135,7 @@ def create_token(
         (digest, owner[0], label, ttl),
     ).fetchone()
     assert row is not None
-    return row[0]
+    return cast(datetime, row[0])
 
 
 def share(conn: psycopg.Connection, *, from_agency: str, to_agency: str, scope: str) -> None:

@@ -213,7 +213,7 @@ def crossing_point_zones(
     return len(rows)
 
 
-def list_zones(conn: psycopg.Connection, agency: str | None = None) -> list[tuple]:
+def list_zones(conn: psycopg.Connection, agency: str | None = None) -> list[tuple[Any, ...]]:
     """(id, agency code, name, kind, area km², active) rows."""
     return conn.execute(
         "SELECT z.id, a.code, z.name, z.kind, "
@@ -240,7 +240,7 @@ FROM zones z WHERE z.active ORDER BY z.id
 BORDERS_SQL = "SELECT code, ST_AsBinary(geom) FROM borders ORDER BY code"
 
 
-def zone_indexes(rows: list[tuple]) -> dict[int | None, ZoneIndex]:
+def zone_indexes(rows: list[tuple[Any, ...]]) -> dict[int | None, ZoneIndex]:
     """Per agency: its own zones plus every shared zone (rows of :data:`ZONES_SQL`); under
     ``None`` the shared zones alone, for agencies without zones of their own."""
     zones = [
@@ -265,7 +265,7 @@ def zone_indexes(rows: list[tuple]) -> dict[int | None, ZoneIndex]:
     return out
 
 
-def border_index(border_rows: list[tuple], zones: ZoneIndex | None) -> BorderIndex:
+def border_index(border_rows: list[tuple[Any, ...]], zones: ZoneIndex | None) -> BorderIndex:
     """Border lines with the crossing-point zones of ``zones`` as the allowed places."""
     allowed = [z.geom for z in (zones.zones if zones else []) if z.kind == "crossing_point"]
     return BorderIndex(

@@ -110,7 +110,7 @@ async def _commit(submit: Submit, records: list, protocol: str, **kw: object) ->
             503,
             headers={"Retry-After": str(max(1, round(exc.retry_after_s)))},
         )
-    except Exception as exc:  # noqa: BLE001 - not durable: the client must keep its data
+    except Exception as exc:
         log.warning("%s: not stored: %s", protocol, exc)
         return PlainTextResponse("not stored, retry later\n", 503, headers={"Retry-After": "5"})
     return PlainTextResponse("OK\n", 200)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 
 from geomon.errors import DecodeError
+from geomon.model import Observation, Position
 from geomon.pipeline.metrics import COUNTERS
 from sensors.adapters.submit import submit_with_backpressure
 from sensors.protocols.bcp import decode_observations
@@ -109,7 +110,7 @@ class MqttIngest:
         async with self._sem:
             try:
                 stored = await self._store(topic, payload)
-            except Exception as exc:  # noqa: BLE001 - not durable: no PUBACK, broker resends
+            except Exception as exc:
                 log.warning("mqtt %s: not stored (%s); not acknowledged", topic, exc)
                 return
             if stored and qos > 0:
@@ -121,6 +122,7 @@ class MqttIngest:
         if found is None:
             return True
         kind, uid = found
+        records: list[Observation] | list[Position]
         try:
             if kind == "observation":
                 records = decode_observations(payload, sensor_uid=uid)

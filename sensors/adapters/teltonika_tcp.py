@@ -85,7 +85,7 @@ class TeltonikaSession:
         positions = packet.positions(self.imei)
         try:
             await submit_with_backpressure(self._submit, positions, kind="tracker")
-        except Exception as exc:  # noqa: BLE001 - not stored, so no ack: the device resends
+        except Exception as exc:
             log.warning(
                 "teltonika %s: %d records not stored (%s); closing without ack",
                 self.peer,

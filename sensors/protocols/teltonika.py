@@ -294,7 +294,7 @@ def _read_group(
     end = pos + n * pair.size
     if end > len(data):
         raise FrameError(f"truncated {size}-byte IO group")
-    io.update(pair.iter_unpack(data[pos:end]))  # type: ignore[arg-type]
+    io.update(pair.iter_unpack(data[pos:end]))
     return end
 
 

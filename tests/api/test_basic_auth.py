@@ -47,7 +47,7 @@ def failed_logins(db_url: str, name: str) -> tuple[int, object]:
 def test_basic_token_reads_only_the_callers_agency(
     server,
     agencies,
-    db_url: str,  # noqa: F811
+    db_url: str,
 ) -> None:
     base, _ = server
     a, b = agencies
@@ -70,7 +70,7 @@ def test_basic_token_reads_only_the_callers_agency(
 
 def test_wrong_user_expired_revoked_password_and_device_are_refused(
     server, agencies, db_url: str
-) -> None:  # noqa: F811
+) -> None:
     base, _ = server
     a, b = agencies
     a_name, a_password, a_token = make_user(db_url, role="analyst", agency=a.code)
@@ -88,7 +88,7 @@ def test_wrong_user_expired_revoked_password_and_device_are_refused(
         name, _, token = make_user(db_url, role="viewer", agency=a.code)
         with psycopg.connect(db_url) as conn:
             conn.execute(
-                f"UPDATE api_tokens SET {column} = now() - interval '1 second' "  # noqa: S608
+                f"UPDATE api_tokens SET {column} = now() - interval '1 second' "
                 "WHERE token_hash = %s",
                 (token_digest(token),),
             )
@@ -114,7 +114,7 @@ def test_wrong_user_expired_revoked_password_and_device_are_refused(
         "YWJj ZGVm",  # empty user and token; inner space
     ],
 )
-def test_malformed_basic_is_401_never_500(server, value: str) -> None:  # noqa: F811
+def test_malformed_basic_is_401_never_500(server, value: str) -> None:
     base, _ = server
     resp = get(base, ITEMS, {"Authorization": f"Basic {value}", "accept": "application/json"})
     assert resp.status_code == 401, resp.text
@@ -122,7 +122,7 @@ def test_malformed_basic_is_401_never_500(server, value: str) -> None:  # noqa: 
 
 def test_failed_basic_does_not_lock_but_a_locked_account_is_refused(
     server, agencies, db_url: str
-) -> None:  # noqa: F811
+) -> None:
     """Wrong tokens over Basic are treated like wrong bearer tokens: refused, not counted (a
     256-bit token cannot be guessed; counting would let anyone who knows a user name lock that
     user out). The login form's lockout still binds Basic: a locked account's tokens fail."""
@@ -146,7 +146,7 @@ def test_failed_basic_does_not_lock_but_a_locked_account_is_refused(
     assert get(base, ITEMS, basic(other, other_token)).status_code == 401
 
 
-def test_challenges_and_openapi(server, db_url: str) -> None:  # noqa: F811
+def test_challenges_and_openapi(server, db_url: str) -> None:
     base, _ = server
     api = get(base, ITEMS, {"accept": "application/json"})
     assert api.status_code == 401

@@ -69,11 +69,11 @@ def test_dropping_the_principal_dependency_fails_the_check() -> None:
         return request.app.state.pool
 
     @late.get("/leaky")
-    async def leaky(conn: Any = Depends(pool_conn)) -> None:  # noqa: B008
+    async def leaky(conn: Any = Depends(pool_conn)) -> None:
         return None
 
     @late.get("/no-role")
-    async def no_role(_: None = Depends(lambda: None)) -> None:  # noqa: B008
+    async def no_role(_: None = Depends(lambda: None)) -> None:
         return None
 
     @late.get("/fine")

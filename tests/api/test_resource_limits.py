@@ -38,9 +38,7 @@ def client(db_url: str, app_db_url: str) -> Iterator[TestClient]:
         return {"user": user, "agency": agency, "role": role, "timeout": timeout}
 
     @app.post("/api/v1/test-create")
-    async def create(
-        request: Request, conn: WriteConn, fail: bool = False
-    ) -> dict[str, int]:
+    async def create(request: Request, conn: WriteConn, fail: bool = False) -> dict[str, int]:
         if fail:
             raise HTTPException(409, "conflict")
         request.state.audit_params = {"id": 4242}

@@ -57,7 +57,7 @@ def _settings(tmp_path: Path, **kw: object) -> IngestSettings:
     )
 
 
-async def _run(writer: BatchWriter, coro):  # noqa: ANN001, ANN202
+async def _run(writer: BatchWriter, coro):
     await writer.start()
     try:
         return await coro
@@ -224,7 +224,7 @@ def test_batch_closes_when_idle_not_only_at_its_deadline(db_url: str, tmp_path: 
         _register(db_url, uid)
     batches: list[set[int]] = []
 
-    async def on_committed(spans: dict) -> None:  # noqa: ANN001
+    async def on_committed(spans: dict) -> None:
         batches.append(set(spans))
 
     def writer(idle_ms: float) -> BatchWriter:

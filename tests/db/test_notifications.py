@@ -33,7 +33,7 @@ class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[bytes, dict[str, str]]] = []
     fail_first = True
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((body, dict(self.headers)))
         status = 500 if type(self).fail_first and len(type(self).received) == 1 else 204

@@ -35,7 +35,7 @@ def _status(sock: socket.socket) -> int:
 
 
 @pytest.fixture
-def listener(db_url, tmp_path):  # noqa: ANN001, ANN201
+def listener(db_url, tmp_path):
     with run_listener(db_url, ["--osmand", "127.0.0.1:0"], tmp_path, env=ENV) as lst:
         host, port = lst.hostport("osmand")
         for _ in range(100):  # uvicorn starts listening just after the ports are printed

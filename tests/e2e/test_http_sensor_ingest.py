@@ -22,7 +22,7 @@ TOKEN = "test-token-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def listener(db_url: str, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def listener(db_url: str, tmp_path_factory: pytest.TempPathFactory):
     args = ["--osmand", "127.0.0.1:0", "--sensor-tcp", "127.0.0.1:0", "--nmea-udp", "127.0.0.1:0"]
     env = {"GEOMON_INGEST__QUEUE_MAX_ROWS": "100"}
     with run_listener(db_url, args, tmp_path_factory.mktemp("http"), env=env) as lst:
@@ -53,7 +53,7 @@ POS = "SELECT count(*) FROM positions p JOIN devices d ON d.id=p.device_id WHERE
 OBS = "SELECT count(*) FROM observations o JOIN devices d ON d.id=o.sensor_id WHERE d.uid=%s"
 
 
-def _url(listener, path: str = "/") -> str:  # noqa: ANN001
+def _url(listener, path: str = "/") -> str:
     host, port = listener.hostport("osmand")
     return f"http://{host}:{port}{path}"
 

@@ -32,7 +32,8 @@ UI_TEXT_JS = """() => {
     const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
       const el = n.parentElement;
-      if (!n.textContent.trim() || el.closest('#gm-replay-device, #gm-events-list, #gm-coords, .gm-data'))
+      if (!n.textContent.trim()
+          || el.closest('#gm-replay-device, #gm-events-list, #gm-coords, .gm-data'))
         continue;
       out.push(n.textContent.trim());
     }

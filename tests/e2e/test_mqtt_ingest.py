@@ -155,7 +155,7 @@ def test_positions_owntracks_and_observations(broker, db_url, tmp_path) -> None:
     assert speed is not None and abs(speed[0] - 10.0) < 1e-9  # OwnTracks vel is km/h
 
 
-def _wait_connected(client, timeout_s: float = 30.0) -> None:  # noqa: ANN001
+def _wait_connected(client, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not client.is_connected() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -56,7 +56,7 @@ def _settings(db_url: str, tmp_path: Path) -> Settings:
     return s
 
 
-async def _until(predicate, timeout_s: float = 15) -> None:  # noqa: ANN001
+async def _until(predicate, timeout_s: float = 15) -> None:
     for _ in range(int(timeout_s / 0.1)):
         if predicate():
             return

@@ -57,7 +57,7 @@ def _rows(db_url: str, imei: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def listener(db_url: str, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def listener(db_url: str, tmp_path_factory: pytest.TempPathFactory):
     with run_listener(
         db_url, ["--teltonika", "127.0.0.1:0"], tmp_path_factory.mktemp("teltonika")
     ) as lst:
