@@ -2,7 +2,9 @@
 
 Thin routes: parse and validate parameters (400 with a message, as the standard wants),
 call :mod:`geomon.store.features`, and write GeoJSON or HTML by content negotiation
-(``f=json|html`` first, then the Accept header).
+(``f=json|html`` first, then the Accept header). Items also come as files written by GDAL
+(``f=csv|gpkg|kml|fgb``, :mod:`api.ogc.downloads`); ``/queryables`` lists the properties
+that filter by equality (``?category=drug_seizure``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from api.auth import current_principal
 from api.common import AUTH_RESPONSES
 from api.deps import CollectionId, PageConn, ReadConn, Visibility
 from api.i18n import request_locale
-from api.ogc import pages
+from api.ogc import downloads, pages
 from api.ogc.page_cache import cached_page, page_key
 from api.ogc.params import (
+    DEFAULT_LIMIT,
     ITEM_PARAMS,
+    MAX_LIMIT,
     check_unknown,
     decode_cursor,
     encode_cursor,
@@ -34,6 +38,8 @@ from api.ogc.params import (
     parse_limit,
 )
 from geomon.errors import InvalidRequest
+from geomon.exchange.ogr import FORMATS
+from geomon.store import feature_export
 from geomon.store import features as store
 from tiles.cache import TileCache
 
@@ -41,11 +47,13 @@ CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 CONFORMS_TO = [CONF + "core", CONF + "geojson", CONF + "html"]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **AUTH_RESPONSES,
     400: {"description": "A query parameter is invalid or unknown; the body says which."},
     404: {"description": "No such collection or feature (or not visible to the caller)."},
-    406: {"description": "The requested format is not offered (f must be json or html)."},
+    406: {"description": "The requested format is not offered."},
 }
 
 router = APIRouter(
@@ -57,6 +65,13 @@ router = APIRouter(
 FQuery = Annotated[
     str | None,
     Query(description="Output format: json (default) or html; overrides the Accept header."),
+]
+ItemsFQuery = Annotated[
+    str | None,
+    Query(
+        description="Output format: json (default, GeoJSON), html, or a file written by GDAL: "
+        "csv, gpkg (GeoPackage), kml or fgb (FlatGeobuf); overrides the Accept header."
+    ),
 ]
 
 
@@ -161,7 +176,12 @@ async def _collection_doc(
             _link(f"{url}?f=html", "alternate", "text/html", "as HTML"),
             _link(f"{url}/items", "items", GEOJSON, "Items as GeoJSON"),
             _link(f"{url}/items?f=html", "items", "text/html", "Items as HTML"),
-        ],
+        ]
+        + [
+            _link(f"{url}/items?f={k}", "items", v.media_type, f"Items as {v.title}")
+            for k, v in FORMATS.items()
+        ]
+        + [_link(f"{url}/queryables", QUERYABLES_REL, SCHEMA_JSON, "Queryables")],
     }
 
 
@@ -194,8 +214,15 @@ async def collection(
     return _respond(doc, fmt, spec.title)
 
 
-def _item_query(
+def _audit_if_cases(request: Request, spec: store.CollectionSpec) -> None:
+    """Reads of cases are audited as tracks are (api/middleware.py writes the row)."""
+    if spec.id == "cases":
+        request.state.audit = True
+
+
+async def _item_query(
     request: Request,
+    conn: psycopg.AsyncConnection,
     spec: store.CollectionSpec,
     limit: int | None,
     bbox: str | None,
@@ -203,7 +230,12 @@ def _item_query(
     cursor: str | None,
 ) -> store.ItemQuery:
     try:
-        check_unknown(request.query_params, ITEM_PARAMS)
+        props: tuple[tuple[str, str], ...] = ()
+        extra = sorted(set(request.query_params) - ITEM_PARAMS)
+        if extra:  # property filters: only then is the collection's shape needed
+            allowed = await feature_export.queryables(conn, spec)
+            check_unknown(request.query_params, ITEM_PARAMS | set(allowed))
+            props = tuple((k, request.query_params[k]) for k in extra)
         start, end = parse_datetime(dt)
         decoded = decode_cursor(cursor, len(spec.key))
         key = store.convert_key(spec, decoded[1]) if decoded else None
@@ -214,6 +246,7 @@ def _item_query(
             parse_limit(limit),
             after=key if decoded and decoded[0] == "next" else None,
             before=key if decoded and decoded[0] == "prev" else None,
+            props=props,
         )
     except InvalidRequest as exc:
         raise HTTPException(400, str(exc)) from exc
@@ -255,9 +288,19 @@ def _page_links(
     "/collections/{collectionId}/items",
     summary="Features of a collection",
     description="GeoJSON FeatureCollection, paged with opaque keyset cursors: follow the "
-    "`next`/`prev` links. Unknown parameters are rejected with 400.",
+    "`next`/`prev` links. Properties listed by `/queryables` filter by equality "
+    "(`?category=drug_seizure`); other unknown parameters are rejected with 400. With "
+    "`f=csv|gpkg|kml|fgb` the answer is one file written by GDAL with every matching feature "
+    "(at most `limit` when it is given), the same filters and visibility.",
     responses={
-        200: {"content": {GEOJSON: {}, "text/html": {}}, "description": "A page of features."}
+        200: {
+            "content": {
+                GEOJSON: {},
+                "text/html": {},
+                **{v.media_type: {} for v in FORMATS.values()},
+            },
+            "description": "A page of features, or a file of them.",
+        }
     },
 )
 async def items(
@@ -265,14 +308,17 @@ async def items(
     conn_version: PageConn,
     visibility: Visibility,
     collectionId: CollectionId,
-    f: FQuery = None,
+    f: ItemsFQuery = None,
     limit: Annotated[
-        int | None,
+        int,
         Query(
-            description="Features per page: default 10, at least 1; "
-            "values above 10,000 are clamped to 10,000."
+            ge=1,
+            description=f"Features per page: default {DEFAULT_LIMIT}, at least 1; values above "
+            f"{MAX_LIMIT:,} are clamped to {MAX_LIMIT:,}. Files (f=csv|gpkg|kml|fgb) hold "
+            "every matching feature unless a limit is given.",
+            json_schema_extra={"maximum": MAX_LIMIT},
         ),
-    ] = None,
+    ] = DEFAULT_LIMIT,
     bbox: Annotated[
         str | None,
         Query(
@@ -295,9 +341,14 @@ async def items(
     ] = None,
 ) -> Response:
     conn, version = conn_version
-    fmt = _fmt(request, f)
+    file_fmt = downloads.wanted(f, request.headers.get("accept", ""))
+    fmt = "json" if file_fmt else _fmt(request, f)
     spec = await store.get_collection(conn, collectionId)
-    q = _item_query(request, spec, limit, bbox, datetime_, cursor)
+    _audit_if_cases(request, spec)
+    q = await _item_query(request, conn, spec, limit, bbox, datetime_, cursor)
+    if file_fmt:
+        given = "limit" in request.query_params
+        return await downloads.download(conn, spec, q, file_fmt, q.limit if given else None)
     page = await cached_page(request, conn, spec, q, page_key(spec, q, visibility, version))
     head: dict[str, Any] = {
         "type": "FeatureCollection",
@@ -309,6 +360,47 @@ async def items(
         head["numberMatched"] = page.matched
     text = json.dumps(head)[:-1] + ', "features": [' + ",".join(page.features) + "]}"
     return _respond(head, fmt, f"{spec.title}: items", GEOJSON, text)
+
+
+@router.get(
+    "/collections/{collectionId}/queryables",
+    summary="Queryable properties (JSON Schema)",
+    description="The properties of a collection's items that filter by equality as query "
+    "parameters of `/items` (`?name=value`), with the geometry and, when the collection has "
+    "one, the instant `datetime` filters on.",
+    responses={200: {"content": {SCHEMA_JSON: {}, "text/html": {}}, "description": "Schema."}},
+)
+async def queryables(
+    request: Request,
+    conn: ReadConn,
+    collectionId: CollectionId,
+    f: FQuery = None,
+) -> Response:
+    fmt = _fmt(request, f)
+    spec = await store.get_collection(conn, collectionId)
+    url = f"{_base(request)}/collections/{spec.id}/queryables"
+    geometry = "geometry-" + spec.geometry.lower()
+    properties: dict[str, Any] = {
+        "geometry": {"format": geometry, "x-ogc-role": "primary-geometry"},
+    }
+    if spec.temporal:
+        properties["datetime"] = {
+            "type": "string",
+            "format": "date-time",
+            "x-ogc-role": "primary-instant",
+            "description": "Filtered with the datetime parameter (instant or interval).",
+        }
+    for name, type_ in (await feature_export.queryables(conn, spec)).items():
+        properties[name] = {"title": name, "type": type_}
+    doc = {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": url,
+        "type": "object",
+        "title": spec.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return _respond(doc, fmt, f"{spec.title}: queryables", SCHEMA_JSON)
 
 
 @router.get(
@@ -328,6 +420,7 @@ async def feature(
 ) -> Response:
     fmt = _fmt(request, f)
     spec = await store.get_collection(conn, collectionId)
+    _audit_if_cases(request, spec)
     text = await store.read_feature(conn, spec, spec.parse_feature_id(featureId))
     doc = json.loads(text)
     url = f"{_base(request)}/collections/{spec.id}"

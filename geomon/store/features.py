@@ -119,6 +119,34 @@ STATIC: dict[str, CollectionSpec] = {
             tables=("incidents", "agencies"),
         ),
         CollectionSpec(
+            "cases",
+            "Cases",
+            "Seizure cases (live, not deleted): category, substance, quantity in kg or as a "
+            "count, concealment, transport, route.",
+            "SELECT c.id, c.geom, c.occurred_at t0, c.occurred_at t1, c.source, c.external_id, "
+            "c.category, c.substance, c.quantity_kg, c.quantity_count, c.unit, c.occurred_at, "
+            "c.concealment, c.transport_mode, c.origin_country, c.destination_country, "
+            "c.seizing_unit, a.code agency FROM cases c JOIN agencies a ON a.id = c.agency_id "
+            "WHERE c.deleted_at IS NULL",
+            props=(
+                "source",
+                "external_id",
+                "category",
+                "substance",
+                "quantity_kg",
+                "quantity_count",
+                "unit",
+                "occurred_at",
+                "concealment",
+                "transport_mode",
+                "origin_country",
+                "destination_country",
+                "seizing_unit",
+                "agency",
+            ),
+            tables=(),  # no change counter on cases yet: pages are never cached
+        ),
+        CollectionSpec(
             "positions-latest",
             "Latest positions",
             "Each device's newest fix by fix_time.",
@@ -296,6 +324,8 @@ class ItemQuery:
     limit: int = 10
     after: tuple[Any, ...] | None = None
     before: tuple[Any, ...] | None = None
+    # equality filters on queryable properties (name, value), names checked by the caller
+    props: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -324,6 +354,11 @@ def _where(spec: CollectionSpec, q: ItemQuery, params: dict[str, Any]) -> list[s
     if spec.temporal and q.end is not None:
         params["t_end"] = q.end
         conds.append("s.t0 <= %(t_end)s")
+    for i, (name, value) in enumerate(q.props):
+        if name not in spec.props:
+            raise InvalidRequest(f"{name!r} is not a property of collection {spec.id!r}")
+        params[f"qp{i}"] = value
+        conds.append(f"s.{name}::text = %(qp{i})s")
     return conds
 
 
@@ -397,7 +432,7 @@ async def read_items(
         cur = await conn.execute(query, params)
         if count:
             cparams = {k: v for k, v in params.items() if k not in ("p_dev",)}
-            csrc = _source(spec, ItemQuery(q.bboxes, q.start, q.end), cparams)
+            csrc = _source(spec, ItemQuery(q.bboxes, q.start, q.end, props=q.props), cparams)
             ccur = await conn.execute(
                 f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",
                 cparams,
