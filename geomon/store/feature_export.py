@@ -60,7 +60,7 @@ async def describe(conn: psycopg.AsyncConnection, spec: fs.CollectionSpec) -> li
     shape = spec.source.split(" WHERE ")[0]
     if shape not in _described:
         src = fs._source(spec, fs.ItemQuery(), {})
-        cur = await conn.execute(  # type: ignore[call-overload]
+        cur = await conn.execute(
             f"SELECT {', '.join(f's.{c}' for c in columns(spec))} FROM ({src}) s LIMIT 0"
         )
         types = conn.adapters.types
