@@ -37,8 +37,16 @@ OWN_JS = (
     "/static/app/geomon-coverage.js",
     "/static/app/geomon-teams.js",
     "/static/app/geomon-desk.js",
+    "/static/app/geomon-dashboard.js",
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
+# npm packages of the console (dashboard charts, drawing areas and zones): loaded with
+# ``defer`` so they run after Leaflet (folium puts its own scripts after ours in <head>).
+CONSOLE_JS = (
+    vendor_url("chart.js", "chart.umd.min.js"),
+    vendor_url("leaflet-geoman", "leaflet-geoman.min.js"),
+)
+CONSOLE_CSS = (vendor_url("leaflet-geoman", "leaflet-geoman.css"),)
 
 
 def use_local_assets(element: Any, js: Assets, css: Assets) -> Any:

@@ -19,6 +19,8 @@ from folium.plugins import Fullscreen, Realtime
 from folium.utilities import JsCode
 
 from api.map.assets import (
+    CONSOLE_CSS,
+    CONSOLE_JS,
     FULLSCREEN_CSS,
     FULLSCREEN_JS,
     LEAFLET_CSS,
@@ -163,8 +165,10 @@ def render_map(
     for url in OWN_JS:
         root.header.add_child(JavascriptLink(url))
     root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))  # no favicon fetch
-    for url in OWN_CSS:
+    for url in OWN_CSS + CONSOLE_CSS:
         root.header.add_child(CssLink(url))
+    for url in CONSOLE_JS:
+        root.header.add_child(folium.Element(f'<script defer src="{url}"></script>'))
     config = _page_config(settings, urls, data, locale, time_zone)
     root.html.add_child(folium.Element(panels_html(locale)))
     root.html.add_child(folium.Element(_boot_script(m, live, groups, config, layer_control)))

@@ -23,6 +23,8 @@ VENDOR_PACKAGES: dict[str, str] = {
     "leaflet-realtime": "leaflet-realtime/dist",
     "leaflet.markercluster": "leaflet.markercluster/dist",
     "leaflet.fullscreen": "leaflet.fullscreen",
+    "chart.js": "chart.js/dist",  # the console's dashboard charts (UMD build)
+    "leaflet-geoman": "@geoman-io/leaflet-geoman-free/dist",  # drawing areas and zones
 }
 
 OWN_STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -136,3 +136,29 @@ test("the event desk's filters become the events query", () => {
   assert.equal(d.historyText({ action: "assign", by: "a", note: "go", detail: { assigned_to: "b" } }), "a assigned it to b: go");
   assert.equal(d.historyText({ action: "resolve", by: "a", note: "" }), "resolved by a");
 });
+
+test("the dashboard's buckets and the incidents filter", () => {
+  const d = require("../../api/static/geomon-dashboard.js");
+  const now = Date.parse("2026-01-10T12:34:56Z");
+  const hours = d.hourStarts(3, now);
+  assert.deepEqual(hours, ["2026-01-10T10:00:00.000Z", "2026-01-10T11:00:00.000Z", "2026-01-10T12:00:00.000Z"]);
+  const s = d.bucketSeries([
+    { at: "2026-01-10T10:00:00+00:00", kind: "silent", count: 1 },
+    { at: "2026-01-10T12:00:00+00:00", kind: "border_cross", count: 4 },
+    { at: "2026-01-10T12:00:00+00:00", kind: "silent", count: 2 },
+    { at: "2026-01-09T12:00:00+00:00", kind: "silent", count: 9 },  // outside the window
+  ], "kind", hours);
+  assert.deepEqual(s.keys, ["border_cross", "silent"]);
+  assert.deepEqual(s.series.silent, [1, 0, 2]);
+  assert.deepEqual(s.series.border_cross, [0, 0, 4]);
+  const row = (cat, day) => [0, 0, cat, null, null, day];
+  assert.equal(d.incidentPasses(row("seizure", "2026-01-10"), 1, "", now), true);
+  assert.equal(d.incidentPasses(row("seizure", "2026-01-09"), 1, "", now), false);
+  assert.equal(d.incidentPasses(row("seizure", "2026-01-04"), 7, "seizure", now), true);
+  assert.equal(d.incidentPasses(row("seizure", "2026-01-03"), 7, "seizure", now), false);
+  assert.equal(d.incidentPasses(row("detention", "2020-01-01"), 0, "seizure", now), false);
+  assert.equal(d.incidentPasses(row("detention", "2020-01-01"), 0, "", now), true);
+  // Bishkek is UTC+6: at 12:34:56 UTC it is 18:34:56 there; midnight was at 18:00 UTC the day before
+  assert.equal(d.secondsIntoDay(now, "Asia/Bishkek"), 18 * 3600 + 34 * 60 + 56);
+  assert.equal(d.localMidnight(now, "Asia/Bishkek").toISOString(), "2026-01-09T18:00:00.000Z");
+});
