@@ -19,12 +19,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 
 from geomon.credentials import DEVICE_TOKEN_PREFIX, token_digest
-from geomon.errors import Forbidden
+from geomon.errors import AuthError, Forbidden
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 from geomon.store.sessions import session_user, token_owner, visible_agencies
@@ -87,14 +86,7 @@ def auth_pool(request: Request):  # type: ignore[no-untyped-def]
     return getattr(state, "app_pool", None) or state.pool
 
 
-def unauthorized(request: Request, detail: str = "authentication required") -> HTTPException:
-    """401 for API clients; browsers asking for a page are sent to the login form."""
-    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return HTTPException(303, detail, headers={"Location": f"/login?next={quote(target)}"})
-    return HTTPException(401, detail, headers={"WWW-Authenticate": challenge(request)})
-
-
+DEVICE_TOKEN_REFUSED = "device tokens may only be used for ingest"
 BEARER_CHALLENGE = 'Bearer realm="geomon"'
 BASIC_CHALLENGE = 'Basic realm="geomon", charset="UTF-8"'
 
@@ -139,14 +131,14 @@ def _credentials(request: Request) -> tuple[str, str] | None:
 
 async def _principal_for(request: Request, via: str, secret: str) -> Principal | None:
     if via == "token" and secret.startswith(DEVICE_TOKEN_PREFIX):
-        raise HTTPException(403, "device tokens may only be used for ingest")
+        raise Forbidden(DEVICE_TOKEN_REFUSED)
     digest = token_digest(secret)
     async with auth_pool(request).connection(timeout=5) as conn, conn.transaction():
         user: UserRecord | None
         if via == "token":
             owner = await token_owner(conn, digest)
             if owner is not None and owner.user is None:
-                raise HTTPException(403, "device tokens may only be used for ingest")
+                raise Forbidden(DEVICE_TOKEN_REFUSED)
             user = owner.user if owner else None
         else:
             user = await session_user(conn, digest)
@@ -186,7 +178,7 @@ async def _cached_principal_for(request: Request, via: str, secret: str) -> Prin
     """:func:`_principal_for`, reusing a positive answer for :data:`PRINCIPAL_TTL_S` seconds
     (keyed by the credential's digest, never the secret itself); failures are not cached."""
     if via == "token" and secret.startswith(DEVICE_TOKEN_PREFIX):
-        raise HTTPException(403, "device tokens may only be used for ingest")
+        raise Forbidden(DEVICE_TOKEN_REFUSED)
     cache, key, now = _principal_cache(request), (via, token_digest(secret)), time.monotonic()
     hit = cache.get(key)
     if hit is not None and hit[0] > now:
@@ -213,9 +205,10 @@ async def current_principal(request: Request) -> Principal:
     else:
         principal = await _cached_principal_for(request, *creds) if creds else None
     if principal is None:
-        raise unauthorized(
-            request,
-            "authentication required" if creds is None else "invalid or expired credentials",
+        # 401 with the challenge; a browser asking for a page goes to the login form
+        # (api/errors.py)
+        raise AuthError(
+            "authentication required" if creds is None else "invalid or expired credentials"
         )
     request.state.principal = principal
     return principal
@@ -277,7 +270,7 @@ async def default_deny(request: Request) -> None:
         return
     principal = await current_principal(request)
     if principal.must_change_password and path not in PASSWORD_CHANGE_ROUTES:
-        raise HTTPException(403, "change the one-time password first (POST /auth/password)")
+        raise Forbidden("change the one-time password first (POST /auth/password)")
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -14,12 +14,13 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.auth import SESSION_COOKIE, CurrentPrincipal, auth_pool
 from api.i18n import request_locale
 from geomon.credentials import SESSION_PREFIX, hash_password, new_token, token_digest
+from geomon.errors import AuthError
 from geomon.i18n import N_, available_locales, language_name, translator
 from geomon.store.sessions import change_password, check_login, close_session, open_session
 
@@ -121,7 +122,7 @@ async def login(
             log.warning("login refused for %r: %s", username, result.reason)
             if _wants_html(request):
                 return login_page(next or "/map", FAILED, status=401)
-            raise HTTPException(401, FAILED)
+            raise AuthError(FAILED)
         cookie = new_token(SESSION_PREFIX)
         ttl = timedelta(hours=s.session_ttl_hours)
         async with conn.transaction():
@@ -216,7 +217,7 @@ async def password(
         if checked.user is None:
             if _wants_html(request):
                 return _password_page(next or "/map", FAILED, status=401)
-            raise HTTPException(401, FAILED)
+            raise AuthError(FAILED)
         new_hash = await asyncio.to_thread(hash_password, new)
         async with conn.transaction():
             await change_password(conn, principal.user_id, new_hash)

@@ -15,14 +15,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import psycopg
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
-from fastapi.exception_handlers import request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth import current_principal
 from api.common import AUTH_RESPONSES
 from api.deps import CollectionId, PageConn, ReadConn, Visibility
+from api.errors import error_route
 from api.i18n import request_locale
 from api.ogc import downloads, pages
 from api.ogc.page_cache import cached_page, page_key
@@ -61,6 +60,8 @@ router = APIRouter(
     tags=["OGC API - Features"],
     responses=RESPONSES,
     dependencies=[Depends(current_principal)],  # landing and conformance have no connection
+    # OGC API - Features answers a malformed or unknown parameter with 400, not 422
+    route_class=error_route({InvalidRequest: 400}, validation_status=400),
 )
 FQuery = Annotated[
     str | None,
@@ -78,7 +79,7 @@ ItemsFQuery = Annotated[
 def _fmt(request: Request, f: str | None) -> str:
     if f is not None:
         if f not in ("json", "html"):
-            raise HTTPException(400, f"f must be json or html, not {f!r}")
+            raise InvalidRequest(f"f must be json or html, not {f!r}")
         return f
     accept = request.headers.get("accept", "")
     if "text/html" in accept and "json" not in accept.split("text/html")[0]:
@@ -229,27 +230,24 @@ async def _item_query(
     dt: str | None,
     cursor: str | None,
 ) -> store.ItemQuery:
-    try:
-        props: tuple[tuple[str, str], ...] = ()
-        extra = sorted(set(request.query_params) - ITEM_PARAMS)
-        if extra:  # property filters: only then is the collection's shape needed
-            allowed = await feature_export.queryables(conn, spec)
-            check_unknown(request.query_params, ITEM_PARAMS | set(allowed))
-            props = tuple((k, request.query_params[k]) for k in extra)
-        start, end = parse_datetime(dt)
-        decoded = decode_cursor(cursor, len(spec.key))
-        key = store.convert_key(spec, decoded[1]) if decoded else None
-        return store.ItemQuery(
-            parse_bbox(bbox),
-            start,
-            end,
-            parse_limit(limit),
-            after=key if decoded and decoded[0] == "next" else None,
-            before=key if decoded and decoded[0] == "prev" else None,
-            props=props,
-        )
-    except InvalidRequest as exc:
-        raise HTTPException(400, str(exc)) from exc
+    props: tuple[tuple[str, str], ...] = ()
+    extra = sorted(set(request.query_params) - ITEM_PARAMS)
+    if extra:  # property filters: only then is the collection's shape needed
+        allowed = await feature_export.queryables(conn, spec)
+        check_unknown(request.query_params, ITEM_PARAMS | set(allowed))
+        props = tuple((k, request.query_params[k]) for k in extra)
+    start, end = parse_datetime(dt)
+    decoded = decode_cursor(cursor, len(spec.key))
+    key = store.convert_key(spec, decoded[1]) if decoded else None
+    return store.ItemQuery(
+        parse_bbox(bbox),
+        start,
+        end,
+        parse_limit(limit),
+        after=key if decoded and decoded[0] == "next" else None,
+        before=key if decoded and decoded[0] == "prev" else None,
+        props=props,
+    )
 
 
 def _page_links(
@@ -431,13 +429,6 @@ async def feature(
 
 
 def install(app: FastAPI) -> None:
-    """Mount the router; malformed OGC parameters answer 400 (others keep FastAPI's 422)."""
+    """Mount the router (its malformed parameters answer 400: ``route_class`` above)."""
     app.state.ogc_page_cache = TileCache(max_bytes=32 * 1024 * 1024, max_items=5_000)
     app.include_router(router)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        if request.url.path.startswith("/ogc"):
-            msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            return JSONResponse({"detail": msgs}, status_code=400)
-        return await request_validation_exception_handler(request, exc)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import psycopg
 import shapely
-from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
@@ -24,9 +24,10 @@ from api.common import AUTH_RESPONSES, BorderCode, Iso3, json_response, reject_n
 from api.common import RESPONSES as API_RESPONSES
 from api.conditional import not_modified
 from api.deps import Analyst, ReadConn, agency_of
+from api.errors import error_route
 from api.jobs import JobId, jobs_of, start
 from geomon.analysis.region_surface import RegionSurfaceSpec, build_region_surface, region_grid
-from geomon.errors import GeomonError, InvalidRequest
+from geomon.errors import GeomonError, InvalidRequest, NotFound
 from geomon.spatial.surfaces import SurfaceWeights
 from geomon.store import surfaces as surface_store
 from geomon.store.tiles import get_surface
@@ -38,7 +39,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such surface (or not visible), or its file is missing."},
     422: {"description": "A parameter has the wrong type or is out of range."},
 }
-router = APIRouter(tags=["surfaces"], responses=RESPONSES)  # tiles and values, at the root
+# tiles and values, at the root; a bad tile address, rescale or colormap is a 400 there
+router = APIRouter(
+    tags=["surfaces"], responses=RESPONSES, route_class=error_route({InvalidRequest: 400})
+)
 api_router = APIRouter(tags=["surfaces"], responses=API_RESPONSES)  # under /api/v1
 MAX_CELLS = 2_000_000  # per API-built surface: a few seconds and ~100 MB at most
 SurfaceId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Surface id.")]
@@ -54,9 +58,9 @@ def _rescale(text: str | None, path: FsPath, row: dict[str, Any]) -> tuple[float
         try:
             vmin, vmax = (float(v) for v in text.split(","))
         except ValueError:
-            raise HTTPException(400, "rescale must be two numbers MIN,MAX") from None
+            raise InvalidRequest("rescale must be two numbers MIN,MAX") from None
         if not vmin < vmax:
-            raise HTTPException(400, f"rescale MIN must be below MAX, got {text}")
+            raise InvalidRequest(f"rescale MIN must be below MAX, got {text}")
         return vmin, vmax
     params = row["params"] or {}
     if "vmin" in params and "vmax" in params:
@@ -109,11 +113,11 @@ async def surface_tile(
     ] = None,
 ) -> Response:
     if x >= 1 << z or y >= 1 << z:
-        raise HTTPException(400, f"tile x and y must be within 0..{(1 << z) - 1} at zoom {z}")
+        raise InvalidRequest(f"tile x and y must be within 0..{(1 << z) - 1} at zoom {z}")
     row = await get_surface(conn, surface_id)
     path = _path(request, row)
     if not path.exists():
-        raise HTTPException(404, f"surface {surface_id}'s file is missing")
+        raise NotFound(f"surface {surface_id}'s file is missing")
     vmin, vmax = _rescale(rescale, path, row)
     stat = path.stat()
     key = (
@@ -136,10 +140,7 @@ async def surface_tile(
     cache = request.app.state.tile_cache
     data = cache.get(key)
     if data is None:
-        try:
-            data = await asyncio.to_thread(raster.render_png, path, z, x, y, vmin, vmax, colormap)
-        except InvalidRequest as exc:
-            raise HTTPException(400, str(exc)) from exc
+        data = await asyncio.to_thread(raster.render_png, path, z, x, y, vmin, vmax, colormap)
         cache.put(key, data)
     return Response(data, media_type="image/png", headers=headers)
 

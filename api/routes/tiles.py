@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.common import AUTH_RESPONSES
 from api.conditional import not_modified
 from api.deps import LayerConn, LayerId, ReadConn, Visibility
+from api.errors import error_route
 from geomon.errors import InvalidRequest
 from geomon.store import tiles as store
 from tiles.cache import TileCache
@@ -26,7 +27,13 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "x or y does not exist at zoom z."},
     404: {"description": "No such layer, or z outside the layer's zoom range."},
 }
-router = APIRouter(prefix="/tiles", tags=["tiles"], responses=RESPONSES)
+# a tile address outside the zoom's grid is a 400, as tile servers answer it
+router = APIRouter(
+    prefix="/tiles",
+    tags=["tiles"],
+    responses=RESPONSES,
+    route_class=error_route({InvalidRequest: 400}),
+)
 Z = Annotated[int, Path(ge=0, le=24, description="Zoom level.")]
 X = Annotated[int, Path(ge=0, description="Tile column (XYZ scheme).")]
 Y = Annotated[int, Path(ge=0, description="Tile row (XYZ scheme, north at 0).")]
@@ -81,10 +88,7 @@ async def mvt(
 ) -> Response:
     conn, version = conn_version
     spec = await store.get_layer(conn, layer)
-    try:
-        check_address(spec, z, x, y)
-    except InvalidRequest as exc:
-        raise HTTPException(400, str(exc)) from exc
+    check_address(spec, z, x, y)
     key = key_for(spec, z, x, y, visibility, version)
     etag = etag_for(key)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Cookie"}
