@@ -32,6 +32,7 @@ from api.routes import (
     tiles,
     zones,
 )
+from api.state import AppState
 from geomon.settings import Settings
 from geomon.store.db import make_async_pool
 
@@ -51,14 +52,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = make_async_pool(settings.db, name="geomon-api")
         await pool.open(wait=False)
-        app.state.pool = pool
+        state.pool = pool
         # the app role's URL when configured: it may INSERT audit rows and nothing else there
-        app.state.audit_writer = AuditWriter(settings.db.app_url or settings.db.url)
+        state.audit_writer = AuditWriter(settings.db.app_url or settings.db.url)
         try:
             async with auth.app_pool(app, settings):
                 yield
         finally:
-            await app.state.audit_writer.close()
+            await state.audit_writer.close()
             await pool.close()
 
     app = FastAPI(
@@ -70,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
+    state = app.state = AppState(settings)  # everything kept between requests (api/state.py)
     errors.install(app)
     app.add_middleware(LocaleMiddleware)  # request_locale() for HTML pages
     auth.install(app, settings)  # default deny: must precede every router

@@ -22,6 +22,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
+from api.state import app_state
 from geomon.credentials import DEVICE_TOKEN_PREFIX, token_digest
 from geomon.errors import AuthError, Forbidden
 from geomon.settings import Settings
@@ -82,8 +83,8 @@ class Principal:
 
 def auth_pool(request: Request):  # type: ignore[no-untyped-def]
     """The pool for agency data and auth lookups: the app-role pool when configured."""
-    state = request.app.state
-    return getattr(state, "app_pool", None) or state.pool
+    state = app_state(request)
+    return state.app_pool or state.pool
 
 
 DEVICE_TOKEN_REFUSED = "device tokens may only be used for ingest"
@@ -160,18 +161,12 @@ async def _principal_for(request: Request, via: str, secret: str) -> Principal |
 
 
 def _principal_cache(request: Request) -> dict[tuple[str, str], tuple[float, Principal]]:
-    state = request.app.state
-    cache = getattr(state, "principal_cache", None)
-    if cache is None:
-        cache = state.principal_cache = {}
-    return cache
+    return app_state(request).principal_cache
 
 
 def forget_principals(app: object) -> None:
     """Drop every cached principal of ``app`` (after a change that may affect any of them)."""
-    cache = getattr(getattr(app, "state", None), "principal_cache", None)
-    if cache:
-        cache.clear()
+    app_state(app).principal_cache.clear()
 
 
 async def _cached_principal_for(request: Request, via: str, secret: str) -> Principal | None:
@@ -289,14 +284,14 @@ def install(app: FastAPI, settings: Settings) -> None:
 async def app_pool(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     """Lifespan part: the pool of the application role (GEOMON_DB__APP_URL) when configured."""
     if not settings.db.app_url:
-        app.state.app_pool = None
+        app_state(app).app_pool = None
         yield
         return
     pool = make_async_pool(
         settings.db.model_copy(update={"url": settings.db.app_url}), name="geomon-api-app"
     )
     await pool.open(wait=False)
-    app.state.app_pool = pool
+    app_state(app).app_pool = pool
     try:
         yield
     finally:

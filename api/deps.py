@@ -32,6 +32,7 @@ from fastapi import Depends, Path, Request
 from psycopg.pq import TransactionStatus
 
 from api.auth import CurrentPrincipal, Principal, auth_pool, require_role
+from api.state import app_state
 from geomon.errors import DatabaseUnavailable, InvalidRequest, Overloaded
 from geomon.settings import Settings
 from geomon.store import features as feature_store
@@ -92,7 +93,7 @@ async def scoped_transaction(
     "anonymous" context to fall back to."""
     if not isinstance(principal, Principal):  # a mis-wired dependency must fail loudly
         raise TypeError(f"scoped_transaction needs a Principal, got {type(principal).__name__}")
-    settings: Settings = request.app.state.settings
+    settings = app_state(request).settings
     timeout_ms = settings.db.statement_timeout_ms
     agency = "" if principal.agency_id is None else str(principal.agency_id)
     try:
@@ -197,8 +198,7 @@ Visibility = Annotated[str, Depends(visibility_key)]
 
 
 async def _app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_state(request).settings
 
 
 AppSettings = Annotated[Settings, Depends(_app_settings)]

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 
 from api.common import json_response
 from api.deps import Principal, agency_of
+from api.state import app_state
 from geomon.errors import GeomonError, NotFound
 from geomon.store.hotspots import set_caller_context
 
@@ -80,15 +81,12 @@ class Jobs:
 
 
 def jobs_of(request: Request) -> Jobs:
-    state = request.app.state
-    if getattr(state, "corridor_jobs", None) is None:
-        state.corridor_jobs = Jobs()
-    return state.corridor_jobs  # type: ignore[no-any-return]
+    return app_state(request).jobs
 
 
 def _run(request: Request, job: Job, principal: Principal, work: Work) -> None:
     """Worker thread: one transaction under the caller's RLS context; commit or fail."""
-    settings = request.app.state.settings
+    settings = app_state(request).settings
     url = settings.db.app_url or settings.db.url
     with jobs_of(request).slots:
         job.status = "running"

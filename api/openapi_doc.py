@@ -17,6 +17,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.state import app_state
+
 ERROR_REF = {"$ref": "#/components/schemas/ErrorMessage"}
 ERROR_SCHEMA = {
     "title": "ErrorMessage",
@@ -101,11 +103,11 @@ def install(
     original: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if getattr(app.state, "openapi_patched", False) and app.openapi_schema:
+        if app_state(app).openapi_patched and app.openapi_schema:
             return app.openapi_schema
         doc = patch_document(original(), set(public))
         app.openapi_schema = doc
-        app.state.openapi_patched = True
+        app_state(app).openapi_patched = True
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]

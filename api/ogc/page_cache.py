@@ -13,6 +13,7 @@ from __future__ import annotations
 import psycopg
 from fastapi import Request
 
+from api.state import app_state
 from geomon.store import features as store
 from tiles.cache import TileCache
 
@@ -31,7 +32,7 @@ async def cached_page(
     q: store.ItemQuery,
     key: tuple[object, ...] | None,
 ) -> store.Page:
-    cache: TileCache = request.app.state.ogc_page_cache
+    cache: TileCache = app_state(request).ogc_page_cache
     page = cache.get(key) if key is not None else None
     if page is None:
         page = await store.read_items(conn, spec, q, count=spec.id != "tracks")

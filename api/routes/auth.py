@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from api.auth import SESSION_COOKIE, CurrentPrincipal, auth_pool
 from api.i18n import request_locale
+from api.state import app_state
 from geomon.credentials import SESSION_PREFIX, hash_password, new_token, token_digest
 from geomon.errors import AuthError
 from geomon.i18n import N_, available_locales, language_name, translator
@@ -108,7 +109,7 @@ async def login(
     password: str = Form(..., max_length=1024),
     next: str | None = Form(None, max_length=2000),
 ) -> Response:
-    s = request.app.state.settings.auth
+    s = app_state(request).settings.auth
     request.state.audit_user = username
     async with auth_pool(request).connection(timeout=5) as conn:
         result = await check_login(
@@ -205,7 +206,7 @@ async def password(
     new: str = Form(..., min_length=12, max_length=1024),
     next: str | None = Form(None, max_length=2000),
 ) -> Response:
-    s = request.app.state.settings.auth
+    s = app_state(request).settings.auth
     async with auth_pool(request).connection(timeout=5) as conn:
         checked = await check_login(
             conn,

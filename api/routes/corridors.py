@@ -36,6 +36,7 @@ from api.common import (
 )
 from api.deps import Analyst, ReadConn, agency_of
 from api.jobs import JobId, jobs_of, start
+from api.state import app_state
 from geomon.analysis import corridors as service
 from geomon.errors import InvalidRequest
 from geomon.spatial.raster_io import Grid, read_geotiff
@@ -206,7 +207,7 @@ async def surface_grid(
     row = await get_surface(conn, surface_id)
     path = FsPath(str(row["path"]))
     if not path.is_absolute():
-        path = FsPath(request.app.state.settings.data_dir) / path
+        path = FsPath(app_state(request).settings.data_dir) / path
     if not path.exists():
         raise InvalidRequest(f"surface {surface_id}'s file is missing")
     return row, await asyncio.to_thread(_metric_grid, path, surface_id)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 
 from api.deps import ReadConn
+from api.state import app_state
 from geomon.store import coverage as coverage_store
 
 router = APIRouter(tags=["coverage"])
@@ -31,7 +32,7 @@ async def get_coverage(
         since, until, distance_m, None if threshold is not None else top_pct, threshold
     )
     path = await coverage_store.surface_path(
-        conn, surface_id, Path(request.app.state.settings.data_dir)
+        conn, surface_id, Path(app_state(request).settings.data_dir)
     )
     tracks, zones, latest = await coverage_store.load_inputs(conn, params)
     out = await asyncio.to_thread(coverage_store.compute, path, tracks, zones, latest, params)

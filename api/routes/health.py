@@ -8,6 +8,7 @@ import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.state import app_state
 from geomon.store.db import postgis_version
 
 router = APIRouter(tags=["health"])
@@ -15,7 +16,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", summary="Service and database health")
 async def health(request: Request) -> JSONResponse:
-    pool = request.app.state.pool
+    pool = app_state(request).pool
     try:
         async with asyncio.timeout(3), pool.connection(timeout=3) as conn:
             version = await postgis_version(conn)

@@ -20,6 +20,7 @@ from api.deps import Caller, Principal, scoped_connection
 from api.live import LiveHub
 from api.ogc.params import parse_bbox
 from api.routes.devices import latest_feature
+from api.state import app_state
 from geomon.store.live import events_by_ids
 from geomon.store.positions import latest_positions
 
@@ -90,7 +91,7 @@ def _bbox(
 async def live(
     request: Request, caller: Caller, boxes: Annotated[tuple[Box, ...], Depends(_bbox)]
 ) -> AsyncIterator[ServerSentEvent]:
-    hub: LiveHub = request.app.state.live_hub
+    hub: LiveHub = app_state(request).live_hub
     sub = await hub.subscribe()
     try:
         yield ServerSentEvent(
@@ -112,5 +113,5 @@ async def live(
 
 
 def install(app: FastAPI, url: str) -> None:
-    app.state.live_hub = LiveHub(url)
+    app_state(app).live_hub = LiveHub(url)
     app.include_router(router, prefix="/api/v1")

@@ -15,6 +15,7 @@ from api.i18n import page_locale
 from api.map.layers import MapData
 from api.map.page import MapUrls, render_map
 from api.routes.devices import latest_feature
+from api.state import app_state
 from geomon.store import map_layers
 from geomon.store.positions import latest_positions
 from geomon.store.reference import borders_geojson
@@ -98,7 +99,7 @@ async def _page_template(request: Request, conn: psycopg.AsyncConnection, caller
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     html = render_map(
-        request.app.state.settings.api,
+        app_state(request).settings.api,
         await map_data(conn, teams=False),
         MapUrls(),
         locale=shown.locale,
@@ -111,11 +112,7 @@ async def _page_template(request: Request, conn: psycopg.AsyncConnection, caller
 
 
 def _page_cache(request: Request) -> dict[tuple[object, ...], tuple[float, str]]:
-    state = request.app.state
-    cache = getattr(state, "map_page_cache", None)
-    if cache is None:
-        cache = state.map_page_cache = {}
-    return cache
+    return app_state(request).map_page_cache
 
 
 @router.get("/map", response_class=HTMLResponse, summary="Situation map (HTML)")

@@ -36,6 +36,7 @@ from api.ogc.params import (
     parse_datetime,
     parse_limit,
 )
+from api.state import app_state
 from geomon.errors import InvalidRequest
 from geomon.exchange.ogr import FORMATS
 from geomon.store import feature_export
@@ -430,5 +431,5 @@ async def feature(
 
 def install(app: FastAPI) -> None:
     """Mount the router (its malformed parameters answer 400: ``route_class`` above)."""
-    app.state.ogc_page_cache = TileCache(max_bytes=32 * 1024 * 1024, max_items=5_000)
+    app_state(app).ogc_page_cache = TileCache(max_bytes=32 * 1024 * 1024, max_items=5_000)
     app.include_router(router)

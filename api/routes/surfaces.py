@@ -26,6 +26,7 @@ from api.conditional import not_modified
 from api.deps import Analyst, ReadConn, agency_of
 from api.errors import error_route
 from api.jobs import JobId, jobs_of, start
+from api.state import app_state
 from geomon.analysis.region_surface import RegionSurfaceSpec, build_region_surface, region_grid
 from geomon.errors import GeomonError, InvalidRequest, NotFound
 from geomon.spatial.surfaces import SurfaceWeights
@@ -50,7 +51,7 @@ SurfaceId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Surface id.")]
 
 def _path(request: Request, row: dict[str, Any]) -> FsPath:
     p = FsPath(str(row["path"]))
-    return p if p.is_absolute() else FsPath(request.app.state.settings.data_dir) / p
+    return p if p.is_absolute() else FsPath(app_state(request).settings.data_dir) / p
 
 
 def _rescale(text: str | None, path: FsPath, row: dict[str, Any]) -> tuple[float, float]:
@@ -137,7 +138,7 @@ async def surface_tile(
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    cache = request.app.state.tile_cache
+    cache = app_state(request).tile_cache
     data = cache.get(key)
     if data is None:
         data = await asyncio.to_thread(raster.render_png, path, z, x, y, vmin, vmax, colormap)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Query, Request
 
 from api.deps import ReadConn
+from api.state import app_state
 from geomon.store.teams import team_list
 
 router = APIRouter(tags=["devices"])
@@ -30,7 +31,7 @@ async def teams(
     status: Annotated[list[Status] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=100, description="Name, uid or agency")] = None,
 ) -> dict[str, Any]:
-    rows = await team_list(conn, silent_after_s=request.app.state.settings.api.silent_after_s)
+    rows = await team_list(conn, silent_after_s=app_state(request).settings.api.silent_after_s)
     if status:
         rows = [r for r in rows if r["status"] in status]
     if q:

@@ -16,6 +16,7 @@ from api.common import AUTH_RESPONSES
 from api.conditional import not_modified
 from api.deps import LayerConn, LayerId, ReadConn, Visibility
 from api.errors import error_route
+from api.state import app_state
 from geomon.errors import InvalidRequest
 from geomon.store import tiles as store
 from tiles.cache import TileCache
@@ -94,11 +95,11 @@ async def mvt(
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, Cookie"}
     if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    tile = await vector_tile(conn, request.app.state.tile_cache, spec, key)
+    tile = await vector_tile(conn, app_state(request).tile_cache, spec, key)
     headers["X-Tile-Cache"] = "hit" if tile.cached else "miss"
     return Response(tile.data, media_type=MVT_MEDIA, headers=headers)
 
 
 def install(app: FastAPI) -> None:
-    app.state.tile_cache = TileCache()
+    app_state(app).tile_cache = TileCache()
     app.include_router(router)

@@ -196,3 +196,21 @@ def test_read_conn_is_under_the_callers_rls(client: TestClient, seed: Seed) -> N
     body = client.get("/api/v9/context").json()
     assert body["agency"] == str(body["mine"])
     assert isinstance(psycopg.AsyncConnection, type)
+
+
+def test_app_state_is_one_typed_object(app: FastAPI) -> None:
+    """``app.state`` is the AppState of api/state.py, and code reads it through app_state()
+    (typed) rather than ``request.app.state.<name>`` (Any to mypy)."""
+    from api.state import AppState, app_state
+
+    assert isinstance(app.state, AppState) and app_state(app).settings is app.state.settings
+    untyped = []
+    for path in API.rglob("*.py"):
+        if path.name in ("state.py", "app.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "state":
+                owner = ast.unparse(node.value)
+                if owner == "app" or owner.endswith(".app"):
+                    untyped.append(f"{path.relative_to(API)}:{node.lineno}: {owner}.state")
+    assert untyped == [], "use api.state.app_state(request) and add the field to AppState"
