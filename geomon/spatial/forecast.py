@@ -217,7 +217,8 @@ def forecast_cube(counts, params: ForecastParams | None = None) -> ForecastResul
     if di.size:
         yd, td = y[di], train[di]
         positive = (yd > 0).all(axis=1)
-        fits, scores = [], np.full((di.size, len(hw.CONFIGS)), np.inf)
+        fits: list[tuple[np.ndarray, hw.HWFit] | None] = []
+        scores = np.full((di.size, len(hw.CONFIGS)), np.inf)
         for k, cfg in enumerate(hw.CONFIGS):
             rows = np.flatnonzero(positive) if cfg.seasonal == "mul" else np.arange(di.size)
             if rows.size == 0:
@@ -229,9 +230,10 @@ def forecast_cube(counts, params: ForecastParams | None = None) -> ForecastResul
             scores[rows, k] = np.where(np.isfinite(a), a, np.inf)
         choice = np.argmin(scores, axis=1)
         for k, cfg in enumerate(hw.CONFIGS):
-            if fits[k] is None:
+            fitted_k = fits[k]
+            if fitted_k is None:
                 continue
-            rows_k, f_train = fits[k]
+            rows_k, f_train = fitted_k
             sel = np.flatnonzero(choice[rows_k] == k)
             if sel.size == 0:
                 continue
@@ -266,12 +268,12 @@ def forecast_cube(counts, params: ForecastParams | None = None) -> ForecastResul
         f_tr = cm.fit_poisson(train[si], X_all[: T - N])
         mu_bt = cm.predict(f_tr, X_all[:T])
         bt[si] = mu_bt[:, origins - 1 + hs]
-        f_full = cm.fit_poisson(y[si], X_all[:T])
-        fitted[si] = f_full.fitted
-        mu_f = cm.predict(f_full, X_all[T:])
+        c_full = cm.fit_poisson(y[si], X_all[:T])
+        fitted[si] = c_full.fitted
+        mu_f = cm.predict(c_full, X_all[T:])
         fc[si] = mu_f
-        lo[si], hi[si] = cm.interval(mu_f, f_full.dispersion, p.level)
-        model[si] = np.where(f_full.dispersion > 1.0, "quasi-Poisson GLM", "Poisson GLM")
+        lo[si], hi[si] = cm.interval(mu_f, c_full.dispersion, p.level)
+        model[si] = np.where(c_full.dispersion > 1.0, "quasi-Poisson GLM", "Poisson GLM")
 
     # the baseline and the scores
     target = origins - 1 + hs

@@ -26,6 +26,7 @@ divided by, the level) and are not optimised; statsmodels reproduces them with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,11 +206,7 @@ def fit(
     act = _active(cfg)
     if start is None:
         # a small grid of starting points in one stacked pass, best per location
-        grid = []
-        for a in (0.05, 0.2, 0.5):
-            for g in (0.05, 0.3, 0.7):
-                grid.append([a, 0.1, g, 0.95])
-        grid = np.array(grid)
+        grid = np.array([[a0, 0.1, g0, 0.95] for a0 in (0.05, 0.2, 0.5) for g0 in (0.05, 0.3, 0.7)])
         G = len(grid)
         theta_g = np.repeat(grid[None], L, axis=0).reshape(L * G, 4)
         rep = np.repeat(np.arange(L), G)
@@ -273,7 +270,7 @@ def theta_of(fit_: HWFit) -> np.ndarray:
 def forecast_from_states(
     level: np.ndarray,
     trend: np.ndarray,
-    season_at: callable,
+    season_at: Callable[[int], np.ndarray],
     phi: np.ndarray,
     cfg: HWConfig,
     horizon: int,
