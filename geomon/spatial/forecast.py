@@ -230,10 +230,10 @@ def forecast_cube(counts, params: ForecastParams | None = None) -> ForecastResul
             scores[rows, k] = np.where(np.isfinite(a), a, np.inf)
         choice = np.argmin(scores, axis=1)
         for k, cfg in enumerate(hw.CONFIGS):
-            fitted_k = fits[k]
-            if fitted_k is None:
+            entry = fits[k]
+            if entry is None:
                 continue
-            rows_k, f_train = fitted_k
+            rows_k, f_train = entry
             sel = np.flatnonzero(choice[rows_k] == k)
             if sel.size == 0:
                 continue
@@ -265,8 +265,8 @@ def forecast_cube(counts, params: ForecastParams | None = None) -> ForecastResul
         pos_all = (np.arange(T + Hc) + p.first_season_pos) % m
         t_all = np.arange(T + Hc, dtype=float)
         X_all = cm.design(t_all, pos_all, m, float(T))
-        f_tr = cm.fit_poisson(train[si], X_all[: T - N])
-        mu_bt = cm.predict(f_tr, X_all[:T])
+        c_tr = cm.fit_poisson(train[si], X_all[: T - N])
+        mu_bt = cm.predict(c_tr, X_all[:T])
         bt[si] = mu_bt[:, origins - 1 + hs]
         c_full = cm.fit_poisson(y[si], X_all[:T])
         fitted[si] = c_full.fitted

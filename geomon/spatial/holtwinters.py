@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -104,6 +105,57 @@ def initial_states(y: np.ndarray, m: int, cfg: HWConfig) -> tuple[np.ndarray, ..
     return l0, b0, s0
 
 
+def _filter_T(yT, alpha, beta, gamma, phi, l0, b0, s0T, cfg, record=False):
+    """The recursions on a (T × n) array; parameters broadcast to (..., n).
+
+    Leading parameter dimensions (e.g. the columns of a finite-difference Jacobian) run in the
+    same pass without copying the data.
+    """
+    T = yT.shape[0]
+    m = s0T.shape[0]
+    shape = np.broadcast_shapes(np.shape(alpha), np.shape(gamma), np.shape(l0))
+    lev = np.broadcast_to(l0, shape).astype(float)
+    tr = np.broadcast_to(b0, shape).astype(float) if cfg.trend else np.zeros(shape)
+    ring = np.broadcast_to(s0T[(slice(None),) + (None,) * (len(shape) - 1)], (m,) + shape)
+    ring = ring.astype(float)
+    mul = cfg.seasonal == "mul"
+    damp = phi if cfg.damped else 1.0
+    a1, b1, g1 = 1.0 - alpha, 1.0 - beta, 1.0 - gamma
+    err = np.empty((T,) + shape)
+    if record:
+        lev_t, tr_t = np.empty((T,) + shape), np.empty((T,) + shape)
+        seas_t = np.empty((m + T,) + shape)
+        seas_t[:m] = ring
+    for t in range(T):
+        j = t % m
+        s_old = ring[j].copy()
+        yt = yT[t]
+        base = lev + damp * tr if cfg.trend else lev
+        if mul:
+            s_safe = np.where(np.abs(s_old) > _EPS, s_old, _EPS)
+            b_safe = np.where(np.abs(base) > _EPS, base, _EPS)
+            yhat = base * s_old
+            new_lev = alpha * (yt / s_safe) + a1 * base
+            ring[j] = gamma * (yt / b_safe) + g1 * s_old
+        else:
+            yhat = base + s_old
+            new_lev = alpha * (yt - s_old) + a1 * base
+            ring[j] = gamma * (yt - base) + g1 * s_old
+        if cfg.trend:
+            tr = beta * (new_lev - lev) + b1 * damp * tr
+        lev = new_lev
+        np.subtract(yt, yhat, out=err[t])
+        if record:
+            lev_t[t], tr_t[t], seas_t[m + t] = lev, tr, ring[j]
+    out = {"err": err, "level": lev, "trend": tr, "season": ring}
+    with np.errstate(over="ignore", invalid="ignore"):
+        sse = np.einsum("t...,t...->...", err, err)
+    out["sse"] = np.where(np.isfinite(sse), sse, np.inf)
+    if record:
+        out.update(lev_t=lev_t, tr_t=tr_t, seas_t=seas_t)
+    return out
+
+
 def run_filter(
     y: np.ndarray,
     alpha: np.ndarray,
@@ -116,61 +168,30 @@ def run_filter(
     cfg: HWConfig,
     record: bool = False,
 ) -> dict[str, np.ndarray]:
-    """One pass of the recursions over all locations.
+    """One pass of the recursions over all locations (rows of ``y``).
 
     Returns ``sse`` and ``err`` (L × T one-step errors), the final ``level``, ``trend`` and
     ``season`` ring (m × L, indexed by step % m); with ``record`` also ``fitted`` and the
     per-step states ``lev_t``, ``tr_t`` (T × L) and ``seas_t`` ((m + T) × L: the initial
     seasonals, then the value written at each step).
     """
-    L, T = y.shape
-    m = s0.shape[1]
-    yt_all = np.ascontiguousarray(y.T)
-    lev = l0.astype(float).copy()
-    tr = b0.astype(float).copy() if cfg.trend else np.zeros(L)
-    ring = np.ascontiguousarray(s0.T).astype(float)
-    mul = cfg.seasonal == "mul"
-    damp = phi if cfg.damped else np.ones(L)
-    a1, b1, g1 = 1.0 - alpha, 1.0 - beta, 1.0 - gamma
-    err = np.empty((T, L))
+    y = np.asarray(y, dtype=float)
+    r = _filter_T(
+        np.ascontiguousarray(y.T), alpha, beta, gamma, phi, l0, b0,
+        np.ascontiguousarray(s0.T), cfg, record,
+    )  # fmt: skip
+    r["err"] = r["err"].T
     if record:
-        lev_t, tr_t = np.empty((T, L)), np.empty((T, L))
-        seas_t = np.empty((m + T, L))
-        seas_t[:m] = ring
-    for t in range(T):
-        j = t % m
-        s_old = ring[j].copy()
-        yt = yt_all[t]
-        base = lev + damp * tr if cfg.trend else lev
-        if mul:
-            s_safe = np.where(np.abs(s_old) > _EPS, s_old, _EPS)
-            b_safe = np.where(np.abs(base) > _EPS, base, _EPS)
-            yhat = base * s_old
-            new_lev = alpha * yt / s_safe + a1 * base
-            ring[j] = gamma * yt / b_safe + g1 * s_old
-        else:
-            yhat = base + s_old
-            new_lev = alpha * (yt - s_old) + a1 * base
-            ring[j] = gamma * (yt - base) + g1 * s_old
-        if cfg.trend:
-            tr = beta * (new_lev - lev) + b1 * damp * tr
-        lev = new_lev
-        err[t] = yt - yhat
-        if record:
-            lev_t[t], tr_t[t], seas_t[m + t] = lev, tr, ring[j]
-    out = {"err": err.T, "sse": np.einsum("tl,tl->l", err, err), "level": lev, "trend": tr}
-    out["season"] = ring
-    if record:
-        out.update(fitted=y - err.T, lev_t=lev_t, tr_t=tr_t, seas_t=seas_t)
-    return out
+        r["fitted"] = y - r["err"]
+    return r
 
 
-def _unpack(theta: np.ndarray, cfg: HWConfig) -> tuple[np.ndarray, ...]:
-    """theta columns: alpha, beta/alpha, gamma/(1-alpha), phi (statsmodels' constraints)."""
-    alpha = theta[:, 0]
-    beta = alpha * theta[:, 1] if cfg.trend else np.zeros(len(theta))
-    gamma = (1.0 - alpha) * theta[:, 2]
-    phi = theta[:, 3] if cfg.damped else np.ones(len(theta))
+def _unpack(theta: np.ndarray, cfg: HWConfig) -> tuple[Any, Any, Any, Any]:
+    """theta rows (..., 4, n): alpha, beta/alpha, gamma/(1-alpha), phi (statsmodels' bounds)."""
+    alpha = theta[..., 0, :]
+    beta = alpha * theta[..., 1, :] if cfg.trend else 0.0
+    gamma = (1.0 - alpha) * theta[..., 2, :]
+    phi = theta[..., 3, :] if cfg.damped else 1.0
     return alpha, beta, gamma, phi
 
 
@@ -182,14 +203,10 @@ _LB = np.array([1e-4, 0.0, 0.0, PHI_BOUNDS[0]])
 _UB = np.array([0.9999, 1.0, 1.0, PHI_BOUNDS[1]])
 
 
-def _sse_err(y, theta, l0, b0, s0, cfg):
+def _pass(yT, theta, l0, b0, s0T, cfg):
     a, b, g, p = _unpack(theta, cfg)
-    r = run_filter(y, a, b, g, p, l0, b0, s0, cfg)
-    sse = r["sse"]
-    bad = ~np.isfinite(sse)
-    if bad.any():
-        sse = np.where(bad, np.inf, sse)
-    return sse, r["err"]
+    r = _filter_T(yT, a, b, g, p, l0, b0, s0T, cfg)
+    return r["sse"], r["err"]
 
 
 def fit(
@@ -198,65 +215,73 @@ def fit(
     cfg: HWConfig,
     iterations: int = 40,
     start: np.ndarray | None = None,
+    tol: float = 1e-9,
 ) -> HWFit:
-    """Least-squares fit of one configuration for every location (rows of ``y``)."""
+    """Least-squares fit of one configuration for every location (rows of ``y``).
+
+    ``start``: (L × 4) parameters in this module's parametrisation (see :func:`theta_of`).
+    """
     y = np.asarray(y, dtype=float)
     L, T = y.shape
     l0, b0, s0 = initial_states(y, m, cfg)
-    act = _active(cfg)
+    yT, s0T = np.ascontiguousarray(y.T), np.ascontiguousarray(s0.T)
+    act = np.array(_active(cfg))
     if start is None:
-        # a small grid of starting points in one stacked pass, best per location
-        grid = np.array([[a0, 0.1, g0, 0.95] for a0 in (0.05, 0.2, 0.5) for g0 in (0.05, 0.3, 0.7)])
-        G = len(grid)
-        theta_g = np.repeat(grid[None], L, axis=0).reshape(L * G, 4)
-        rep = np.repeat(np.arange(L), G)
-        sse_g, _ = _sse_err(y[rep], theta_g, l0[rep], b0[rep], s0[rep], cfg)
-        best = np.nanargmin(np.where(np.isfinite(sse_g), sse_g, np.inf).reshape(L, G), axis=1)
-        theta = grid[best].copy()
+        # a small grid of starting points, all in one broadcast pass; best per location
+        grid = np.array([[a, 0.1, g, 0.95] for a in (0.05, 0.2, 0.5) for g in (0.05, 0.3, 0.7)])
+        theta_g = np.broadcast_to(grid[:, :, None], grid.shape + (L,))
+        sse_g, _ = _pass(yT, theta_g, l0, b0, s0T, cfg)
+        theta = np.ascontiguousarray(grid[np.argmin(sse_g, axis=0)].T)  # (4, L)
     else:
-        theta = np.clip(np.asarray(start, dtype=float).copy(), _LB, _UB)
-    sse, err = _sse_err(y, theta, l0, b0, s0, cfg)
+        theta = np.clip(np.asarray(start, dtype=float), _LB, _UB).T.copy()
+    sse, err = _pass(yT, theta, l0, b0, s0T, cfg)
     lam = np.full(L, 1e-2)
     todo = np.isfinite(sse)
     p = len(act)
     h = 1e-6
+    eye = np.eye(p)
     for _ in range(iterations):
         idx = np.flatnonzero(todo)
         if idx.size == 0:
             break
-        th, yy, e0 = theta[idx], y[idx], err[idx]
-        n = idx.size
+        every = idx.size == L
+        th = theta if every else theta[:, idx]
+        yy = yT if every else yT[:, idx]
+        e0 = err if every else err[:, idx]
+        l0i, b0i, s0i = (l0, b0, s0T) if every else (l0[idx], b0[idx], s0T[:, idx])
         # forward differences (backward at the upper bound), all columns in one pass
-        step = np.where(th[:, act] + h > _UB[act], -h, h)  # (n, p)
-        pert = np.repeat(th[None], p, axis=0)  # (p, n, 4)
-        for k, col in enumerate(act):
-            pert[k, :, col] += step[:, k]
-        rows = np.tile(idx, p)
-        _, e_p = _sse_err(y[rows], pert.reshape(p * n, 4), l0[rows], b0[rows], s0[rows], cfg)
-        # residual r = -err (y - yhat); J = d(yhat)/d(theta) = -(d err)
-        J = -(e_p.reshape(p, n, T) - e0[None]) / step.T[:, :, None]  # (p, n, T)
-        JtJ = np.einsum("pnt,qnt->npq", J, J)
-        Jtr = np.einsum("pnt,nt->np", J, e0)  # gradient direction of 0.5*sse is -J^T err
+        step = np.where(th[act] + h > _UB[act, None], -h, h)  # (p, n)
+        pert = np.repeat(th[None], p, axis=0)  # (p, 4, n)
+        pert[np.arange(p), act] += step
+        _, e_p = _pass(yy, pert, l0i, b0i, s0i, cfg)  # (T, p, n)
+        # J = d(yhat)/d(theta) = -d(err)/d(theta); Gauss-Newton step solves (J'J) d = J'err
+        J = (e0[:, None, :] - e_p) / step[None]
+        JtJ = np.einsum("tpn,tqn->npq", J, J)
+        Jtr = np.einsum("tpn,tn->np", J, e0)
         diag = np.einsum("npp->np", JtJ)
-        A = JtJ + (lam[idx][:, None] * (diag + 1e-12))[:, :, None] * np.eye(p)[None]
+        lam_i = lam[idx]
+        A = JtJ + (lam_i[:, None] * (diag + 1e-12))[:, :, None] * eye[None]
         try:
             delta = np.linalg.solve(A, Jtr[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
             delta = Jtr / np.maximum(diag, 1e-12)
-        delta = np.where(np.isfinite(delta), delta, 0.0)
+        delta = np.where(np.isfinite(delta), delta, 0.0).T  # (p, n)
         trial = th.copy()
-        trial[:, act] = np.clip(th[:, act] + delta, _LB[act], _UB[act])
-        sse_t, err_t = _sse_err(yy, trial, l0[idx], b0[idx], s0[idx], cfg)
-        better = sse_t < sse[idx]
-        gain = np.where(better, (sse[idx] - sse_t) / np.maximum(sse[idx], 1e-12), 0.0)
+        trial[act] = np.clip(th[act] + delta, _LB[act, None], _UB[act, None])
+        sse_t, err_t = _pass(yy, trial, l0i, b0i, s0i, cfg)
+        old = sse[idx]
+        better = sse_t < old
+        gain = np.where(better, (old - sse_t) / np.maximum(old, 1e-12), 0.0)
+        moved = np.abs(trial[act] - th[act]).max(axis=0)
         ok = idx[better]
-        theta[ok], sse[ok], err[ok] = trial[better], sse_t[better], err_t[better]
-        lam[idx] = np.where(better, lam[idx] / 3.0, lam[idx] * 4.0)
-        moved = np.abs(trial[:, act] - th[:, act]).max(axis=1)
-        done = (better & (gain < 1e-10)) | (moved < 1e-9) | (lam[idx] > 1e8)
+        theta[:, ok], sse[ok], err[:, ok] = trial[:, better], sse_t[better], err_t[:, better]
+        lam[idx] = np.where(better, lam_i / 3.0, lam_i * 4.0)
+        done = (better & (gain < tol)) | (moved < 1e-9) | (lam[idx] > 1e8)
         todo[idx[done]] = False
     a, b, g, ph = _unpack(theta, cfg)
-    return HWFit(cfg, a, b, g, ph, l0, b0, s0, sse, T)
+    bb = np.broadcast_to(b, (L,)).copy()
+    pp = np.broadcast_to(ph, (L,)).copy()
+    return HWFit(cfg, a.copy(), bb, g.copy(), pp, l0, b0, s0, sse, T)
 
 
 def theta_of(fit_: HWFit) -> np.ndarray:
