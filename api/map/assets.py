@@ -38,6 +38,7 @@ OWN_JS = (
     "/static/app/geomon-teams.js",
     "/static/app/geomon-desk.js",
     "/static/app/geomon-dashboard.js",
+    "/static/app/geomon-analysis.js",
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
 # npm packages of the console (dashboard charts, drawing areas and zones): loaded with

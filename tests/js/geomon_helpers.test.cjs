@@ -162,3 +162,16 @@ test("the dashboard's buckets and the incidents filter", () => {
   assert.equal(d.secondsIntoDay(now, "Asia/Bishkek"), 18 * 3600 + 34 * 60 + 56);
   assert.equal(d.localMidnight(now, "Asia/Bishkek").toISOString(), "2026-01-09T18:00:00.000Z");
 });
+
+test("a run from the map: its request body and EHSA colours", () => {
+  const a = require("../../api/static/geomon-analysis.js");
+  const area = { type: "Polygon", coordinates: [[[69, 37], [70, 37], [70, 38], [69, 37]]] };
+  assert.deepEqual(a.runBody({ kind: "gistar", since: "2026-01-01", until: "2026-12-08", cellKm: 10, area: area, bbox: [1, 2, 3, 4] }), {
+    kind: "gistar", cell_size: 10000,
+    filter: { layer: "incidents", since: "2026-01-01T00:00:00Z", until: "2026-12-08T00:00:00Z", aoi: area } });
+  assert.deepEqual(a.runBody({ kind: "ehsa", cellKm: 5, bbox: [1, 2, 3, 4] }),
+    { kind: "ehsa", cell_size: 5000, step: "month", filter: { layer: "incidents", bbox: [1, 2, 3, 4] } });
+  assert.equal(a.ehsaColour("no pattern"), null);
+  assert.equal(a.ehsaColour("persistent hot spot"), "#de2d26");
+  assert.equal(a.ehsaColour("persistent cold spot"), "#3182bd");
+});
