@@ -49,6 +49,60 @@ class CaseIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
+class CaseOut(BaseModel):
+    """A stored case as the API returns it (times UTC ISO 8601 with offset)."""
+
+    id: int
+    agency: str
+    source: str
+    external_id: str
+    category: str
+    substance: str | None
+    quantity_kg: float | None = Field(description="Mass in kg when the unit is a mass.")
+    quantity_count: float | None = Field(description="Count when the unit is not a mass.")
+    unit: str | None
+    occurred_at: str
+    lon: float
+    lat: float
+    concealment: str | None
+    transport_mode: str | None
+    origin_country: str | None
+    transit_countries: list[str] | None
+    destination_country: str | None
+    seizing_unit: str | None
+    note: str | None
+    flags: list[str]
+    updated_at: str
+    updated_by: str | None
+    deleted_at: str | None
+    deleted_by: str | None
+    deleted_why: str | None
+
+
+class CaseList(BaseModel):
+    cases: list[CaseOut]
+    next_after: int | None = Field(description="Pass as ``after`` for the next page; null: done.")
+
+
+class CaseChange(BaseModel):
+    id: int
+    action: str
+    at: str
+    by: str | None
+    why: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class CaseHistory(BaseModel):
+    history: list[CaseChange]
+
+
+# The bodies go out through orjson (api.common.json_response); these models document them in
+# the OpenAPI document (tests/api/test_response_models.py checks real bodies against them).
+_CASE: dict[int | str, dict[str, Any]] = {200: {"model": CaseOut}}
+
+
 class DeleteIn(BaseModel):
     why: str = Field(min_length=1, max_length=500, description="Reason, kept in the history.")
 
@@ -86,7 +140,12 @@ async def put_case(body: CaseIn, conn: WriteConn, principal: Analyst) -> JSONRes
     return json_response(doc, 201 if outcome == "created" else 200)
 
 
-@router.get("", summary="List cases (id order, keyset paging)", dependencies=[Depends(audited)])
+@router.get(
+    "",
+    summary="List cases (id order, keyset paging)",
+    dependencies=[Depends(audited)],
+    responses={200: {"model": CaseList}},
+)
 async def list_cases(
     conn: ReadConn,
     category: Annotated[str | None, Query(max_length=100)] = None,
@@ -100,12 +159,17 @@ async def list_cases(
     return json_response({"cases": rows, "next_after": rows[-1]["id"] if rows else None})
 
 
-@router.get("/{case_id:int}", summary="One case", dependencies=[Depends(audited)])
+@router.get("/{case_id:int}", summary="One case", dependencies=[Depends(audited)], responses=_CASE)
 async def get_case(conn: ReadConn, case_id: CaseId) -> JSONResponse:
     return json_response(await store.get_case(conn, case_id))
 
 
-@router.get("/{case_id:int}/history", summary="A case's changes", dependencies=[Depends(audited)])
+@router.get(
+    "/{case_id:int}/history",
+    summary="A case's changes",
+    dependencies=[Depends(audited)],
+    responses={200: {"model": CaseHistory}},
+)
 async def history(conn: ReadConn, case_id: CaseId) -> JSONResponse:
     return json_response({"history": await store.case_history(conn, case_id)})
 
