@@ -1,7 +1,9 @@
 """``geomon cases import FILE``: load a case file, idempotent on (source, external_id).
 
-All or nothing by default: every bad row is reported by its line/feature number and nothing
-is written. ``--skip-bad`` loads the good rows and writes the bad ones with reasons to a CSV.
+Streamed: rows are validated one by one (geomon.cases.normalise) and COPYed into a staging
+table, then merged by one set-based upsert (geomon.store.case_import) — no row cap. All or
+nothing by default: every bad row is reported by its line/feature number and nothing is
+written. ``--skip-bad`` loads the good rows and writes the bad ones with reasons to a CSV.
 ``geomon cases export OUT --format gpkg|kml|csv|fgb`` writes the live cases through GDAL.
 """
 
@@ -13,9 +15,8 @@ from typing import Annotated
 
 import typer
 
-from geomon import case_files, cases
+from geomon import case_import
 from geomon.cli.common import db_url, fail, reported_errors
-from geomon.store import cases as store
 from geomon.store.db import connect
 from geomon.store.hotspot_inputs import agency_id
 
@@ -35,36 +36,28 @@ def import_cmd(
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Load the good rows."),
     rejects: Path = typer.Option(None, "--rejects", help="CSV for bad rows (with --skip-bad)."),
 ) -> None:
-    """Import cases; re-importing the same file changes nothing."""
+    """Import cases of any size (COPY); re-importing the same file changes nothing."""
     src = source or file.name
     with reported_errors(), connect(db_url()) as conn:
-        vocab = store.vocab_sync(conn)
-        good, bad = [], []
-        for number, raw in case_files.read_file(file):
-            try:
-                good.append(cases.normalise(raw, vocab))
-            except cases.CaseError as exc:
-                bad.append((number, str(exc), raw))
-        if bad and not skip_bad:
-            for number, reason, _ in bad[:50]:
-                typer.echo(f"{file.name}:{number}: {reason}", err=True)
-            fail(f"{len(bad)} bad rows; nothing imported (use --skip-bad to load the rest)")
-        if bad and rejects is not None:
-            with rejects.open("w", newline="", encoding="utf-8") as fh:
-                w = csv.writer(fh)
-                w.writerow(["line", "reason"])
-                w.writerows((n, r) for n, r, _ in bad)
-        owner = agency_id(conn, agency)
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        with conn.transaction():
-            for case in good:
-                _, outcome = store.upsert_case_sync(
-                    conn, case, agency_id=owner, source=src, by="cli"
-                )
-                counts[outcome] += 1
+        result = case_import.import_file(
+            conn, file, agency_id=agency_id(conn, agency), source=src, by="cli", skip_bad=skip_bad
+        )
+    bad, outcome = result.bad, result.outcome
+    if outcome is None:
+        for number, reason in bad[:50]:
+            typer.echo(f"{file.name}:{number}: {reason}", err=True)
+        if len(bad) > 50:
+            typer.echo(f"… and {len(bad) - 50} more", err=True)
+        fail(f"{len(bad)} bad rows; nothing imported (use --skip-bad to load the rest)")
+        return
+    if bad and rejects is not None:
+        with rejects.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["line", "reason"])
+            w.writerows(bad)
     typer.echo(
-        f"{file.name}: {counts['created']} created, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged, {len(bad)} rejected"
+        f"{file.name}: {outcome.created} created, {outcome.updated} updated, "
+        f"{outcome.unchanged} unchanged, {len(bad)} rejected"
     )
 
 
