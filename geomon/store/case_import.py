@@ -5,8 +5,9 @@
 
 1. finds the staged rows that would change something (new, deleted, or any field distinct
    from the stored case) with the stored row as JSON for the history;
-2. one ``INSERT … ON CONFLICT (agency_id, source, external_id) DO UPDATE`` of those rows only;
-3. one history row per created/updated case (``create``/``update``, before and after).
+2. one ``INSERT … ON CONFLICT (agency_id, source, external_id) DO UPDATE`` of those rows only,
+   whose ``RETURNING`` feeds, in the same statement, one history row per created/updated case
+   (``create``/``update``, before and after).
 
 An unchanged row is read once and written nowhere, so re-importing a file is a COPY and a
 join. Everything happens in one transaction: an error anywhere leaves nothing behind.
@@ -19,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from geomon.errors import NotFound
 from geomon.store.cases import _ROW_JSON
 
 COLUMNS = (
@@ -60,7 +62,7 @@ _S_FIELDS = ", ".join(f"s.{f.strip()}" for f in _FIELDS.split(","))
 _C_FIELDS = ", ".join(f"c.{f.strip()}" for f in _FIELDS.split(","))
 _CHANGES = f"""
 CREATE TEMP TABLE case_import_changes ON COMMIT DROP AS
-SELECT s.line, c.id AS case_id,
+SELECT s.line, s.external_id, c.id AS case_id,
        CASE WHEN c.id IS NULL THEN NULL ELSE {_ROW_JSON} END AS before
 FROM case_import s
 LEFT JOIN cases c ON c.agency_id = %(agency)s AND c.source = %(source)s
@@ -69,24 +71,24 @@ LEFT JOIN agencies a ON a.id = c.agency_id
 WHERE c.id IS NULL OR c.deleted_at IS NOT NULL
    OR ({_C_FIELDS}, ST_X(c.geom), ST_Y(c.geom)) IS DISTINCT FROM ({_S_FIELDS}, s.lon, s.lat)
 """
+# the history row of each written case in the same statement, from what the upsert returns
+_AFTER = _ROW_JSON.replace("c.", "up.").replace("a.code", "%(agency_code)s::text")
 _UPSERT = f"""
-INSERT INTO cases (agency_id, source, external_id, {_FIELDS}, geom, updated_by)
-SELECT %(agency)s, %(source)s, s.external_id, {_S_FIELDS},
-       ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), %(by)s
-FROM case_import s JOIN case_import_changes ch ON ch.line = s.line
-ON CONFLICT (agency_id, source, external_id) DO UPDATE SET
-  {", ".join(f"{f.strip()} = EXCLUDED.{f.strip()}" for f in _FIELDS.split(","))},
-  geom = EXCLUDED.geom, updated_at = now(), updated_by = EXCLUDED.updated_by,
-  deleted_at = NULL, deleted_by = NULL, deleted_why = NULL
-"""
-_HISTORY = f"""
+WITH up AS (
+  INSERT INTO cases (agency_id, source, external_id, {_FIELDS}, geom, updated_by)
+  SELECT %(agency)s, %(source)s, s.external_id, {_S_FIELDS},
+         ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), %(by)s
+  FROM case_import s JOIN case_import_changes ch ON ch.line = s.line
+  ON CONFLICT (agency_id, source, external_id) DO UPDATE SET
+    {", ".join(f"{f.strip()} = EXCLUDED.{f.strip()}" for f in _FIELDS.split(","))},
+    geom = EXCLUDED.geom, updated_at = now(), updated_by = EXCLUDED.updated_by,
+    deleted_at = NULL, deleted_by = NULL, deleted_why = NULL
+  RETURNING *
+)
 INSERT INTO case_history (case_id, agency_id, action, by, why, before, after)
-SELECT c.id, c.agency_id, CASE WHEN ch.case_id IS NULL THEN 'create' ELSE 'update' END,
-       %(by)s, %(why)s, ch.before, {_ROW_JSON}
-FROM case_import_changes ch JOIN case_import s ON s.line = ch.line
-JOIN cases c ON c.agency_id = %(agency)s AND c.source = %(source)s
-  AND c.external_id = s.external_id
-JOIN agencies a ON a.id = c.agency_id
+SELECT up.id, up.agency_id, CASE WHEN ch.case_id IS NULL THEN 'create' ELSE 'update' END,
+       %(by)s, %(why)s, ch.before, {_AFTER}
+FROM up JOIN case_import_changes ch ON ch.external_id = up.external_id
 ORDER BY ch.line
 """
 _COUNTS = "SELECT count(*) FILTER (WHERE case_id IS NULL), count(*) FROM case_import_changes"
@@ -152,13 +154,15 @@ class Staging:
     def merge(self, *, agency_id: int, source: str, by: str, why: str = "") -> Outcome:
         """Upsert the staged rows that change something; history for exactly those."""
         self.close()
-        p = {"agency": agency_id, "source": source, "by": by, "why": why}
-        self.conn.execute("ANALYZE case_import")
+        row = self.conn.execute("SELECT code FROM agencies WHERE id = %s", (agency_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no agency {agency_id}")
+        p = {"agency": agency_id, "agency_code": row[0], "source": source, "by": by, "why": why}
+        self.conn.execute("ANALYZE case_import")  # the planner's row count: a hash join, not loops
         self.conn.execute(_CHANGES, p)
         row = self.conn.execute(_COUNTS).fetchone()
         assert row is not None
         created, changed = int(row[0]), int(row[1])
         if changed:
             self.conn.execute(_UPSERT, p)
-            self.conn.execute(_HISTORY, p)
         return Outcome(created, changed - created, self.rows - changed)
