@@ -223,9 +223,8 @@ def main() -> None:
         print(
             f"f=gpkg (API)      {t_api:7.2f} s  {count(ours)}, {ours.stat().st_size / 1e6:.0f} MB"
         )
-        print(
-            f"ogr2ogr PG→GPKG   {t_ogr:7.2f} s  {count(theirs)}, {theirs.stat().st_size / 1e6:.0f} MB"
-        )
+        size = theirs.stat().st_size / 1e6
+        print(f"ogr2ogr PG→GPKG   {t_ogr:7.2f} s  {count(theirs)}, {size:.0f} MB")
         print(f"ratio COPY/import        {t_copy / t_imp:5.2f}  (goal >= 0.5)")
         print(f"ratio re-import/COPY     {t_re / t_copy2:5.2f}  (goal <= 1.5)")
         print(f"ratio f=gpkg/ogr2ogr     {t_api / t_ogr:5.2f}  (goal <= 1.5)")
