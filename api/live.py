@@ -1,11 +1,11 @@
 """One LISTEN connection per process, fanned out to live-stream subscribers.
 
 The hub listens on ``geomon_live`` and ``geomon_events`` with a dedicated autocommit
-connection and hands every notification to each subscriber's bounded queue. A subscriber
-that falls behind (queue full) loses its queued messages and gets a *resync* instead: the
-stream sends a fresh snapshot, which supersedes whatever it missed. After the listening
-connection drops and comes back, every subscriber resyncs too (notifications in between
-are lost by PostgreSQL's design).
+connection (:func:`geomon.store.live.listener`) and hands every notification to each
+subscriber's bounded queue. A subscriber that falls behind (queue full) loses its queued
+messages and gets a *resync* instead: the stream sends a fresh snapshot, which supersedes
+whatever it missed. After the listening connection drops and comes back, every subscriber
+resyncs too (notifications in between are lost by PostgreSQL's design).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from geomon.store.live import EVENTS_CHANNEL, LIVE_CHANNEL
+from geomon.store.live import EVENTS_CHANNEL, LIVE_CHANNEL, listener
 
 log = logging.getLogger(__name__)
 RESYNC = "resync"
@@ -102,11 +102,7 @@ class LiveHub:
     async def _run(self) -> None:
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, application_name="geomon-live"
-                ) as conn:
-                    await conn.execute(f"LISTEN {LIVE_CHANNEL}")
-                    await conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                async with await listener(self.url, LIVE_CHANNEL, EVENTS_CHANNEL) as conn:
                     if self.listening.is_set():  # a reconnect: we may have missed news
                         for sub in list(self.subscribers):
                             sub.force_resync()

@@ -46,14 +46,12 @@ async def download(
     limit: int | None,
 ) -> FileResponse:
     fields = await feature_export.describe(conn, spec)
-    sql, params = feature_export.export_sql(spec, q, limit)
     tmp = Path(tempfile.mkdtemp(prefix="geomon-ogc-"))
     info = ogr.FORMATS[fmt]
     path = tmp / f"{spec.id}.{info.ext}"
     loop = asyncio.get_running_loop()
     try:
-        async with conn.cursor(name="ogc_download", binary=True) as cur:
-            await cur.execute(sql, params)
+        async with feature_export.export_cursor(conn, spec, q, limit) as cur:
 
             def batches() -> Iterator[Sequence[Any]]:
                 while True:

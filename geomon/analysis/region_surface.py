@@ -24,10 +24,10 @@ import psycopg
 import shapely
 from affine import Affine
 
+from geomon.analysis.surface_config import hotspot_on_grid
 from geomon.errors import InvalidRequest, SpatialError
 from geomon.spatial.crs import metric_crs_for_bbox, transform_xy
 from geomon.spatial.raster_io import Grid, read_geotiff, write_geotiff
-from geomon.spatial.surface_config import hotspot_on_grid
 from geomon.spatial.surfaces import NODATA, UNITS, SurfaceWeights, build_surface, synthetic_dem
 from geomon.store import hotspot_inputs as inputs
 from geomon.store import surfaces as store

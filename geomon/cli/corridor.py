@@ -19,6 +19,7 @@ from affine import Affine
 from shapely.geometry import MultiLineString, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from geomon.analysis.surface_config import build_from_config, load_config
 from geomon.cli.common import reported_errors
 from geomon.errors import InvalidRequest
 from geomon.spatial import corridors as cor
@@ -26,7 +27,6 @@ from geomon.spatial.costdist import accumulated_cost, cells_along_line, cells_fo
 from geomon.spatial.crs import transform_xy
 from geomon.spatial.raster_io import Grid, read_geotiff, write_geotiff
 from geomon.spatial.route_risk import route_risk
-from geomon.spatial.surface_config import build_from_config, load_config
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import typer
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geomon.analysis import hotspot_files as files
 from geomon.cli.common import fail, reported_errors
 from geomon.errors import InvalidRequest
-from geomon.spatial import hotspot_files as files
 from geomon.spatial.gistar import GiStarResult, gistar
 from geomon.spatial.grid import GridSpec, aggregate_to_grid
 from geomon.spatial.kde import kernel_density

@@ -7,6 +7,8 @@ order, for a server-side cursor that the writer drains in batches (no cap, bound
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
@@ -52,6 +54,18 @@ def export_sql(
         params["lim"] = limit
         sql += " LIMIT %(lim)s"
     return sql, params
+
+
+@contextlib.asynccontextmanager
+async def export_cursor(
+    conn: psycopg.AsyncConnection, spec: fs.CollectionSpec, q: fs.ItemQuery, limit: int | None
+) -> AsyncIterator[psycopg.AsyncServerCursor[Any]]:
+    """A server-side (binary) cursor over :func:`export_sql`'s rows on ``conn``: the caller
+    fetches batches, so a download of any size holds one batch."""
+    sql, params = export_sql(spec, q, limit)
+    async with conn.cursor(name="ogc_download", binary=True) as cur:
+        await cur.execute(sql, params)
+        yield cur
 
 
 async def describe(conn: psycopg.AsyncConnection, spec: fs.CollectionSpec) -> list[tuple[str, str]]:

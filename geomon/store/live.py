@@ -10,9 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 LIVE_CHANNEL = "geomon_live"
 EVENTS_CHANNEL = "geomon_events"
+
+
+async def listener(url: str, *channels: str) -> psycopg.AsyncConnection:
+    """A new autocommit connection LISTENing on ``channels`` (the caller closes it: ``async
+    with await listener(...)``); notifications arrive through ``conn.notifies()``."""
+    conn = await psycopg.AsyncConnection.connect(
+        url, autocommit=True, application_name="geomon-live"
+    )
+    try:
+        for channel in channels:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
 
 _EVENTS = """
 SELECT e.id, a.code, e.device_id, e.zone_id, e.kind, e.severity, e.state, e.occurred_at,

@@ -11,10 +11,10 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
+from geomon.analysis.surface_config import build_from_config, load_config
 from geomon.errors import ConfigError, SpatialError
 from geomon.spatial.costdist import accumulated_cost
 from geomon.spatial.raster_io import Grid
-from geomon.spatial.surface_config import build_from_config, load_config
 from geomon.spatial.surfaces import (
     NODATA,
     UNITS,
