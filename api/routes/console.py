@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.routes import dashboard, event_desk, teams
+from api.routes import admin, dashboard, event_desk, teams
 
 
 def install(app: FastAPI) -> None:
     teams.install(app)
     event_desk.install(app)
     dashboard.install(app)
+    admin.install(app)
