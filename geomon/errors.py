@@ -34,6 +34,8 @@ class ConfigError(GeomonError):
 class DecodeError(GeomonError):
     """A frame or message could not be decoded; callers count it and carry on."""
 
+    frame: bytes = b""  # the raw frame, when the decoder knows it (logged as hex)
+
 
 class ChecksumError(DecodeError):
     """An NMEA checksum or a Teltonika CRC did not match."""

@@ -1,4 +1,7 @@
-"""Turning queued jobs into COPY rows: resolve devices, run the stages, count the drops."""
+"""Queued jobs to COPY rows, in two steps: :func:`stage_positions` runs the stages once per
+job, before any transaction (a retried, spooled or isolated batch never runs them again, so
+each drop is counted once and the stages' memory of each device's previous fix sees every
+fix once); :func:`prepare_rows` turns the staged jobs into rows inside the transaction."""
 
 from __future__ import annotations
 
@@ -29,43 +32,53 @@ class PreparedRows:
     per_job: list[int] = field(default_factory=list)
     spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
     """(first, last) fix time per device of ``positions`` (for the event hook)."""
+    unknown: int = 0
+    """Records left out because their device is not registered."""
 
 
-def prepare_rows(
-    jobs: Sequence[JobLike],
-    ids: dict[str, int],
+def stage_positions(
+    positions: Sequence[Position],
     ctx: StageContext,
     stages: tuple[Stage, ...],
     counters: Counters,
-) -> PreparedRows:
-    """One device's fixes are staged in fix_time order; unknown devices are dropped."""
+) -> list[Position]:
+    """The fixes that pass the stages, in fix_time order (a device's previous fix is the one
+    before it); each drop is counted here, once."""
     ctx.now = datetime.now(UTC)
+    kept: list[Position] = []
+    for p in sorted(positions, key=lambda q: q.fix_time):
+        verdict = run_stages(p, ctx, stages)
+        if isinstance(verdict, Drop):
+            counters.inc("dropped", reason=verdict.reason)
+        else:
+            kept.append(verdict)
+    return kept
+
+
+def prepare_rows(jobs: Sequence[JobLike], ids: dict[str, int]) -> PreparedRows:
+    """Rows of already staged jobs; records of unknown devices are left out and counted in
+    ``unknown`` (the caller counts them once the transaction committed)."""
     out = PreparedRows()
     spans = out.spans
     for job in jobs:
         kept = 0
-        for p in sorted(job.positions, key=lambda q: q.fix_time):
+        for p in job.positions:
             device_id = ids.get(p.device_uid)
-            verdict = (
-                Drop("unknown_device", p.device_uid)
-                if device_id is None
-                else run_stages(p, ctx, stages)
-            )
-            if isinstance(verdict, Drop):
-                counters.inc("dropped", reason=verdict.reason)
+            if device_id is None:
+                out.unknown += 1
                 continue
-            out.positions.append(stage_row(device_id, verdict, job.received_at))  # type: ignore[arg-type]
+            out.positions.append(stage_row(device_id, p, job.received_at))
             kept += 1
-            t = verdict.fix_time
-            span = spans.get(device_id)  # type: ignore[arg-type]
+            t = p.fix_time
+            span = spans.get(device_id)
             if span is None:
-                spans[device_id] = (t, t)  # type: ignore[index]
+                spans[device_id] = (t, t)
             elif t < span[0] or t > span[1]:
-                spans[device_id] = (min(span[0], t), max(span[1], t))  # type: ignore[index]
+                spans[device_id] = (min(span[0], t), max(span[1], t))
         for o in job.observations:
             sensor_id = ids.get(o.sensor_uid)
             if sensor_id is None:
-                counters.inc("dropped", reason="unknown_device")
+                out.unknown += 1
                 continue
             out.observations.append(observation_row(sensor_id, o, job.received_at))
             kept += 1

@@ -31,7 +31,7 @@ import psycopg
 from geomon.errors import DatabaseUnavailable, Overloaded
 from geomon.model import Observation, Position
 from geomon.pipeline.metrics import COUNTERS, Counters
-from geomon.pipeline.rows import prepare_rows
+from geomon.pipeline.rows import prepare_rows, stage_positions
 from geomon.pipeline.spool import Spool, SpooledBatch
 from geomon.pipeline.stages import STAGES, Stage, StageContext
 from geomon.settings import IngestSettings
@@ -75,6 +75,7 @@ class _Job:
     received_at: datetime
     observations: list[Observation] = field(default_factory=list)
     done: asyncio.Future[int] | None = None
+    staged: bool = False  # positions already passed the stages (_stage; spooled jobs too)
 
     @property
     def size(self) -> int:
@@ -211,7 +212,18 @@ class BatchWriter:
             return True
         return False
 
+    def _stage(self, jobs: list[_Job]) -> None:
+        """Run the stages once per job, outside any transaction: retries, the spool and row
+        isolation write the staged fixes, so a drop is counted once, not once per attempt."""
+        for job in jobs:
+            if not job.staged:
+                job.positions = stage_positions(
+                    job.positions, self._ctx, self._stages, self._counters
+                )
+                job.staged = True
+
     async def _handle(self, jobs: list[_Job]) -> None:
+        self._stage(jobs)
         if self._spooling and not self._probe_due():
             await self._spool_jobs(jobs)
             return
@@ -265,7 +277,10 @@ class BatchWriter:
             return
         segment = segments[0]
         batches = await asyncio.to_thread(self.spool.read, segment)
-        jobs = [_Job(b.positions, b.kind, b.received_at, b.observations) for b in batches]
+        # spooled jobs were staged before they were spooled
+        jobs = [
+            _Job(b.positions, b.kind, b.received_at, b.observations, staged=True) for b in batches
+        ]
         step = max(1, self._settings.batch_max_rows)
         try:
             i = 0
@@ -309,8 +324,8 @@ class BatchWriter:
 
     async def _write_row_by_row(self, job: _Job) -> int:
         kept = 0
-        singles = [_Job([p], job.kind, job.received_at) for p in job.positions]
-        singles += [_Job([], job.kind, job.received_at, [o]) for o in job.observations]
+        singles = [_Job([p], job.kind, job.received_at, staged=True) for p in job.positions]
+        singles += [_Job([], job.kind, job.received_at, [o], staged=True) for o in job.observations]
         for single in singles:
             try:
                 kept += (await self._write([single]))[0]
@@ -374,7 +389,7 @@ class BatchWriter:
     async def _drop_connection(self) -> None:
         self._ids.clear()  # ids registered in a rolled-back transaction must not be reused
         if self._conn is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(psycopg.Error, OSError):  # it is being thrown away
                 await self._conn.close()
         self._conn = None
 
@@ -382,13 +397,15 @@ class BatchWriter:
         conn = await self._connection()
         async with conn.transaction():
             ids = await self._device_ids(conn, jobs)
-            prepared = prepare_rows(jobs, ids, self._ctx, self._stages, self._counters)
+            prepared = prepare_rows(jobs, ids)
             pos = await write_positions(conn, prepared.positions) if prepared.positions else None
             obs = (
                 await write_observations(conn, prepared.observations)
                 if prepared.observations
                 else None
             )
+        if prepared.unknown:
+            self._counters.inc("dropped", prepared.unknown, reason="unknown_device")
         if pos is not None and self._on_committed is not None:
             self._after_commit(prepared.spans)
         if pos is not None:

@@ -100,7 +100,9 @@ class TeltonikaSession:
 
     def _decode_error(self, exc: DecodeError) -> None:
         COUNTERS.inc("decode_errors", protocol="teltonika", error=type(exc).__name__)
-        log.info("teltonika %s (%s): %s", self.peer, self.imei, exc)
+        log.info(
+            "teltonika %s (%s): rejected %s: %s", self.peer, self.imei, exc.frame[:80].hex(), exc
+        )
 
     async def on_idle(self, writer: asyncio.StreamWriter) -> None:
         return None

@@ -379,5 +379,6 @@ class TeltonikaStreamDecoder:
             try:
                 out.append(decode_frame(frame, check_crc=self.check_crc))
             except DecodeError as exc:
+                exc.frame = frame
                 out.append(exc)
         return out

@@ -360,3 +360,26 @@ def test_a_row_the_encoder_refuses_is_isolated_too(db_url: str, tmp_path: Path) 
         )
         == 1
     )
+
+
+def test_a_dropped_fix_in_an_isolated_batch_is_counted_once(db_url: str, tmp_path: Path) -> None:
+    """The stages run once per job, before the transaction: isolating the batch (job by job,
+    then row by row, three writes of the same rows) neither drops nor counts anything twice.
+    Unknown devices are counted once too, after the commit that left them out."""
+    uid, stranger = _uid(), _uid()
+    dev = _register(db_url, uid)
+    counters = Counters()
+    w = BatchWriter(db_url, _settings(tmp_path), counters=counters)
+    fixes = [_fix(uid, i) for i in range(5)]
+    fixes[1] = Position(uid, T0 + timedelta(seconds=10), 0.0, 0.0, protocol="test")  # 0,0
+    fixes[3] = _fix(uid, 3, attrs={"note": "nul\x00byte"})  # isolates the batch
+    fixes.append(_fix(stranger, 9))  # no such device
+
+    kept = asyncio.run(_run(w, w.submit(fixes)))
+    assert kept == 3
+    assert _count(db_url, "SELECT count(*) FROM positions WHERE device_id=%s", dev) == 3
+    assert _count(db_url, "SELECT count(*) FROM ingest_rejects WHERE device_uid=%s", uid) == 1
+    assert counters.get("dropped", reason="null_island") == 1
+    assert counters.get("dropped", reason="unknown_device") == 1
+    assert counters.get("rejected_rows", reason="UntranslatableCharacter") == 1
+    assert counters.get("positions_committed") == 3

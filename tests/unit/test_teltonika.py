@@ -294,3 +294,12 @@ def test_corrupted_real_packets_resealed_with_valid_crc(index: int, flips: list)
         for p in packet.positions(IMEI):
             assert -90 <= p.lat <= 90 and -180 <= p.lon <= 180
             json.dumps(p.attrs)
+
+
+def test_a_stream_decode_error_carries_its_frame() -> None:
+    """The adapter logs a rejected frame's hex (as the NMEA one does): the error holds it."""
+    entry = next(e for e in by_kind("avl", crc=False) if e["expected"]["length_consistent"])
+    imei = bytes.fromhex("000f313233343536373839303132333435")
+    items = TeltonikaStreamDecoder().feed(imei + raw(entry))
+    errors = [i for i in items if isinstance(i, DecodeError)]
+    assert len(errors) == 1 and errors[0].frame == raw(entry)
