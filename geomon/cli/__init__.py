@@ -40,6 +40,7 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.zones", "zones_app", "zones"),
     ("geomon.cli.zones", "events_app", "events"),
     ("geomon.cli.cases", "app", "cases"),
+    ("geomon.cli.forecasts", "app", "forecast"),
 )
 
 

@@ -465,6 +465,7 @@ audit_log = Table(
 from geomon.store import (  # noqa: E402,F401
     schema_cases,
     schema_events,
+    schema_forecasts,
     schema_tiles,
     schema_watchlists,
 )
