@@ -45,6 +45,10 @@ class IngestSettings(BaseModel):
     teltonika_tcp: str = Field(default="", description="HOST:PORT of the Teltonika listener.")
     osmand_http: str = Field(default="", description="HOST:PORT of the OsmAnd HTTP listener.")
     sensor_tcp: str = Field(default="", description="HOST:PORT of the BCP sensor line feed.")
+    cot_tcp: str = Field(
+        default="",
+        description="HOST:PORT of the Cursor-on-Target XML listener (TAK clients, e.g. :8087).",
+    )
     nmea_udp: str = Field(default="", description="HOST:PORT of the NMEA 0183 UDP listener.")
     mqtt_url: str = Field(default="", description="mqtt://host:port of the broker to follow.")
     mqtt_client_id: str = Field(

@@ -42,6 +42,7 @@ def listen(
     ),
     mqtt: str = typer.Option("", "--mqtt", help="mqtt://HOST:PORT of the broker to follow."),
     sensor_tcp: str = typer.Option("", "--sensor-tcp", help="HOST:PORT for the BCP line feed."),
+    cot: str = typer.Option("", "--cot", help="HOST:PORT for Cursor-on-Target XML (TAK)."),
     nmea_udp: str = typer.Option("", "--nmea-udp", help="HOST:PORT for NMEA 0183 over UDP."),
     metrics: str = typer.Option(
         "", "--metrics", help="HOST:PORT serving /metrics (the OsmAnd port serves it too)."
@@ -75,6 +76,7 @@ def listen(
         ("osmand_http", osmand),
         ("mqtt_url", mqtt),
         ("sensor_tcp", sensor_tcp),
+        ("cot_tcp", cot),
         ("nmea_udp", nmea_udp),
         ("metrics_http", metrics),
     ):
@@ -89,7 +91,7 @@ def listen(
     if not any(getattr(s.ingest, f) for f in LISTENER_FIELDS):
         fail(
             "no listener configured: give --nmea/--teltonika/--osmand/--mqtt/--sensor-tcp/"
-            "--nmea-udp (or GEOMON_INGEST__*)"
+            "--cot/--nmea-udp (or GEOMON_INGEST__*)"
         )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -123,7 +125,14 @@ def default_workers(ing: Any) -> int:
     port is fixed (SO_REUSEPORT cannot share an ephemeral ``:0`` port); else 1."""
     ports = [
         getattr(ing, f)
-        for f in ("nmea_tcp", "teltonika_tcp", "osmand_http", "sensor_tcp", "metrics_http")
+        for f in (
+            "nmea_tcp",
+            "teltonika_tcp",
+            "osmand_http",
+            "sensor_tcp",
+            "cot_tcp",
+            "metrics_http",
+        )
         if getattr(ing, f)
     ]
     if (os.cpu_count() or 1) < 2 or any(p.rpartition(":")[2] in ("", "0") for p in ports):
@@ -151,7 +160,15 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-LISTENER_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "mqtt_url", "sensor_tcp", "nmea_udp")
+LISTENER_FIELDS = (
+    "nmea_tcp",
+    "teltonika_tcp",
+    "osmand_http",
+    "mqtt_url",
+    "sensor_tcp",
+    "cot_tcp",
+    "nmea_udp",
+)
 
 
 def simulate(

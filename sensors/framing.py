@@ -7,6 +7,7 @@ input: garbage is skipped and counted in ``stats`` (a decode error is data, DESI
 
 * :class:`LineFramer` - NMEA 0183 and other line-oriented text (BCP JSON lines).
 * :class:`TeltonikaFramer` - Teltonika TCP: the IMEI handshake frame, then AVL packets.
+* :class:`CotFramer` - Cursor-on-Target XML over TCP (TAK): one frame per ``</event>``.
 """
 
 from __future__ import annotations
@@ -233,3 +234,59 @@ class TeltonikaFramer:
     def _skip(self, n: int) -> None:
         self.stats.garbage_bytes += n
         del self._buf[:n]
+
+
+class CotFramer:
+    """Split a TAK/CoT XML stream into events: a frame ends with ``</event>``.
+
+    TAK clients send events back to back, each with or without an XML declaration and with
+    any whitespace between them. Bytes before an event's ``<`` are skipped. A frame longer
+    than ``max_frame_bytes`` without its ``</event>`` is dropped and counted, and the framer
+    skips to the next ``</event>``. TAK's binary "protocol 1" (0xBF magic, protobuf) is not
+    XML: it comes out as garbage the decoder refuses.
+    """
+
+    END = b"</event>"
+
+    def __init__(self, max_frame_bytes: int = 64 * 1024) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self.stats = FramerStats()
+        self._buf = bytearray()
+        self._discarding = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf += data
+        out: list[bytes] = []
+        while True:
+            end = self._buf.find(self.END)
+            if end < 0:
+                if len(self._buf) > self.max_frame_bytes:
+                    keep = len(self.END) - 1  # a terminator may straddle the next read
+                    if not self._discarding:
+                        self.stats.oversize_frames += 1
+                    self.stats.garbage_bytes += len(self._buf) - keep
+                    del self._buf[: len(self._buf) - keep]
+                    self._discarding = True
+                return out
+            stop = end + len(self.END)
+            frame = bytes(self._buf[:stop])
+            del self._buf[:stop]
+            if self._discarding or stop > self.max_frame_bytes:  # (the tail of) an oversize event
+                if not self._discarding:
+                    self.stats.oversize_frames += 1
+                self._discarding = False
+                self.stats.garbage_bytes += len(frame)
+                continue
+            first = frame.find(b"<")
+            if first > 0:
+                self.stats.garbage_bytes += len(frame[:first].strip())
+            frame = frame[max(first, 0) :]
+            self.stats.frames += 1
+            out.append(frame)
+
+    def flush(self) -> list[bytes]:
+        """An unterminated event at end of stream is incomplete: counted, not returned."""
+        if self._buf.strip():
+            self.stats.garbage_bytes += len(self._buf.strip())
+        self._buf.clear()
+        return []

@@ -25,6 +25,7 @@ from geomon.pipeline.notifier import run_notifier
 from geomon.pipeline.sharded import ShardedWriter
 from geomon.settings import Settings
 from geomon.store.db import require_url
+from sensors.adapters.cot_tcp import CotSession
 from sensors.adapters.http_app import make_http_app
 from sensors.adapters.mqtt import MqttIngest
 from sensors.adapters.nmea_tcp import NmeaSession
@@ -101,6 +102,7 @@ async def _start_tcp(
             ing.sensor_tcp,
             lambda peer: SensorLineSession(peer, listeners.writer.submit_observations),
         ),
+        "cot": (ing.cot_tcp, lambda peer: CotSession(peer, submit)),
     }
     for name, (address, factory) in factories.items():
         if address:

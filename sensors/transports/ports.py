@@ -18,7 +18,7 @@ from typing import Any
 from geomon.errors import ConfigError
 from sensors.transports.tcp import parse_hostport
 
-TCP_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "sensor_tcp", "metrics_http")
+TCP_FIELDS = ("nmea_tcp", "teltonika_tcp", "osmand_http", "sensor_tcp", "cot_tcp", "metrics_http")
 UDP_FIELDS = ("nmea_udp",)
 
 
