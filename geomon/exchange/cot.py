@@ -101,3 +101,17 @@ def case_event(case_id: int, lat: float, lon: float, when: datetime, remarks: st
 
 def to_bytes(ev: ET.Element) -> bytes:
     return b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n" + ET.tostring(ev)
+
+
+def alert_event(event_id: int, lat: float, lon: float, when: datetime, remarks: str) -> ET.Element:
+    """A critical geomon event as a spot marker (``geomon-event-N``) that stays for an hour."""
+    return event(
+        uid=f"geomon-event-{event_id}",
+        cot_type=SPOT_MARKER,
+        lat=lat,
+        lon=lon,
+        when=when,
+        stale_s=3600.0,
+        remarks=remarks,
+        how="m-g",
+    )
