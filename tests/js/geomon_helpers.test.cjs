@@ -175,3 +175,10 @@ test("a run from the map: its request body and EHSA colours", () => {
   assert.equal(a.ehsaColour("persistent hot spot"), "#de2d26");
   assert.equal(a.ehsaColour("persistent cold spot"), "#3182bd");
 });
+
+test("a zone's rules from the admin form", () => {
+  const a = require("../../api/static/geomon-admin.js");
+  assert.deepEqual(a.zoneRules("critical", ""), { enter: "critical" });
+  assert.deepEqual(a.zoneRules("", "off"), { exit: "off" });
+  assert.deepEqual(a.zoneRules("", ""), {});
+});
