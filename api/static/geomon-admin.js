@@ -42,7 +42,7 @@ if (typeof module !== "undefined") module.exports = geomon;
       // devices
       '<div id="gm-admin-devices" hidden><div class="gm-row"><input id="gm-dev-uid" autocomplete="off" placeholder="' + g.esc(g.t("Device id (IMEI)")) +
       '" aria-label="' + g.esc(g.t("Device id (IMEI)")) + '"><select id="gm-dev-kind" aria-label="' + g.esc(g.t("Kind")) + '">' +
-      ["tracker", "phone", "serial-gps", "sensor"].map(function (k) { return opt(k, k); }).join("") + '</select><input id="gm-dev-name" placeholder="' +
+      ["tracker", "phone", "serial-gps", "sensor"].map(function (k) { return opt(k, g.deviceKindText(k)); }).join("") + '</select><input id="gm-dev-name" placeholder="' +
       g.esc(g.t("Name")) + '" aria-label="' + g.esc(g.t("Name")) + '"><button id="gm-dev-create" type="button">' + g.esc(g.t("Register")) +
       '</button></div><ul id="gm-dev-list" class="gm-list"></ul></div>' +
       // zones
