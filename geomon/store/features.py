@@ -19,7 +19,23 @@ from psycopg import sql
 
 from geomon.errors import InvalidRequest, NotFound
 
-_TRACK_DAY = "(p.fix_time AT TIME ZONE 'UTC')::date"
+# Tracks: the device-days (track_days, migration 0030) are filtered by day, bbox and page key
+# through their indexes and ordered by the page key first (a subquery with ORDER BY is not
+# flattened, so the lines are built in key order and LIMIT stops building them); each line
+# from the positions primary key. The (device_id, fix_time) row bounds are the only index
+# conditions the planner can pick the primary key for under RLS (plain columns; timezone()
+# is not leakproof, and "device_id = … AND fix_time >= …" chose the fix_time index and
+# filtered a month of fixes per line). {prefilter}/{order}: see _source.
+_TRACKS = (
+    "SELECT td.device_id, td.day, l.geom, l.t0, l.t1, l.n_fixes, l.t0 first_fix, "
+    "l.t1 last_fix FROM (SELECT td.device_id, td.day, td.t_lo, td.t_hi FROM track_days td "
+    "WHERE {prefilter} ORDER BY td.device_id {order}, td.day {order}) td CROSS JOIN LATERAL ("
+    "SELECT ST_MakeLine(p.geom ORDER BY p.fix_time) geom, min(p.fix_time) t0, "
+    "max(p.fix_time) t1, count(*) n_fixes FROM positions p WHERE p.valid "
+    "AND (p.device_id, p.fix_time) >= (td.device_id, td.t_lo) "
+    "AND (p.device_id, p.fix_time) < (td.device_id, td.t_hi)) l "
+    "WHERE l.n_fixes > 0"
+)
 
 
 @dataclass(frozen=True)
@@ -174,12 +190,7 @@ STATIC: dict[str, CollectionSpec] = {
             "Tracks",
             "One line per device and UTC day, through its valid fixes in time "
             "order (feature id DEVICE_YYYY-MM-DD).",
-            "SELECT p.device_id, "
-            + _TRACK_DAY
-            + " AS day, ST_MakeLine(p.geom ORDER BY p.fix_time) "
-            "geom, min(p.fix_time) t0, max(p.fix_time) t1, count(*) n_fixes, "
-            "min(p.fix_time) first_fix, max(p.fix_time) last_fix FROM positions p "
-            "WHERE p.valid AND {prefilter} GROUP BY 1, 2",
+            _TRACKS,
             key=("device_id", "day"),
             key_types=("int", "date"),
             props=("device_id", "day", "n_fixes", "first_fix", "last_fix"),
@@ -372,26 +383,32 @@ def _keyset(spec: CollectionSpec, values: tuple[Any, ...], op: str, params: dict
 
 
 def _source(spec: CollectionSpec, q: ItemQuery, params: dict[str, Any]) -> str:
-    """The spec's SQL; tracks get their time/space window pushed below the aggregation."""
+    """The spec's SQL; tracks get their day, bbox and key window on ``track_days``."""
     if "{prefilter}" not in spec.source:
         return spec.source
     pre = ["TRUE"]
     if q.start is not None:
         params["p_start"] = q.start
-        pre.append(
-            "p.fix_time >= date_trunc('day', %(p_start)s::timestamptz AT TIME ZONE 'UTC') "
-            "AT TIME ZONE 'UTC'"
-        )
+        pre.append("td.day >= (%(p_start)s::timestamptz AT TIME ZONE 'UTC')::date")
     if q.end is not None:
         params["p_end"] = q.end
-        pre.append(
-            "p.fix_time < (date_trunc('day', %(p_end)s::timestamptz AT TIME ZONE 'UTC') "
-            "+ interval '1 day') AT TIME ZONE 'UTC'"
-        )
+        pre.append("td.day <= (%(p_end)s::timestamptz AT TIME ZONE 'UTC')::date")
+    if q.bboxes:
+        boxes = []
+        for i, b in enumerate(q.bboxes):
+            params.update({f"x0{i}": b[0], f"y0{i}": b[1], f"x1{i}": b[2], f"y1{i}": b[3]})
+            boxes.append(
+                f"td.extent && ST_MakeEnvelope(%(x0{i})s, %(y0{i})s, %(x1{i})s, %(y1{i})s, 4326)"
+            )
+        pre.append("(" + " OR ".join(boxes) + ")")
     if q.after is not None:
         params["p_dev"] = int(q.after[0])
-        pre.append("p.device_id >= %(p_dev)s")
-    return spec.source.replace("{prefilter}", " AND ".join(pre))
+        pre.append("td.device_id >= %(p_dev)s")
+    if q.before is not None:
+        params["p_dev_b"] = int(q.before[0])
+        pre.append("td.device_id <= %(p_dev_b)s")
+    order = "DESC" if q.before is not None else "ASC"
+    return spec.source.replace("{prefilter}", " AND ".join(pre)).replace("{order}", order)
 
 
 def _feature_sql(spec: CollectionSpec) -> str:
@@ -407,6 +424,29 @@ def _feature_sql(spec: CollectionSpec) -> str:
     )
 
 
+def _page_sql(
+    spec: CollectionSpec, q: ItemQuery, params: dict[str, Any], page_conds: list[str]
+) -> str:
+    keys = ", ".join(f"s.{k}" for k in spec.key)
+    order = ", ".join(f"s.{k} {'DESC' if q.before is not None else 'ASC'}" for k in spec.key)
+    src = _source(spec, q, params)
+    return (
+        f"SELECT {keys}, {_feature_sql(spec)} FROM ({src}) s "
+        f"WHERE {' AND '.join(page_conds) or 'TRUE'} ORDER BY {order} LIMIT %(lim)s"
+    )
+
+
+def items_sql(spec: CollectionSpec, q: ItemQuery) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters of one page (what read_items runs; for EXPLAIN in bench/)."""
+    params: dict[str, Any] = {"lim": q.limit + 1}
+    page_conds = _where(spec, q, params)
+    if q.after is not None:
+        page_conds.append(_keyset(spec, q.after, ">", params))
+    if q.before is not None:
+        page_conds.append(_keyset(spec, q.before, "<", params))
+    return _page_sql(spec, q, params, page_conds), params
+
+
 async def read_items(
     conn: psycopg.AsyncConnection, spec: CollectionSpec, q: ItemQuery, *, count: bool = True
 ) -> Page:
@@ -420,18 +460,12 @@ async def read_items(
         page_conds.append(_keyset(spec, q.after, ">", params))
     if q.before is not None:
         page_conds.append(_keyset(spec, q.before, "<", params))
-    keys = ", ".join(f"s.{k}" for k in spec.key)
-    order = ", ".join(f"s.{k} {'DESC' if backwards else 'ASC'}" for k in spec.key)
-    src = _source(spec, q, params)
-    query = (
-        f"SELECT {keys}, {_feature_sql(spec)} FROM ({src}) s "
-        f"WHERE {' AND '.join(page_conds) or 'TRUE'} ORDER BY {order} LIMIT %(lim)s"
-    )
+    query = _page_sql(spec, q, params, page_conds)
     ccur = None
     async with conn.pipeline():  # the page and its count in one round trip
         cur = await conn.execute(query, params)
         if count:
-            cparams = {k: v for k, v in params.items() if k not in ("p_dev",)}
+            cparams = {k: v for k, v in params.items() if k not in ("p_dev", "p_dev_b")}
             csrc = _source(spec, ItemQuery(q.bboxes, q.start, q.end, props=q.props), cparams)
             ccur = await conn.execute(
                 f"SELECT count(*) FROM ({csrc}) s WHERE {filt}",

@@ -15,6 +15,8 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -113,6 +115,28 @@ positions = Table(
     Index("ix_positions_geom_fix_time", "geom", "fix_time", postgresql_using="gist"),
     Index("ix_positions_fix_time", "fix_time"),
     postgresql_partition_by="RANGE (fix_time)",
+)
+
+# One row per device and UTC day with valid fixes: the envelope of those fixes, kept by a
+# statement trigger on positions (migration 0030); OGC tracks pages filter it first.
+track_days = Table(
+    "track_days",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("extent", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+    Column(
+        "t_lo",
+        DateTime(timezone=True),
+        Computed("day::timestamp AT TIME ZONE 'UTC'", persisted=True),
+    ),
+    Column(
+        "t_hi",
+        DateTime(timezone=True),
+        Computed("(day + 1)::timestamp AT TIME ZONE 'UTC'", persisted=True),
+    ),
+    PrimaryKeyConstraint("device_id", "day"),
+    Index("ix_track_days_extent", "extent", postgresql_using="gist"),
 )
 
 device_latest = Table(

@@ -17,6 +17,7 @@ from tests.helpers.agency_data import AgencyData, seed_agency
 ROW_PROBES = {
     "devices": "SELECT uid FROM devices",
     "positions": "SELECT device_id::text FROM positions",
+    "track_days": "SELECT device_id::text FROM track_days",
     "device_latest": "SELECT device_id::text FROM device_latest",
     "observations": "SELECT text FROM observations",
     "incidents": "SELECT source FROM incidents",
@@ -131,6 +132,7 @@ def test_shares_open_exactly_their_scope(
             **{t: False for t in ROW_PROBES},
             "devices": True,
             "positions": True,
+            "track_days": True,
             "device_latest": True,
             "incidents": True,
         }
