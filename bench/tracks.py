@@ -130,6 +130,7 @@ async def new_page(
     q = features.ItemQuery(bboxes=(bbox,) if bbox else (), start=start, end=end, limit=LIMIT)
     t = time.perf_counter()
     page = await features.read_items(conn, features.STATIC["tracks"], q, count=False)
+    await conn.commit()
     return time.perf_counter() - t, len(page.features)
 
 
@@ -153,6 +154,7 @@ def explain_summary(url: str, bbox: tuple[float, float, float, float] | None, da
     q = features.ItemQuery(bboxes=(bbox,) if bbox else (), start=start, end=end, limit=LIMIT)
     sql_text, params = features.items_sql(features.STATIC["tracks"], q)
     with psycopg.connect(url) as c:
+        c.execute("SET LOCAL jit = off")
         plan = c.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql_text, params).fetchone()
     root = plan[0][0]["Plan"]  # type: ignore[index]
     nodes: list[str] = []
@@ -173,7 +175,8 @@ def explain_summary(url: str, bbox: tuple[float, float, float, float] | None, da
 
 async def measure(url: str, reps: int, old_timeout: float, label: str) -> dict[str, float]:
     out: dict[str, float] = {}
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+    # not autocommit: read_items' SET LOCAL (no JIT) needs the transaction the API has
+    async with await psycopg.AsyncConnection.connect(url) as conn:
         for name, bbox, days in cases():
             await new_page(conn, bbox, days)  # warm
             times = []
@@ -190,6 +193,7 @@ async def measure(url: str, reps: int, old_timeout: float, label: str) -> dict[s
                 old: float | None = time.perf_counter() - t
             except psycopg.errors.QueryCanceled:
                 old, n_old = None, -1
+            await conn.rollback()
             await conn.execute("SET statement_timeout = 0")
             ratio = f"{old / new:7.1f}x faster" if old else f"old > {old_timeout:.0f} s"
             old_s = f"{old * 1000:8.1f}" if old else "   (timeout)"
