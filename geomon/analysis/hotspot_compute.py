@@ -23,11 +23,12 @@ from geomon.analysis.hotspot_params import MAX_LATTICE_CELLS, MAX_RASTER_CELLS, 
 from geomon.errors import InvalidRequest, SpatialError
 from geomon.spatial.clusters import cluster_hulls, dbscan
 from geomon.spatial.ehsa import emerging_hotspots
-from geomon.spatial.gistar import gistar
+from geomon.spatial.gistar import GiStarResult, gistar
+from geomon.spatial.gistar_grid import band_summary, gistar_grid
 from geomon.spatial.grid import GridCells, GridSpec, aggregate_to_grid, locate
 from geomon.spatial.kde import kernel_density
 from geomon.spatial.raster_io import Grid
-from geomon.spatial.weights import Weights, distance_band, knn
+from geomon.spatial.weights import Weights, default_distance_band, distance_band, knn
 from geomon.store.hotspot_inputs import LoadedPoints
 
 WEEK_S = 7 * 86400
@@ -86,8 +87,29 @@ def _grid_derived(cells: GridCells, w: Weights) -> dict[str, Any]:
 
 
 def _gistar(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m) -> Computed:
+    if p.grid == "square" and p.knn is None and not p.permutations:
+        return _gistar_square(p, x, y, pts, aoi_m)
     cells, w = grid_and_weights(p, x, y, pts.values, aoi_m)
     res = gistar(cells.values, w, fdr=p.fdr, permutations=p.permutations, seed=p.seed)
+    return _gistar_computed(cells, res, _grid_derived(cells, w))
+
+
+def _gistar_square(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m) -> Computed:
+    """Square grid, distance band: neighbourhood sums by stencil, no weights matrix."""
+    _check_lattice(p, x, y, aoi_m)
+    cells = aggregate_to_grid(x, y, pts.values, GridSpec(p.grid, p.cell_size), aoi=aoi_m)
+    band = p.distance_band or default_distance_band(cells.cx, cells.cy)
+    res = gistar_grid(cells.values, cells.row, cells.col, p.cell_size, band, fdr=p.fdr)
+    derived = {
+        "weights": band_summary(res.n_neighbours, band),
+        "grid_extent": cells.meta.get("extent"),
+        "n_points_used": cells.n_points_used,
+        "n_points_dropped": cells.n_points_dropped,
+    }
+    return _gistar_computed(cells, res, derived)
+
+
+def _gistar_computed(cells: GridCells, res: GiStarResult, derived: dict[str, Any]) -> Computed:
     cols = {
         "value": cells.values,
         "z": res.z,
@@ -97,9 +119,7 @@ def _gistar(p: HotspotParams, x, y, pts: LoadedPoints, aoi_m) -> Computed:
         "p_sim": res.p_sim,
     }
     summary = {"hot": int((res.gi_bin > 0).sum()), "cold": int((res.gi_bin < 0).sum())}
-    return Computed(
-        cells.ids, cells.polygons, cols, derived=_grid_derived(cells, w), summary=summary
-    )
+    return Computed(cells.ids, cells.polygons, cols, derived=derived, summary=summary)
 
 
 def time_steps(
