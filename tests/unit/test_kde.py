@@ -112,3 +112,21 @@ def test_bad_inputs_are_refused():
         kernel_density(np.array([1.0]), np.array([2.0]), cell_size=-1.0, crs=CRS, bandwidth=5.0)
     with pytest.raises(SpatialError):
         kernel_density(np.array([np.nan]), np.array([2.0]), cell_size=1.0, crs=CRS, bandwidth=5.0)
+
+
+def test_binned_error_stays_within_its_stated_bound():
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(0, 4000, 300), rng.uniform(0, 3000, 300)
+    kw = {"cell_size": 100.0, "crs": "EPSG:32642", "bandwidth": 450.0, "extent": (0, 0, 4000, 3000)}
+    exact = kernel_density(x, y, method="exact", **kw).grid.array.astype(float)
+    res = kernel_density(x, y, method="binned", **kw)
+    frac = float(res.grid.tags["binned_error_bound"].split()[0])
+    r, delta = 450.0, 100.0 * math.sqrt(2) / 2
+    cx = (np.arange(40) + 0.5) * 100.0
+    cy = 3000 - (np.arange(30) + 0.5) * 100.0
+    d = np.hypot(cx[None, :, None] - x[None, None, :], cy[:, None, None] - y[None, None, :])
+    near = (d < r + delta).sum(axis=2)
+    bound = frac * 3 / (math.pi * r * r) * 1e6 * near
+    diff = np.abs(res.grid.array.astype(float) - exact)
+    assert (diff <= bound * (1 + 1e-4) + 1e-3).all()
+    assert diff.max() > 0.2 * bound.max() / near.max()  # the bound is not vacuous
