@@ -25,6 +25,7 @@ from api.routes import (
     map_data,
     map_page,
     metrics,
+    near_repeat,
     ogc,
     preferences,
     static,
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     cases.install(app)
     live.install(app, settings.db.url)
     hotspots.install(app)
+    near_repeat.install(app)
     openapi_doc.install(app, auth.PUBLIC_ROUTES)
     static.mount(app, settings)
     static.compress(app)  # outermost: compresses what the audit and limits let through

@@ -490,6 +490,7 @@ from geomon.store import (  # noqa: E402,F401
     schema_cases,
     schema_events,
     schema_forecasts,
+    schema_near_repeat,
     schema_tiles,
     schema_watchlists,
 )
