@@ -209,6 +209,27 @@ async def measure(
     return out
 
 
+def extent_times(url: str, label: str) -> None:
+    """/ogc/collections/tracks's extent: now from track_days, before a scan of every fix."""
+
+    async def run() -> float:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            t = time.perf_counter()
+            await features.extent(conn, features.STATIC["tracks"])
+            return time.perf_counter() - t
+
+    new = statistics.median(asyncio.run(run()) for _ in range(3))
+    with psycopg.connect(url) as c:
+        t = time.perf_counter()
+        c.execute("SELECT ST_Extent(geom) FROM positions WHERE valid").fetchone()
+        old = time.perf_counter() - t
+    print(
+        f"  {label} collection extent      new {new * 1000:7.1f} ms  old {old * 1000:8.1f} ms"
+        f"  {old / new:7.1f}x faster",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--small", type=int, default=1_000_000)
@@ -242,6 +263,7 @@ def main() -> None:
                 flush=True,
             )
             results[label] = asyncio.run(measure(url, args.reps, args.old_timeout, label))
+            extent_times(url, label)
         print(
             "growth 1M -> 10M (new pages; goal <= 1.2x and <= 150 ms); the data grows in "
             "devices, so a bbox holds more lines at 10 M: also per feature returned"

@@ -507,12 +507,13 @@ async def read_feature(
 
 
 async def extent(conn: psycopg.AsyncConnection, spec: CollectionSpec) -> dict[str, Any]:
-    """Spatial bbox and temporal interval of a collection (tracks from the positions index)."""
+    """Spatial bbox and temporal interval of a collection (tracks: the union of the device-day
+    envelopes, not a scan of every fix; the times from the fix_time index)."""
     if spec.id == "tracks":
         cur = await conn.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), "
             "(SELECT min(fix_time) FROM positions), (SELECT max(fix_time) FROM positions) "
-            "FROM (SELECT ST_Extent(geom)::geometry e FROM positions WHERE valid) x"
+            "FROM (SELECT ST_Extent(extent)::geometry e FROM track_days) x"
         )
     else:
         cur = await conn.execute(

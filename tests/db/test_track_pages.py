@@ -224,3 +224,25 @@ async def test_track_days_follow_inserts_and_updates(
     )
     assert (await cur.fetchone()) == ("POLYGON((71 41,71 42,72 42,72 41,71 41))",)
     await aconn.rollback()
+
+
+async def test_collection_extent_covers_the_valid_fixes_and_follows_new_ones(
+    seeded: dict[str, Any], aconn: psycopg.AsyncConnection
+) -> None:
+    spec = features.STATIC["tracks"]
+    cur = await aconn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT ST_Extent(geom)::geometry e FROM positions WHERE valid) x"
+    )
+    x0, y0, x1, y1 = await cur.fetchone()  # type: ignore[misc]
+    (g0, h0, g1, h1) = (await features.extent(aconn, spec))["spatial"]["bbox"][0]
+    assert g0 <= x0 and h0 <= y0 and g1 >= x1 and h1 >= y1  # deleted fixes may leave it larger
+    dev = seeded["devices"][seeded["agencies"][0]][0]
+    await aconn.execute(  # in this transaction only (rolled back)
+        "INSERT INTO positions (device_id, fix_time, geom) VALUES "
+        "(%s, %s, ST_SetSRID(ST_MakePoint(179.5, -89), 4326)), "
+        "(%s, %s, ST_SetSRID(ST_MakePoint(-179.5, 89), 4326))",
+        (dev, T0 + timedelta(days=40), dev, T0 + timedelta(days=41)),
+    )
+    assert (await features.extent(aconn, spec))["spatial"]["bbox"] == [[-179.5, -89, 179.5, 89]]
+    await aconn.rollback()
