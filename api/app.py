@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import auth, errors, openapi_doc
+from api import allow, auth, errors, openapi_doc
 from api.audit_writer import AuditWriter
 from api.i18n import LocaleMiddleware
 from api.routes import (
@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     state = app.state = AppState(settings)  # everything kept between requests (api/state.py)
     errors.install(app)
+    allow.install(app)
     app.add_middleware(LocaleMiddleware)  # request_locale() for HTML pages
     auth.install(app, settings)  # default deny: must precede every router
     app.include_router(health.router)

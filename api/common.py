@@ -3,13 +3,14 @@ JSON of rows, time windows, bboxes, keyset paging parameters."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from api.ogc.params import parse_bbox
 from geomon.errors import InvalidRequest
@@ -56,11 +57,35 @@ def one_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return boxes[0] if boxes else None
 
 
+def _in_utc(t: datetime) -> datetime:
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # a ValueError is a 422 that says so; OverflowError would be a 500
+        raise ValueError(f"time {t.isoformat()} has no UTC form in the years 1-9999") from None
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Only RFC 3339 text is a time here: pydantic would also take ``0.5`` or ``1e9`` as
+    seconds since 1970, which no caller of this API means."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-11-28T10:00:00Z")
+    return value
+
+
+# Sent to PostgreSQL in UTC: it refuses offsets beyond ±15:59, which RFC 3339 allows.
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
+
+
 Start = Annotated[
-    datetime | None, Query(description="Window start (RFC 3339, with offset); default end − 24 h.")
+    UtcTime | None, Query(description="Window start (RFC 3339, with offset); default end − 24 h.")
 ]
 End = Annotated[
-    datetime | None,
+    UtcTime | None,
     Query(description="Window end, exclusive; default now. The window spans at most 31 days."),
 ]
 BBox = Annotated[
@@ -72,15 +97,6 @@ After = Annotated[
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1–1000).")]
 
 
-def _in_utc(t: datetime) -> datetime:
-    try:
-        return t.astimezone(UTC)
-    except OverflowError:  # a ValueError is a 422 that says so; OverflowError would be a 500
-        raise ValueError(f"time {t.isoformat()} has no UTC form in the years 1-9999") from None
-
-
-# Sent to PostgreSQL in UTC: it refuses offsets beyond ±15:59, which RFC 3339 allows.
-UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 Iso3 = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 BorderCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}-[A-Za-z]{3}$")]
 

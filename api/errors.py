@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: tuple[tuple[type[errors.GeomonError], int], ...] = (
     (errors.NotFound, 404),
+    (errors.Conflict, 409),
     (errors.InvalidRequest, 422),
     (errors.SpatialError, 422),
     (errors.DecodeError, 400),

@@ -4,7 +4,10 @@
   validation: the ``HTTPValidationError.detail`` schema accepts both.
 - Every operation outside the public list documents 401 (no or bad credentials) and 403 (role
   or must-change-password); every operation with parameters or a body documents 404 (an id it
-  refers to may not exist or be invisible) and 422.
+  refers to may not exist or be invisible), 422 and 400 (a body that is not JSON at all, a
+  value PostgreSQL refuses such as a NUL character), and every write with parameters or a
+  body 409 (a name already taken, an event already in the state asked for:
+  :class:`geomon.errors.Conflict`).
 - The security schemes (docs/security.md): ``Authorization: Bearer <API token>``, HTTP Basic
   with the user name and an API token as the password (never the account password), and the
   ``geomon_session`` cookie; every operation outside the public list requires one of them.
@@ -58,7 +61,12 @@ _DESCRIPTIONS = {
     "403": "Authenticated, but the role (or a pending password change) does not allow this.",
     "404": "No such resource (or one it refers to), or not visible to the caller's agency.",
     "422": "A parameter or the body is invalid; `detail` says what.",
+    "400": "The body could not be parsed (not JSON, or not UTF-8), or a value is one the "
+    "database cannot hold (a NUL character, a number past the column's range).",
+    "409": "Well-formed, but in conflict with the resource's current state; `detail` says "
+    "how (a name already taken, an event already acknowledged).",
 }
+_WRITES = {"post", "put", "patch", "delete"}
 
 
 def _error(code: str) -> dict[str, Any]:
@@ -91,6 +99,9 @@ def patch_document(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[st
                 op.setdefault("security", SECURITY)
             if op.get("parameters") or op.get("requestBody"):
                 wanted += ["404", "422"]  # a referenced id (path, query or body) may not exist
+                wanted.append("400")
+                if method in _WRITES:
+                    wanted.append("409")
             for code in wanted:
                 responses.setdefault(code, _error(code))
     return doc

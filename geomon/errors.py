@@ -11,6 +11,8 @@
     │   └── DatabaseUnavailable  connection-level failure: ride it out (spool, retry)
     ├── NotFound                 a requested row does not exist (or is not visible to the caller)
     ├── InvalidRequest           a caller's parameters are wrong; the message says what
+    │   └── Conflict             well-formed, but clashes with the current state (a name
+    │                            taken, an event already acknowledged)
     ├── AuthError                not authenticated / not allowed
     │   └── Forbidden
     ├── Overloaded               a bounded queue is full: back off and retry
@@ -59,6 +61,11 @@ class NotFound(GeomonError):
 
 class InvalidRequest(GeomonError):
     """A caller's parameters are wrong; the message says what is wrong."""
+
+
+class Conflict(InvalidRequest):
+    """The request is well-formed but clashes with the current state of a resource: a name
+    already taken, an event already in the state asked for. HTTP answers 409."""
 
 
 class AuthError(GeomonError):

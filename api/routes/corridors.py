@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
@@ -30,6 +29,7 @@ from api.common import (
     After,
     BorderCode,
     Limit,
+    UtcTime,
     json_response,
     reject_nul,
     window,
@@ -166,7 +166,7 @@ async def corridors(conn: ReadConn, after: After = None, limit: Limit = 100) -> 
 
 
 @router.get(
-    "/corridors/{corridor_id}", summary="One corridor as a GeoJSON Feature", responses=GEOJSON
+    "/corridors/{corridor_id:int}", summary="One corridor as a GeoJSON Feature", responses=GEOJSON
 )
 async def corridor(conn: ReadConn, corridor_id: CorridorId) -> JSONResponse:
     return json_response(
@@ -229,8 +229,8 @@ async def score_route(body: RouteRiskIn, request: Request, conn: ReadConn) -> JS
 class DeviceRiskIn(BaseModel):
     surface_id: int = Field(ge=1, le=2**31 - 1)
     device_id: int = Field(ge=1, le=2**31 - 1)
-    start: datetime
-    end: datetime
+    start: UtcTime
+    end: UtcTime
     threshold: float | None = None
 
 

@@ -4,14 +4,15 @@ total, the covered/uncovered layer and the ranked next-patrol areas (GeoJSON).""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 
+from api.common import UtcTime
 from api.deps import ReadConn
 from api.state import app_state
+from geomon.errors import NotFound
 from geomon.store import coverage as coverage_store
 
 router = APIRouter(tags=["coverage"])
@@ -22,8 +23,8 @@ async def get_coverage(
     request: Request,
     conn: ReadConn,
     surface_id: Annotated[int, Query(ge=1, description="Risk surface (surfaces.id).")],
-    since: datetime,
-    until: datetime,
+    since: Annotated[UtcTime, Query()],
+    until: Annotated[UtcTime, Query()],
     distance_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
     top_pct: Annotated[float | None, Query(gt=0, le=100)] = 10.0,
     threshold: float | None = None,
@@ -34,6 +35,8 @@ async def get_coverage(
     path = await coverage_store.surface_path(
         conn, surface_id, Path(app_state(request).settings.data_dir)
     )
+    if not path.is_file():
+        raise NotFound(f"surface {surface_id}'s file is missing")
     tracks, zones, latest = await coverage_store.load_inputs(conn, params)
     out = await asyncio.to_thread(coverage_store.compute, path, tracks, zones, latest, params)
     out["surface_id"] = surface_id

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel, Field
 
+from api.common import UtcTime
 from api.deps import Analyst, ReadConn, WriteConn
 from geomon.store import event_desk
 from geomon.store import events as event_store
@@ -48,10 +49,10 @@ async def list_events(
     severity: Annotated[list[Literal["info", "warning", "critical"]] | None, Query()] = None,
     agency: Annotated[list[str] | None, Query(max_length=64, description="Agency codes")] = None,
     assigned_to: Annotated[str | None, Query(max_length=200)] = None,
-    device_id: Annotated[int | None, Query(ge=1)] = None,
-    zone_id: Annotated[int | None, Query(ge=1)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    device_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    zone_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    since: Annotated[UtcTime | None, Query()] = None,
+    until: Annotated[UtcTime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
@@ -77,12 +78,12 @@ async def list_events(
     }
 
 
-@router.get("/events/{event_id}", summary="One event")
+@router.get("/events/{event_id:int}", summary="One event")
 async def get_event(conn: ReadConn, event_id: EventId) -> dict[str, Any]:
     return event_feature(await event_store.get_event(conn, event_id))
 
 
-@router.post("/events/{event_id}/acknowledge", summary="new → acknowledged")
+@router.post("/events/{event_id:int}/acknowledge", summary="new → acknowledged")
 async def acknowledge(
     conn: WriteConn, who: Analyst, event_id: EventId, body: Note | None = None
 ) -> dict[str, Any]:
@@ -92,7 +93,7 @@ async def acknowledge(
     return event_feature(row)
 
 
-@router.post("/events/{event_id}/resolve", summary="new/acknowledged → resolved, with a note")
+@router.post("/events/{event_id:int}/resolve", summary="new/acknowledged → resolved, with a note")
 async def resolve(
     conn: WriteConn, who: Analyst, event_id: EventId, body: Note | None = None
 ) -> dict[str, Any]:

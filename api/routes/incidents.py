@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from api.common import GEOJSON, RESPONSES, UtcTime, json_response, reject_nul
 from api.deps import Analyst, ReadConn, WriteConn, agency_of
@@ -32,9 +32,9 @@ class IncidentIn(BaseModel):
 
     category: str = Field(min_length=1, max_length=100, description="seizure, detention…")
     occurred_at: UtcTime = Field(description="When it happened (RFC 3339, with offset).")
-    lon: float = Field(ge=-180, le=180, description="Longitude (WGS 84).")
-    lat: float = Field(ge=-90, le=90, description="Latitude (WGS 84).")
-    quantity: float | None = Field(default=None, ge=0, le=1e12, description="Amount seized.")
+    lon: StrictFloat = Field(ge=-180, le=180, description="Longitude (WGS 84).")
+    lat: StrictFloat = Field(ge=-90, le=90, description="Latitude (WGS 84).")
+    quantity: StrictFloat | None = Field(default=None, ge=0, le=1e12, description="Amount seized.")
     unit: str | None = Field(default=None, max_length=20, description="kg, g, l, pieces…")
     attrs: dict[str, Any] = Field(default_factory=dict, description="Free attributes.")
 
@@ -44,9 +44,9 @@ class IncidentPatch(BaseModel):
 
     category: str | None = Field(default=None, min_length=1, max_length=100)
     occurred_at: UtcTime | None = None
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    quantity: float | None = Field(default=None, ge=0, le=1e12)
+    lon: StrictFloat | None = Field(default=None, ge=-180, le=180)
+    lat: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    quantity: StrictFloat | None = Field(default=None, ge=0, le=1e12)
     unit: str | None = Field(default=None, max_length=20)
     attrs: dict[str, Any] | None = None
 
@@ -102,14 +102,14 @@ async def import_file(request: Request, conn: WriteConn, principal: Analyst) -> 
     return json_response({"imported": len(ids), "ids": ids}, 201)
 
 
-@router.get("/{incident_id}", summary="One incident", responses=GEOJSON)
+@router.get("/{incident_id:int}", summary="One incident", responses=GEOJSON)
 async def get(conn: ReadConn, incident_id: IncidentId) -> JSONResponse:
     return json_response(
         _feature(await store.get_incident(conn, incident_id)), media="application/geo+json"
     )
 
 
-@router.patch("/{incident_id}", summary="Change an incident (analyst)")
+@router.patch("/{incident_id:int}", summary="Change an incident (analyst)")
 async def update(
     body: IncidentPatch, conn: WriteConn, incident_id: IncidentId, principal: Analyst
 ) -> JSONResponse:
@@ -119,4 +119,6 @@ async def update(
         raise InvalidRequest("give both lon and lat to move an incident")
     if any(v is None for k, v in changes.items() if k in ("category", "occurred_at")):
         raise InvalidRequest("category and occurred_at cannot be null")
+    if any(v is None for k, v in changes.items() if k in ("lon", "lat")):
+        raise InvalidRequest("lon and lat cannot be null: an incident always has a place")
     return json_response(_feature(await store.update_incident(conn, incident_id, changes)))

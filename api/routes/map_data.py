@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from api.common import UtcTime
 from api.deps import ReadConn
 from geomon.errors import InvalidRequest
 from geomon.store import map_layers
@@ -25,12 +26,12 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-@router.get("/track/{device_id}", summary="A device's fixes in a time window (for replay)")
+@router.get("/track/{device_id:int}", summary="A device's fixes in a time window (for replay)")
 async def track(
     device_id: int,
     conn: ReadConn,
-    start: Annotated[datetime | None, Query(description="default end − 1 h")] = None,
-    end: Annotated[datetime | None, Query(description="default now")] = None,
+    start: Annotated[UtcTime | None, Query(description="default end − 1 h")] = None,
+    end: Annotated[UtcTime | None, Query(description="default now")] = None,
 ) -> JSONResponse:
     end = end or datetime.now(UTC)
     start = start or end - timedelta(hours=1)
@@ -47,7 +48,7 @@ async def track(
 
 
 @router.get(
-    "/places/{place_id}/observations",
+    "/places/{place_id:int}/observations",
     summary="Latest sensor observations at a crossing point or port",
 )
 async def place_observations(place_id: int, conn: ReadConn) -> JSONResponse:

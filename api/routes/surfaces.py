@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
-from api.common import AUTH_RESPONSES, BorderCode, Iso3, json_response, reject_nul
+from api.common import AUTH_RESPONSES, BorderCode, Iso3, UtcTime, json_response, reject_nul
 from api.common import RESPONSES as API_RESPONSES
 from api.conditional import not_modified
 from api.deps import Analyst, ReadConn, agency_of
@@ -69,7 +68,7 @@ def _rescale(text: str | None, path: FsPath, row: dict[str, Any]) -> tuple[float
     return raster.default_range(path)
 
 
-@router.get("/tiles/surfaces/{surface_id}.json", summary="TileJSON 3.0.0 of a surface")
+@router.get("/tiles/surfaces/{surface_id:int}.json", summary="TileJSON 3.0.0 of a surface")
 async def surface_tilejson(request: Request, conn: ReadConn, surface_id: SurfaceId) -> JSONResponse:
     row = await get_surface(conn, surface_id)
     info = await asyncio.to_thread(raster.surface_info, _path(request, row))
@@ -91,7 +90,7 @@ async def surface_tilejson(request: Request, conn: ReadConn, surface_id: Surface
 
 
 @router.get(
-    "/tiles/surfaces/{surface_id}/{z}/{x}/{y}.png",
+    "/tiles/surfaces/{surface_id:int}/{z:int}/{x:int}/{y:int}.png",
     summary="A PNG tile of a surface",
     responses={
         200: {"content": {"image/png": {}}, "description": "RGBA tile; nodata transparent."},
@@ -146,7 +145,7 @@ async def surface_tile(
     return Response(data, media_type="image/png", headers=headers)
 
 
-@router.get("/surfaces/{surface_id}/point", summary="Surface value at a point")
+@router.get("/surfaces/{surface_id:int}/point", summary="Surface value at a point")
 async def surface_point(
     request: Request,
     conn: ReadConn,
@@ -187,8 +186,8 @@ class SurfaceIn(BaseModel):
     dem_seed: int = Field(default=7, ge=0, le=2**31 - 1, description="Synthetic DEM seed.")
     incident_category: str | None = Field(default=None, max_length=100)
     hotspot_surface_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    patrol_since: datetime | None = None
-    patrol_until: datetime | None = None
+    patrol_since: UtcTime | None = None
+    patrol_until: UtcTime | None = None
     name: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
@@ -273,7 +272,7 @@ async def list_surfaces(request: Request, conn: ReadConn) -> JSONResponse:
     return json_response({"surfaces": [_with_links(request, r, r["id"]) for r in rows]})
 
 
-@api_router.get("/surfaces/{surface_id}", summary="One surface: every input and weight")
+@api_router.get("/surfaces/{surface_id:int}", summary="One surface: every input and weight")
 async def show_surface(request: Request, conn: ReadConn, surface_id: SurfaceId) -> JSONResponse:
     doc = await surface_store.get_surface_async(conn, surface_id)
     return json_response(_with_links(request, doc, surface_id))

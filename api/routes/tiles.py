@@ -71,7 +71,7 @@ async def tilejson(request: Request, conn: ReadConn, layer: LayerId) -> JSONResp
 
 
 @router.get(
-    "/{layer}/{z}/{x}/{y}.mvt",
+    "/{layer}/{z:int}/{x:int}/{y:int}.mvt",
     summary="A Mapbox vector tile",
     responses={
         200: {"content": {MVT_MEDIA: {}}, "description": "The tile (may be empty)."},

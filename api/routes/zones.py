@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from api.common import GEOJSON, RESPONSES, After, Limit, json_response, reject_nul
 from api.deps import Analyst, ReadConn, WriteConn, agency_of
@@ -33,7 +33,7 @@ class ZoneIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Kind
     geometry: Geometry
-    active: bool = True
+    active: StrictBool = True
     attrs: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -41,7 +41,7 @@ class ZonePatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: Kind | None = None
     geometry: Geometry | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
     attrs: dict[str, Any] | None = None
 
 
@@ -68,7 +68,7 @@ async def list_zones(conn: ReadConn, after: After = None, limit: Limit = 100) ->
     )
 
 
-@router.get("/{zone_id}", summary="One zone", responses=GEOJSON)
+@router.get("/{zone_id:int}", summary="One zone", responses=GEOJSON)
 async def get_zone(conn: ReadConn, zone_id: ZoneId) -> JSONResponse:
     return json_response(
         _feature(await store.get_zone(conn, zone_id)), media="application/geo+json"
@@ -91,7 +91,7 @@ async def create_zone(body: ZoneIn, conn: WriteConn, principal: Analyst) -> JSON
     return json_response(_feature(row), 201)
 
 
-@router.patch("/{zone_id}", summary="Change a zone (analyst)")
+@router.patch("/{zone_id:int}", summary="Change a zone (analyst)")
 async def update_zone(
     body: ZonePatch, conn: WriteConn, zone_id: ZoneId, principal: Analyst
 ) -> JSONResponse:
@@ -100,7 +100,7 @@ async def update_zone(
     return json_response(_feature(await store.update_zone(conn, zone_id, changes)))
 
 
-@router.delete("/{zone_id}", status_code=204, summary="Delete a zone (analyst)")
+@router.delete("/{zone_id:int}", status_code=204, summary="Delete a zone (analyst)")
 async def delete_zone(conn: WriteConn, zone_id: ZoneId, principal: Analyst) -> Response:
     await store.delete_zone(conn, zone_id)
     return Response(status_code=204)

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from geomon.errors import InvalidRequest
+from geomon.errors import Conflict, InvalidRequest
 from geomon.store import events as event_store
 
 _RECORD = (
@@ -89,7 +89,7 @@ async def assign(
         (assignee, assignee, event_id),
     )
     if await cur.fetchone() is None:
-        raise InvalidRequest(f"event {event_id} is {existing['state']}; cannot be assigned")
+        raise Conflict(f"event {event_id} is {existing['state']}; cannot be assigned")
     await record(
         conn,
         event_id,

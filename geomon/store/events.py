@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from geomon.alerts.track import EventDraft
-from geomon.errors import InvalidRequest, NotFound
+from geomon.errors import Conflict, InvalidRequest, NotFound
 
 EVENTS_CHANNEL = "geomon_events"
 SEVERITY_ORDER = ("info", "warning", "critical")
@@ -177,7 +177,7 @@ async def _transition(
     )
     if await cur.fetchone() is None:
         existing = await get_event(conn, event_id)  # raises NotFound
-        raise InvalidRequest(f"event {event_id} is {existing['state']}; cannot become {to}")
+        raise Conflict(f"event {event_id} is {existing['state']}; cannot become {to}")
     await notify(conn, [event_id])
     return await get_event(conn, event_id)
 

@@ -12,7 +12,7 @@ from typing import cast
 
 import psycopg
 
-from geomon.errors import InvalidRequest, NotFound
+from geomon.errors import Conflict, InvalidRequest, NotFound
 from geomon.store.schema import SHARE_SCOPES, USER_ROLES
 
 
@@ -79,7 +79,7 @@ def create_user(
             (name, password_hash, role, agency_id, must_change_password),
         )
     except psycopg.errors.UniqueViolation as exc:
-        raise InvalidRequest(f"user {name!r} already exists") from exc
+        raise Conflict(f"user {name!r} already exists") from exc
     return get_user(conn, name)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from geomon.errors import InvalidRequest, NotFound
+from geomon.errors import Conflict, InvalidRequest, NotFound
 
 _COLS = ("id", "agency", "name", "kind", "active", "attrs", "created_at", "geometry")
 _SELECT = """
@@ -75,7 +75,7 @@ async def create_zone(
                 (agency_id, name, kind, text, json.dumps(attrs)),
             )
     except psycopg.errors.UniqueViolation:
-        raise InvalidRequest(f"your agency already has a zone named {name!r}") from None
+        raise Conflict(f"your agency already has a zone named {name!r}") from None
     return await get_zone(conn, int((await cur.fetchone())[0]))  # type: ignore[index]
 
 
@@ -101,7 +101,7 @@ async def update_zone(
                     f"UPDATE zones SET {', '.join(sets)} WHERE id = %s", (*params, zone_id)
                 )
         except psycopg.errors.UniqueViolation:
-            raise InvalidRequest("your agency already has a zone with that name") from None
+            raise Conflict("your agency already has a zone with that name") from None
         if cur.rowcount == 0:
             raise NotFound(f"no zone {zone_id} you may change")
     return await get_zone(conn, zone_id)

@@ -95,7 +95,7 @@ def test_ack_and_resolve_need_an_analyst(setup) -> None:  # type: ignore[no-unty
     assert client.post(url + "/acknowledge", headers=heads["viewer"]).status_code == 403
     r = client.post(url + "/acknowledge", headers=heads["analyst"], json={"note": "on it"})
     assert r.status_code == 200 and r.json()["properties"]["state"] == "acknowledged"
-    assert client.post(url + "/acknowledge", headers=heads["analyst"]).status_code == 422
+    assert client.post(url + "/acknowledge", headers=heads["analyst"]).status_code == 409
     r = client.post(url + "/resolve", headers=heads["analyst"], json={"note": "patrol sent"})
     props = r.json()["properties"]
     assert (props["state"], props["note"]) == ("resolved", "on it\npatrol sent")

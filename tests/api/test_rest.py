@@ -141,7 +141,7 @@ def test_zone_crud(client: TestClient, db_url: str, viewer: dict) -> None:
     dup = client.post(
         "/api/v1/zones", json={"name": "test patrol", "kind": "patrol_area", "geometry": square}
     )
-    assert dup.status_code == 422
+    assert dup.status_code == 409 and "already has a zone" in dup.json()["detail"]
     r = client.patch(f"/api/v1/zones/{zid}", json={"active": False, "name": "renamed"})
     assert r.json()["properties"]["active"] is False and r.json()["properties"]["name"] == "renamed"
     assert client.delete(f"/api/v1/zones/{zid}", headers=viewer).status_code == 403

@@ -65,7 +65,7 @@ def test_zoom_and_address_limits(client: TestClient) -> None:
     assert client.get("/tiles/tracks/2/1/1.mvt").status_code == 404  # minzoom 5
     assert client.get("/tiles/incidents/3/8/1.mvt").status_code == 400  # x beyond 2^3
     assert client.get("/tiles/incidents/25/0/0.mvt").status_code == 422
-    assert client.get("/tiles/incidents/a/0/0.mvt").status_code == 422
+    assert client.get("/tiles/incidents/a/0/0.mvt").status_code == 404  # no such tile path
 
 
 def test_tile_holds_the_visible_incidents(client: TestClient, tmp_path: Path) -> None:
