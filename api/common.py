@@ -3,7 +3,6 @@ JSON of rows, time windows, bboxes, keyset paging parameters."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from api.ogc.params import parse_bbox
 from geomon.errors import InvalidRequest
+from geomon.rfc3339 import rfc3339_text
 
 MAX_WINDOW = timedelta(days=31)
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -64,21 +64,8 @@ def _in_utc(t: datetime) -> datetime:
         raise ValueError(f"time {t.isoformat()} has no UTC form in the years 1-9999") from None
 
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-
-
-def _rfc3339_text(value: Any) -> Any:
-    """Only RFC 3339 text is a time here: pydantic would also take ``0.5`` or ``1e9`` as
-    seconds since 1970, which no caller of this API means."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _RFC3339.match(value):
-        raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-11-28T10:00:00Z")
-    return value
-
-
 # Sent to PostgreSQL in UTC: it refuses offsets beyond ±15:59, which RFC 3339 allows.
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
+UtcTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_text), AfterValidator(_in_utc)]
 
 
 Start = Annotated[

@@ -256,7 +256,12 @@ def score_line(
     coords = shapely.get_coordinates(line_lonlat)
     if not (np.all(np.abs(coords[:, 0]) <= 180) and np.all(np.abs(coords[:, 1]) <= 90)):
         raise InvalidRequest("route coordinates must be lon within ±180, lat within ±90")
-    result = route_risk(grid, to_grid_crs(line_lonlat, grid), threshold=threshold)
+    if line_lonlat.length == 0:
+        raise InvalidRequest("the route has no length: give at least two distinct points")
+    line = to_grid_crs(line_lonlat, grid)
+    if not np.all(np.isfinite(shapely.get_coordinates(line))):
+        raise InvalidRequest(f"the route cannot be drawn in the surface's CRS {grid.crs}")
+    result = route_risk(grid, line, threshold=threshold)
     segments = [
         {
             **s,

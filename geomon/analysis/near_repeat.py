@@ -20,6 +20,7 @@ import psycopg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geomon.errors import GeomonError, InvalidRequest
+from geomon.rfc3339 import Rfc3339Time
 from geomon.spatial import near_repeat as nr
 from geomon.spatial.crs import metric_crs_for_bbox, transform_xy
 from geomon.store import near_repeat as store
@@ -38,8 +39,8 @@ class NearRepeatParams(BaseModel):
 
     category: str | None = Field(default=None, max_length=100, description="incidents.category")
     agency: str | None = Field(default=None, max_length=64, description="Only this agency's.")
-    since: datetime | None = Field(default=None, description="Window start (inclusive, UTC).")
-    until: datetime | None = Field(default=None, description="Window end (exclusive, UTC).")
+    since: Rfc3339Time | None = Field(default=None, description="Window start (inclusive, UTC).")
+    until: Rfc3339Time | None = Field(default=None, description="Window end (exclusive, UTC).")
     space_edges_m: list[float] = Field(
         default=[0, 500, 1000, 2000],
         min_length=1,
