@@ -31,6 +31,7 @@ from api.routes import (
     static,
     surfaces,
     tiles,
+    watchlists,
     zones,
 )
 from api.state import AppState
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     live.install(app, settings.db.url)
     hotspots.install(app)
     near_repeat.install(app)
+    watchlists.install(app)
     openapi_doc.install(app, auth.PUBLIC_ROUTES)
     static.mount(app, settings)
     static.compress(app)  # outermost: compresses what the audit and limits let through

@@ -43,6 +43,7 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.forecasts", "app", "forecast"),
     ("geomon.cli.near_repeat", "app", "near-repeat"),
     ("geomon.cli.tak", "app", "tak"),
+    ("geomon.cli.watchlists", "app", "watchlist"),
 )
 
 
