@@ -17,6 +17,10 @@ _HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 # Verified against when the user does not exist, so both paths cost one argon2 verification.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
+# Device ingest tokens are long random secrets too, but ``devices.token_hash`` has always been
+# argon2 (the registry verifies once per device and token, then caches): default parameters.
+_INGEST_HASHER = PasswordHasher()
+
 USER_TOKEN_PREFIX = "gmu_"
 DEVICE_TOKEN_PREFIX = "gmd_"
 SESSION_PREFIX = "gms_"
@@ -48,6 +52,14 @@ def generate_password() -> str:
 
 def new_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
+
+
+def new_ingest_token() -> tuple[str, str]:
+    """A device's ingest token and the argon2 hash kept in ``devices.token_hash`` — the one
+    token system ingest reads (sensors.registry). The ``gmd_`` prefix lets the API refuse it
+    with a clear 403 when somebody presents it as an API token."""
+    token = new_token(DEVICE_TOKEN_PREFIX)
+    return token, _INGEST_HASHER.hash(token)
 
 
 def token_digest(token: str) -> str:

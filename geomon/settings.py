@@ -158,9 +158,6 @@ class AuthSettings(BaseModel):
     token_ttl_days: int = Field(
         default=30, ge=1, le=365, description="Default lifetime of API tokens, in days."
     )
-    device_token_ttl_days: int = Field(
-        default=365, ge=1, le=1825, description="Default lifetime of device ingest tokens."
-    )
     session_ttl_hours: int = Field(
         default=12, ge=1, le=168, description="Lifetime of a browser login session, in hours."
     )

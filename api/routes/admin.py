@@ -8,16 +8,19 @@ middleware logs it; the route adds the id it changed (never a secret) to the aud
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from argon2 import PasswordHasher
 from fastapi import APIRouter, FastAPI, Path, Request
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, ReadConn, WriteConn, agency_of
-from geomon.credentials import MIN_PASSWORD_LENGTH, generate_password, hash_password
+from geomon.credentials import (
+    MIN_PASSWORD_LENGTH,
+    generate_password,
+    hash_password,
+    new_ingest_token,
+)
 from geomon.store import admin as store
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -116,16 +119,11 @@ async def devices(conn: ReadConn, who: Admin) -> dict[str, Any]:
     return {"devices": [_json(r) for r in await store.list_devices(conn)]}
 
 
-def _token() -> tuple[str, str]:
-    secret = secrets.token_urlsafe(24)
-    return secret, PasswordHasher().hash(secret)  # as `geomon devices add --token`
-
-
 @router.post("/devices", status_code=201, summary="Register a device (ingest token shown once)")
 async def register_device(
     body: DeviceIn, conn: WriteConn, who: Admin, request: Request
 ) -> dict[str, Any]:
-    secret, digest = _token() if body.token else (None, None)
+    secret, digest = new_ingest_token() if body.token else (None, None)
     row = await store.register_device(
         conn,
         uid=body.uid,
@@ -140,7 +138,7 @@ async def register_device(
 
 @router.post("/devices/{device_id:int}/token", summary="A new ingest token (the old one stops)")
 async def new_device_token(conn: WriteConn, who: Admin, device_id: DeviceId) -> dict[str, Any]:
-    secret, digest = _token()
+    secret, digest = new_ingest_token()
     row = await store.set_device_token(conn, device_id, digest)
     return {**_json(row), "token": secret}
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-
 import typer
-from argon2 import PasswordHasher
 
 from geomon.cli.common import db_url, reported_errors
+from geomon.credentials import new_ingest_token
 from geomon.store.db import connect
 from geomon.store.devices import add_device, bind_device, list_devices
 
@@ -33,8 +31,7 @@ def add(
     ),
 ) -> None:
     """Register a device (or update the one with this uid)."""
-    secret = secrets.token_urlsafe(24) if token else None
-    token_hash = PasswordHasher().hash(secret) if secret else None
+    secret, token_hash = new_ingest_token() if token else (None, None)
     with reported_errors(), connect(db_url()) as conn:
         dev = add_device(conn, uid=uid, kind=kind, agency=agency, name=name, token_hash=token_hash)
         where = None

@@ -14,14 +14,15 @@ import typer
 from geomon.cli import db as db_cli
 from geomon.cli.common import db_url, fail, reported_errors, settings
 from geomon.credentials import (
-    DEVICE_TOKEN_PREFIX,
     USER_TOKEN_PREFIX,
     generate_password,
     hash_password,
+    new_ingest_token,
     new_token,
     token_digest,
 )
 from geomon.store.db import connect
+from geomon.store.devices import set_device_token
 from geomon.store.roles import create_app_login_role, url_for_role
 from geomon.store.users import create_token, create_user, list_users, set_password, share, unshare
 
@@ -93,31 +94,42 @@ def list_() -> None:
 @tokens_app.command("create")
 def create_token_cmd(
     user: str = typer.Option(None, "--user", help="User name the token acts as."),
-    device: str = typer.Option(None, "--device", help="Device uid (ingest-only token)."),
-    ttl_days: int = typer.Option(
-        None, "--ttl-days", min=1, max=1825, help="Lifetime in days (default from GEOMON_AUTH__*)."
+    device: str = typer.Option(
+        None, "--device", help="Device uid: a new ingest token, replacing the old one."
     ),
-    label: str = typer.Option("", "--label", help="Free text: what the token is for."),
+    ttl_days: int = typer.Option(
+        None,
+        "--ttl-days",
+        min=1,
+        max=1825,
+        help="Lifetime of a user token in days (default GEOMON_AUTH__TOKEN_TTL_DAYS).",
+    ),
+    label: str = typer.Option("", "--label", help="Free text: what a user token is for."),
 ) -> None:
-    """Create an API token (--user) or a device ingest token (--device); printed once."""
+    """Create an API token (--user) or a device's ingest token (--device); printed once.
+
+    A device has one ingest token, kept as an argon2 hash in the device registry, the one the
+    listeners check (the same as ``geomon devices add --token`` and the admin page). It does not
+    expire; a new one replaces it, and deactivating the device stops it.
+    """
     if (user is None) == (device is None):
         fail("give exactly one of --user NAME or --device UID")
-    auth = settings().auth
-    days = ttl_days or (auth.token_ttl_days if user else auth.device_token_ttl_days)
-    token = new_token(USER_TOKEN_PREFIX if user else DEVICE_TOKEN_PREFIX)
+    if device is not None:
+        if ttl_days is not None:
+            fail("--ttl-days is for user tokens: a device's ingest token lasts until replaced")
+        token, token_hash = new_ingest_token()
+        with reported_errors(), connect(db_url()) as conn:
+            set_device_token(conn, device, token_hash)
+        typer.echo(f"ingest token for device {device} (shown once; the old one no longer works):")
+        typer.echo(token)
+        return
+    days = ttl_days or settings().auth.token_ttl_days
+    token = new_token(USER_TOKEN_PREFIX)
     with reported_errors(), connect(db_url()) as conn:
         expires = create_token(
-            conn,
-            digest=token_digest(token),
-            ttl=timedelta(days=days),
-            user=user,
-            device_uid=device,
-            label=label,
+            conn, digest=token_digest(token), ttl=timedelta(days=days), user=user, label=label
         )
-    typer.echo(
-        f"token for {'user ' + user if user else 'device ' + device}, "
-        f"expires {expires:%Y-%m-%d %H:%M %Z} (shown once):"
-    )
+    typer.echo(f"token for user {user}, expires {expires:%Y-%m-%d %H:%M %Z} (shown once):")
     typer.echo(token)
 
 

@@ -62,6 +62,13 @@ def add_device(
     return Device(*row)
 
 
+def set_device_token(conn: psycopg.Connection, uid: str, token_hash: str) -> None:
+    """Give device ``uid`` a new ingest token (its argon2 hash); the old one stops working."""
+    cur = conn.execute("UPDATE devices SET token_hash = %s WHERE uid = %s", (token_hash, uid))
+    if cur.rowcount == 0:
+        raise NotFound(f"no device {uid!r}")
+
+
 def find_place(conn: psycopg.Connection, name: str) -> int:
     """A place's id by exact id, name or alternative name (case-insensitive), else prefix."""
     key = name.strip()

@@ -120,19 +120,6 @@ async def visible_agencies(
     return {scope: frozenset(ids) for scope, ids in await cur.fetchall()}
 
 
-async def device_for_token(conn: psycopg.AsyncConnection, digest: str) -> int | None:
-    """The active device holding an unexpired device token (for ingest routes; run it on an
-    owner/ingest connection, since the application role sees devices only through RLS)."""
-    cur = await conn.execute(
-        "UPDATE api_tokens t SET last_used_at = now() FROM devices d "
-        "WHERE t.token_hash = %s AND t.expires_at > now() AND t.revoked_at IS NULL "
-        "AND d.id = t.device_id AND d.active RETURNING d.id",
-        (digest,),
-    )
-    row = await cur.fetchone()
-    return int(row[0]) if row else None
-
-
 async def change_password(conn: psycopg.AsyncConnection, user_id: int, password_hash: str) -> None:
     """Set a new password hash; other sessions of the user end (they may be an attacker's)."""
     await conn.execute(

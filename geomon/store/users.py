@@ -111,26 +111,15 @@ def set_password(
 
 
 def create_token(
-    conn: psycopg.Connection,
-    *,
-    digest: str,
-    ttl: timedelta,
-    user: str | None = None,
-    device_uid: str | None = None,
-    label: str = "",
+    conn: psycopg.Connection, *, digest: str, ttl: timedelta, user: str, label: str = ""
 ) -> datetime:
-    """Store a token digest for a user or a device; returns when it expires."""
-    if (user is None) == (device_uid is None):
-        raise InvalidRequest("a token belongs to exactly one user or one device")
-    if user is not None:
-        owner = conn.execute("SELECT id FROM users WHERE name = %s", (user,)).fetchone()
-    else:
-        owner = conn.execute("SELECT id FROM devices WHERE uid = %s", (device_uid,)).fetchone()
+    """Store an API token digest for ``user``; returns when it expires. (Devices have their
+    ingest token in ``devices.token_hash``: :func:`geomon.store.devices.set_device_token`.)"""
+    owner = conn.execute("SELECT id FROM users WHERE name = %s", (user,)).fetchone()
     if owner is None:
-        raise NotFound(f"no {'user' if user else 'device'} {user or device_uid!r}")
-    col = "user_id" if user is not None else "device_id"
+        raise NotFound(f"no user {user!r}")
     row = conn.execute(
-        f"INSERT INTO api_tokens (token_hash, {col}, label, expires_at) "
+        "INSERT INTO api_tokens (token_hash, user_id, label, expires_at) "
         "VALUES (%s, %s, %s, now() + %s) RETURNING expires_at",
         (digest, owner[0], label, ttl),
     ).fetchone()

@@ -214,3 +214,37 @@ def test_path_does_not_matter_for_osmand(listener, db_url) -> None:
         params={"id": uid, "lat": "42", "lon": "74", "timestamp": "1793520000", "token": TOKEN},
     )
     assert r.status_code == 200
+
+
+def test_cli_device_token_is_the_one_ingest_checks(listener, db_url, monkeypatch) -> None:
+    """``geomon tokens create --device`` sets the token the listener checks (one token system),
+    and the new token replaces the old one; it is refused by the API's user routes (gmd_)."""
+    from typer.testing import CliRunner
+
+    from geomon.cli import app as cli_app
+
+    uid = _device(db_url, "phone")  # registered with TOKEN
+    monkeypatch.setenv("GEOMON_DB__URL", db_url)
+    result = CliRunner().invoke(cli_app, ["tokens", "create", "--device", uid])
+    assert result.exit_code == 0, result.output
+    new = result.output.strip().splitlines()[-1]
+    assert new.startswith("gmd_") and len(new) > 40, result.output
+    q = {"id": uid, "lat": "42.87", "lon": "74.59", "timestamp": "1793520000"}
+    time.sleep(0.1)
+    assert httpx.post(_url(listener), params={**q, "token": new}).status_code == 200
+    assert _count(db_url, POS, uid) == 1
+    # the listener caches a verified token per device for its registry TTL; a fresh device
+    # shows the replacement at once: the token printed for it is the only one it accepts
+    other = _device(db_url, "phone")
+    result = CliRunner().invoke(cli_app, ["tokens", "create", "--device", other])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    q2 = {**q, "id": other}
+    assert httpx.post(_url(listener), params={**q2, "token": TOKEN}).status_code == 401
+    assert httpx.post(_url(listener), params={**q2, "token": token}).status_code == 200
+    refused = CliRunner().invoke(
+        cli_app, ["tokens", "create", "--device", other, "--ttl-days", "3"]
+    )
+    assert refused.exit_code != 0 and "--ttl-days" in refused.output
+    missing = CliRunner().invoke(cli_app, ["tokens", "create", "--device", "NO-SUCH-" + uid])
+    assert missing.exit_code != 0 and "no device" in missing.output

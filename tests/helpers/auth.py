@@ -14,14 +14,14 @@ import httpx
 import psycopg
 
 from geomon.credentials import (
-    DEVICE_TOKEN_PREFIX,
     USER_TOKEN_PREFIX,
     generate_password,
     hash_password,
+    new_ingest_token,
     new_token,
     token_digest,
 )
-from geomon.store.devices import ensure_agency
+from geomon.store.devices import ensure_agency, set_device_token
 from geomon.store.users import create_token, create_user
 
 SESSION_COOKIE = "geomon_session"
@@ -49,10 +49,11 @@ def make_user(
     return username, password, token
 
 
-def make_device_token(db_url: str, uid: str, ttl: timedelta = timedelta(days=1)) -> str:
-    token = new_token(DEVICE_TOKEN_PREFIX)
+def make_device_token(db_url: str, uid: str) -> str:
+    """A new ingest token for registered device ``uid`` (as ``geomon tokens create --device``)."""
+    token, token_hash = new_ingest_token()
     with psycopg.connect(db_url) as conn:
-        create_token(conn, digest=token_digest(token), ttl=ttl, device_uid=uid, label="test")
+        set_device_token(conn, uid, token_hash)
     return token
 
 
