@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from api.common import UtcTime
 from api.deps import ReadConn
 from api.state import app_state
+from geomon.analysis import coverage as coverage_analysis
 from geomon.errors import NotFound
 from geomon.store import coverage as coverage_store
 
@@ -29,7 +30,7 @@ async def get_coverage(
     top_pct: Annotated[float | None, Query(gt=0, le=100)] = 10.0,
     threshold: float | None = None,
 ) -> dict[str, Any]:
-    params = coverage_store.CoverageParams(
+    params = coverage_analysis.CoverageParams(
         since, until, distance_m, None if threshold is not None else top_pct, threshold
     )
     path = await coverage_store.surface_path(
@@ -37,8 +38,8 @@ async def get_coverage(
     )
     if not path.is_file():
         raise NotFound(f"surface {surface_id}'s file is missing")
-    tracks, zones, latest = await coverage_store.load_inputs(conn, params)
-    out = await asyncio.to_thread(coverage_store.compute, path, tracks, zones, latest, params)
+    tracks, zones, latest = await coverage_store.load_inputs(conn, params.since, params.until)
+    out = await asyncio.to_thread(coverage_analysis.compute, path, tracks, zones, latest, params)
     out["surface_id"] = surface_id
     return out
 

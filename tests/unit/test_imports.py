@@ -79,6 +79,33 @@ def test_imports_follow_the_layering(path: Path) -> None:
             assert not _file_calls(path), f"geomon.spatial opens no files: {_file_calls(path)}"
 
 
+# geomon.store is the bottom layer: it may use the core's plain types and pure helpers (model,
+# errors, settings, alerts' types, plate normalisation, vocabularies) but never runs the engine,
+# the services, ingest or the CLI (issue 15: store/coverage.py used to run the coverage).
+STORE_FORBIDDEN = ("geomon.spatial", "geomon.analysis", "geomon.pipeline", "geomon.cli")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module)
+            out.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return out
+
+
+def test_store_is_the_bottom_layer() -> None:
+    offenders = sorted(
+        f"{path.relative_to(ROOT).as_posix()}: {mod}"
+        for path in sorted((ROOT / "geomon" / "store").rglob("*.py"))
+        for mod in _imported_modules(path)
+        if mod.startswith(STORE_FORBIDDEN)
+    )
+    assert offenders == [], "geomon.store imports the layers above it"
+
+
 SQL_START = (
     "SELECT ",
     "INSERT INTO",
