@@ -33,8 +33,8 @@ class AuditWriter:
     """``await writer.write(entry)`` returns once the row is committed; raises otherwise.
 
     The batches are committed by a thread running its own event loop: under load the API's
-    loop takes tens of milliseconds per turn, and a commit there needed several turns
-    (bench/api.py: audited routes +50 ms at p50). The writer's loop is idle but for audit work,
+    loop is slow per turn, and a commit there needed several turns (audited routes were
+    markedly slower; docs/security.md). The writer's loop is idle but for audit work,
     so a batch costs one round trip; only the hand-back to the request takes one turn of the
     API's loop.
     """

@@ -47,7 +47,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 # Static mounts (no data: the npm packages of the map and our own JS/CSS).
 PUBLIC_MOUNTS: tuple[str, ...] = ("/static/vendor/", "/static/app/")
 # How long an authenticated principal is reused in-process without asking the database again
-# (the hot paths paid ~15 ms per request for it). This is the staleness bound: a token revoked
+# (a round trip per request on the hot paths). This is the staleness bound: a token revoked
 # or expired, a user disabled, or a share changed elsewhere (another worker, the CLI) is
 # honoured within this many seconds. Any change request (POST/PUT/PATCH/DELETE) handled by
 # this process clears the whole cache when it ends (logout, password change, admin edits).

@@ -2,9 +2,9 @@
 same port (SO_REUSEPORT), so the kernel spreads new connections over them.
 
 uvicorn's own ``workers=N`` shares one listening socket, and whichever worker wakes first
-accepts the whole burst: bench/api.py's 50 keep-alive clients ended up 47 on one worker and 3
-on the other (per-client median latency 250 ms against 15 ms), so a second worker added
-nothing. With one socket per worker the kernel hashes each connection to one of them. Like the
+accepts the whole burst: under bench/api.py's keep-alive clients nearly all connections
+ended up on one worker (figures in docs/performance.md), so a second worker added nothing.
+With one socket per worker the kernel hashes each connection to one of them. Like the
 ingest listeners (docs/ingest.md), this needs a fixed port (not 0). A worker that exits is
 started again; SIGINT/SIGTERM stop them all.
 """

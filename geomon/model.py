@@ -21,7 +21,7 @@ class Position:
 
     Treated as immutable (stages return a :meth:`replace`d copy) but not frozen: a frozen
     dataclass's ``__init__`` sets each of the 13 fields through ``object.__setattr__``, which
-    made it the largest single cost of decoding a Teltonika record (~3 µs of ~14).
+    made it the largest single cost of decoding a Teltonika record (docs/performance.md).
     """
 
     device_uid: str

@@ -20,8 +20,8 @@ from geomon.errors import GeomonError
 
 def _run_fast(main: Coroutine[Any, Any, None]) -> None:
     """Run the listener on uvloop when installed (it comes with uvicorn[standard]): the
-    loop's own overhead per read, write and future was a fifth of a listener's CPU under
-    bench/ingest.py on the stock asyncio loop."""
+    stock asyncio loop's own overhead per read, write and future is a large share of a
+    listener's CPU (docs/performance.md)."""
     from geomon.pipeline.gc_tuning import freeze_startup_heap
 
     freeze_startup_heap()
@@ -120,8 +120,8 @@ WORKER_ENV = "GEOMON_LISTEN_WORKER"
 
 
 def default_workers(ing: Any) -> int:
-    """2 listener processes when there are 2+ cores (bench/ingest.py: about twice the
-    Teltonika rate on 2 cores, the Python side being CPU-bound) and every configured TCP/HTTP
+    """2 listener processes when there are 2+ cores (the Python side is CPU-bound, so a
+    second process nearly doubles the Teltonika rate) and every configured TCP/HTTP
     port is fixed (SO_REUSEPORT cannot share an ephemeral ``:0`` port); else 1."""
     ports = [
         getattr(ing, f)

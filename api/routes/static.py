@@ -83,9 +83,9 @@ def mount(app: FastAPI, settings: Settings) -> None:
 
 def compress(app: FastAPI) -> None:
     """gzip answers over 1 KiB for clients that accept it (the map page is ~0.8 MB of HTML and
-    GeoJSON). Level 1: on 100-feature OGC pages it gives 5.5-8x against level 5's 6-8.5x for a
-    third of the CPU (a zones page: 1.2 ms against 3.6 ms), and compressing was the API
-    process's largest single cost after its socket calls under bench/api.py. The live stream
+    GeoJSON). Level 1: on OGC pages it compresses nearly as well as level 5 for a third of the
+    CPU, and compressing was the API process's largest single cost after its socket calls
+    under bench/api.py (docs/performance.md). The live stream
     (text/event-stream) and tiles are left alone."""
     app.add_middleware(
         GZipMiddleware, minimum_size=1024, compresslevel=1, exclude_content_types=NOT_GZIPPED

@@ -3,7 +3,7 @@
 The batch writer's ``on_committed`` hook (:class:`geomon.pipeline.eventing.EventHook`) costs
 about as much CPU as ingest itself. Run on the listener's loop it stalls the loop (every
 device's ack waits for the run); in a thread of the listener the two fight over the GIL
-(bench/ingest.py: ~18 µs a position of handoffs). So each listener process starts one child
+(docs/performance.md). So each listener process starts one child
 that runs the hook: the parent merges the committed spans of each moment and writes them to
 the child's stdin as one JSON line; the child merges what arrives while a run is in progress
 into the next run. The child exits when its stdin closes (the listener stopped or died).

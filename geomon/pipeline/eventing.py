@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Runs with more rows than this compute in a worker thread, so a large late-data reload does
 # not hold the ingest loop; smaller ones inline (a thread's GIL handoffs with the loop cost
-# more than they save: bench/ingest.py listener 84 -> 66 µs a position without them).
+# more than they save; docs/performance.md, "Measured reasons").
 _INLINE_ROWS = 20_000
 
 

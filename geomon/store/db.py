@@ -38,8 +38,8 @@ def make_async_pool(db: DbSettings, *, name: str = "geomon") -> AsyncConnectionP
         name=name,
         open=False,
         # JIT off: row-level-security predicates and PostGIS functions carry high planner
-        # costs, so short API queries crossed jit_above_cost and spent ~0.5 s compiling
-        # (bench/api.py: a 4 ms OGC page took 540 ms).
+        # costs, so short API queries crossed jit_above_cost and spent far longer compiling
+        # than running (docs/performance.md).
         kwargs={"connect_timeout": 10, "application_name": name, "options": "-c jit=off"},
     )
 

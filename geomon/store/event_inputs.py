@@ -22,7 +22,7 @@ _COUNT_CAP = 10_000  # counts of newer fixes stop here (then: no cache for that 
 # inserts (device_latest.valid_fixes) were at or before c_last. It may be used when it reaches
 # back to prev - lookback and that number still holds (nothing was stored behind its back);
 # then only fixes after c_last are read.
-# Array parameters go in binary (%b): psycopg's text arrays cost ~7 ms a call at 200 devices.
+# Array parameters go in binary (%b): psycopg's text arrays are slow to build at fleet size.
 _WINDOWS = f"""
 WITH s(device_id, lo, hi, c_from, c_last, c_seen) AS (
   SELECT * FROM unnest(%(d)b::int[], %(lo)b::timestamptz[], %(hi)b::timestamptz[],

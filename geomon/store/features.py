@@ -463,8 +463,8 @@ async def read_items(
     query = _page_sql(spec, q, params, page_conds)
     ccur = None
     if "{prefilter}" in spec.source:
-        # tracks: the per-line estimates put a page over jit_above_cost, and compiling took
-        # 340 ms for a page that runs in 145 ms (bench/tracks.py, 1 M positions, 46 lines)
+        # tracks: the per-line estimates put a page over jit_above_cost, and compiling costs
+        # more than running the page (docs/performance.md)
         await conn.execute("SET LOCAL jit = off")
     async with conn.pipeline():  # the page and its count in one round trip
         cur = await conn.execute(query, params)

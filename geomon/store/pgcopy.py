@@ -1,6 +1,6 @@
 """PostgreSQL's binary COPY format, written directly: a row is one ``bytes`` built with a few
-``struct`` packs. psycopg's ``write_row`` costs ~4 µs a row (a coroutine, a dumper per field,
-an awaited flush every 32 kB); the ingest writer sends one buffer per batch instead.
+``struct`` packs. psycopg's ``write_row`` pays per row for a coroutine, a dumper per field and
+an awaited flush every 32 kB; the ingest writer sends one buffer per batch instead.
 
 Format: https://www.postgresql.org/docs/15/sql-copy.html (Binary Format): a header, then per
 row an int16 field count and per field an int32 length (-1: NULL) and the type's binary

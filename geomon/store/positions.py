@@ -29,8 +29,8 @@ _STAGE_COLUMNS = (
 )
 
 # The session's staging table, and no JIT: the merge's row estimates (a temp table has no
-# statistics) put it over jit_above_cost, and compiling it cost more than running it -
-# 144 ms of JIT on a 2,000-row batch that executes in ~60 ms (EXPLAIN ANALYZE, PostgreSQL 15).
+# statistics) put it over jit_above_cost, and compiling it cost more than running it
+# (EXPLAIN ANALYZE figures in docs/performance.md).
 _CREATE_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS positions_stage "
     "(LIKE positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; SET jit = off"
@@ -144,7 +144,7 @@ try:  # optional speed-up (~10x json.dumps on attrs); same JSON as json.dumps be
     )
 
     def _attrs_json(attrs: dict[str, Any]) -> bytes:
-        try:  # without OPT_NON_STR_KEYS first: it costs ~0.5 µs a row, and decoders use str
+        try:  # without OPT_NON_STR_KEYS first: that option is slower, and decoders use str
             return orjson.dumps(attrs, default=str, option=_ORJSON_OPTS)
         except TypeError:  # a non-str key, or e.g. an int beyond 64 bits: let json decide
             return json.dumps(attrs, default=str).encode()

@@ -44,7 +44,7 @@ IoValue = int | bytes
 
 def crc16_ibm(data: bytes) -> int:
     """CRC-16/IBM (a.k.a. CRC-16/ARC): reflected polynomial 0xA001, initial value 0.
-    From ``fastcrc`` (Rust): 200x the table-driven Python loop, which was 7 µs a record."""
+    From ``fastcrc`` (Rust): far faster than a table-driven Python loop."""
     return _arc(data)
 
 
@@ -343,7 +343,7 @@ def _position(rec: AvlRecord, device_uid: str, codec: int) -> Position:
     if rec.generation_type is not None:
         attrs["generation_type"] = rec.generation_type
     hdop = attrs.get("hdop")
-    # positional, in Position's field order (keywords cost ~1 µs a record here)
+    # positional, in Position's field order (keywords are measurably slower on this hot path)
     return Position(
         device_uid,
         rec.time,
