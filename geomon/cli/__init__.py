@@ -44,6 +44,7 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.near_repeat", "app", "near-repeat"),
     ("geomon.cli.tak", "app", "tak"),
     ("geomon.cli.watchlists", "app", "watchlist"),
+    ("geomon.cli.reports", "app", "reports"),
 )
 
 
