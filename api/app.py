@@ -18,6 +18,7 @@ from api.routes import (
     coverage,
     devices,
     events,
+    forecasts,
     health,
     hotspots,
     incidents,
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     hotspots.install(app)
     near_repeat.install(app)
     watchlists.install(app)
+    forecasts.install(app)
     openapi_doc.install(app, auth.PUBLIC_ROUTES)
     static.mount(app, settings)
     static.compress(app)  # outermost: compresses what the audit and limits let through

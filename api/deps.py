@@ -143,7 +143,7 @@ LayerId = Annotated[
     str,
     Path(
         description="Layer id: positions-latest, tracks, positions, "
-        "incidents, zones, borders, places, events or hotspots-RUN."
+        "incidents, zones, borders, places, events, hotspots-RUN or forecasts-RUN."
     ),
 ]
 CollectionId = Annotated[str, Path(description="Collection id, as listed by /ogc/collections.")]

@@ -22,6 +22,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geomon.errors import GeomonError, InvalidRequest
+from geomon.rfc3339 import Rfc3339Time
 from geomon.spatial import forecast_units as fu
 from geomon.spatial.crs import metric_crs_for_bbox, transform_xy
 from geomon.spatial.forecast import ForecastParams, ForecastResult, forecast_cube, season_length
@@ -57,8 +58,14 @@ class ForecastRunParams(BaseModel):
     category: str | None = Field(default=None, max_length=100, description="incidents.category")
     agency: str | None = Field(default=None, max_length=64, description="Only this agency's.")
     step: Literal["month", "week"] = "month"
-    since: datetime | None = Field(default=None, description="Window start (inclusive, UTC).")
-    until: datetime | None = Field(default=None, description="Window end (exclusive, UTC).")
+    since: Rfc3339Time | None = Field(
+        default=None, description="Window start (inclusive, UTC): the first of a month, or a "
+        "Monday for weeks; default ten years (weeks: three) before until."
+    )  # fmt: skip
+    until: Rfc3339Time | None = Field(
+        default=None, description="Window end (exclusive, UTC); default the start of the "
+        "current month (or week)."
+    )  # fmt: skip
     horizon: int = Field(default=12, ge=1, le=24, description="Steps to forecast.")
     backtest_steps: int | None = Field(
         default=None, ge=4, le=260, description="Steps held back (default one season x 2, "
@@ -74,6 +81,8 @@ class ForecastRunParams(BaseModel):
         for t in (self.since, self.until):
             if t is not None and t.tzinfo is None:
                 raise ValueError("since/until need a time zone (UTC)")
+            if t is not None and not fu.MIN_YEAR <= t.year <= fu.MAX_YEAR:
+                raise ValueError(f"since/until must lie in the years {fu.MIN_YEAR}-{fu.MAX_YEAR}")
         return self
 
     def pinned(self, now: datetime | None = None) -> ForecastRunParams:
@@ -334,3 +343,42 @@ def execute_queued(url: str, run_id: int, params: ForecastRunParams, *, caller: 
             )
             store.fail_run(conn, run_id, msg)
             conn.commit()
+
+
+async def prepare_async(
+    conn: psycopg.AsyncConnection, params: ForecastRunParams
+) -> ForecastRunParams:
+    """The run's parameters pinned and checked before it is queued, so that what can be told
+    at once (a window of partial or too few steps, no incident in the window, an unknown
+    agency, border or no crossing point or zone) is a 4xx, not a failed run later."""
+    p = params.pinned()
+    p.check()
+    assert p.since is not None and p.until is not None
+    n_ref = await store.reference_count_async(
+        conn, p.units, border=p.border, country=p.country, zone_kind=p.zone_kind,
+        bcp_kinds=BCP_KINDS,
+    )  # fmt: skip
+    if n_ref == 0:
+        what = {
+            "border_sectors": f"no border {p.border!r} in the reference data (codes like AFG-TJK)",
+            "crossing_points": "no crossing points in the reference data for this country",
+            "zones": "no active polygon zones to forecast on (zone_kind?)",
+        }
+        raise InvalidRequest(what[p.units])
+    found = await store.window_has_incidents_async(
+        conn, category=p.category, agency=p.agency, since=p.since, until=p.until
+    )
+    if not found:
+        raise InvalidRequest(
+            f"the window {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d} holds no incident you may "
+            "see for this filter: nothing to forecast"
+        )
+    return p
+
+
+def chart_times(row: dict[str, Any], n_forecast: int) -> dict[str, Any]:
+    """Step starts of a stored run's history and forecast, and what a season position is."""
+    p = ForecastRunParams.model_validate(row["params"])
+    history, ahead = step_times(p, int(row["n_steps"] or 0), n_forecast)
+    return {"step": p.step, "season_length": season_length(p.step), "history_starts": history,
+            "forecast_starts": ahead}  # fmt: skip

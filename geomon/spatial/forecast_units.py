@@ -27,6 +27,9 @@ from shapely import ops
 
 from geomon.errors import InvalidRequest, SpatialError
 
+MIN_YEAR, MAX_YEAR = 1900, 2200  # window times outside are typos, not history
+MAX_STEPS = {"month": 1200, "week": 1560}  # a century of months, thirty years of weeks
+
 
 @dataclass(frozen=True)
 class Units:
@@ -154,6 +157,7 @@ def step_starts(since: datetime, until: datetime, step: str) -> list[datetime]:
                 "a monthly window must run from the first of a month 00:00 UTC to the first "
                 "of a month: it does not divide into whole months"
             )
+        _check_steps((until.year - since.year) * 12 + until.month - since.month, step)
         out, t = [], since
         while t < until:
             out.append(t)
@@ -165,8 +169,16 @@ def step_starts(since: datetime, until: datetime, step: str) -> list[datetime]:
                 "a weekly window must start on a Monday 00:00 UTC and last whole weeks"
             )
         n = (until - since) // timedelta(days=7)
+        _check_steps(n, step)
         return [since + timedelta(days=7 * k) for k in range(n)]
     raise InvalidRequest(f"step must be month or week, not {step!r}")
+
+
+def _check_steps(n: int, step: str) -> None:
+    if n > MAX_STEPS[step]:
+        raise InvalidRequest(
+            f"the window holds {n} {step}s: at most {MAX_STEPS[step]} are forecast in one run"
+        )
 
 
 def first_season_pos(since: datetime, step: str) -> int:

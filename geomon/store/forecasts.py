@@ -16,7 +16,7 @@ import psycopg
 import shapely
 from psycopg.types.json import Jsonb
 
-from geomon.errors import NotFound
+from geomon.errors import InvalidRequest, NotFound
 
 RUN_COLS = (
     "id",
@@ -253,7 +253,8 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
       'model', model, 'trusted', trusted, 'expected_next', expected_next,
       'lower_next', lower_next, 'upper_next', upper_next, 'naive_next', naive_next,
       'rmse', rmse, 'rmse_naive', rmse_naive, 'mase', mase, 'mase_naive', mase_naive,
-      'skill_p', skill_p, 'peak', peak_pos + 1, 'n_outliers', n_outliers))
+      'skill_p', skill_p, 'peak', peak_pos + 1, 'n_outliers', n_outliers,
+      'forecast', series->'forecast', 'lower', series->'lower', 'upper', series->'upper'))
   ORDER BY loc_id), '[]'::json))::text
 FROM forecast_cells WHERE run_id = %s
 """
@@ -285,3 +286,62 @@ async def delete_run_async(conn: psycopg.AsyncConnection, run_id: int) -> None:
     cur = await conn.execute("DELETE FROM forecast_runs WHERE id = %s RETURNING id", (run_id,))
     if await cur.fetchone() is None:
         raise NotFound(f"no forecast run {run_id} (or not yours to delete)")
+
+
+async def window_has_incidents_async(
+    conn: psycopg.AsyncConnection,
+    *,
+    category: str | None,
+    agency: str | None,
+    since: Any,
+    until: Any,
+) -> bool:
+    """Whether the caller sees any incident of the run's filter in [since, until)."""
+    if agency is not None:
+        cur = await conn.execute("SELECT 1 FROM agencies WHERE code = %s", (agency,))
+        if await cur.fetchone() is None:
+            raise InvalidRequest(f"no agency {agency!r}")
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM incidents WHERE occurred_at >= %s AND occurred_at < %s "
+        "AND (%s::text IS NULL OR category = %s) AND (%s::text IS NULL OR agency_id = "
+        "(SELECT id FROM agencies WHERE code = %s)))",
+        (since, until, category, category, agency, agency),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def reference_count_async(
+    conn: psycopg.AsyncConnection,
+    units: str,
+    *,
+    border: str | None,
+    country: str | None,
+    zone_kind: str | None,
+    bcp_kinds: tuple[str, ...],
+) -> int:
+    """How many border lines, crossing points or polygon zones a run would be built on
+    (-1 for a grid, which is built from the incidents themselves)."""
+    args: tuple[Any, ...]
+    if units == "border_sectors":
+        q, args = (
+            "SELECT count(*) FROM borders WHERE code = upper(%s) OR b || '-' || a = upper(%s)",
+            (border, border),
+        )
+    elif units == "crossing_points":
+        q, args = (
+            "SELECT count(*) FROM places WHERE kind = ANY(%s) AND (%s::text IS NULL OR "
+            "%s = ANY(string_to_array(countries, '-')))",
+            (list(bcp_kinds), country, country),
+        )
+    elif units == "zones":
+        q, args = (
+            "SELECT count(*) FROM zones WHERE active AND (%s::text IS NULL OR kind = %s) "
+            "AND ST_Dimension(geom) = 2",
+            (zone_kind, zone_kind),
+        )
+    else:
+        return -1
+    cur = await conn.execute(q, args)
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
