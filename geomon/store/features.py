@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from geomon.errors import InvalidRequest, NotFound
+from geomon.store import forecast_layers
 
 # Tracks: the device-days (track_days, migration 0030) are filtered by day, bbox and page key
 # through their indexes and ordered by the page key first (a subquery with ORDER BY is not
@@ -254,7 +255,11 @@ def collection_tables(cid: str) -> tuple[str, ...]:
     prefix, _, num = cid.partition("-")
     if not num.isdigit():
         return ()
-    return {"hotspots": _HOTSPOT_TABLES, "corridors": ("corridors",)}.get(prefix, ())
+    return {
+        "hotspots": _HOTSPOT_TABLES,
+        "corridors": ("corridors",),
+        forecast_layers.PREFIX: forecast_layers.TABLES,
+    }.get(prefix, ())
 
 
 def hotspot_spec(run_id: int, kind: str = "", created: datetime | None = None) -> CollectionSpec:
@@ -296,10 +301,29 @@ def corridor_set_spec(surface_id: int) -> CollectionSpec:
     )
 
 
+def forecast_spec(run_id: int, units: str = "") -> CollectionSpec:
+    fl = forecast_layers
+    return CollectionSpec(
+        f"{fl.PREFIX}-{run_id}",
+        fl.title(run_id, units),
+        fl.description(run_id),
+        fl.COLLECTION_SOURCE.format(run=int(run_id)),
+        key=("loc_id",),
+        key_types=("int",),
+        props=fl.PROPS,
+        geometry=fl.GEOMETRY.get(units, fl.DEFAULT_GEOMETRY),
+        tables=fl.TABLES,
+    )
+
+
 async def dynamic_collections(conn: psycopg.AsyncConnection) -> list[CollectionSpec]:
-    """One collection per visible hotspot run and per corridor set (surface)."""
+    """One collection per visible hotspot run, finished forecast run and corridor set."""
     cur = await conn.execute("SELECT id, kind, created_at FROM hotspot_runs ORDER BY id")
     specs = [hotspot_spec(i, k, c) for i, k, c in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT id, params->>'units' FROM forecast_runs WHERE status = 'done' ORDER BY id"
+    )
+    specs += [forecast_spec(i, u or "") for i, u in await cur.fetchall()]
     cur = await conn.execute(
         "SELECT DISTINCT surface_id FROM corridors WHERE surface_id IS NOT NULL ORDER BY 1"
     )
@@ -312,6 +336,12 @@ async def get_collection(conn: psycopg.AsyncConnection, cid: str) -> CollectionS
     if cid in STATIC:
         return STATIC[cid]
     prefix, _, num = cid.partition("-")
+    fid = forecast_layers.run_id_of(cid)
+    if fid is not None:
+        cur = await conn.execute("SELECT params->>'units' FROM forecast_runs WHERE id = %s", (fid,))
+        row = await cur.fetchone()
+        if row:
+            return forecast_spec(fid, row[0] or "")
     if num.isdigit() and prefix in ("hotspots", "corridors"):
         table, col = ("hotspot_runs", "id") if prefix == "hotspots" else ("corridors", "surface_id")
         cur = await conn.execute(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from geomon.errors import NotFound
+from geomon.store import forecast_layers
 
 EXTENT = 4096
 BUFFER = 64
@@ -156,10 +157,26 @@ def hotspot_layer(run_id: int) -> TileLayer:
     )
 
 
+def forecast_layer(run_id: int) -> TileLayer:
+    fl = forecast_layers
+    return TileLayer(
+        f"{fl.PREFIX}-{run_id}",
+        f"Locations of forecast run {run_id}: expected next step, trust flag.",
+        fl.TILE_SOURCE.format(run=int(run_id)),
+        fl.TILE_FIELDS,
+        fl.TABLES,
+    )
+
+
 async def get_layer(conn: psycopg.AsyncConnection, layer_id: str) -> TileLayer:
-    """The layer ``layer_id``; hotspot runs only when visible to the caller."""
+    """The layer ``layer_id``; hotspot and forecast runs only when visible to the caller."""
     if layer_id in LAYERS:
         return LAYERS[layer_id]
+    fid = forecast_layers.run_id_of(layer_id)
+    if fid is not None:
+        cur = await conn.execute("SELECT 1 FROM forecast_runs WHERE id = %s", (fid,))
+        if await cur.fetchone():
+            return forecast_layer(fid)
     prefix, _, num = layer_id.partition("-")
     if prefix == "hotspots" and num.isdigit():
         cur = await conn.execute("SELECT 1 FROM hotspot_runs WHERE id = %s", (int(num),))
@@ -212,6 +229,8 @@ def layer_tables(layer_id: str) -> tuple[str, ...]:
     exists and is visible is :func:`get_layer`'s question); () for unknown ids."""
     if layer_id in LAYERS:
         return LAYERS[layer_id].tables
+    if forecast_layers.run_id_of(layer_id) is not None:
+        return forecast_layers.TABLES
     prefix, _, num = layer_id.partition("-")
     return _HOTSPOT_TABLES if prefix == "hotspots" and num.isdigit() else ()
 
