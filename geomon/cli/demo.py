@@ -18,8 +18,15 @@ DEMO_SOURCE = "demo (synthetic)"
 
 def demo_data(
     teams: int = typer.Option(24, "--teams", min=0, max=5000, help="Simulated teams to register."),
-    incidents: int = typer.Option(5000, "--incidents", min=0, help="Synthetic incidents."),
+    incidents: int = typer.Option(12000, "--incidents", min=0, help="Synthetic incidents."),
     seed: int = typer.Option(11, "--seed", help="Random seed."),
+    months: int = typer.Option(
+        72,
+        "--months",
+        min=1,
+        max=240,
+        help="Months of incident history (the seasonal forecast needs at least 48).",
+    ),
     login: str = typer.Option(
         None,
         "--login",
@@ -44,9 +51,12 @@ def demo_data(
         n_zones = _demo_zones(conn)
     with reported_errors(), connect(db_url()) as conn:  # zones stay even if incidents fail
         delete_incidents_from(conn, DEMO_SOURCE)
+        stretches = _afghan_tajik_stretches(conn)
         rows = [
             dict(dataclasses.asdict(i), agency=i.agency_code)
-            for i in demo_incidents(places, incidents, seed=seed)
+            for i in demo_incidents(
+                places, incidents, seed=seed, months=months, border_stretches=stretches
+            )
         ]
         copy_incidents(conn, rows, source=DEMO_SOURCE)
     typer.echo(
@@ -84,6 +94,22 @@ def _demo_login(conn, name: str) -> str:
             conn, name=name, password_hash=hash_password(password), role="analyst", agency=centre
         )
     return password
+
+
+def _afghan_tajik_stretches(conn) -> list[tuple[float, float]] | None:
+    """Where on the Afghan–Tajik border the planted seasonal stretches lie (None without
+    the reference borders)."""
+    import shapely
+
+    from geomon.demo import stretch_points
+    from geomon.errors import NotFound
+    from geomon.store.forecasts import border_lines
+
+    try:
+        lines = border_lines(conn, "AFG-TJK")
+    except NotFound:
+        return None
+    return stretch_points(shapely.union_all([g for _, g in lines]))
 
 
 def _demo_zones(conn) -> int:
