@@ -82,6 +82,11 @@ class IngestSettings(BaseModel):
         default=False,
         description="Register unknown devices on first contact (demos only; production refuses).",
     )
+    watchlist_matching: bool = Field(
+        default=True,
+        description="Match plate reads against the watch-lists as they are stored "
+        "(watchlist_hit events); off only to measure its cost (bench/plates.py).",
+    )
     batch_max_rows: int = Field(default=2000, ge=1, le=100_000, description="Rows per COPY.")
     batch_max_ms: int = Field(
         default=50, ge=1, le=10_000, description="Longest a row waits for its batch to fill."

@@ -19,6 +19,11 @@ EVENT_TITLES = {
     "antenna_cut": N_("antenna cut"),
     "sos": N_("SOS"),
     "tamper": N_("tamper alarm"),
+    "watchlist_hit": N_("watch-list plate read"),
+    "watchlist_possible": N_("possible watch-list plate"),
+    "plate_cloned": N_("cloned plate suspected"),
+    "plate_overstay": N_("vehicle overstay"),
+    "plate_convoy": N_("vehicles in convoy"),
 }
 SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "critical": N_("critical")}
 

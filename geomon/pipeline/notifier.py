@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 
+from geomon.store.live import EVENTS_CHANNEL, listener
 from geomon.store.notifications import claim_due, record_attempt
 
 log = logging.getLogger(__name__)
@@ -128,16 +129,22 @@ async def deliver_due(
 
 
 async def run_notifier(url: str, *, every_s: float = 1.0, max_attempts: int = 6) -> None:
-    """Forever: drain the outbox every ``every_s`` seconds (cancel to stop)."""
+    """Forever: drain the outbox when an event is announced (``NOTIFY geomon_events``, so a
+    webhook leaves within milliseconds of the event's commit), and at least every
+    ``every_s`` seconds for retries that fall due (cancel to stop)."""
     async with httpx.AsyncClient(timeout=10) as client:
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    url, application_name="geomon-notifier"
-                ) as conn:
+                async with (
+                    await psycopg.AsyncConnection.connect(
+                        url, application_name="geomon-notifier"
+                    ) as conn,
+                    await listener(url, EVENTS_CHANNEL) as wake,
+                ):
                     while True:
                         await deliver_due(conn, client, max_attempts=max_attempts)
-                        await asyncio.sleep(every_s)
+                        async for _ in wake.notifies(timeout=every_s, stop_after=1):
+                            pass
             except (psycopg.Error, OSError) as exc:
                 log.warning("notifier: database unavailable (%s); retrying", exc)
                 await asyncio.sleep(every_s)

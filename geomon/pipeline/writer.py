@@ -400,7 +400,11 @@ class BatchWriter:
             prepared = prepare_rows(jobs, ids)
             pos = await write_positions(conn, prepared.positions) if prepared.positions else None
             obs = (
-                await write_observations(conn, prepared.observations)
+                await write_observations(
+                    conn,
+                    prepared.observations,
+                    match_watchlists=self._settings.watchlist_matching,
+                )
                 if prepared.observations
                 else None
             )
@@ -416,4 +420,5 @@ class BatchWriter:
             self._counters.inc("observations_committed", obs.inserted)
             self._counters.inc("observations_duplicate", obs.duplicates)
             self._counters.inc("sensor_alarms", obs.alarms)
+            self._counters.inc("watchlist_events", obs.watchlist_events)
         return prepared.per_job

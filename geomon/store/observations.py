@@ -3,8 +3,9 @@
 Same shape as positions: COPY into a temp staging table, then one INSERT … ON CONFLICT DO
 NOTHING on (sensor_id, observed_at, kind), so a resent reading is absorbed. Only newly
 inserted alarm observations raise an ``events`` row (``sensor_alarm``), so a replay never
-raises an alarm twice. :func:`raise_sensor_alarms` is deliberately small: the event engine
-(geomon/alerts, issue 8) may replace it.
+raises an alarm twice; newly inserted plate reads are matched against the watch-lists
+(geomon.store.watchlist_matching) in the same transaction. :func:`raise_sensor_alarms` is
+deliberately small: the event engine (geomon/alerts, issue 8) may replace it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from geomon.model import Observation
 from geomon.plates import NormalisedPlate, normalise_plate
 from geomon.store.events import announce_new
 from geomon.store.storable import text
+from geomon.store.watchlist_matching import match_plate_reads
 
 # Observation kinds that are alarms, and the severity of the event they raise.
 ALARM_SEVERITY: dict[str, str] = {
@@ -76,6 +78,7 @@ class ObservationResult:
     inserted: int
     duplicates: int
     alarms: int
+    watchlist_events: int = 0
 
 
 def observation_row(sensor_id: int, o: Observation, received_at: datetime) -> tuple[Any, ...]:
@@ -107,9 +110,11 @@ def plate_of(o: Observation) -> NormalisedPlate | None:
 
 
 async def write_observations(
-    conn: psycopg.AsyncConnection, rows: list[tuple[Any, ...]]
+    conn: psycopg.AsyncConnection, rows: list[tuple[Any, ...]], *, match_watchlists: bool = True
 ) -> ObservationResult:
-    """Write staged rows in the caller's transaction (the caller commits, then acks)."""
+    """Write staged rows in the caller's transaction (the caller commits, then acks). Newly
+    stored plate reads are matched against the watch-lists in the same transaction, so their
+    events commit (and are announced) with them."""
     await conn.execute(_CREATE_STAGE)
     async with conn.cursor() as cur:
         async with cur.copy(f"COPY observations_stage ({_COLUMNS}) FROM STDIN") as copy:
@@ -118,7 +123,9 @@ async def write_observations(
         await cur.execute(_MERGE)
         inserted = await cur.fetchall()
     alarms = await raise_sensor_alarms(conn, inserted)
-    return ObservationResult(len(inserted), len(rows) - len(inserted), alarms)
+    plates = [int(row[0]) for row in inserted if row[4] is not None] if match_watchlists else []
+    hits = await match_plate_reads(conn, plates) if plates else []
+    return ObservationResult(len(inserted), len(rows) - len(inserted), alarms, len(hits))
 
 
 async def raise_sensor_alarms(
