@@ -36,20 +36,21 @@ def _reader(lang: str, tz: str | None, country: str | None) -> service.Reader:
     return service.Reader(lang, time_zone_for(tz, country))
 
 
-async def _make(agency: str, lang: str, tz: str | None, build: object) -> Report:
+async def _make(agency: str, lang: str, tz: str | None, build: object,
+                fmt: str) -> tuple[Report, bytes]:  # fmt: skip
+    service.check_format(fmt)
     async with async_connect(db_url()) as conn:
         agency_id, country = await store.agency_by_code(conn, agency)
         await store.set_context(conn, agency_id=agency_id, role="viewer", user="cli")
         reader = _reader(lang, tz, country)
         report: Report = await build(conn, reader)  # type: ignore[operator]
+        data = await service.build_and_render(conn, report, fmt)
         await conn.rollback()
-    return report
+    return report, data
 
 
-def _write(report: Report, fmt: str, out: Path | None) -> None:
-    if fmt not in service.FORMATS:
-        fail(f"unknown format {fmt!r}; accepted: {', '.join(service.FORMATS)}")
-    data = service.render(report, fmt)
+def _write(made: tuple[Report, bytes], out: Path | None) -> None:
+    report, data = made
     if out is None:
         sys.stdout.buffer.write(data)
     else:
@@ -71,7 +72,7 @@ def _team(kind: str, agency: str, start: str, end: str, device: list[int] | None
         return await service.team(conn, kind, device or None, t0, t1, reader)  # type: ignore[arg-type]
 
     with reported_errors():
-        _write(asyncio.run(_make(agency, lang, tz, build)), fmt, out)
+        _write(asyncio.run(_make(agency, lang, tz, build, fmt)), out)
 
 
 START = typer.Option(..., "--from", help="Start, ISO 8601 (UTC without offset).")
@@ -120,4 +121,4 @@ def blo_weekly(
         return await service.blo_weekly(conn, place, week, reader, radius_km=radius_km)  # type: ignore[arg-type]
 
     with reported_errors():
-        _write(asyncio.run(_make(agency, lang, tz, build)), fmt, out)
+        _write(asyncio.run(_make(agency, lang, tz, build, fmt)), out)

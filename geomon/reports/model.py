@@ -74,3 +74,4 @@ class Report:
     charts: list[Chart] = field(default_factory=list)
     map: ReportMap | None = None
     footer: str = ""
+    figures: dict[str, bytes] = field(default_factory=dict)  # chart/map key -> PNG

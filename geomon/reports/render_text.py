@@ -8,6 +8,7 @@ grouping, times ISO 8601 in the reader's zone with the offset, durations H:MM:SS
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import math
@@ -21,7 +22,8 @@ from geomon.reports.model import Cell, Kind, Report, Table
 _CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #bbb;padding:.25em .6em}
+img{max-width:100%}table{border-collapse:collapse;margin:.5em 0}
+th,td{border:1px solid #bbb;padding:.25em .6em}
 th{background:#eee;text-align:left}td.n{text-align:right;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:bold}
 .empty{color:#666;font-style:italic}footer{margin-top:2em;color:#666;font-size:.85em}
@@ -48,13 +50,16 @@ def _html_table(t: Table, fmt: Formatter) -> str:
     )
 
 
-def to_html(report: Report, figures: dict[str, str] | None = None) -> str:
-    """The page; ``figures`` maps chart/map keys to inline SVG drawn by geomon.reports.charts."""
+def to_html(report: Report) -> str:
+    """The page, with the report's figures (PNG) inline as data URIs."""
     _ = translator(report.locale)
     fmt = Formatter(report.locale, report.time_zone)
     meta = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in report.meta)
-    figs = "".join(f'<figure data-key="{escape(k)}">{svg}</figure>'
-                   for k, svg in (figures or {}).items())  # fmt: skip
+    figs = "".join(
+        f'<figure data-key="{escape(k)}"><img alt="" src="data:image/png;base64,'
+        f'{base64.b64encode(png).decode()}"></figure>'
+        for k, png in report.figures.items()
+    )
     tables = "".join(_html_table(t, fmt) for t in report.tables)
     made = escape(_("Made {time} by geomon", time=fmt.datetime(report.generated_at)))
     foot = escape(report.footer)

@@ -105,12 +105,45 @@ async def blo_weekly(
     return blo_report(inputs, locale=reader.locale)
 
 
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise InvalidRequest(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    return fmt
+
+
+async def illustrate(conn: psycopg.AsyncConnection, report: Report) -> None:
+    """Draw the report's map (with the reference countries and borders) and charts into
+    ``report.figures`` — only the formats that show pictures need them."""
+    from geomon.reports import charts
+    from geomon.reports.fmt import Formatter
+
+    fmt = Formatter(report.locale, report.time_zone)
+    if report.map is not None:
+        box = charts.map_box(report.map)
+        context = await store.map_context(conn, box)
+        report.figures["map"] = charts.area_map(report.map, context, box)
+    for chart in report.charts:
+        report.figures[chart.key] = charts.bar_chart(chart, fmt)
+
+
+async def build_and_render(conn: psycopg.AsyncConnection, report: Report, fmt: str) -> bytes:
+    if check_format(fmt) in ("html", "pdf"):
+        await illustrate(conn, report)
+    return render(report, fmt)
+
+
 def render(report: Report, fmt: str) -> bytes:
-    """``report`` as ``fmt`` (html, csv, xlsx or pdf)."""
+    """``report`` as ``fmt`` (html, csv, xlsx or pdf); figures as already drawn."""
     from geomon.reports import render_text
 
-    if fmt == "html":
+    if check_format(fmt) == "html":
         return render_text.to_html(report).encode("utf-8")
     if fmt == "csv":
         return render_text.to_csv(report)
-    raise InvalidRequest(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        from geomon.reports.render_xlsx import to_xlsx
+
+        return to_xlsx(report)
+    from geomon.reports.render_pdf import to_pdf
+
+    return to_pdf(report)

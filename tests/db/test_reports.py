@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -85,7 +86,7 @@ def seeded(db_url: str) -> Iterator[Seeded]:
             )
         dev = add_device(conn, uid=f"rpt-{tag}", kind="tracker", agency=a, name=f"Patrol {tag}")
         other = add_device(conn, uid=f"rpt-b-{tag}", kind="tracker", agency=b, name="B car")
-        start = week + timedelta(days=2, hours=4)  # 10:00 local on Wednesday
+        start = week + timedelta(days=2, hours=4)  # 04:00 local on Wednesday
         for device in (dev.id, other.id):
             # parked 10 min, 10 min east at 10 m/s (0.00118 deg lon per 10 s at 40.5 N), parked
             conn.execute(
@@ -174,3 +175,42 @@ def test_cli_writes_the_same_figures_as_csv(db_url: str, seeded: Seeded, tmp_pat
     assert heroin[:4] == ["Изъятие наркотиков", "Героин", "3", "4"]
     bad = runner.invoke(app, [*args[:7], "--format", "doc"], env={"GEOMON_DB__URL": db_url})
     assert bad.exit_code != 0 and "accepted: html, csv" in bad.output
+
+
+def _cli(db_url: str, seeded: Seeded, tmp_path, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
+    out = tmp_path / f"dostuk.{fmt}"
+    args = ["blo-weekly", "--agency", seeded.a, "--place", "Dostuk", "--week", "2026-W48",
+            "--format", fmt, "--out", str(out), "--lang", "ru"]  # fmt: skip
+    result = runner.invoke(app, args, env={"GEOMON_DB__URL": db_url})
+    assert result.exit_code == 0, result.output
+    return out.read_bytes()
+
+
+def test_xlsx_reads_back_with_native_numbers_and_local_times(db_url, seeded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(_cli(db_url, seeded, tmp_path, "xlsx")))
+    assert wb.sheetnames[0].startswith("Еженедельный отчёт ПКП")
+    sheet = wb.worksheets[1]  # the tables in order: seizures, trend, events, sensors, patrol
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("Категория", "Вещество", "Случаи", "Масса, кг", "Единиц (штук)")
+    heroin = next(r for r in rows if r[1] == "Героин")
+    assert heroin[2] == 3 and heroin[3] == pytest.approx(4.0)
+    patrol = list(wb.worksheets[5].iter_rows(values_only=True))
+    # the first fix was at 22:00 UTC on Tuesday: 04:00 on Wednesday in Bishkek
+    assert patrol[1][1] == 181 and patrol[1][3] == datetime(2026, 11, 25, 4, 0)
+    assert sheet["D2"].number_format == "#,##0.000"
+
+
+def test_pdf_has_the_russian_text_the_map_and_the_charts(db_url, seeded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    pdf = PdfReader(io.BytesIO(_cli(db_url, seeded, tmp_path, "pdf")))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "Еженедельный отчёт ПКП: Достук" in text
+    assert "Героин" in text and "Растения каннабиса" in text
+    assert "Изъято, кг" in text and "Пограничный переход" not in text
+    assert "+300" in text  # drug seizures against the previous week
+    images = [img for page in pdf.pages for img in page.images]
+    assert len(images) == 3  # the map and two charts
+    (tmp_path / "dostuk.pdf").rename(Path("test-output") / "blo-weekly-dostuk.pdf")
