@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -70,6 +71,61 @@ def run_listener(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def start_listener(
+    db_url: str,
+    args: list[str],
+    tmp_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 60,
+) -> Listener:
+    """``geomon listen ARGS`` in a session of its own (its workers and event processes
+    share its process group), for tests that kill it: see :func:`kill_listener`. The spool
+    is ``tmp_path/spool`` on every start, so a restarted listener replays what a killed one
+    left there."""
+    log_path = tmp_path / f"listener-{time.time_ns()}.log"
+    full_env = dict(
+        os.environ,
+        GEOMON_DB__URL=db_url,
+        GEOMON_INGEST__BATCH_MAX_MS="10",
+        GEOMON_INGEST__SPOOL_DIR=str(tmp_path / "spool"),
+        **(env or {}),
+    )
+    cmd = [sys.executable, "-m", "geomon.cli.__main__", "listen", "--metrics", "127.0.0.1:0", *args]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=log, start_new_session=True
+        )
+    try:
+        return Listener(proc, _wait_ready(proc, log_path, timeout_s), log_path)
+    except BaseException:
+        kill_listener(proc)
+        raise
+
+
+def kill_listener(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to a :func:`start_listener` process group and wait until every process
+    of it is gone (its ports are free again)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    proc.wait(30)
+    deadline = time.monotonic() + 30
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float) -> dict[str, str]:

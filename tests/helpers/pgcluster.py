@@ -4,13 +4,16 @@ that restart or stop the server — never do that to the shared dev cluster.
     with PgCluster.create() as pg:          # initdb + start on a free loopback port
         url = pg.create_database("geomon")  # with PostGIS
         pg.restart(mode="immediate")        # crash-like restart
+        pg.kill9(); pg.start()              # a crash: SIGKILL to the server and its backends
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -36,6 +39,19 @@ def _free_port() -> int:
 def _as_postgres(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     cmd = list(args) if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--", *args]
     return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
 
 
 class PgCluster:
@@ -74,7 +90,7 @@ class PgCluster:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=on -c max_connections=50"
         )
-        _as_postgres(
+        done = _as_postgres(
             _bin("pg_ctl"),
             "-D",
             str(self.data),
@@ -86,7 +102,11 @@ class PgCluster:
             "-t",
             "60",
             "start",
+            check=False,
         )
+        if done.returncode != 0:
+            log = (self.root / "log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"pg_ctl start failed: {done.stdout}{done.stderr}\n{log}")
 
     def stop(self, mode: str = "fast") -> None:
         _as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
@@ -95,6 +115,22 @@ class PgCluster:
         self.stop(mode)
         time.sleep(down_s)
         self.start()
+
+    def kill9(self) -> int:
+        """SIGKILL the postmaster and every process it started (the host's OOM killer or a
+        power cut, as far as the listener can tell); returns how many were killed. The next
+        :meth:`start` runs crash recovery."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGSTOP)  # no new backend is forked while we list them
+        victims = [pid, *_children(pid)]
+        for victim in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        # until reaped: PostgreSQL takes a zombie's PID in postmaster.pid for a live server
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{v}").exists() for v in victims) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(victims)
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.base_url, autocommit=True) as conn:
