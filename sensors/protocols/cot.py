@@ -77,7 +77,8 @@ def decode(frame: bytes) -> Position | None:
     if point is None:
         raise CotError("event has no <point>")
     lat, lon = _num(point, "lat", required=True), _num(point, "lon", required=True)
-    assert lat is not None and lon is not None
+    if lat is None or lon is None:  # CoT's 9999999 "unknown": no fix to store
+        raise CotError("point has an unknown (9999999) lat or lon")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise CotError(f"({lat}, {lon}) is not a latitude/longitude")
     fix_time = _time(ev.get("start") or ev.get("time"), "start")

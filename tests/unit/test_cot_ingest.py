@@ -97,6 +97,11 @@ def test_decoder_track_contact_and_ignored_types() -> None:
             b"<point lat='nan' lon='2'/></event>",
             "finite",
         ),
+        (  # CoT's "unknown" value in lat/lon (found by tests/unit/test_fuzz_decoders.py)
+            b"<event type='a-f-G' uid='a' start='2026-11-20T08:30:00Z'>"
+            b"<point lat='5' lon='9999999'/></event>",
+            "unknown",
+        ),
     ],
 )
 def test_decoder_refuses_bad_frames(frame: bytes, message: str) -> None:
