@@ -17,11 +17,13 @@ from api.routes import (
     corridors,
     coverage,
     devices,
+    entities,
     events,
     forecasts,
     health,
     hotspots,
     incidents,
+    links,
     live,
     map_data,
     map_page,
@@ -94,6 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     preferences.install(app)
     corridors.install(app)
     cases.install(app)
+    entities.install(app)
+    links.install(app)
     live.install(app, settings.db.url)
     hotspots.install(app)
     near_repeat.install(app)

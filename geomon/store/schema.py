@@ -396,6 +396,7 @@ SHARE_SCOPES = (
     "events",
     "analysis",
     "watchlists",
+    "entities",
 )
 
 users = Table(
@@ -488,6 +489,7 @@ audit_log = Table(
 # Tables defined beside this module on the same metadata (event engine, tile-cache counters).
 from geomon.store import (  # noqa: E402,F401
     schema_cases,
+    schema_entities,
     schema_events,
     schema_forecasts,
     schema_near_repeat,
