@@ -40,6 +40,7 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.zones", "zones_app", "zones"),
     ("geomon.cli.zones", "events_app", "events"),
     ("geomon.cli.cases", "app", "cases"),
+    ("geomon.cli.entities", "app", "entities"),
     ("geomon.cli.forecasts", "app", "forecast"),
     ("geomon.cli.near_repeat", "app", "near-repeat"),
     ("geomon.cli.tak", "app", "tak"),
