@@ -48,12 +48,7 @@ def _run(work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
 
 
 async def _agency_id(conn: psycopg.AsyncConnection, code: str) -> int:
-    cur = await conn.execute("SELECT id FROM agencies WHERE code = %s", (code,))
-    row = await cur.fetchone()
-    if row is None:
-        fail(f"no agency {code!r}")
-    assert row is not None
-    return int(row[0])
+    return await store.agency_id(conn, code)
 
 
 def _line(e: dict[str, Any]) -> str:

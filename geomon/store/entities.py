@@ -52,6 +52,15 @@ ORDER BY e.id LIMIT %(limit)s
 """
 
 
+async def agency_id(conn: psycopg.AsyncConnection, code: str) -> int:
+    """The id of agency ``code``; NotFound when there is none."""
+    cur = await conn.execute("SELECT id FROM agencies WHERE code = %s", (code,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no agency {code!r}")
+    return int(row[0])
+
+
 def like_pattern(text: str) -> str:
     """``text`` anywhere in a value, its own ``%``/``_`` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
