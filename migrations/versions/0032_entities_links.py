@@ -14,7 +14,7 @@
   SELECT, INSERT and UPDATE (deletes are soft).
 
 Revision ID: 0032
-Revises: 0026
+Revises: 0035
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0032"
-down_revision = "0026"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 
