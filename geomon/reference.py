@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 NE_SOURCE = "Natural Earth 1:10m admin-0 (public domain), via data/reference"
+# The Natural Earth 1:10m lines' stated accuracy: places that sit on the real border (passes,
+# bridges in places_central_asia.csv) are 0.2-1.9 km from them (Kulma pass 1.9 km). The
+# border_cross tolerance defaults from it (docs/events.md).
+NE_BORDER_ACCURACY_M = 2000.0
 
 
 @dataclass(frozen=True, slots=True)

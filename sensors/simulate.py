@@ -13,12 +13,15 @@ import contextlib
 import logging
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from geomon.reference import patrol_sites, read_places
 from sensors.protocols.nmea_encode import gga, rmc
+from sensors.simulate_clear import CROSSING_KINDS, border_lines, keep_clear
 from sensors.simulate_links import LINKS, Fix, Link, NmeaLink
 
 log = logging.getLogger(__name__)
@@ -83,18 +86,25 @@ def _bearing(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.degrees(math.atan2(dx, dy)) % 360
 
 
-def load_patrol_sites(places_csv: Path) -> list[tuple[str, float, float]]:
-    return [(p.name, p.lat, p.lon) for p in patrol_sites(read_places(places_csv))]
+def load_patrol_sites(places_csv: Path) -> list[tuple[str, float, float, str]]:
+    """(name, lat, lon, kind) of the places teams patrol round."""
+    return [(p.name, p.lat, p.lon, p.kind) for p in patrol_sites(read_places(places_csv))]
 
 
 def make_fleet(
-    n: int, sites: list[tuple[str, float, float]], *, seed: int = 7, prefix: str = "TEAM"
+    n: int,
+    sites: Sequence[tuple[str, float, float, str]],
+    *,
+    seed: int = 7,
+    prefix: str = "TEAM",
+    borders: Sequence[Any] = (),
 ) -> list[Team]:
-    """``n`` teams, each looping around a crossing point (sites are reused round-robin)."""
+    """``n`` teams, each looping around a site (sites are reused round-robin); a loop round a
+    site that is not a crossing point keeps clear of the ``borders`` lines."""
     rng = random.Random(seed)
     fleet = []
     for i in range(n):
-        _, lat, lon = sites[i % len(sites)]
+        _, lat, lon, kind = sites[i % len(sites)]
         radius_m = rng.uniform(2_000, 9_000)
         phase = rng.uniform(0, 2 * math.pi)
         pts = []
@@ -107,6 +117,8 @@ def make_fleet(
                     lon + r * math.sin(ang) / (EARTH_M_PER_DEG * math.cos(math.radians(lat))),
                 )
             )
+        if kind not in CROSSING_KINDS:
+            pts = keep_clear(pts, (lat, lon), borders)
         fleet.append(
             Team(
                 f"{prefix}-{i + 1:02d}",
@@ -209,7 +221,9 @@ async def run_fleet(
     string is the NMEA address); returns fixes acknowledged (NMEA: sent)."""
     if isinstance(targets, str):
         targets = {"nmea": targets}
-    fleet = make_fleet(n, load_patrol_sites(places_csv), seed=seed)
+    fleet = make_fleet(
+        n, load_patrol_sites(places_csv), seed=seed, borders=border_lines(places_csv.parent)
+    )
     protocols = fleet_protocols(n, protocol, targets)
     stop = asyncio.Event()
     tasks = []

@@ -3,9 +3,9 @@
 A second team, SILENT-01, reports for a minute and then goes quiet (the silent-team demo).
 
 The incursion team drives back and forth across the AFG-TJK line (Natural Earth 1:10m) at
-the point of the line farthest from any road/rail crossing point, reporting NMEA 0183 over
-TCP like the rest of the simulated fleet — each crossing must raise a critical
-``border_cross`` event.
+the point of the line farthest from any road/rail crossing point, 3 km either side (past the
+line's 2 km stated accuracy, the border_cross tolerance), reporting NMEA 0183 over TCP like the
+rest of the simulated fleet — each crossing must raise a critical ``border_cross`` event.
 
     .venv/bin/python -m sensors.simulate_incursion --to 127.0.0.1:5010 [--border AFG-TJK]
 """
@@ -61,7 +61,7 @@ def incursion_team(
     border: str = "AFG-TJK",
     *,
     uid: str = "INCURSION-01",
-    half_leg_m: float = 600.0,
+    half_leg_m: float = 3000.0,
     speed_mps: float = 12.0,
 ) -> Team:
     """A team shuttling ``half_leg_m`` either side of the border, perpendicular to it."""

@@ -6,10 +6,11 @@ plus their stored neighbours — and writes the drafts idempotently; see docs/ev
 
 from __future__ import annotations
 
+from geomon.alerts.borders import BorderIndex
 from geomon.alerts.device_state import io_flag_events, overspeed_events, stop_events
 from geomon.alerts.rules import OFF, AgencyRules
 from geomon.alerts.track import EventDraft, Track, event_key, from_us
-from geomon.alerts.transitions import TRANSITION_NAMES, BorderIndex, zone_transitions
+from geomon.alerts.transitions import TRANSITION_NAMES, zone_transitions
 from geomon.alerts.zoneindex import ZoneIndex
 
 ZONE_KINDS = {"enter": "zone_enter", "exit": "zone_exit", "cross": "zone_cross"}
@@ -59,14 +60,31 @@ def zone_events(track: Track, zones: ZoneIndex, rules: AgencyRules) -> list[Even
     return out
 
 
+def border_depths(borders: BorderIndex, rules: AgencyRules) -> list[float]:
+    """Per border: the rules' ``border_cross_depth_m`` for its code, else the line's stated
+    accuracy plus ``border_cross_margin_m`` (GPS error)."""
+    own = rules["border_cross_depth_m"]
+    margin = float(rules["border_cross_margin_m"])
+    return [
+        float(own[c]) if c in own else borders.lines.default_depth_m(c, margin)
+        for c in borders.codes
+    ]
+
+
 def border_events(track: Track, borders: BorderIndex, rules: AgencyRules) -> list[EventDraft]:
     sev = rules["border_cross_severity"]
     if sev == OFF:
         return []
-    bc = borders.crossings_outside(track)
+    depths = border_depths(borders, rules)
+    bc = borders.crossings(track, depths)
     out: list[EventDraft] = []
-    for i, b, lon, lat in zip(
-        bc.point.tolist(), bc.border.tolist(), bc.lon.tolist(), bc.lat.tolist(), strict=True
+    for i, b, lon, lat, deep in zip(
+        bc.point.tolist(),
+        bc.border.tolist(),
+        bc.lon.tolist(),
+        bc.lat.tolist(),
+        bc.depth_m.tolist(),
+        strict=True,
     ):
         dev = int(track.device[i])
         code = borders.codes[b]
@@ -83,6 +101,8 @@ def border_events(track: Track, borders: BorderIndex, rules: AgencyRules) -> lis
                     "border": code,
                     "from": [float(track.lon[i - 1]), float(track.lat[i - 1])],
                     "to": [float(track.lon[i]), float(track.lat[i])],
+                    "depth_m": round(deep),
+                    "tolerance_m": round(depths[b]),
                 },
             )
         )

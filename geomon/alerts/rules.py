@@ -31,6 +31,10 @@ DEFAULT_RULES: dict[str, Any] = {
     "stop_zone_kinds": ["border_strip"],
     "stop_severity": "warning",
     "border_cross_severity": "critical",
+    # metres past a border line before a fix counts as across it: per border code, else the
+    # line's stated accuracy (borders.accuracy_m) plus this margin for GPS error
+    "border_cross_depth_m": {},
+    "border_cross_margin_m": 50.0,
     "enter": "info",
     "exit": "info",
     "cross": "info",
@@ -96,9 +100,19 @@ def validate(rules: Mapping[str, Any]) -> None:
     ):
         if key in rules:
             _check_severity(rules[key], key)
+    for key in ("border_cross_margin_m",):
+        if key in rules:
+            _check_metres(rules[key], key)
+    for code, metres in rules.get("border_cross_depth_m", {}).items():
+        _check_metres(metres, f"border_cross_depth_m.{code}")
     for kind, sev in rules.get("zone_kinds", {}).items():
         for key, value in sev.items():
             _check_severity(value, f"zone_kinds.{kind}.{key}")
+
+
+def _check_metres(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100_000:
+        raise InvalidRequest(f"{where}: metres must be a number from 0 to 100000")
 
 
 def _check_severity(value: Any, where: str) -> None:

@@ -3,8 +3,7 @@
 For fix *i* with predecessor *i-1* of the same device: entered = Z(i) − Z(i-1), exited =
 Z(i-1) − Z(i) (set differences of containing zones, done on int64 pair keys), and crossed =
 zones the straight segment (i-1 → i) intersects that contain neither end — a sparse track
-jumping over a zone. A segment that intersects a border line at a point outside every
-crossing-point zone is a border crossing.
+jumping over a zone. Border crossings have their own tolerance: :mod:`geomon.alerts.borders`.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
 from geomon.alerts.track import Track
-from geomon.alerts.zoneindex import ZoneIndex, segments
+from geomon.alerts.zoneindex import ZoneIndex
 
 ENTER, EXIT, CROSS = 0, 1, 2
 TRANSITION_NAMES = ("enter", "exit", "cross")
@@ -74,47 +72,3 @@ def _crossed(
     )
     keys = ends[si] * nz + zi
     return np.setdiff1d(np.setdiff1d(keys, cur), prev_on_next)
-
-
-@dataclass(frozen=True)
-class BorderCrossings:
-    """Fix index (later fix of the pair), border index, and the crossing point lon/lat."""
-
-    point: np.ndarray
-    border: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-
-
-class BorderIndex:
-    """Border lines and the crossing-point zones where crossing them is expected."""
-
-    def __init__(
-        self, codes: list[str], lines: list[object], crossing_points: list[object]
-    ) -> None:
-        self.codes = list(codes)
-        self.lines = np.array(lines, dtype=object)
-        self.tree = shapely.STRtree(self.lines)
-        self.allowed = (
-            shapely.union_all(np.array(crossing_points, dtype=object)) if crossing_points else None
-        )
-        if self.allowed is not None:
-            shapely.prepare(self.allowed)
-
-    def crossings_outside(self, track: Track) -> BorderCrossings:
-        """Segments of ``track`` crossing a border line away from every crossing-point zone."""
-        ends = np.flatnonzero(track.has_prev & track.emit)
-        empty = np.empty(0)
-        if len(ends) == 0 or len(self.codes) == 0:
-            return BorderCrossings(empty.astype(np.int64), empty.astype(np.int64), empty, empty)
-        segs = segments(track.lon[ends - 1], track.lat[ends - 1], track.lon[ends], track.lat[ends])
-        si, bi = self.tree.query(segs, predicate="intersects")
-        where = shapely.intersection(segs[si], self.lines[bi])
-        if self.allowed is not None:
-            outside = ~shapely.covered_by(where, self.allowed)
-            si, bi, where = si[outside], bi[outside], where[outside]
-        at = shapely.point_on_surface(where)
-        order = np.lexsort((bi, si))
-        return BorderCrossings(
-            ends[si][order], bi[order], shapely.get_x(at)[order], shapely.get_y(at)[order]
-        )

@@ -12,7 +12,13 @@ from typing import Any
 import psycopg
 
 from geomon.alerts import AgencyRules, BorderIndex, ZoneIndex
-from geomon.store.zones import BORDERS_SQL, ZONES_SQL, border_index, zone_indexes
+from geomon.store.zones import (
+    BORDERS_SQL,
+    ZONES_SQL,
+    border_index,
+    border_lines,
+    zone_indexes,
+)
 
 _COUNT_CAP = 10_000  # counts of newer fixes stop here (then: no cache for that device)
 
@@ -220,17 +226,20 @@ async def load_context(conn: psycopg.AsyncConnection) -> EngineContext:
     zone_rows = await (await conn.execute(ZONES_SQL)).fetchall()
     border_rows = await (await conn.execute(BORDERS_SQL)).fetchall()
     zones = zone_indexes(zone_rows)
-    borders = {a: border_index(border_rows, z) for a, z in zones.items()}
     scoped: dict[str, dict[str, Any]] = dict(
         await (await conn.execute("SELECT scope, rules FROM alert_rules")).fetchall()
     )
     default = AgencyRules.build(scoped.get("default"))
-    agencies = await (await conn.execute("SELECT id, code FROM agencies")).fetchall()
+    agencies = await (await conn.execute("SELECT id, code, country FROM agencies")).fetchall()
     rules = {
         a: AgencyRules.build(scoped.get("default"), scoped.get(code))
-        for a, code in agencies
+        for a, code, _ in agencies
         if code in scoped
     }
+    lines = border_lines(border_rows)
+    borders: dict[int | None, BorderIndex] = {None: border_index(lines, zones[None], None)}
+    for a, _, country in agencies:  # the home country decides which side is far
+        borders[a] = border_index(lines, zones.get(a) or zones[None], country)
     return EngineContext(zones, borders, rules, default)
 
 

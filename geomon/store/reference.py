@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import psycopg
 
-from geomon.reference import NE_SOURCE, PlaceRecord
+from geomon.reference import NE_BORDER_ACCURACY_M, NE_SOURCE, PlaceRecord
 
 
 def upsert_countries(conn: psycopg.Connection, features: list[dict[str, Any]]) -> int:
@@ -34,12 +34,13 @@ def upsert_borders(conn: psycopg.Connection, features: list[dict[str, Any]]) -> 
     rows = []
     for f in features:
         a, b = sorted((f["properties"]["a"], f["properties"]["b"]))
-        rows.append((f"{a}-{b}", a, b, json.dumps(f["geometry"]), NE_SOURCE))
+        rows.append((f"{a}-{b}", a, b, json.dumps(f["geometry"]), NE_SOURCE, NE_BORDER_ACCURACY_M))
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO borders (code, a, b, geom, source) VALUES "
-            "(%s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)), %s) "
-            "ON CONFLICT (code) DO UPDATE SET geom = EXCLUDED.geom, source = EXCLUDED.source",
+            "INSERT INTO borders (code, a, b, geom, source, accuracy_m) VALUES "
+            "(%s, %s, %s, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)), %s, %s) "
+            "ON CONFLICT (code) DO UPDATE SET geom = EXCLUDED.geom, source = EXCLUDED.source, "
+            "accuracy_m = EXCLUDED.accuracy_m",
             rows,
         )
     return len(rows)

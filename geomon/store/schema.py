@@ -239,6 +239,11 @@ borders = Table(
     Column("b", Text, nullable=False),
     Column("geom", Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=False),
     Column("source", Text, nullable=False),
+    Column(
+        "accuracy_m",
+        Float,
+        comment="How far the line may be from the real boundary (border_cross tolerance)",
+    ),
     Index("ix_borders_geom", "geom", postgresql_using="gist"),
 )
 

@@ -17,7 +17,7 @@ import psycopg
 import shapely
 import shapely.geometry
 
-from geomon.alerts import BorderIndex, Zone, ZoneIndex
+from geomon.alerts import BorderIndex, BorderLine, BorderLines, Zone, ZoneIndex
 from geomon.errors import InvalidRequest, NotFound
 from geomon.store.devices import ensure_agency
 
@@ -237,7 +237,13 @@ ZONES_SQL = """
 SELECT z.agency_id, z.id, z.kind, z.name, ST_AsBinary(z.geom), z.attrs
 FROM zones z WHERE z.active ORDER BY z.id
 """
-BORDERS_SQL = "SELECT code, ST_AsBinary(geom) FROM borders ORDER BY code"
+# The lines with their two countries' polygons (the sides of the line, docs/events.md).
+BORDERS_SQL = """
+SELECT b.code, b.a, b.b, ST_AsBinary(b.geom), b.accuracy_m,
+       ST_AsBinary(ca.geom), ST_AsBinary(cb.geom)
+FROM borders b LEFT JOIN countries ca ON ca.iso_a3 = b.a LEFT JOIN countries cb ON cb.iso_a3 = b.b
+ORDER BY b.code
+"""
 
 
 def zone_indexes(rows: list[tuple[Any, ...]]) -> dict[int | None, ZoneIndex]:
@@ -265,12 +271,25 @@ def zone_indexes(rows: list[tuple[Any, ...]]) -> dict[int | None, ZoneIndex]:
     return out
 
 
-def border_index(border_rows: list[tuple[Any, ...]], zones: ZoneIndex | None) -> BorderIndex:
-    """Border lines with the crossing-point zones of ``zones`` as the allowed places."""
-    allowed = [z.geom for z in (zones.zones if zones else []) if z.kind == "crossing_point"]
-    return BorderIndex(
-        [r[0] for r in border_rows], [shapely.from_wkb(bytes(r[1])) for r in border_rows], allowed
+def border_lines(border_rows: list[tuple[Any, ...]]) -> BorderLines:
+    """The border lines (rows of :data:`BORDERS_SQL`), shared by every agency's index."""
+
+    def geom(wkb: Any) -> Any:
+        return None if wkb is None else shapely.from_wkb(bytes(wkb))
+
+    return BorderLines(
+        [
+            BorderLine(r[0], r[1], r[2], geom(r[3]), geom(r[5]), geom(r[6]), r[4])
+            for r in border_rows
+        ]
     )
+
+
+def border_index(lines: BorderLines, zones: ZoneIndex | None, home: str | None) -> BorderIndex:
+    """Border lines seen from an agency of ``home`` (ISO3 or None) with the crossing-point
+    zones of ``zones`` as the allowed places."""
+    allowed = [z.geom for z in (zones.zones if zones else []) if z.kind == "crossing_point"]
+    return BorderIndex(lines, allowed, home)
 
 
 def borders_of(conn: psycopg.Connection, country: str) -> list[str]:

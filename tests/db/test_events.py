@@ -135,10 +135,10 @@ async def test_border_crossing_on_afg_tjk(db_url: str) -> None:
         )
         crossing_point_zones(conn, 3000, agency=agency, shared=False)
     hook = EventHook(db_url)
-    far = line.interpolate(0.5, normalized=True)  # far from Panji Poyon
+    far = line.interpolate(0.5, normalized=True)  # far from Panji Poyon; ±0.06° is ~2.5 km
     dev = _device(db_url, agency)
     await _ingest(
-        db_url, hook, dev, [(0, far.x - 0.02, far.y - 0.02), (1, far.x + 0.02, far.y + 0.02)]
+        db_url, hook, dev, [(0, far.x - 0.06, far.y - 0.06), (1, far.x + 0.06, far.y + 0.06)]
     )
     at_bcp = line.interpolate(line.project(shapely.Point(PANJI_POYON)))
     assert at_bcp.distance(shapely.Point(PANJI_POYON)) < 0.02

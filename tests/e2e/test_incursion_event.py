@@ -19,11 +19,13 @@ from sensors.simulate_incursion import incursion_team
 from tests.helpers.listener import run_listener
 
 
-def _send(address: tuple[str, int], uid: str, points: list[tuple[float, float]]) -> None:
-    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=len(points))
+def _send(
+    address: tuple[str, int], uid: str, points: list[tuple[float, float]], step_s: int = 1
+) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=step_s * len(points))
     with socket.create_connection(address, timeout=5) as sock:
         for i, (lat, lon) in enumerate(points):
-            t = t0 + timedelta(seconds=i)
+            t = t0 + timedelta(seconds=step_s * i)
             for s in (rmc(t, lat, lon, 10.0, 0.0), gga(t, lat, lon, 400.0)):
                 sock.sendall(f"{uid},{s}\r\n".encode())
         time.sleep(0.5)
@@ -60,7 +62,7 @@ def test_border_crossing_away_from_bcp_is_critical_within_seconds(
     with run_listener(
         db_url, ["--nmea", "127.0.0.1:0"], tmp_path, env={"GEOMON_INGEST__ACCEPT_UNKNOWN": "true"}
     ) as lst:
-        _send(lst.hostport("nmea"), uid, across)
+        _send(lst.hostport("nmea"), uid, across, step_s=30)  # 300 m a fix, 10 m/s
         _send(lst.hostport("nmea"), uid_bcp, at_bcp)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not _events(db_url, uid):
@@ -84,7 +86,9 @@ def test_the_demo_incursion_simulator_raises_the_event(db_url: str, tmp_path: Pa
     ) as lst:
         host, port = lst.hostport("nmea")
         sent = asyncio.run(
-            run(f"{host}:{port}", "AFG-TJK", rate_hz=4, speedup=10, duration_s=4, silent_after_s=1)
+            # 120 m a fix (the jump filter allows 140 m in under a second): from 3 km on one
+            # side to past the 2 km tolerance on the other within the run
+            run(f"{host}:{port}", "AFG-TJK", rate_hz=8, speedup=80, duration_s=6, silent_after_s=1)
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not _events(db_url, "INCURSION-01"):

@@ -35,6 +35,15 @@ def test_documented_example_merges_default_agency_kind_and_zone(tmp_path: Path) 
     assert DEFAULT_RULES["overspeed_kmh"] == 130.0  # merging never mutates the defaults
 
 
+def test_documented_border_tolerance_example(tmp_path: Path) -> None:
+    toml = re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)[1]
+    tjk = AgencyRules.build(load_rules_file(_write(tmp_path, toml))["agency"]["TJK-BS"])
+    assert tjk["border_cross_depth_m"] == {"AFG-TJK": 800, "CHN-TJK": 2500}
+    assert tjk["border_cross_margin_m"] == 50
+    with pytest.raises(InvalidRequest, match="border_cross_depth_m.AFG-TJK"):
+        load_rules_file(_write(tmp_path, '[default]\nborder_cross_depth_m = {"AFG-TJK" = -1}\n'))
+
+
 def test_json_rules_and_errors(tmp_path: Path) -> None:
     ok = load_rules_file(_write(tmp_path, '{"default": {"enter": "warning"}}', "r.json"))
     assert AgencyRules.build(ok["default"])["enter"] == "warning"

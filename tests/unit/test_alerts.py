@@ -12,10 +12,10 @@ import pytest
 import shapely
 from shapely.geometry import box, shape
 
-from geomon.alerts import AgencyRules, BorderIndex, Track, Zone, ZoneIndex, evaluate
+from geomon.alerts import AgencyRules, BorderIndex, BorderLine, Track, Zone, ZoneIndex, evaluate
 from geomon.alerts.device_state import silent_events
 from geomon.alerts.track import EventDraft, to_us
-from geomon.reference import read_features
+from geomon.reference import NE_BORDER_ACCURACY_M, read_features
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference"
@@ -198,10 +198,19 @@ def test_keys_are_deterministic_per_device_zone_kind_time() -> None:
 # --- border crossings on the real Natural Earth lines ---------------------------------------
 
 
-def _borders(crossing_points: list) -> BorderIndex:
-    feats = read_features(REFERENCE / "borders_ne10m.geojson")
-    codes = ["-".join(sorted((f["properties"]["a"], f["properties"]["b"]))) for f in feats]
-    return BorderIndex(codes, [shape(f["geometry"]) for f in feats], crossing_points)
+def _borders(crossing_points: list, home: str | None = None) -> BorderIndex:
+    countries = {
+        f["properties"]["iso_a3"]: shape(f["geometry"])
+        for f in read_features(REFERENCE / "countries_ne10m.geojson")
+    }
+    lines = []
+    for f in read_features(REFERENCE / "borders_ne10m.geojson"):
+        a, b = sorted((f["properties"]["a"], f["properties"]["b"]))
+        line = shape(f["geometry"])
+        lines.append(
+            BorderLine(f"{a}-{b}", a, b, line, countries[a], countries[b], NE_BORDER_ACCURACY_M)
+        )
+    return BorderIndex(lines, crossing_points, home)
 
 
 def _afg_tjk() -> object:
@@ -229,15 +238,15 @@ def test_crossing_afg_tjk_away_from_a_crossing_point_is_critical() -> None:
     at = line.interpolate(line.project(bcp))
     zone = at.buffer(0.05)
     borders = _borders([zone])
-    far = _across(line, 0.6)
+    far = _across(line, 0.6, off=0.04)  # ~4 km either side: past the 2,050 m tolerance
     assert zone.distance(shapely.LineString(far)) > 0.5
     ev = evaluate(Track.from_rows(fixes(8, far)), ZoneIndex([]), RULES, borders)
     assert [(e.kind, e.severity, e.attrs["border"]) for e in ev] == [
         ("border_cross", "critical", "AFG-TJK")
     ]
-    assert line.distance(shapely.Point(ev[0].lon, ev[0].lat)) < 1e-9
+    assert (ev[0].lon, ev[0].lat) == far[1]  # where the team is once past the depth
     frac = line.project(at, normalized=True)
-    through = _across(line, frac, off=0.01)
+    through = _across(line, frac, off=0.04)
     assert evaluate(Track.from_rows(fixes(8, through)), ZoneIndex([]), RULES, borders) == []
     # same track without any crossing-point zone: critical again
     nozone = evaluate(Track.from_rows(fixes(8, through)), ZoneIndex([]), RULES, _borders([]))
@@ -284,3 +293,19 @@ def test_track_from_rows_sorts_columns_together() -> None:
     assert list(track.attrs) == [p[0][5] or {} for p in expect]
     assert track.emit is not None and track.emit.tolist() == [p[1] for p in expect]
     assert len(Track.from_rows([])) == 0
+
+
+def test_a_team_with_a_home_country_raises_going_out_not_coming_back() -> None:
+    line = _afg_tjk()
+    a, b = _across(line, 0.4, off=0.04)
+    tjk = _borders([]).lines.borders[0].side_b  # AFG-TJK: a = AFG, b = TJK
+    home_side, far_side = (a, b) if tjk.contains(shapely.Point(a)) else (b, a)
+    out_and_back = Track.from_rows(fixes(8, [home_side, far_side, far_side, home_side]))
+    ev = evaluate(out_and_back, ZoneIndex([]), RULES, _borders([], home="TJK"))
+    assert [(e.kind, e.attrs["border"], e.lon, e.lat) for e in ev] == [
+        ("border_cross", "AFG-TJK", *far_side)
+    ]
+    # an Afghan team's home is the other bank; an Uzbek team answers only for its borders
+    ev = evaluate(out_and_back, ZoneIndex([]), RULES, _borders([], home="AFG"))
+    assert [(e.lon, e.lat) for e in ev] == [home_side]
+    assert evaluate(out_and_back, ZoneIndex([]), RULES, _borders([], home="UZB")) == []

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from shapely.geometry import LineString, box
 
-from geomon.alerts import AgencyRules, BorderIndex, Zone, ZoneIndex
+from geomon.alerts import AgencyRules, BorderIndex, BorderLine, Zone, ZoneIndex
 from geomon.pipeline import eventing
 from geomon.pipeline.eventing import compute, context_start
 from geomon.store.event_inputs import EngineContext, Window
@@ -23,7 +23,9 @@ ZONES = ZoneIndex(
         Zone(3, "border_strip", box(0.5, 0.5, 2, 2), "T"),
     ]
 )
-BORDERS = BorderIndex(["X-Y"], [LineString([(1.1, -1), (1.1, 3)])], [])
+BORDERS = BorderIndex(
+    [BorderLine("X-Y", "X", "Y", LineString([(1.1, -1), (1.1, 3)]), box(-9, -1, 1.1, 3), None)]
+)
 CTX = EngineContext(
     {None: ZONES},
     {None: BORDERS},
