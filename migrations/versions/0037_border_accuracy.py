@@ -6,7 +6,7 @@ a critical alarm twice a lap. The depth defaults from this column plus a GPS mar
 (docs/events.md). Lines already loaded from Natural Earth 1:10m get its 2,000 m.
 
 Revision ID: 0037
-Revises: 0035
+Revises: 0032
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0037"
-down_revision = "0035"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
