@@ -24,6 +24,7 @@ from geomon.plates import normalise_plate
 from geomon.store import watchlists as store
 from geomon.store.audit import AuditEntry, write_audit_batch
 from geomon.store.db import async_connect
+from geomon.store.devices import agency_id_for
 
 app = typer.Typer(help="Plate watch-lists: add, remove, list, import.", no_args_is_help=True)
 Opt = typer.Option
@@ -33,11 +34,10 @@ AsOpt = Annotated[str | None, Opt("--as", help="Recorded as the user (default: l
 
 
 async def _agency_id(conn: psycopg.AsyncConnection, code: str) -> int:
-    cur = await conn.execute("SELECT id FROM agencies WHERE code = %s", (code,))
-    row = await cur.fetchone()
-    if row is None:
+    found = await agency_id_for(conn, code)
+    if found is None:
         fail(f"no agency {code!r}")
-    return int(row[0])  # type: ignore[index]
+    return int(found)  # type: ignore[arg-type]
 
 
 def _audited(

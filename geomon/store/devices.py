@@ -62,6 +62,13 @@ def add_device(
     return Device(*row)
 
 
+async def agency_id_for(conn: psycopg.AsyncConnection, code: str) -> int | None:
+    """The id of agency ``code``, or None when there is none."""
+    cur = await conn.execute("SELECT id FROM agencies WHERE code = %s", (code,))
+    row = await cur.fetchone()
+    return None if row is None else int(row[0])
+
+
 def set_device_token(conn: psycopg.Connection, uid: str, token_hash: str) -> None:
     """Give device ``uid`` a new ingest token (its argon2 hash); the old one stops working."""
     cur = conn.execute("UPDATE devices SET token_hash = %s WHERE uid = %s", (token_hash, uid))
