@@ -9,8 +9,10 @@ transaction is rolled back: nothing is half-written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -40,12 +42,34 @@ def import_file(
     vocab: cases.Vocab | None = None,
 ) -> ImportResult:
     """Import ``path`` in one transaction of ``conn``; ``outcome`` None when refused."""
+    return import_rows(
+        conn,
+        case_files.read_file(path),
+        agency_id=agency_id,
+        source=source,
+        by=by,
+        skip_bad=skip_bad,
+        vocab=vocab,
+    )
+
+
+def import_rows(
+    conn: psycopg.Connection,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    agency_id: int,
+    source: str,
+    by: str,
+    skip_bad: bool = False,
+    vocab: cases.Vocab | None = None,
+) -> ImportResult:
+    """:func:`import_file` for rows already read: ``(line or feature number, raw row)``."""
     vocab = vocab or store.vocab_sync(conn)
     bad: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     try:
         with conn.transaction(), case_import.Staging(conn) as staging:
-            for number, raw in case_files.read_file(path):
+            for number, raw in rows:
                 try:
                     if case_files.BAD in raw:
                         raise cases.CaseError(raw[case_files.BAD])

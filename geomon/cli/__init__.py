@@ -41,6 +41,7 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.zones", "events_app", "events"),
     ("geomon.cli.cases", "app", "cases"),
     ("geomon.cli.entities", "app", "entities"),
+    ("geomon.cli.exchange", "app", "exchange"),
     ("geomon.cli.forecasts", "app", "forecast"),
     ("geomon.cli.near_repeat", "app", "near-repeat"),
     ("geomon.cli.tak", "app", "tak"),

@@ -496,6 +496,7 @@ from geomon.store import (  # noqa: E402,F401
     schema_cases,
     schema_entities,
     schema_events,
+    schema_exchange,
     schema_forecasts,
     schema_near_repeat,
     schema_tiles,
