@@ -8,7 +8,7 @@
   the share scope ``incidents``, events under ``events``; writes by the own agency.
 
 Revision ID: 0038
-Revises: 0035
+Revises: 0037
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0038"
-down_revision = "0035"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
