@@ -39,6 +39,7 @@ OWN_JS = (
     "/static/app/geomon-desk.js",
     "/static/app/geomon-dashboard.js",
     "/static/app/geomon-analysis.js",
+    "/static/app/geomon-forecast.js",
     "/static/app/geomon-admin.js",
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
