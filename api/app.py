@@ -31,6 +31,7 @@ from api.routes import (
     near_repeat,
     ogc,
     preferences,
+    reports,
     static,
     surfaces,
     tiles,
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     near_repeat.install(app)
     watchlists.install(app)
     forecasts.install(app)
+    reports.install(app)
     openapi_doc.install(app, auth.PUBLIC_ROUTES)
     static.mount(app, settings)
     static.compress(app)  # outermost: compresses what the audit and limits let through

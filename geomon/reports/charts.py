@@ -1,4 +1,5 @@
-"""Charts and the area map of a report as PNG, drawn with matplotlib (Agg, no display).
+"""Charts and the area map of a report as PNG, drawn with matplotlib's object API (a Figure
+per picture, no pyplot state: safe in the API's worker threads; Agg, no display).
 
 The map draws the countries and borders of the reference tables (clipped to the area by the
 store), the circle of the area, the place and the points of the week. Labels use DejaVu Sans
@@ -9,13 +10,9 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import shapely
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from geomon.reports.fmt import Formatter
@@ -29,14 +26,14 @@ POINT_STYLE = {"place": ("*", "#c0392b", 160), "case": ("o", "#1f5fa8", 22),
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
 def bar_chart(chart: Chart, fmt: Formatter) -> bytes:
     """Grouped horizontal bars, one group per label, values written at the bar ends."""
     n = max(len(chart.labels), 1)
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * n * max(len(chart.series), 1) / 1.5))
+    fig = Figure(figsize=(7, 0.5 + 0.45 * n * max(len(chart.series), 1) / 1.5))
+    ax = fig.subplots()
     height = 0.8 / max(len(chart.series), 1)
     y = np.arange(len(chart.labels))
     for k, (name, values) in enumerate(chart.series):
@@ -60,7 +57,7 @@ def bar_chart(chart: Chart, fmt: Formatter) -> bytes:
     return _png(fig)
 
 
-def _draw_geoms(ax: plt.Axes, context: Sequence[tuple[str, str, bytes]]) -> None:
+def _draw_geoms(ax: Axes, context: Sequence[tuple[str, str, bytes]]) -> None:
     for layer, code, wkb in context:
         geom = shapely.from_wkb(wkb)
         if geom.is_empty:
@@ -81,7 +78,8 @@ def _draw_geoms(ax: plt.Axes, context: Sequence[tuple[str, str, bytes]]) -> None
 def area_map(rmap: ReportMap, context: Sequence[tuple[str, str, bytes]],
              box: tuple[float, float, float, float]) -> bytes:  # fmt: skip
     """The area: context layers, the circle, the place (a star) and the points."""
-    fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    fig = Figure(figsize=(6.5, 6.5))
+    ax = fig.subplots()
     ax.set_facecolor("#dfe9f3")
     _draw_geoms(ax, context)
     lon, lat = rmap.center

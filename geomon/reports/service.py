@@ -4,6 +4,7 @@ CLI and the scheduler, so the three give the same figures."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,9 +38,9 @@ class Reader:
 
 def check_window(start: datetime, end: datetime) -> Window:
     if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidRequest("from and to need a UTC offset (RFC 3339)")
+        raise InvalidRequest("the start and end of the window need a UTC offset (RFC 3339)")
     if end <= start:
-        raise InvalidRequest("to must be after from")
+        raise InvalidRequest("the end of the window must be after its start")
     if end - start > MAX_WINDOW:
         raise InvalidRequest(f"the window may span at most {MAX_WINDOW.days} days")
     return Window(start, end)
@@ -111,25 +112,34 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-async def illustrate(conn: psycopg.AsyncConnection, report: Report) -> None:
-    """Draw the report's map (with the reference countries and borders) and charts into
+def illustrate(report: Report, context: list[tuple[str, str, bytes]]) -> None:
+    """Draw the report's map (over the reference ``context``) and charts into
     ``report.figures`` — only the formats that show pictures need them."""
     from geomon.reports import charts
     from geomon.reports.fmt import Formatter
 
     fmt = Formatter(report.locale, report.time_zone)
     if report.map is not None:
-        box = charts.map_box(report.map)
-        context = await store.map_context(conn, box)
-        report.figures["map"] = charts.area_map(report.map, context, box)
+        report.figures["map"] = charts.area_map(report.map, context, charts.map_box(report.map))
     for chart in report.charts:
         report.figures[chart.key] = charts.bar_chart(chart, fmt)
 
 
-async def build_and_render(conn: psycopg.AsyncConnection, report: Report, fmt: str) -> bytes:
-    if check_format(fmt) in ("html", "pdf"):
-        await illustrate(conn, report)
+def _draw_and_render(report: Report, fmt: str, context: list[tuple[str, str, bytes]]) -> bytes:
+    if fmt in ("html", "pdf"):
+        illustrate(report, context)
     return render(report, fmt)
+
+
+async def build_and_render(conn: psycopg.AsyncConnection, report: Report, fmt: str) -> bytes:
+    """The file of ``report`` in ``fmt``; drawing and PDF/XLSX writing run in a worker thread
+    (seconds of CPU that must not stall the event loop)."""
+    from geomon.reports.charts import map_box
+
+    context = []
+    if check_format(fmt) in ("html", "pdf") and report.map is not None:
+        context = await store.map_context(conn, map_box(report.map))
+    return await asyncio.to_thread(_draw_and_render, report, fmt, context)
 
 
 def render(report: Report, fmt: str) -> bytes:
