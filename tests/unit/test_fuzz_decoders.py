@@ -14,55 +14,35 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import struct
-import xml.sax.saxutils as sx
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geomon.errors import DecodeError
 from geomon.model import Observation, Position
 from sensors.protocols import bcp, cot, mqtt_json, osmand, strict_json
 from sensors.protocols.nmea import NmeaStreamDecoder
-from sensors.protocols.nmea_encode import sentence
 from sensors.protocols.teltonika import (
     AvlPacket,
     CommandPacket,
     ImeiFrame,
     TeltonikaStreamDecoder,
-    crc16_ibm,
     decode_packet,
 )
-from sensors.protocols.teltonika_encode import Record, encode_codec8
-
-FUZZ_CI = 150
-FUZZ_LONG = int(os.environ.get("GEOMON_FUZZ_EXAMPLES", "10000"))
-BUDGETS = [
-    pytest.param(FUZZ_CI, id="ci"),
-    pytest.param(FUZZ_LONG, id="long", marks=pytest.mark.slow),
-]
-
-
-def fuzz(examples: int, strategy: st.SearchStrategy[Any], check: Callable[[Any], None]) -> None:
-    """Run ``check`` on ``examples`` inputs drawn from ``strategy``."""
-
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(strategy)
-    def run(value: Any) -> None:
-        check(value)
-
-    run()
-
+from tests.helpers.fuzz import (
+    BUDGETS,
+    bcp_docs,
+    cot_events,
+    dumps,
+    fuzz,
+    mqtt_payloads,
+    nmea_sentence,
+    osmand_requests,
+    teltonika_packets,
+)
 
 # --- what every decoded record must be ----------------------------------------------------
 
@@ -109,41 +89,6 @@ def storable_observation(o: Observation) -> None:
     _jsonb(o.attrs)
 
 
-# --- hostile values -----------------------------------------------------------------------
-
-BIG = "__BIG__"  # replaced by the raw token 1e309 after json.dumps
-NASTY_TEXT = ["", " ", "\x00", "a\x00b", "\ud800", "\udfff", "nan", "NaN", "inf", "-inf",
-              "Infinity", "1e309", "-1e309", "%00", "2026-11-29T00:00:00Z", "9" * 400,
-              "2026-11-29T00:00:00", "0", "-1", "1e22", BIG]  # fmt: skip
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from(NASTY_TEXT),
-    st.text(max_size=12),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
-
-
-def dumps(doc: Any) -> bytes:
-    """JSON as a hostile client writes it: NaN/Infinity literals, 1e309, surrogates escaped."""
-    return json.dumps(doc).replace(f'"{BIG}"', "1e309").encode("utf-8", "surrogatepass")
-
-
-def overridden(base: dict[str, Any], keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    """``base`` with some of ``keys`` replaced by hostile values, some removed."""
-    return st.fixed_dictionaries(
-        {}, optional={k: values | st.just(None) for k in keys} | {"junk": values}
-    ).map(lambda over: {**base, **over})
-
-
 def check_positions(decode: Callable[[], list[Position]]) -> None:
     try:
         out = decode()
@@ -155,109 +100,30 @@ def check_positions(decode: Callable[[], list[Position]]) -> None:
 
 # --- MQTT geomon JSON and OwnTracks ---------------------------------------------------------
 
-MQTT_BASE = {"time": "2026-11-29T00:00:00Z", "lat": 42.8, "lon": 74.6, "speed_mps": 3.0,
-             "attributes": {"a": 1}}  # fmt: skip
-MQTT_KEYS = ["time", "lat", "lon", "speed_mps", "course_deg", "altitude_m", "hdop",
-             "satellites", "valid", "attributes", "device"]  # fmt: skip
-OWNTRACKS_BASE = {"_type": "location", "tst": 1796083200, "lat": 42.8, "lon": 74.6}
-OWNTRACKS_KEYS = ["tst", "lat", "lon", "vel", "cog", "alt", "acc", "batt", "tid", "t", "conn"]
-
 
 @pytest.mark.parametrize("examples", BUDGETS)
 def test_mqtt_payloads(examples: int) -> None:
-    docs = overridden(MQTT_BASE, MQTT_KEYS) | overridden(OWNTRACKS_BASE, OWNTRACKS_KEYS)
-    payloads = docs.map(dumps) | st.lists(docs, max_size=3).map(dumps) | st.binary(max_size=300)
     fuzz(
         examples,
-        st.tuples(st.sampled_from(["dev-1", "alice/iphone"]), payloads),
+        st.tuples(st.sampled_from(["dev-1", "alice/iphone"]), mqtt_payloads),
         lambda tp: check_positions(lambda: mqtt_json.decode_position_payload(*tp)),
     )
 
 
 # --- OsmAnd: query, form and JSON bodies -----------------------------------------------------
 
-OSMAND_KEYS = ["id", "deviceid", "lat", "lon", "location", "timestamp", "speed", "bearing",
-               "heading", "altitude", "accuracy", "hdop", "batt", "battery", "valid",
-               "x"]  # fmt: skip
-params = st.lists(
-    st.tuples(
-        st.sampled_from(OSMAND_KEYS),
-        st.sampled_from(NASTY_TEXT) | st.text(max_size=10) | st.just("42.8"),
-    ),
-    max_size=8,
-).map(lambda pairs: [("id", "phone-1"), ("lat", "42.8"), ("lon", "74.6"), *pairs])
-
-
-def _query(pairs: list[tuple[str, str]]) -> str:
-    from urllib.parse import quote
-
-    return "&".join(
-        f"{quote(k)}={quote(v.replace(BIG, '1e309'), safe='', errors='surrogatepass')}"
-        for k, v in pairs
-    )
-
-
-OSMAND_JSON = st.fixed_dictionaries(
-    {"device_id": st.just("phone-1") | values},
-    optional={
-        "location": overridden(
-            {"timestamp": "2026-11-29T00:00:00Z", "coords": {"latitude": 42.8, "longitude": 74.6}},
-            [
-                "timestamp",
-                "coords",
-                "battery",
-                "activity",
-                "event",
-                "is_moving",
-                "odometer",
-                "mock",
-            ],
-        )
-        | st.fixed_dictionaries(
-            {
-                "coords": overridden(
-                    {"latitude": 42.8, "longitude": 74.6},
-                    ["latitude", "longitude", "speed", "heading", "altitude", "accuracy"],
-                )
-            }  # fmt: skip
-        )
-        | values
-    },
-)
-
 
 @pytest.mark.parametrize("examples", BUDGETS)
 def test_osmand_requests(examples: int) -> None:
     now = datetime(2026, 11, 29, tzinfo=UTC)
-    requests = st.one_of(
-        params.map(lambda p: ("GET", _query(p), "", b"")),
-        params.map(lambda p: ("POST", "", "application/x-www-form-urlencoded", _query(p).encode())),
-        OSMAND_JSON.map(lambda d: ("POST", "", "application/json", dumps(d))),
-        st.tuples(
-            st.sampled_from(["GET", "POST", "PUT"]),
-            st.text(max_size=40),
-            st.sampled_from(["", "application/json", "text/plain"]),
-            st.binary(max_size=200),
-        ),  # fmt: skip
-    )
     fuzz(
         examples,
-        requests,
+        osmand_requests,
         lambda r: check_positions(lambda: osmand.decode_osmand(*r, received_at=now)),
     )
 
 
 # --- BCP observations: HTTP body and line feed --------------------------------------------
-
-BCP_BASE = {"sensor": "KZ-ANPR-1", "time": "2026-11-29T00:00:00Z", "kind": "vehicle_count",
-            "value": 3}  # fmt: skip
-BCP_KEYS = ["sensor", "sensor_id", "time", "kind", "lat", "lon", "value", "text", "attributes",
-            "id"]  # fmt: skip
-bcp_docs = overridden(BCP_BASE, BCP_KEYS) | st.builds(
-    lambda kind, doc: {**doc, "kind": kind},
-    st.sampled_from(sorted(bcp.KIND_RULES) + ["x-custom"]),
-    overridden(BCP_BASE, BCP_KEYS),
-)
 
 
 def _observations(decode: Callable[[], list[Observation | DecodeError]]) -> None:
@@ -293,15 +159,6 @@ def test_bcp_line_feed(examples: int) -> None:
 
 # --- NMEA: sentences with valid checksums and hostile fields ----------------------------------
 
-NMEA_TEXT = ["", "nan", "inf", "1e309", "-0", "999999", "4250.1234", "N", "S", "E", "W", "A",
-             "V", "123519.00", "291126", "07436.0000", "9" * 30]  # fmt: skip
-nmea_field = st.sampled_from(NMEA_TEXT) | st.text(alphabet="0123456789.-+eE,NSEWAV", max_size=12)
-nmea_sentence = st.builds(
-    lambda kind, fields: sentence(f"GP{kind}," + ",".join(fields)),
-    st.sampled_from(["RMC", "GGA", "GNS", "GLL", "VTG", "GSA", "ZDA"]),
-    st.lists(nmea_field, max_size=14),
-)
-
 
 def _nmea(lines: list[str]) -> None:
     dec = NmeaStreamDecoder("gps-1")
@@ -327,18 +184,6 @@ def test_nmea_bytes(examples: int) -> None:
 
 # --- Teltonika: random records, corrupted-and-resealed packets, random streams --------------
 
-records = st.builds(
-    Record,
-    time=st.datetimes(datetime(1970, 1, 2), datetime(2100, 1, 1), timezones=st.just(UTC)),
-    lat=st.floats(-214.7, 214.7),
-    lon=st.floats(-214.7, 214.7),
-    altitude_m=st.integers(-32768, 32767),
-    course_deg=st.integers(0, 65535),
-    satellites=st.integers(0, 255),
-    speed_kmh=st.integers(0, 65535),
-    io=st.dictionaries(st.integers(1, 255), st.integers(0, 2**31 - 1), max_size=6),
-)
-
 
 def _teltonika_frame(frame: bytes) -> None:
     try:
@@ -352,24 +197,7 @@ def _teltonika_frame(frame: bytes) -> None:
 
 @pytest.mark.parametrize("examples", BUDGETS)
 def test_teltonika_records(examples: int) -> None:
-    def packets(recs: list[Record], flips: list[tuple[int, int]]) -> bytes:
-        frame = encode_codec8(recs)
-        data = bytearray(frame[8:-4])
-        for pos, mask in flips:
-            data[pos % len(data)] ^= mask
-        return (
-            b"\0" * 4
-            + struct.pack(">I", len(data))
-            + bytes(data)
-            + struct.pack(">I", crc16_ibm(bytes(data)))
-        )
-
-    strategy = st.builds(
-        packets,
-        st.lists(records, min_size=1, max_size=4),
-        st.lists(st.tuples(st.integers(0, 4000), st.integers(1, 255)), max_size=3),
-    )
-    fuzz(examples, strategy, _teltonika_frame)
+    fuzz(examples, teltonika_packets, _teltonika_frame)
 
 
 @pytest.mark.parametrize("examples", BUDGETS)
@@ -386,32 +214,9 @@ def test_teltonika_stream(examples: int) -> None:
 
 # --- Cursor-on-Target XML -------------------------------------------------------------------
 
-cot_attr = st.sampled_from(NASTY_TEXT) | st.text(max_size=12) | st.just("42.8")
-
-
-def _cot_xml(a: dict[str, str]) -> bytes:
-    q = {k: sx.quoteattr(v.replace(BIG, "1e309")) for k, v in a.items()}
-    return (
-        f"<event version='2.0' uid={q['uid']} type={q['type']} how={q['how']} "
-        f"time={q['time']} start={q['start']} stale={q['stale']}>"
-        f"<point lat={q['lat']} lon={q['lon']} hae={q['hae']} ce={q['ce']} le={q['le']}/>"
-        f"<detail><track speed={q['speed']} course={q['course']}/>"
-        f"<contact callsign={q['callsign']}/><__group name={q['team']}/></detail></event>"
-    ).encode("utf-8", "surrogatepass")
-
-
-COT_BASE = {"uid": "ANDROID-1", "type": "a-f-G-U-C", "how": "m-g", "time": "2026-11-29T00:00:00Z",
-            "start": "2026-11-29T00:00:00Z", "stale": "2026-11-29T00:05:00Z", "lat": "42.8",
-            "lon": "74.6", "hae": "800", "ce": "5", "le": "5", "speed": "3", "course": "90",
-            "callsign": "Alpha", "team": "Cyan"}  # fmt: skip
-
 
 @pytest.mark.parametrize("examples", BUDGETS)
 def test_cot_events(examples: int) -> None:
-    docs = st.fixed_dictionaries({}, optional=dict.fromkeys(COT_BASE, cot_attr)).map(
-        lambda over: _cot_xml({**COT_BASE, **over})
-    )
-
     def check(frame: bytes) -> None:
         try:
             p = cot.decode(frame)
@@ -420,4 +225,4 @@ def test_cot_events(examples: int) -> None:
         if p is not None:
             storable_position(p)
 
-    fuzz(examples, docs | st.binary(max_size=300).map(lambda b: b"<event " + b), check)
+    fuzz(examples, cot_events | st.binary(max_size=300).map(lambda b: b"<event " + b), check)
