@@ -35,6 +35,7 @@ from api.routes import (
     static,
     surfaces,
     tiles,
+    vehicles,
     watchlists,
     zones,
 )
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     hotspots.install(app)
     near_repeat.install(app)
     watchlists.install(app)
+    vehicles.install(app)
     forecasts.install(app)
     reports.install(app)
     openapi_doc.install(app, auth.PUBLIC_ROUTES)

@@ -199,6 +199,53 @@ class LimitsSettings(BaseModel):
     )
 
 
+class PlateSettings(BaseModel):
+    """Journeys of plates across posts and what they raise (docs/plates.md)."""
+
+    max_speed_kmh: float = Field(
+        default=130.0,
+        gt=0,
+        le=1000,
+        description="Stated maximum road speed: two posts read faster than the straight-line "
+        "distance allows at this speed raise plate_cloned (no road network is loaded).",
+    )
+    clone_min_distance_km: float = Field(
+        default=5.0,
+        ge=0,
+        le=1000,
+        description="Posts closer than this never raise plate_cloned (camera clock skew).",
+    )
+    overstay_days: float = Field(
+        default=30.0,
+        gt=0,
+        le=3650,
+        description="A plate read entering (direction in) with no exit read (direction out) "
+        "anywhere after this many days raises plate_overstay.",
+    )
+    convoy_minutes: float = Field(
+        default=5.0,
+        gt=0,
+        le=240,
+        description="Two plates read at the same post within this many minutes cross together.",
+    )
+    convoy_times: int = Field(
+        default=3,
+        ge=2,
+        le=1000,
+        description="Crossings together (one post, within the lookback) that raise plate_convoy.",
+    )
+    convoy_lookback_days: float = Field(
+        default=90.0, gt=0, le=3650, description="How far back crossings together are counted."
+    )
+    check_every_s: float = Field(
+        default=5.0,
+        ge=0.1,
+        le=3600,
+        description="How often the listener looks at new plate reads for cloned plates and "
+        "convoys (overstays: once a minute).",
+    )
+
+
 class Settings(BaseSettings):
     """All of geomon's settings."""
 
@@ -211,6 +258,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    plates: PlateSettings = Field(default_factory=PlateSettings)
     data_dir: Path = Field(
         default=Path("var/data"), description="Where surfaces (GeoTIFF) and other files live."
     )

@@ -22,6 +22,7 @@ import uvicorn
 from geomon.pipeline.event_process import EventProcess
 from geomon.pipeline.eventing import run_silent_checks
 from geomon.pipeline.notifier import run_notifier
+from geomon.pipeline.plate_checks import run_plate_checks
 from geomon.pipeline.sharded import ShardedWriter
 from geomon.settings import Settings
 from geomon.store.db import require_url
@@ -153,6 +154,9 @@ async def running_listeners(
         [
             asyncio.create_task(run_silent_checks(settings.db.url), name="silent-check"),
             asyncio.create_task(run_notifier(settings.db.url), name="notifier"),
+            asyncio.create_task(
+                run_plate_checks(settings.db.url, settings.plates), name="plate-checks"
+            ),
         ]
         if worker == 0
         else []
