@@ -81,6 +81,7 @@ if (typeof module !== "undefined") module.exports = geomon;
       '<div class="gm-row"><select id="gm-fc-run" class="gm-data" aria-label="' + e(g.t("Forecast run")) + '"></select></div>' +
       '<div class="gm-row"><label>' + e(g.t("expected in")) + ' <select id="gm-fc-step" aria-label="' + e(g.t("expected in")) +
       '"></select></label><button id="gm-fc-show" type="button">' + e(g.t("Show")) + "</button></div>" +
+      '<div class="gm-row"><a id="gm-fc-export" hidden>' + e(g.t("Download the layer (GeoPackage)")) + "</a></div>" +
       '<div id="gm-fc-new"><div class="gm-sub">' + e(g.t("New forecast")) + "</div>" +
       '<div class="gm-row"><label>' + e(g.t("border")) + ' <input id="gm-fc-border" value="AFG-TJK" size="8"></label>' +
       '<label>' + e(g.t("sector, km")) + ' <input id="gm-fc-sector" type="number" min="1" max="1000" value="25" size="3"></label>' +
@@ -212,6 +213,8 @@ if (typeof module !== "undefined") module.exports = geomon;
       if (g.layerControl) g.layerControl.addOverlay(f.layer, name);
       if (f.layer.getBounds().isValid()) g.map.fitBounds(f.layer.getBounds(), { maxZoom: 9, animate: false });
       g.drawForecastLegend(name);
+      var link = document.getElementById("gm-fc-export");  // OGC items as a file, for the operation plan
+      link.href = "/ogc/collections/forecasts-" + id + "/items?f=gpkg"; link.hidden = false;
       g.setForecastStatus(g.t("{name}: on the map", { name: name }));
       return f.layer;
     });

@@ -23,7 +23,10 @@ from tests.e2e.map_stack import Browser, Stack, browser_page, login_cookie_for, 
 pytestmark = pytest.mark.browser
 AGENCY = "KGZ-BS"  # Kyrgyzstan: the page's zone defaults to Asia/Bishkek (UTC+6)
 # Latin words allowed in the Russian console's own text: acronyms used as such in Russian.
-LATIN_OK = {"geomon", "GPS", "GSM", "GNSS", "SOS", "HTTP", "Gi", "English", "IMEI", "KDE"}
+LATIN_OK = {
+    *("geomon", "GPS", "GSM", "GNSS", "SOS", "HTTP", "Gi", "English", "IMEI", "KDE"),
+    *("MASE", "GeoPackage"),  # the forecast panel: an error measure and a file format
+}
 # The console's own text (panels, legend, layer control); team names and codes are data.
 UI_TEXT_JS = """() => {
   const roots = [...document.querySelectorAll('.gm-panel, .leaflet-control-layers')];
