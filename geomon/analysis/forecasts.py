@@ -55,7 +55,15 @@ class ForecastRunParams(BaseModel):
         default=None, pattern=r"^[A-Za-z]{3}$", description="Crossing points of this country."
     )
     zone_kind: str | None = Field(default=None, max_length=64, description="zones.kind filter.")
-    category: str | None = Field(default=None, max_length=100, description="incidents.category")
+    layer: Literal["incidents", "cases"] = Field(
+        default="incidents", description="What is counted: incidents, or seizure cases."
+    )
+    category: str | None = Field(
+        default=None, max_length=100, description="incidents.category or cases.category"
+    )
+    substance: str | None = Field(
+        default=None, max_length=64, description="cases.substance (heroin, opium…); cases only."
+    )
     agency: str | None = Field(default=None, max_length=64, description="Only this agency's.")
     step: Literal["month", "week"] = "month"
     since: Rfc3339Time | None = Field(
@@ -78,6 +86,8 @@ class ForecastRunParams(BaseModel):
     def _units_need(self) -> ForecastRunParams:
         if self.units == "border_sectors" and not self.border:
             raise ValueError("border sectors need a border code (e.g. AFG-TJK)")
+        if self.substance is not None and self.layer != "cases":
+            raise ValueError("a substance filter needs layer 'cases' (incidents have none)")
         for t in (self.since, self.until):
             if t is not None and t.tzinfo is None:
                 raise ValueError("since/until need a time zone (UTC)")
@@ -125,7 +135,10 @@ class ForecastRunParams(BaseModel):
 
     def stored(self) -> tuple[dict[str, Any], dict[str, Any]]:
         doc = self.model_dump(mode="json")
-        keys = ("units", "border", "country", "zone_kind", "category", "agency", "since", "until")
+        keys = (
+            "units", "border", "country", "zone_kind", "layer", "category", "substance",
+            "agency", "since", "until",
+        )  # fmt: skip
         return doc, {k: doc[k] for k in keys}
 
 
@@ -239,8 +252,9 @@ def execute(conn: psycopg.Connection, run_id: int, p: ForecastRunParams) -> Outc
     pts = inputs.load_points(
         conn,
         inputs.PointFilter(
-            layer="incidents",
+            layer=p.layer,
             category=p.category,
+            substance=p.substance,
             agency=p.agency,
             since=p.since,
             until=p.until,
@@ -365,12 +379,14 @@ async def prepare_async(
             "zones": "no active polygon zones to forecast on (zone_kind?)",
         }
         raise InvalidRequest(what[p.units])
-    found = await store.window_has_incidents_async(
-        conn, category=p.category, agency=p.agency, since=p.since, until=p.until
-    )
+    found = await store.window_has_events_async(
+        conn, p.layer, category=p.category, substance=p.substance, agency=p.agency,
+        since=p.since, until=p.until,
+    )  # fmt: skip
     if not found:
+        noun = "incident" if p.layer == "incidents" else "case"
         raise InvalidRequest(
-            f"the window {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d} holds no incident you may "
+            f"the window {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d} holds no {noun} you may "
             "see for this filter: nothing to forecast"
         )
     return p

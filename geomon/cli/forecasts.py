@@ -35,7 +35,9 @@ def run(
     cell_km: Annotated[float, Opt(help="Grid cell size, km.")] = 10.0,
     country: Annotated[str | None, Opt(help="Crossing points of this ISO3 country.")] = None,
     zone_kind: Annotated[str | None, Opt(help="Only zones of this kind.")] = None,
-    category: Annotated[str | None, Opt(help="incidents.category")] = None,
+    layer: Annotated[str, Opt(help="incidents or cases (seizure cases).")] = "incidents",
+    category: Annotated[str | None, Opt(help="incidents.category or cases.category")] = None,
+    substance: Annotated[str | None, Opt(help="cases.substance (with --layer cases).")] = None,
     agency: Annotated[str | None, Opt(help="Only this agency's incidents; owns the run.")] = None,
     owner: Annotated[str | None, Opt(help="Agency owning the run (default --agency).")] = None,
     step: Annotated[str, Opt(help="month or week.")] = "month",
@@ -51,7 +53,8 @@ def run(
             {
                 "units": units, "border": border, "sector_km": sector_km,
                 "buffer_km": buffer_km, "cell_km": cell_km, "country": country,
-                "zone_kind": zone_kind, "category": category, "agency": agency, "step": step,
+                "zone_kind": zone_kind, "layer": layer, "category": category,
+                "substance": substance, "agency": agency, "step": step,
                 "since": parse_utc(since), "until": parse_utc(until), "horizon": horizon,
                 "backtest_steps": backtest_steps,
             }

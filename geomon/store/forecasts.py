@@ -288,25 +288,36 @@ async def delete_run_async(conn: psycopg.AsyncConnection, run_id: int) -> None:
         raise NotFound(f"no forecast run {run_id} (or not yours to delete)")
 
 
-async def window_has_incidents_async(
+_EVENTS_IN_WINDOW = {
+    "incidents": "SELECT EXISTS (SELECT 1 FROM incidents t WHERE {where})",
+    "cases": "SELECT EXISTS (SELECT 1 FROM cases t WHERE t.deleted_at IS NULL AND {where})",
+}
+
+
+async def window_has_events_async(
     conn: psycopg.AsyncConnection,
+    layer: str,
     *,
     category: str | None,
+    substance: str | None,
     agency: str | None,
     since: Any,
     until: Any,
 ) -> bool:
-    """Whether the caller sees any incident of the run's filter in [since, until)."""
+    """Whether the caller sees any incident (or case) of the run's filter in [since, until)."""
     if agency is not None:
         cur = await conn.execute("SELECT 1 FROM agencies WHERE code = %s", (agency,))
         if await cur.fetchone() is None:
             raise InvalidRequest(f"no agency {agency!r}")
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM incidents WHERE occurred_at >= %s AND occurred_at < %s "
-        "AND (%s::text IS NULL OR category = %s) AND (%s::text IS NULL OR agency_id = "
-        "(SELECT id FROM agencies WHERE code = %s)))",
-        (since, until, category, category, agency, agency),
+    where = (
+        "t.occurred_at >= %s AND t.occurred_at < %s AND (%s::text IS NULL OR t.category = %s) "
+        "AND (%s::text IS NULL OR t.agency_id = (SELECT id FROM agencies WHERE code = %s))"
     )
+    args: list[Any] = [since, until, category, category, agency, agency]
+    if substance is not None:
+        where += " AND t.substance = %s"
+        args.append(substance)
+    cur = await conn.execute(_EVENTS_IN_WINDOW[layer].format(where=where), args)
     row = await cur.fetchone()
     return bool(row and row[0])
 

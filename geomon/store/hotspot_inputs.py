@@ -34,6 +34,8 @@ FLOAT8_ARRAY_OID = 1022  # pg_type "_float8"
 # layer -> (table, time column, category column, numeric value column, agency condition)
 LAYERS: dict[str, tuple[str, str, str | None, str | None, str]] = {
     "incidents": ("incidents", "occurred_at", "category", "quantity", "t.agency_id = {a}"),
+    # seizure cases (migration 0019): the forecast's "by substance"; soft-deleted ones never
+    "cases": ("cases", "occurred_at", "category", "quantity_kg", "t.agency_id = {a}"),
     "observations": (
         "observations",
         "observed_at",
@@ -57,6 +59,7 @@ class PointFilter:
 
     layer: str = "incidents"
     category: str | None = None
+    substance: str | None = None  # cases only
     agency: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -146,6 +149,13 @@ def _query(
             raise InvalidRequest(f"{f.layer} have no category")
         where.append(f"t.{cat_col} = %s")
         args.append(f.category)
+    if f.layer == "cases":
+        where.append("t.deleted_at IS NULL")
+    if f.substance is not None:
+        if f.layer != "cases":
+            raise InvalidRequest(f"{f.layer} have no substance; only cases do")
+        where.append("t.substance = %s")
+        args.append(f.substance)
     if agency is not None:
         where.append(agency_cond.format(a="%s"))
         args.append(agency)

@@ -246,3 +246,52 @@ def test_the_run_has_vector_tiles(seeded, done_run, tmp_path) -> None:
     path.write_bytes(r.content)
     meta, _, geoms, cols = pyogrio.raw.read(path, layer=f"forecasts-{run['id']}")
     assert len(geoms) > 0 and "expected_next" in list(meta["fields"])
+
+
+def _seed_cases(db_url: str) -> int:
+    """Heroin seizure cases with a July peak at one spot on AFG-TJK, flat opium beside them,
+    and one deleted heroin case (never counted)."""
+    rng = np.random.default_rng(8)
+    with psycopg.connect(db_url) as conn:
+        wkb = conn.execute("SELECT ST_AsBinary(geom) FROM borders WHERE code = 'AFG-TJK'")
+        line = shapely.line_merge(shapely.from_wkb(bytes(wkb.fetchone()[0])))
+        spot = max(getattr(line, "geoms", [line]), key=lambda g: g.length).interpolate(0.45, True)
+        agency = ensure_agency(conn, OWN)
+        rows, n_heroin = [], 0
+        for k in range(MONTHS):
+            t = datetime(2021 + k // 12, k % 12 + 1, 20, tzinfo=UTC)
+            n = rng.poisson(8 * (1 + 3 * np.exp(-0.5 * ((k % 12 - 6) / 1.0) ** 2)))
+            rows += [("heroin", t)] * n + [("opium", t)] * rng.poisson(4)
+            n_heroin += n
+        conn.cursor().executemany(
+            "INSERT INTO cases (agency_id, source, external_id, category, substance, "
+            "occurred_at, geom, quantity_kg) VALUES (%s, 'fc-api', %s, 'drug_seizure', %s, %s, "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326), 1.5)",
+            [(agency, f"c{i}", s, t, spot.x, spot.y) for i, (s, t) in enumerate(rows)],
+        )
+        conn.execute(
+            "INSERT INTO cases (agency_id, source, external_id, category, substance, occurred_at, "
+            "geom, deleted_at, deleted_by) VALUES (%s, 'fc-api', 'gone', 'drug_seizure', "
+            "'heroin', '2023-05-05Z', ST_SetSRID(ST_MakePoint(%s, %s), 4326), now(), 'test')",
+            (agency, spot.x, spot.y),
+        )
+    return n_heroin
+
+
+def test_a_forecast_of_one_substance_from_seizure_cases(seeded, db_url) -> None:
+    client, _ = seeded
+    n_heroin = _seed_cases(db_url)
+    a = _headers(db_url, "analyst", OWN)
+    body = {**BODY, "layer": "cases", "category": "drug_seizure", "substance": "heroin"}
+    r = client.post(URL, json=body, headers=a)
+    assert r.status_code == 202, r.text
+    run = client.get(r.json()["links"]["self"], headers=a).json()
+    assert run["status"] == "done" and run["n_events"] == n_heroin, run
+    assert run["input_filter"]["substance"] == "heroin"
+    feats = client.get(run["links"]["cells"], headers=a).json()["features"]
+    hot = max(feats, key=lambda f: f["properties"]["expected_next"] or 0)["properties"]
+    assert hot["status"] == "ok" and hot["peak"] == 7  # July
+    r = client.post(URL, json={**BODY, "substance": "heroin"}, headers=a)
+    assert r.status_code == 422 and "needs layer 'cases'" in r.text
+    r = client.post(URL, json={**body, "substance": "cocaine"}, headers=a)
+    assert r.status_code == 422 and "holds no case" in r.text
