@@ -136,3 +136,17 @@ def stretch_points(border: Any) -> list[tuple[float, float]]:
         (float(p.x), float(p.y))
         for p in (part.interpolate(f, normalized=True) for f in AFG_TJK_STRETCHES)
     ]
+
+
+# Issue 17: plate cameras at Khorgos - Nur Zholy (two lanes) and one at Kordai, ~470 km
+# west, a watch-listed plate the simulator reads at Nur Zholy (and, as a clone, at Kordai
+# minutes later), and a pair of plates that always cross together.
+PLATE_AGENCY = AGENCIES["KAZ"][0]
+PLATE_CAMERAS = (
+    ("KZ-NZH-ANPR-1", "Khorgos - Nur Zholy road BCP", 1),
+    ("KZ-NZH-ANPR-2", "Khorgos - Nur Zholy road BCP", 2),
+    ("KZ-KRD-ANPR-1", "Kordai / Ak-Jol road BCP", 1),
+)
+WATCHED_PLATE = "777 KZA 02"
+WATCHED_REASON = "demo: vehicle linked to a heroin seizure at Khorgos"
+CONVOY_PLATES = ("512 ABK 05", "513 ABK 05")

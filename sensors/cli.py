@@ -206,10 +206,21 @@ def simulate(
     duration: float = typer.Option(0.0, "--duration", help="Stop after SECONDS (0: never)."),
     places: str = typer.Option("", "--places", help="Places CSV (default: reference data)."),
     seed: int = typer.Option(7, "--seed", help="Random seed of routes and noise."),
+    plates_to: str = typer.Option(
+        "",
+        "--plates-to",
+        help="HOST:PORT of the BCP sensor feed: also run the demo plate cameras at Khorgos "
+        "(default GEOMON_INGEST__SENSOR_TCP; none when both are empty).",
+    ),
+    plate_every: float = typer.Option(
+        3.0, "--plate-every", min=0.05, max=3600, help="Seconds between plate reads."
+    ),
 ) -> None:
     """Drive a fleet of mobile teams around the region's crossing points, speaking the real
-    protocols (NMEA/TCP, Teltonika/TCP, OsmAnd/HTTP, MQTT, or a mix of them)."""
+    protocols (NMEA/TCP, Teltonika/TCP, OsmAnd/HTTP, MQTT, or a mix of them); with a sensor
+    feed, plate cameras at a crossing read a watch-listed plate now and then (issue 17)."""
     from sensors.simulate import run_fleet
+    from sensors.simulate_plates import run as run_plates
 
     s = settings()
     if protocol not in ("nmea", "teltonika", "osmand", "mqtt", "mix"):
@@ -227,21 +238,29 @@ def simulate(
     csv_path = Path(places) if places else s.reference_dir / "places_central_asia.csv"
     if not csv_path.is_file():
         fail(f"places file not found: {csv_path}")
-    try:
-        sent = asyncio.run(
-            run_fleet(
-                teams,
-                {k: v for k, v in targets.items() if v},
-                csv_path,
-                protocol=protocol,
-                rate_hz=rate,
-                speedup=speedup,
-                duration_s=duration or None,
-                seed=seed,
-                gap_every_s=gap_every or None,
-            )
+    cameras_to = plates_to or s.ingest.sensor_tcp
+
+    async def both() -> tuple[int, int]:
+        fleet = run_fleet(
+            teams,
+            {k: v for k, v in targets.items() if v},
+            csv_path,
+            protocol=protocol,
+            rate_hz=rate,
+            speedup=speedup,
+            duration_s=duration or None,
+            seed=seed,
+            gap_every_s=gap_every or None,
         )
-        typer.echo(f"sent {sent} fixes")
+        if not cameras_to:
+            return await fleet, 0
+        cameras = run_plates(cameras_to, every_s=plate_every, duration_s=duration or None)
+        sent, reads = await asyncio.gather(fleet, cameras)
+        return sent, reads
+
+    try:
+        sent, reads = asyncio.run(both())
+        typer.echo(f"sent {sent} fixes" + (f", {reads} plate reads" if cameras_to else ""))
     except (KeyboardInterrupt, ValueError) as exc:
         if isinstance(exc, ValueError):
             fail(str(exc))

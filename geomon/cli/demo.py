@@ -7,7 +7,15 @@ import dataclasses
 import typer
 
 from geomon.cli.common import db_url, reported_errors, settings
-from geomon.demo import AGENCIES, demo_incidents, demo_teams
+from geomon.demo import (
+    AGENCIES,
+    PLATE_AGENCY,
+    PLATE_CAMERAS,
+    WATCHED_PLATE,
+    WATCHED_REASON,
+    demo_incidents,
+    demo_teams,
+)
 from geomon.reference import read_places
 from geomon.store.db import connect
 from geomon.store.devices import add_device, ensure_agency
@@ -49,6 +57,9 @@ def demo_data(
                 name=f"Mobile team {uid[-2:]} ({agency})",
             )
         n_zones = _demo_zones(conn)
+        _demo_plate_cameras(conn)
+    with reported_errors():
+        entry = _demo_watchlist(db_url())
     with reported_errors(), connect(db_url()) as conn:  # zones stay even if incidents fail
         delete_incidents_from(conn, DEMO_SOURCE)
         stretches = _afghan_tajik_stretches(conn)
@@ -61,12 +72,45 @@ def demo_data(
         copy_incidents(conn, rows, source=DEMO_SOURCE)
     typer.echo(
         f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents, "
-        f"{n_zones} zones"
+        f"{n_zones} zones, watch-listed plate {WATCHED_PLATE!r} (entry {entry})"
     )
     if login:
         with reported_errors(), connect(db_url()) as conn:
             password = _demo_login(conn, login)
         typer.echo(f"demo login: user {login!r}, password {password!r} (new on every run)")
+
+
+def _demo_plate_cameras(conn) -> None:
+    """The simulator's plate cameras (sensors.simulate_plates), bound to their posts."""
+    from geomon.store.devices import bind_device
+
+    for uid, place, lane in PLATE_CAMERAS:
+        add_device(conn, uid=uid, kind="sensor", agency=PLATE_AGENCY, name=f"ANPR lane {lane}")
+        bind_device(conn, uid, place=place)
+
+
+def _demo_watchlist(url: str) -> int:
+    """The demo plate on the Kazakh border service's watch-list (once; its id)."""
+    import asyncio
+
+    from geomon.store import watchlists as wl_store
+    from geomon.store.db import async_connect
+    from geomon.store.devices import agency_id_for
+    from geomon.watchlists import make_entry
+
+    entry = make_entry({"plate": WATCHED_PLATE, "reason": WATCHED_REASON, "priority": "high"})
+
+    async def go() -> int:
+        async with async_connect(url) as conn, conn.transaction():
+            agency = await agency_id_for(conn, PLATE_AGENCY)
+            assert agency is not None
+            found = await wl_store.list_entries(conn, plate=entry.plate, agency_id=agency)
+            if found:
+                return int(found[0]["id"])
+            ids = await wl_store.add_entries(conn, [entry], agency_id=agency, added_by="demo")
+            return ids[0]
+
+    return asyncio.run(go())
 
 
 SITUATION_CENTRE = ("RSC-DEMO", "Regional situation centre (demo)")
