@@ -12,6 +12,7 @@ from api import allow, auth, errors, openapi_doc
 from api.audit_writer import AuditWriter
 from api.i18n import LocaleMiddleware
 from api.routes import (
+    basemap,
     cases,
     console,
     corridors,
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(map_data.router, prefix="/api/v1")
     app.include_router(map_page.router)
     ogc.install(app)
+    basemap.install(app)
     tiles.install(app)
     surfaces.install(app)
     events.install(app)

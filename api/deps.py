@@ -8,6 +8,7 @@ Use these ``Annotated`` aliases in route signatures, nothing else:
 ``ReadConn``   a pooled connection in a transaction under the caller's row-level security
 ``WriteConn``  the same, committed before the response is sent (routes that change data)
 ``LayerConn``  ``(conn, version)`` for a vector-tile layer: RLS connection + change counters
+``BasemapConn`` ``(conn, version)`` for basemap tiles, the same way
 ``PageConn``   ``(conn, version)`` for an OGC collection, the same way
 ``Visibility`` a cache key for what the caller may see (role, own agency, shares)
 ``AppSettings`` the app's :class:`~geomon.settings.Settings`
@@ -35,6 +36,7 @@ from api.auth import CurrentPrincipal, Principal, auth_pool, require_role
 from api.state import app_state
 from geomon.errors import DatabaseUnavailable, InvalidRequest, Overloaded
 from geomon.settings import Settings
+from geomon.store import basemap as basemap_store
 from geomon.store import features as feature_store
 from geomon.store import tiles as tile_store
 from geomon.store.sessions import begin_request
@@ -44,6 +46,7 @@ __all__ = [
     "AppSettings",
     "Analyst",
     "Caller",
+    "BasemapConn",
     "LayerConn",
     "PageConn",
     "Principal",
@@ -179,7 +182,13 @@ async def _page_connection(
         yield cv
 
 
+async def _basemap_connection(request: Request, principal: Caller) -> AsyncIterator[Versioned]:
+    async with _versioned(request, principal, basemap_store.TILE_TABLES) as cv:
+        yield cv
+
+
 LayerConn = Annotated[Versioned, Depends(_layer_connection)]
+BasemapConn = Annotated[Versioned, Depends(_basemap_connection)]
 PageConn = Annotated[Versioned, Depends(_page_connection)]
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from geomon.basemap import NAMES_FILE, read_context, read_names
 from geomon.reference import read_features, read_places
 from geomon.store import databases, migrate
+from geomon.store.basemap import derive_from_countries, load_context
 from geomon.store.partitions import ensure_partitions
 from geomon.store.reference import upsert_borders, upsert_countries, upsert_places
 
@@ -75,6 +77,8 @@ def prepare_database(url: str) -> None:
         upsert_countries(conn, read_features(REFERENCE / "countries_ne10m.geojson"))
         upsert_borders(conn, read_features(REFERENCE / "borders_ne10m.geojson"))
         upsert_places(conn, read_places(REFERENCE / "places_central_asia.csv"))
+        load_context(conn, read_context(REFERENCE))
+        derive_from_countries(conn, read_names(REFERENCE / NAMES_FILE))
 
 
 @pytest.fixture(scope="session")

@@ -493,6 +493,7 @@ audit_log = Table(
 
 # Tables defined beside this module on the same metadata (event engine, tile-cache counters).
 from geomon.store import (  # noqa: E402,F401
+    schema_basemap,
     schema_cases,
     schema_entities,
     schema_events,
