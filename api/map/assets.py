@@ -29,8 +29,12 @@ FULLSCREEN_JS: Assets = [
 FULLSCREEN_CSS: Assets = [
     ("Control.FullScreen.css", vendor_url("leaflet.fullscreen", "Control.FullScreen.css"))
 ]
+PROTOMAPS_JS: Assets = [
+    ("protomaps_leaflet", vendor_url("protomaps-leaflet", "protomaps-leaflet.js"))
+]
 OWN_JS = (
     "/static/app/geomon-i18n.js",
+    "/static/app/geomon-basemap.js",
     "/static/app/geomon-map.js",
     "/static/app/geomon-panels.js",
     "/static/app/geomon-events.js",

@@ -1,4 +1,4 @@
-"""The map's context layers: our own base map (countries), borders, zones, incidents,
+"""The map's context layers: our own offline basemap, borders, zones, incidents,
 the latest hotspot run, surfaces and corridors, plus the empty groups our JS fills.
 
 Static layers are rendered by folium from data the route read; live groups (teams, trails,
@@ -16,6 +16,7 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from api.map.assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
+from api.map.basemap import OfflineBasemap
 from geomon.i18n import N_
 
 # ArcGIS "Hot Spot Analysis" renderer: Gi_Bin -3…3 (three blues, not significant, three reds).
@@ -45,7 +46,6 @@ CORRIDOR_COLOUR = "#7b3294"
 class MapData:
     """Everything the page renders server-side (read by the route from the store)."""
 
-    countries: dict[str, Any]
     borders: dict[str, Any]
     places: list[dict[str, Any]]
     zones: dict[str, Any] = field(default_factory=lambda: _empty())
@@ -65,21 +65,9 @@ def _tooltip(collection: dict[str, Any], fields: list[str]) -> folium.GeoJsonToo
     return folium.GeoJsonTooltip(fields=fields) if collection["features"] else None
 
 
-def add_base_layers(m: folium.Map, countries: dict[str, Any], tile_url: str) -> None:
-    """Our own offline base map (country polygons), and the agency's tiles when configured."""
-    folium.GeoJson(
-        countries,
-        name=N_("Base: countries (offline)"),
-        overlay=False,
-        control=True,
-        style_function=lambda f: {
-            "color": "#9e9e9e",
-            "weight": 1,
-            "fillColor": "#f4f1e8",
-            "fillOpacity": 1.0,
-        },
-        tooltip=_tooltip(countries, ["name"]),
-    ).add_to(m)
+def add_base_layers(m: folium.Map, tile_url: str, locale: str) -> None:
+    """Our own offline labelled basemap, and the agency's tiles when configured."""
+    OfflineBasemap(N_("Base: offline map"), locale).add_to(m)
     if tile_url:
         folium.TileLayer(
             tiles=tile_url,

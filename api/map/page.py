@@ -151,7 +151,7 @@ def render_map(
     m = folium.Map(location=CENTRE, zoom_start=5, tiles=None, control_scale=True)
     m.options.update(maxZoom=18, minZoom=3)  # folium drops these without a tile layer
     use_local_assets(m, LEAFLET_JS, LEAFLET_CSS)
-    add_base_layers(m, data.countries, settings.tile_url)
+    add_base_layers(m, settings.tile_url, locale)
     add_context_layers(m, data, urls.surface_tiles)
     groups = add_live_groups(m)
     _translate_layer_names(m, locale)

@@ -43,27 +43,21 @@ _PAGE_CACHE_MAX = 64
 router = APIRouter(tags=["map"])
 
 
-async def reference_layers(conn: psycopg.AsyncConnection) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Countries and borders: public reference data, the same for every caller, so cached
-    for a few minutes (they are most of the page's query time)."""
+async def reference_layers(conn: psycopg.AsyncConnection) -> dict[str, Any]:
+    """Borders: public reference data, the same for every caller, so cached for a few
+    minutes. Countries, water and labels come as basemap tiles (api/routes/basemap.py)."""
     hit = _reference_cache.get("layers")
     if hit is None or time.monotonic() - hit[0] > REFERENCE_TTL_S:
-        hit = (
-            time.monotonic(),
-            await map_layers.countries_for_map(conn, simplify_deg=0.01),
-            await borders_geojson(conn, simplify_deg=0.002),
-        )
+        hit = (time.monotonic(), await borders_geojson(conn, simplify_deg=0.002))
         _reference_cache["layers"] = hit
-    return hit[1], hit[2]
+    return hit[1]
 
 
 async def map_data(conn: psycopg.AsyncConnection, *, teams: bool = True) -> MapData:
     """What the page shows; without ``teams`` the route fills their snapshot in per request
     (the rest of the page is cached)."""
-    countries, borders = await reference_layers(conn)
     return MapData(
-        countries=countries,
-        borders=borders,
+        borders=await reference_layers(conn),
         places=await map_layers.places_for_search(conn),
         zones=await map_layers.zones_geojson(conn),
         incidents=await map_layers.incident_points(conn),

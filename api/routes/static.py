@@ -25,6 +25,7 @@ VENDOR_PACKAGES: dict[str, str] = {
     "leaflet.fullscreen": "leaflet.fullscreen",
     "chart.js": "chart.js/dist",  # the console's dashboard charts (UMD build)
     "leaflet-geoman": "@geoman-io/leaflet-geoman-free/dist",  # drawing areas and zones
+    "protomaps-leaflet": "protomaps-leaflet/dist",  # the offline basemap's vector renderer
 }
 
 OWN_STATIC = Path(__file__).resolve().parent.parent / "static"
