@@ -7,7 +7,7 @@ like ``countries``: no agency, no row-level security; the application role reads
 A ``layer_versions`` counter (statement triggers, migration 0006) keys cached basemap tiles.
 
 Revision ID: 0036
-Revises: 0026
+Revises: 0038
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision = "0036"
-down_revision = "0026"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 
