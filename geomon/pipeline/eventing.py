@@ -31,6 +31,7 @@ from geomon.store import events as event_store
 from geomon.store.event_inputs import (
     EngineContext,
     Window,
+    context_version,
     load_context,
     load_windows,
     silent_inputs,
@@ -123,6 +124,7 @@ class EventHook:
         self._conn: psycopg.AsyncConnection | None = None
         self._ctx: EngineContext | None = None
         self._ctx_at = 0.0
+        self._ctx_version: tuple[int, ...] = ()
         self._lock = asyncio.Lock()
         self._pending: (
             tuple[dict[int, tuple[datetime, datetime]], asyncio.Future[list[int]]] | None
@@ -138,9 +140,14 @@ class EventHook:
         return self._conn
 
     async def _context(self, conn: psycopg.AsyncConnection) -> EngineContext:
-        if self._ctx is None or time.monotonic() - self._ctx_at > self._ttl:
+        """The cached context, rebuilt when zones, borders or agencies changed (their
+        counters, one row read a run) or after the TTL (alert rules have no counter)."""
+        version = await context_version(conn)
+        stale = version != self._ctx_version or time.monotonic() - self._ctx_at > self._ttl
+        if self._ctx is None or stale:
             self._ctx = await load_context(conn)
             self._ctx_at = time.monotonic()
+            self._ctx_version = version
         return self._ctx
 
     def invalidate(self) -> None:

@@ -222,6 +222,20 @@ class EngineContext:
         )
 
 
+# The change counters (migration 0006) of what the context is built from, bar the rules.
+_CONTEXT_VERSION = (
+    "SELECT coalesce(array_agg(version ORDER BY table_name), '{}') FROM layer_versions "
+    "WHERE table_name IN ('agencies', 'borders', 'zones')"
+)
+
+
+async def context_version(conn: psycopg.AsyncConnection) -> tuple[int, ...]:
+    """The counters of zones, borders and agencies: a context built under other counters is
+    stale (a zone drawn a second ago must apply to the next fix, not 30 s later)."""
+    row = await (await conn.execute(_CONTEXT_VERSION)).fetchone()
+    return tuple(row[0]) if row else ()
+
+
 async def load_context(conn: psycopg.AsyncConnection) -> EngineContext:
     zone_rows = await (await conn.execute(ZONES_SQL)).fetchall()
     border_rows = await (await conn.execute(BORDERS_SQL)).fetchall()

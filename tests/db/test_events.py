@@ -125,6 +125,26 @@ async def test_a_late_fix_moves_the_enter_event(db_url: str, zone_agency: str) -
     await hook.close()
 
 
+async def test_a_zone_drawn_now_applies_to_the_next_fix(db_url: str) -> None:
+    """The hook caches its context, but not past a change of zones: the admin draws a zone and
+    the team's next fix into it raises the event (issue 20: it was missed for up to 30 s)."""
+    agency = _agency()
+    dev = _device(db_url, agency)
+    hook = EventHook(db_url, gather_s=0)
+    await _ingest(db_url, hook, dev, [(0, 20.0, 20.05), (1, 20.01, 20.05)])  # context loaded
+    with psycopg.connect(db_url) as conn:
+        upsert_zone(
+            conn,
+            agency=agency,
+            name="drawn now",
+            kind="restricted",
+            geom_wkb=shapely.to_wkb(box(20.02, 20.0, 20.1, 20.1)),
+        )
+    await _ingest(db_url, hook, dev, [(2, 20.03, 20.05)])
+    assert _events(db_url, dev) == [("zone_enter", 2, "critical")]
+    await hook.close()
+
+
 async def test_border_crossing_on_afg_tjk(db_url: str) -> None:
     agency = _agency()
     with psycopg.connect(db_url) as conn:
