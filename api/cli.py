@@ -69,6 +69,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from geomon.http_server import head_timeout_protocol
 
     s = settings()
     if not s.db.url:
@@ -86,11 +87,17 @@ def serve(
                 port=port or s.api.port,
                 log_level="info",
                 access_log=False,
+                http=head_timeout_protocol(s.api.header_timeout_s),
             )
         else:  # one SO_REUSEPORT socket per worker: the kernel spreads connections
             from api.workers import run_workers
 
-            run_workers(host or s.api.host, port or s.api.port, workers)
+            run_workers(
+                host or s.api.host,
+                port or s.api.port,
+                workers,
+                header_timeout_s=s.api.header_timeout_s,
+            )
     finally:
         if child is not None:
             child.terminate()

@@ -32,18 +32,32 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, log_level: str) -> None:
+def _worker(host: str, port: int, log_level: str, header_timeout_s: float) -> None:
     import uvicorn
 
     import api.app  # noqa: F401 - the slow imports first: the kernel routes connections to
+    from geomon.http_server import head_timeout_protocol
 
     # a socket as soon as it listens, so bind only when the app is about to serve
     sock = listening_socket(host, port)
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        log_level=log_level,
+        access_log=False,
+        http=head_timeout_protocol(header_timeout_s),
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def run_workers(host: str, port: int, workers: int, *, log_level: str = "info") -> None:
+def run_workers(
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    log_level: str = "info",
+    header_timeout_s: float = 10.0,
+) -> None:
     """Run ``workers`` API processes on ``host:port`` until SIGINT/SIGTERM."""
     if port == 0:
         raise ValueError("--workers > 1 needs a fixed port (each worker binds it)")
@@ -57,7 +71,9 @@ def run_workers(host: str, port: int, workers: int, *, log_level: str = "info") 
     stopping = False
 
     def start() -> multiprocessing.process.BaseProcess:
-        proc = ctx.Process(target=_worker, args=(host, port, log_level), name="geomon-api")
+        proc = ctx.Process(
+            target=_worker, args=(host, port, log_level, header_timeout_s), name="geomon-api"
+        )
         proc.start()
         return proc
 

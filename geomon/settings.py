@@ -68,6 +68,13 @@ class IngestSettings(BaseModel):
         gt=0,
         description="A request body must arrive within this many seconds (else 408, closed).",
     )
+    http_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="A request line and headers must arrive within this many seconds of "
+        "their first byte or the connection's start (slowloris; else 408, closed).",
+    )
     mqtt_broker_auth: bool = Field(
         default=False,
         description="The broker authenticates every device and its ACL limits each to its "
@@ -140,6 +147,13 @@ class ApiSettings(BaseModel):
 
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port the API binds to.")
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="A request line and headers must arrive within this many seconds of "
+        "their first byte or the connection's start (slowloris; else 408, closed).",
+    )
     assets_dir: Path = Field(
         default=Path("node_modules"),
         description="Folder of the npm packages (Leaflet and plugins) the map serves itself.",

@@ -2,7 +2,8 @@
 listener configured in ``settings.ingest``; runs until cancelled.
 
 HTTP (OsmAnd + BCP POST + ``/metrics``) is served by uvicorn inside this event loop on the
-OsmAnd port, and on ``metrics_http`` as well when that is set.
+OsmAnd port, and on ``metrics_http`` as well when that is set; request heads slower than
+``http_header_timeout_s`` are cut (geomon/http_server.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from geomon.http_server import head_timeout_protocol
 from geomon.pipeline.event_process import EventProcess
 from geomon.pipeline.eventing import run_silent_checks
 from geomon.pipeline.notifier import run_notifier
@@ -69,6 +71,7 @@ async def _start_http(
     address: str,
     *,
     reuse_port: bool = False,
+    header_timeout_s: float = 10.0,
 ) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
     host, port = parse_hostport(address)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -78,7 +81,12 @@ async def _start_http(
     sock.bind((host, port))
     server = _QuietServer(
         uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            http=head_timeout_protocol(header_timeout_s),
         )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -178,7 +186,12 @@ async def running_listeners(
         )
         for name, address in http:
             if address:
-                bound, server, task = await _start_http(app, address, reuse_port=ing.workers > 1)
+                bound, server, task = await _start_http(
+                    app,
+                    address,
+                    reuse_port=ing.workers > 1,
+                    header_timeout_s=ing.http_header_timeout_s,
+                )
                 listeners.addresses[name] = bound
                 listeners._closers.append((server, task))
         if ing.mqtt_url and worker == 0:
