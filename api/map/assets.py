@@ -45,6 +45,7 @@ OWN_JS = (
     "/static/app/geomon-analysis.js",
     "/static/app/geomon-forecast.js",
     "/static/app/geomon-admin.js",
+    "/static/app/geomon-links.js",
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
 # npm packages of the console (dashboard charts, drawing areas and zones): loaded with

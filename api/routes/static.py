@@ -26,6 +26,7 @@ VENDOR_PACKAGES: dict[str, str] = {
     "chart.js": "chart.js/dist",  # the console's dashboard charts (UMD build)
     "leaflet-geoman": "@geoman-io/leaflet-geoman-free/dist",  # drawing areas and zones
     "protomaps-leaflet": "protomaps-leaflet/dist",  # the offline basemap's vector renderer
+    "cytoscape": "cytoscape/dist",  # the link chart (UMD build, loaded when first opened)
 }
 
 OWN_STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -26,6 +26,7 @@ AGENCY = "KGZ-BS"  # Kyrgyzstan: the page's zone defaults to Asia/Bishkek (UTC+6
 LATIN_OK = {
     *("geomon", "GPS", "GSM", "GNSS", "SOS", "HTTP", "Gi", "English", "IMEI", "KDE"),
     *("MASE", "GeoPackage"),  # the forecast panel: an error measure and a file format
+    *("CSV", "GraphML"),  # the link chart's exports: file formats, named as such
 }
 # The console's own text (panels, legend, layer control); team names and codes are data.
 UI_TEXT_JS = """() => {
