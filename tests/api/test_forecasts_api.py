@@ -295,3 +295,14 @@ def test_a_forecast_of_one_substance_from_seizure_cases(seeded, db_url) -> None:
     assert r.status_code == 422 and "needs layer 'cases'" in r.text
     r = client.post(URL, json={**body, "substance": "cocaine"}, headers=a)
     assert r.status_code == 422 and "holds no case" in r.text
+
+
+def test_incidents_near_no_location_fail_the_run_with_the_reason(seeded, db_url) -> None:
+    client, _ = seeded
+    a = _headers(db_url, "analyst", OWN)
+    body = {**BODY, "units": "crossing_points", "country": "KAZ", "buffer_km": 1}
+    r = client.post(URL, json=body, headers=a)
+    assert r.status_code == 202, r.text  # incidents in the window, crossing points exist
+    run = client.get(r.json()["links"]["self"], headers=a).json()
+    assert run["status"] == "failed" and "no incidents at these locations" in run["error"]
+    assert client.get(run["links"]["cells"], headers=a).json()["features"] == []
