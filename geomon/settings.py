@@ -260,6 +260,29 @@ class PlateSettings(BaseModel):
     )
 
 
+class ReportSettings(BaseModel):
+    """Scheduled reports: where files go and how they are sent (docs/reports.md)."""
+
+    out_dir: Path = Field(
+        default=Path("var/reports"),
+        description="Folder for scheduled report files (a folder per agency and schedule).",
+    )
+    smtp_host: str = Field(default="", description="SMTP server for e-mailed reports; empty: off.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port (587: submission).")
+    smtp_from: str = Field(
+        default="", max_length=320, description="Sender address of e-mailed reports."
+    )
+    smtp_starttls: bool = Field(default=False, description="Upgrade with STARTTLS before login.")
+    smtp_user: str = Field(default="", description="SMTP login; empty: no authentication.")
+    smtp_password: str = Field(default="", description="SMTP password (no default).")
+    webhook_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="Timeout of a report webhook POST."
+    )
+    max_attachment_bytes: int = Field(
+        default=20_000_000, ge=1000, le=200_000_000, description="Largest e-mail, in bytes."
+    )
+
+
 class Settings(BaseSettings):
     """All of geomon's settings."""
 
@@ -273,6 +296,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     plates: PlateSettings = Field(default_factory=PlateSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     data_dir: Path = Field(
         default=Path("var/data"), description="Where surfaces (GeoTIFF) and other files live."
     )

@@ -122,3 +122,14 @@ def blo_weekly(
 
     with reported_errors():
         _write(asyncio.run(_make(agency, lang, tz, build, fmt)), out)
+
+
+def _register_schedules() -> None:
+    from geomon.cli import report_schedules
+
+    app.add_typer(report_schedules.app, name="schedule")
+    app.command("run-due")(report_schedules.run_due_cmd)
+    app.command("scheduler")(report_schedules.scheduler_cmd)
+
+
+_register_schedules()

@@ -500,6 +500,7 @@ from geomon.store import (  # noqa: E402,F401
     schema_exchange,
     schema_forecasts,
     schema_near_repeat,
+    schema_reports,
     schema_tiles,
     schema_watchlists,
 )
