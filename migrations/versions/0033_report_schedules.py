@@ -7,7 +7,7 @@
 - RLS ENABLEd and FORCEd (migration 0003's helpers): the own agency reads and writes.
 
 Revision ID: 0033
-Revises: 0038
+Revises: 0036
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0033"
-down_revision = "0038"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
