@@ -276,7 +276,11 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.router.dependencies.insert(0, Depends(default_deny))
     app.add_middleware(AuditMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.limits.max_body_bytes,
+        timeout_s=settings.limits.body_timeout_s,
+    )
     app.include_router(auth_routes.router)
 
 

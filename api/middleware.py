@@ -8,6 +8,7 @@ Rows of concurrent requests are committed together (api/audit_writer.py: group c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -29,26 +30,21 @@ AUDITED_READ = re.compile(r"position|track|/latest|/live", re.IGNORECASE)
 _MAX_PARAM_CHARS = 500
 
 
-async def _send_json(send: Send, status: int, detail: str) -> None:
+async def _send_json(send: Send, status: int, detail: str, *, close: bool = False) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # the rest of the body is not read: the connection cannot be reused
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimitMiddleware:
-    """413 for request bodies above ``max_bytes`` (declared or streamed)."""
+    """413 for request bodies above ``max_bytes`` (declared or streamed); 408 (connection
+    closed) for a body not received within ``timeout_s`` of the route's first read of it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 120.0) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,13 +54,24 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _send_json(send, 413, f"request body over {self.max_bytes} bytes")
             return
-        seen, too_big, started = 0, False, False
+        seen, too_big, too_slow, started, body_done = 0, False, False, False, False
+        deadline: float | None = None
+        loop = asyncio.get_running_loop()
 
         async def limited_receive() -> Message:
-            nonlocal seen, too_big
-            if too_big:
+            nonlocal seen, too_big, too_slow, body_done, deadline
+            if too_big or too_slow:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            if body_done:  # after the body: a wait for the disconnect (streams) has no limit
+                return await receive()
+            if deadline is None:
+                deadline = loop.time() + self.timeout_s
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                too_slow = True
+                return {"type": "http.disconnect"}
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
                 too_big = True
@@ -73,7 +80,7 @@ class BodyLimitMiddleware:
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if too_big:
+            if too_big or too_slow:
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -81,10 +88,13 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, limited_receive, guarded_send)
         except Exception:
-            if not too_big:
+            if not (too_big or too_slow):
                 raise
         if too_big and not started:
             await _send_json(send, 413, f"request body over {self.max_bytes} bytes")
+        elif too_slow and not started:
+            detail = f"request body not received within {self.timeout_s:g} s"
+            await _send_json(send, 408, detail, close=True)
 
 
 def _params(scope: Scope) -> dict[str, Any]:

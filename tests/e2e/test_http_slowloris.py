@@ -1,8 +1,10 @@
 """Slowloris against the HTTP ports (issue 14): a request head — request line and headers —
 must arrive within the header timeout (GEOMON_INGEST__HTTP_HEADER_TIMEOUT_S on the listener,
 GEOMON_API__HEADER_TIMEOUT_S on the API; 10 s by default, 2 s here) of the connection's start
-or of its first byte after the previous response; else 408 and the connection is closed.
-Real sockets against a real ``geomon listen`` and a real ``geomon serve``."""
+or of its first byte after the previous response; else 408 and the connection is closed. An
+API request body has GEOMON_LIMITS__BODY_TIMEOUT_S (120 s by default, 2 s here; the
+listener's body timeout is tested in test_http_body_limit.py). Real sockets against a real
+``geomon listen`` and a real ``geomon serve``."""
 
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ def api(db_url: str, output_dir) -> Iterator[tuple[str, int]]:
         GEOMON_DB__URL=db_url,
         GEOMON_API__PORT=str(port),
         GEOMON_API__HEADER_TIMEOUT_S=str(TIMEOUT_S),
+        GEOMON_LIMITS__BODY_TIMEOUT_S=str(TIMEOUT_S),
         GEOMON_API__ASSETS_DIR=str(ROOT / "node_modules"),
         GEOMON_REFERENCE_DIR=str(ROOT / "data" / "reference"),
     )
@@ -159,3 +162,29 @@ def test_a_slow_but_timely_head_is_served_and_cuts_are_counted(listener) -> None
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert sent == len(HEAD)
     assert listener.metric("http_refused") >= 2  # header_timeout, by the tests above
+
+
+def test_an_api_body_trickled_a_byte_a_second_is_cut(api) -> None:
+    head = (
+        b"POST /auth/login HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 60\r\n\r\n"
+    )
+    with socket.create_connection(api, timeout=30) as s:
+        s.sendall(head)
+        t0 = time.monotonic()
+        answer = b""
+        for byte in b"username=nobody&password=" + b"x" * 35:
+            try:
+                s.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            s.settimeout(1.0)
+            try:
+                answer = s.recv(4096)
+                break
+            except TimeoutError:
+                continue
+        took = time.monotonic() - t0
+        assert TIMEOUT_S - 0.5 <= took <= TIMEOUT_S + SLACK_S, f"cut after {took:.1f} s"
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+        assert b"connection: close" in answer.lower()
