@@ -99,3 +99,20 @@ def reject_nul(value: Any, where: str = "body") -> None:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             reject_nul(v, f"{where}[{i}]")
+
+
+def upload_text(data: bytes) -> str:
+    """An uploaded text file (CSV, GeoJSON) as text, or a 422 naming what is wrong with it: not
+    UTF-8 (with the byte offset; a UTF-8 BOM is fine), or a NUL character (with the line) that
+    PostgreSQL text cannot hold. Never silently replaced or dropped: that would change data."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        hint = " (UTF-16? save it as CSV UTF-8)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        hint = hint or (" (gzip? send it uncompressed)" if data[:2] == b"\x1f\x8b" else "")
+        raise InvalidRequest(f"the file is not UTF-8 (byte {exc.start}){hint}") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise InvalidRequest(f"the file contains a NUL character (line {line})")
+    return text

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictFloat
 
-from api.common import GEOJSON, RESPONSES, UtcTime, json_response, reject_nul
+from api.common import GEOJSON, RESPONSES, UtcTime, json_response, reject_nul, upload_text
 from api.deps import Analyst, ReadConn, WriteConn, agency_of
 from geomon import incident_files
 from geomon.errors import InvalidRequest
@@ -89,7 +89,7 @@ async def create(body: IncidentIn, conn: WriteConn, principal: Analyst) -> JSONR
 )
 async def import_file(request: Request, conn: WriteConn, principal: Analyst) -> JSONResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    text = (await request.body()).decode("utf-8", errors="replace").replace("\x00", "")
+    text = upload_text(await request.body())
     if kind == "text/csv":
         rows = incident_files.parse_csv(text)
     elif kind in ("application/geo+json", "application/json"):

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import audited
-from api.common import RESPONSES, UtcTime, json_response, reject_nul
+from api.common import RESPONSES, UtcTime, json_response, reject_nul, upload_text
 from api.deps import Analyst, ReadConn, WriteConn, agency_of
 from geomon import watchlists as domain
 from geomon.errors import InvalidRequest
@@ -151,11 +151,7 @@ async def import_entries(request: Request, conn: WriteConn, who: Analyst) -> JSO
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in ("text/csv", "text/plain"):
         raise InvalidRequest("send the file as text/csv")
-    try:
-        text = (await request.body()).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"the file is not UTF-8 (byte {exc.start})") from None
-    entries = domain.parse_csv(text)
+    entries = domain.parse_csv(upload_text(await request.body()))
     ids = await store.add_entries(conn, entries, agency_id=agency_of(who), added_by=who.user)
     _audit(request, imported=len(ids), first_id=ids[0], last_id=ids[-1])
     return json_response({"imported": len(ids), "ids": ids}, 201)
