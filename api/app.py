@@ -24,6 +24,7 @@ from api.routes import (
     health,
     hotspots,
     incidents,
+    link_analysis,
     links,
     live,
     map_data,
@@ -102,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     cases.install(app)
     entities.install(app)
     links.install(app)
+    link_analysis.install(app)
     live.install(app, settings.db.url)
     hotspots.install(app)
     near_repeat.install(app)

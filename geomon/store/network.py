@@ -36,20 +36,20 @@ def node_key(node: Node) -> str:
     return f"{node[0]}:{node[1]}"
 
 
-def _ends(link: dict[str, Any]) -> tuple[Node, Node]:
+def ends(link: dict[str, Any]) -> tuple[Node, Node]:
     return ("entity", int(link["entity_id"])), (str(link["to_kind"]), int(link["to_id"]))
 
 
-def _by_type(nodes: set[Node]) -> dict[str, list[int]]:
+def by_type(nodes: set[Node]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {k: [] for k in TARGET_COLUMNS}
     for kind, i in sorted(nodes):
         out[kind].append(i)
     return out
 
 
-async def _describe(conn: psycopg.AsyncConnection, nodes: set[Node]) -> list[dict[str, Any]]:
+async def describe(conn: psycopg.AsyncConnection, nodes: set[Node]) -> list[dict[str, Any]]:
     """Node dicts for visible nodes: entities with their columns, other rows with a label."""
-    grouped, out = _by_type(nodes), []
+    grouped, out = by_type(nodes), []
     for entity in await search_by_ids(conn, grouped.pop("entity")):
         out.append({**entity, "key": node_key(("entity", entity["id"])), "type": entity["kind"]})
     for kind, ids in grouped.items():
@@ -70,23 +70,23 @@ async def network(
     frontier, links, steps, truncated = set(seeds), {}, 0, False
     while frontier and steps < depth and not truncated:
         cap = max_nodes * 10
-        rows = await link_store.touching(conn, _by_type(frontier), limit=cap)
+        rows = await link_store.touching(conn, by_type(frontier), limit=cap)
         truncated = len(rows) >= cap
         new: set[Node] = set()
         for row in rows:
-            new.update(n for n in _ends(row) if n not in seen)
+            new.update(n for n in ends(row) if n not in seen)
         if len(seen) + len(new) > max_nodes:
             new = set(sorted(new)[: max_nodes - len(seen)])
             truncated = True
         seen |= new
         for row in rows:
-            a, b = _ends(row)
+            a, b = ends(row)
             if a in seen and b in seen:
                 links[row["id"]] = row
         frontier, steps = new, steps + 1
     if not seen:
         raise NotFound("no such nodes")
-    described = await _describe(conn, seen)
+    described = await describe(conn, seen)
     starts = {node_key(n) for n in seeds}
     for node in described:
         node["seed"] = node["key"] in starts

@@ -1,0 +1,99 @@
+"""Questions analysts ask of the links: the shortest chain between two nodes, and the repeat
+offenders (entities linked to at least k seizure cases or incidents in a period).
+
+Both run under the caller's RLS through the same visible-links query as the network walk:
+a chain never passes through a row the caller may not see.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from geomon.store import links as link_store
+from geomon.store.network import Network, Node, by_type, describe, ends
+
+_REPEAT = """
+SELECT e.id, a.code AS agency, e.kind, e.identity, e.label,
+  count(DISTINCT l.case_id) + count(DISTINCT l.incident_id) AS linked,
+  coalesce(array_agg(DISTINCT l.case_id) FILTER (WHERE l.case_id IS NOT NULL), '{}') AS case_ids,
+  coalesce(array_agg(DISTINCT l.incident_id) FILTER (WHERE l.incident_id IS NOT NULL), '{}')
+    AS incident_ids,
+  min(coalesce(c.occurred_at, i.occurred_at)) AS first_at,
+  max(coalesce(c.occurred_at, i.occurred_at)) AS last_at
+FROM links l
+JOIN entities e ON e.id = l.entity_id AND e.deleted_at IS NULL
+JOIN agencies a ON a.id = e.agency_id
+LEFT JOIN cases c ON c.id = l.case_id AND c.deleted_at IS NULL
+LEFT JOIN incidents i ON i.id = l.incident_id
+WHERE l.deleted_at IS NULL AND (c.id IS NOT NULL OR i.id IS NOT NULL)
+  AND (%(kind)s::text IS NULL OR e.kind = %(kind)s)
+  AND (%(since)s::timestamptz IS NULL OR coalesce(c.occurred_at, i.occurred_at) >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR coalesce(c.occurred_at, i.occurred_at) < %(until)s)
+GROUP BY e.id, a.code
+HAVING count(DISTINCT l.case_id) + count(DISTINCT l.incident_id) >= %(at_least)s
+ORDER BY linked DESC, e.id
+LIMIT %(limit)s
+"""
+
+
+async def repeat_offenders(
+    conn: psycopg.AsyncConnection,
+    *,
+    at_least: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Entities directly linked to ``at_least`` distinct cases and incidents whose time falls
+    in [since, until), most linked first."""
+    params = {"at_least": at_least, "since": since, "until": until, "kind": kind, "limit": limit}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_REPEAT, params)
+        return await cur.fetchall()
+
+
+def _chain(parents: dict[Node, tuple[Node, dict[str, Any]] | None], end: Node) -> list[Any]:
+    out: list[Any] = []
+    node: Node | None = end
+    while node is not None:
+        step = parents[node]
+        out.append((node, None if step is None else step[1]))
+        node = None if step is None else step[0]
+    return out[::-1]
+
+
+async def shortest_path(
+    conn: psycopg.AsyncConnection, start: Node, end: Node, *, max_depth: int, max_nodes: int
+) -> Network | None:
+    """The shortest chain of visible links from ``start`` to ``end`` (links in either
+    direction), breadth-first up to ``max_depth`` links and ``max_nodes`` nodes visited;
+    None when there is none within those bounds. Both ends must be visible (NotFound)."""
+    for kind, i in (start, end):
+        await link_store.require_visible(conn, kind, i)
+    parents: dict[Node, tuple[Node, dict[str, Any]] | None] = {start: None}
+    frontier, steps = [start], 0
+    while frontier and end not in parents and steps < max_depth and len(parents) < max_nodes:
+        rows = await link_store.touching(conn, by_type(set(frontier)), limit=max_nodes * 10)
+        level = set(frontier)
+        nxt: list[Node] = []
+        for row in rows:
+            a, b = ends(row)
+            for here, there in ((a, b), (b, a)):
+                if here in level and there not in parents:
+                    parents[there] = (here, row)
+                    nxt.append(there)
+        frontier, steps = sorted(nxt), steps + 1
+    if end not in parents:
+        return None
+    chain = _chain(parents, end)
+    nodes = await describe(conn, {n for n, _ in chain})
+    order = {f"{n[0]}:{n[1]}": k for k, (n, _) in enumerate(chain)}
+    nodes.sort(key=lambda n: order[n["key"]])
+    for n in nodes:
+        n["seed"] = n["key"] in (nodes[0]["key"], nodes[-1]["key"])
+    return Network(nodes, [link for _, link in chain if link is not None], len(chain) - 1)
