@@ -150,3 +150,10 @@ PLATE_CAMERAS = (
 WATCHED_PLATE = "777 KZA 02"
 WATCHED_REASON = "demo: vehicle linked to a heroin seizure at Khorgos"
 CONVOY_PLATES = ("512 ABK 05", "513 ABK 05")
+
+# Issue 17, link analysis: the watch-listed vehicle, the courier who drives it and his phone,
+# linked to last year's heroin seizure at Khorgos (all synthetic) - the chain the link chart
+# shows when the analyst opens the vehicle.
+DEMO_CASE_ID = "DEMO-KHORGOS-HEROIN"
+DEMO_COURIER = ("person", "DEMO-P-1", "Демо Курьер (synthetic)")
+DEMO_PHONE = "+77010000001"

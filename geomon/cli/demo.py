@@ -9,6 +9,9 @@ import typer
 from geomon.cli.common import db_url, reported_errors, settings
 from geomon.demo import (
     AGENCIES,
+    DEMO_CASE_ID,
+    DEMO_COURIER,
+    DEMO_PHONE,
     PLATE_AGENCY,
     PLATE_CAMERAS,
     WATCHED_PLATE,
@@ -60,6 +63,7 @@ def demo_data(
         _demo_plate_cameras(conn)
     with reported_errors():
         entry = _demo_watchlist(db_url())
+        vehicle = _demo_entities(db_url(), places)
     with reported_errors(), connect(db_url()) as conn:  # zones stay even if incidents fail
         delete_incidents_from(conn, DEMO_SOURCE)
         stretches = _afghan_tajik_stretches(conn)
@@ -72,7 +76,8 @@ def demo_data(
         copy_incidents(conn, rows, source=DEMO_SOURCE)
     typer.echo(
         f"demo data: {len(AGENCIES)} agencies, {teams} teams, {incidents} incidents, "
-        f"{n_zones} zones, watch-listed plate {WATCHED_PLATE!r} (entry {entry})"
+        f"{n_zones} zones, watch-listed plate {WATCHED_PLATE!r} (entry {entry}, "
+        f"entity {vehicle}: /map#entity={vehicle})"
     )
     if login:
         with reported_errors(), connect(db_url()) as conn:
@@ -108,6 +113,64 @@ def _demo_watchlist(url: str) -> int:
             if found:
                 return int(found[0]["id"])
             ids = await wl_store.add_entries(conn, [entry], agency_id=agency, added_by="demo")
+            return ids[0]
+
+    return asyncio.run(go())
+
+
+def _demo_entities(url: str, places: list) -> int:
+    """The watch-listed vehicle, its driver and his phone, linked to last year's seizure at
+    Khorgos (once; the vehicle's entity id)."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from geomon import cases
+    from geomon.entities import normalise_entity, normalise_link
+    from geomon.store import cases as case_store
+    from geomon.store import entities as entity_store
+    from geomon.store import links as link_store
+    from geomon.store.db import async_connect
+
+    post = next(p for p in places if p.name == PLATE_CAMERAS[0][1])
+    seized_at = (datetime.now(UTC) - timedelta(days=365)).replace(microsecond=0)
+    raw_case: dict[str, object] = {"external_id": DEMO_CASE_ID, "category": "drug_seizure"}
+    raw_case["substance"] = "heroin"
+    raw_case.update(quantity=12, unit="kg", occurred_at=seized_at.isoformat(), lon=post.lon)
+    raw_case.update(lat=post.lat, transport_mode="car", concealment="vehicle_cache")
+    kind, identity, name = DEMO_COURIER
+    people = [
+        {"kind": "vehicle", "plate": WATCHED_PLATE, "plate_country": "KZ"},
+        {"kind": kind, "identity": identity, "name": name},
+        {"kind": "phone", "msisdn": DEMO_PHONE},
+    ]
+
+    async def go() -> int:
+        async with async_connect(url) as conn, conn.transaction():
+            agency = await entity_store.agency_id(conn, PLATE_AGENCY)
+            ids = []
+            for raw in people:
+                e = {**normalise_entity(raw), "source": "demo (synthetic)"}
+                found = await entity_store.find_same(conn, agency, e["kind"], e["identity"])
+                ids.append(
+                    found or await entity_store.create_entity(conn, e, agency_id=agency, by="demo")
+                )
+            if await link_store.list_links(conn, entity=ids[0], limit=1):
+                return ids[0]
+            case = cases.normalise(raw_case, await case_store.vocab(conn))
+            case_id, _ = await case_store.upsert_case(
+                conn, case, agency_id=agency, source="demo (synthetic)", by="demo"
+            )
+            for src, link_kind, to_kind, to_id, since in (
+                (1, "drives", "entity", ids[0], seized_at - timedelta(days=90)),
+                (1, "uses", "entity", ids[2], None),
+                (0, "seized_in", "case", case_id, seized_at),
+                (1, "involved_in", "case", case_id, seized_at),
+            ):
+                link = normalise_link({"kind": link_kind, "to_kind": to_kind, "valid_from": since})
+                link["source"] = "demo (synthetic)"
+                await link_store.create_link(
+                    conn, link, entity_id=ids[src], to_id=to_id, agency_id=agency, by="demo"
+                )
             return ids[0]
 
     return asyncio.run(go())
