@@ -64,13 +64,22 @@ if (typeof module !== "undefined") module.exports = geomon;
   g.unitsText = function (u) {
     return { grid: g.t("grid"), border_sectors: g.t("border sectors"), crossing_points: g.t("crossing points"), zones: g.t("zones") }[u] || u;
   };
-  // Pure (node:test): the body of POST /api/v1/forecasts/runs: ``years`` of whole months
-  // ending at the start of the current month (UTC) of ``now`` (ms).
+  // The baseline's name: "same month last year" (or week).
+  g.baselineText = function (step) { return step === "week" ? g.t("same week last year") : g.t("same month last year"); };
+  // Pure (node:test): the body of POST /api/v1/forecasts/runs: ``years`` of whole steps ending
+  // at the start of the current month, or Monday of the current ISO week (UTC), of ``now`` (ms).
   g.forecastBody = function (f, now) {
-    var d = new Date(now), until = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
-    var since = new Date(Date.UTC(until.getUTCFullYear() - f.years, until.getUTCMonth(), 1));
-    var body = { units: "border_sectors", border: f.border, sector_km: f.sectorKm, step: "month", horizon: 12,
-      since: since.toISOString().replace(".000Z", "Z"), until: until.toISOString().replace(".000Z", "Z") };
+    var d = new Date(now), until, since, iso = function (x) { return x.toISOString().replace(".000Z", "Z"); };
+    if (f.step === "week") {
+      until = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - (d.getUTCDay() + 6) % 7));
+      since = new Date(until.getTime() - f.years * 52 * 7 * 86400e3);
+    } else {
+      until = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+      since = new Date(Date.UTC(until.getUTCFullYear() - f.years, until.getUTCMonth(), 1));
+    }
+    var body = { units: f.units || "border_sectors", step: f.step || "month", horizon: 12, since: iso(since), until: iso(until) };
+    if (body.units === "border_sectors") { body.border = f.border; body.sector_km = f.sectorKm; }
+    if (body.units === "grid") body.cell_km = f.cellKm;
     if (f.category) body.category = f.category;
     return body;
   };
@@ -83,9 +92,15 @@ if (typeof module !== "undefined") module.exports = geomon;
       '"></select></label><button id="gm-fc-show" type="button">' + e(g.t("Show")) + "</button></div>" +
       '<div class="gm-row"><a id="gm-fc-export" hidden>' + e(g.t("Download the layer (GeoPackage)")) + "</a></div>" +
       '<div id="gm-fc-new"><div class="gm-sub">' + e(g.t("New forecast")) + "</div>" +
-      '<div class="gm-row"><label>' + e(g.t("border")) + ' <input id="gm-fc-border" value="AFG-TJK" size="8"></label>' +
-      '<label>' + e(g.t("sector, km")) + ' <input id="gm-fc-sector" type="number" min="1" max="1000" value="25" size="3"></label>' +
-      '<label>' + e(g.t("years")) + ' <input id="gm-fc-years" type="number" min="4" max="20" value="6" size="2"></label></div>' +
+      '<div class="gm-row"><select id="gm-fc-units" aria-label="' + e(g.t("locations")) + '">' +
+      ["border_sectors", "crossing_points", "grid"].map(function (u) { return '<option value="' + u + '">' + e(g.unitsText(u)) + "</option>"; }).join("") +
+      '</select><select id="gm-fc-stepkind" aria-label="' + e(g.t("step")) + '"><option value="month">' + e(g.t("by month")) +
+      '</option><option value="week">' + e(g.t("by week")) + "</option></select></div>" +
+      '<div class="gm-row" id="gm-fc-border-row"><label>' + e(g.t("border")) + ' <input id="gm-fc-border" value="AFG-TJK" size="8"></label>' +
+      '<label>' + e(g.t("sector, km")) + ' <input id="gm-fc-sector" type="number" min="1" max="1000" value="25" size="3"></label></div>' +
+      '<div class="gm-row" id="gm-fc-grid-row" hidden><label>' + e(g.t("cell, km")) +
+      ' <input id="gm-fc-cell" type="number" min="1" max="500" value="10" size="3"></label></div>' +
+      '<div class="gm-row"><label>' + e(g.t("years")) + ' <input id="gm-fc-years" type="number" min="4" max="20" value="6" size="2"></label></div>' +
       '<button id="gm-fc-start" type="button">' + e(g.t("Forecast")) + "</button></div>" +
       '<div id="gm-fc-status" class="gm-small" role="status"></div><div id="gm-fc-legend" class="gm-legend"></div></div>';
   };
@@ -104,6 +119,10 @@ if (typeof module !== "undefined") module.exports = geomon;
     $("gm-fc-run").addEventListener("change", g.fillForecastSteps);
     $("gm-fc-show").addEventListener("click", function () { return g.showForecast(Number($("gm-fc-run").value), Number($("gm-fc-step").value)); });
     $("gm-fc-start").addEventListener("click", g.startForecast);
+    $("gm-fc-units").addEventListener("change", function () {
+      var u = $("gm-fc-units").value;
+      $("gm-fc-border-row").hidden = u !== "border_sectors"; $("gm-fc-grid-row").hidden = u !== "grid";
+    });
     var chart = document.createElement("div");
     chart.id = "gm-fc-chart-panel"; chart.className = "gm-panel"; chart.hidden = true;
     chart.innerHTML = '<button id="gm-fc-chart-close" type="button" title="' + g.esc(g.t("Close")) + '">✕</button>' +
@@ -161,8 +180,9 @@ if (typeof module !== "undefined") module.exports = geomon;
 
   g.startForecast = function () {
     var $ = function (id) { return document.getElementById(id); };
-    var body = g.forecastBody({ border: $("gm-fc-border").value.trim().toUpperCase(), sectorKm: Number($("gm-fc-sector").value),
-      years: Number($("gm-fc-years").value) }, Date.now());
+    var body = g.forecastBody({ units: $("gm-fc-units").value, step: $("gm-fc-stepkind").value,
+      border: $("gm-fc-border").value.trim().toUpperCase(), sectorKm: Number($("gm-fc-sector").value),
+      cellKm: Number($("gm-fc-cell").value), years: Number($("gm-fc-years").value) }, Date.now());
     return fetch("/api/v1/forecasts/runs", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body) }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (d) {
@@ -191,7 +211,8 @@ if (typeof module !== "undefined") module.exports = geomon;
 
   g.forecastLayerName = function (run, k) {
     var when = g.stepLabel(g.forecastStepStart(run.params.until, run.step, k), run.step);
-    return k === 0 ? g.t("Expected next month ({when})", { when: when }) : g.t("Expected in {when}", { when: when });
+    if (k > 0) return g.t("Expected in {when}", { when: when });
+    return run.step === "week" ? g.t("Expected next week ({when})", { when: when }) : g.t("Expected next month ({when})", { when: when });
   };
   g.showForecast = function (id, k) {
     var run = g.runById(id);
@@ -206,27 +227,28 @@ if (typeof module !== "undefined") module.exports = geomon;
       f.layer = L.geoJSON(fc, {
         pane: "gm-forecast", renderer: f.renderer, style: style,
         pointToLayer: function (x, ll) { return L.circleMarker(ll, L.extend({ radius: 8, renderer: f.renderer, pane: "gm-forecast" }, style(x))); },
-      }).bindTooltip(function (l) { return g.esc(l.feature.properties.name) + "<br>" + g.esc(g.forecastTip(l.feature.properties, k)); });
+      }).bindTooltip(function (l) { return g.esc(l.feature.properties.name) + "<br>" + g.esc(g.forecastTip(l.feature.properties, k, run.step)); });
       f.layer.on("click", function (e) { g.showForecastChart(id, e.layer.feature.id); });
       var name = g.forecastLayerName(run, k);
       f.layer.addTo(g.map);
       if (g.layerControl) g.layerControl.addOverlay(f.layer, name);
       if (f.layer.getBounds().isValid()) g.map.fitBounds(f.layer.getBounds(), { maxZoom: 9, animate: false });
-      g.drawForecastLegend(name);
+      g.drawForecastLegend(name, run.step);
       var link = document.getElementById("gm-fc-export");  // OGC items as a file, for the operation plan
       link.href = "/ogc/collections/forecasts-" + id + "/items?f=gpkg"; link.hidden = false;
       g.setForecastStatus(g.t("{name}: on the map", { name: name }));
       return f.layer;
     });
   };
-  g.forecastTip = function (p, k) {
+  g.forecastTip = function (p, k, step) {
     if (p.status === "no_data") return g.t("no incidents here: no forecast");
     if (p.status !== "ok") return g.t("not enough data for a forecast");
     var v = p.forecast ? p.forecast[k] : p.expected_next, lo = p.lower ? p.lower[k] : p.lower_next, hi = p.upper ? p.upper[k] : p.upper_next;
     var text = g.t("expected {value} ({lower}–{upper})", { value: g.fmtNumber(v, 1), lower: g.fmtNumber(lo, 1), upper: g.fmtNumber(hi, 1) });
-    return text + "; " + (p.trusted ? g.t("better than same month last year") : g.t("not better than same month last year"));
+    var base = { baseline: g.baselineText(step) }, peak = g.t("peak: {peak}", { peak: g.peakText(p.peak, step) });
+    return text + "; " + peak + "; " + (p.trusted ? g.t("better than {baseline}", base) : g.t("not better than {baseline}", base));
   };
-  g.drawForecastLegend = function (name) {
+  g.drawForecastLegend = function (name, step) {
     var b = g.forecast.breaks, rows = [], e = g.esc, lo = 0;
     var sw = function (style) { return '<span class="gm-fc-swatch" style="' + style + '"></span>'; };
     for (var i = 0; i <= b.length; i++) {
@@ -235,7 +257,7 @@ if (typeof module !== "undefined") module.exports = geomon;
       lo = b[i];
     }
     rows.push('<div class="gm-fc-untrusted-key">' + sw("background:repeating-linear-gradient(45deg,#737373 0 2px,#d9d9d9 2px 6px)") +
-      e(g.t("not better than same month last year: do not rely on it")) + "</div>");
+      e(g.t("not better than {baseline}: do not rely on it", { baseline: g.baselineText(step) })) + "</div>");
     rows.push("<div>" + sw("border:1px dashed #737373;background:none") + e(g.t("not enough data")) + "</div>");
     document.getElementById("gm-fc-legend").innerHTML = '<div class="gm-sub">' + e(name) + "</div>" +
       '<div class="gm-small">' + e(g.t("incidents expected per location")) + "</div>" + rows.join("");
@@ -271,12 +293,14 @@ if (typeof module !== "undefined") module.exports = geomon;
         var when = g.stepLabel(cell.times.forecast_starts[0], step);
         lines.push(g.t("Expected in {when}: {value} ({lower}–{upper})", { when: when, value: g.fmtNumber(cell.expected_next, 1),
           lower: g.fmtNumber(cell.lower_next, 1), upper: g.fmtNumber(cell.upper_next, 1) }));
-        lines.push(g.t("Same month last year: {value}", { value: g.fmtNumber(cell.naive_next, 0) }));
+        var base = { baseline: g.baselineText(step) };
+        lines.push(step === "week" ? g.t("Same week last year: {value}", { value: g.fmtNumber(cell.naive_next, 0) })
+          : g.t("Same month last year: {value}", { value: g.fmtNumber(cell.naive_next, 0) }));
         lines.push(g.t("Expected peak: {peak}", { peak: g.peakText(cell.peak, step) }));
-        lines.push(g.t("Backtest error (MASE): forecast {model}, same month last year {naive}",
-          { model: g.fmtNumber(cell.mase, 2), naive: g.fmtNumber(cell.mase_naive, 2) }));
-        lines.push(cell.trusted ? g.t("The forecast is better than same month last year here.")
-          : g.t("The forecast is not better than same month last year here: do not rely on it."));
+        lines.push(g.t("Backtest error (MASE): forecast {model}, {baseline} {naive}",
+          { model: g.fmtNumber(cell.mase, 2), naive: g.fmtNumber(cell.mase_naive, 2), baseline: base.baseline }));
+        lines.push(cell.trusted ? g.t("The forecast is better than {baseline} here.", base)
+          : g.t("The forecast is not better than {baseline} here: do not rely on it.", base));
       }
       document.getElementById("gm-fc-chart-text").innerHTML = lines.map(function (l) { return '<div class="gm-small">' + e(l) + "</div>"; }).join("");
       return g.drawForecastChart(cell);
@@ -300,7 +324,7 @@ if (typeof module !== "undefined") module.exports = geomon;
         line(g.t("prediction interval"), d.lower, "rgba(230,85,13,0.25)", { pointRadius: 0, borderWidth: 0 }),
         line(g.t("prediction interval"), d.upper, "rgba(230,85,13,0.25)", { pointRadius: 0, borderWidth: 0, fill: "-1" }),
         line(g.t("forecast"), d.forecast, "#e6550d", { borderWidth: 2 }),
-        line(g.t("same month last year"), d.naive, "#969696", { borderDash: [2, 2] }),
+        line(g.baselineText(step), d.naive, "#969696", { borderDash: [2, 2] }),
       ] },
       options: { animation: false, responsive: false,
         plugins: { legend: { labels: { boxWidth: 10, font: { size: 9 },

@@ -104,7 +104,7 @@ def test_planner_sees_where_the_border_will_be_hot_and_how_sure(
         control = page.evaluate("document.querySelector('.leaflet-control-layers').textContent")
         assert "Прогноз на следующий месяц" in control and _month_ru(0) in control.lower()
 
-        # June ahead: the planted peak; the trusted hot sectors are darker than next month
+        # June ahead, the planted peak month: the layer recoloured for it
         june = (6 - datetime.now(UTC).month) % 12
         options = page.eval_on_selector_all("#gm-fc-step option", "os => os.map(o => o.text)")
         assert len(options) == 12 and options[june].lower().startswith("июнь"), options
@@ -152,4 +152,39 @@ def test_planner_sees_where_the_border_will_be_hot_and_how_sure(
             t for t in page.evaluate(UI_TEXT_JS) if set(re.findall(r"[A-Za-z]{2,}", t)) - LATIN_OK
         ]
         assert bad == [], bad
+        assert b.errors == [] and b.foreign == []
+
+
+def test_the_same_run_in_english(fc_db: str, fc_stack: Stack) -> None:
+    """The run the first test started, seen by an English reader; the form's units switch."""
+    cookie = login_cookie_for(fc_db, fc_stack.base_url, AGENCY)
+    with browser_page(fc_stack.base_url, cookie, locale="en-US", timezone_id="UTC") as b:
+        page = b.page
+        page.goto(fc_stack.base_url + "/map")
+        page.wait_for_function("window.geomon && geomon.ready && geomon.forecast.runs.length > 0")
+        page.click("#gm-fc-head")
+        assert "border sectors AFG-TJK" in page.inner_text("#gm-fc-run")
+        page.click("#gm-fc-show")
+        page.wait_for_function("geomon.forecast.layer !== null")
+        legend = page.inner_text("#gm-fc-legend")
+        assert "Expected next month (" in legend and "incidents expected per location" in legend
+        assert "not better than same month last year: do not rely on it" in legend
+        tip = page.evaluate(
+            "geomon.forecastTip(geomon.forecast.fc.features.find(f => f.properties.status === "
+            "'ok').properties, 0, 'month')"
+        )
+        assert tip.startswith("expected ") and "; peak: " in tip, tip
+        page.evaluate(
+            """() => { const ok = geomon.forecast.layer.getLayers()
+              .filter(l => l.feature.properties.status === 'ok');
+              ok[0].fire('click', {}, true); }"""
+        )
+        page.wait_for_function("geomon.forecast.chart !== null")
+        text = page.inner_text("#gm-fc-chart-panel")
+        assert "Same month last year:" in text and "Backtest error (MASE)" in text, text
+        labels = page.evaluate("geomon.forecast.chart.data.datasets.map(d => d.label)")
+        assert labels[0] == "incidents" and labels[-1] == "same month last year"
+        assert page.is_visible("#gm-fc-border") and not page.is_visible("#gm-fc-cell")
+        page.select_option("#gm-fc-units", "grid")
+        assert page.is_visible("#gm-fc-cell") and not page.is_visible("#gm-fc-border")
         assert b.errors == [] and b.foreign == []

@@ -36,6 +36,11 @@ test("a new forecast asks for whole months ending at the start of this month", (
   assert.deepEqual(g.forecastBody({ border: "AFG-TJK", sectorKm: 25, years: 6 }, now), {
     units: "border_sectors", border: "AFG-TJK", sector_km: 25, step: "month", horizon: 12,
     since: "2020-03-01T00:00:00Z", until: "2026-03-01T00:00:00Z" });
+  // weeks: from Monday 00:00 UTC of this ISO week (2026-03-15 is a Sunday) back 52 weeks a year
+  assert.deepEqual(g.forecastBody({ units: "grid", step: "week", cellKm: 10, years: 4 }, now), {
+    units: "grid", cell_km: 10, step: "week", horizon: 12,
+    since: "2022-03-14T00:00:00Z", until: "2026-03-09T00:00:00Z" });
+  assert.deepEqual(g.forecastBody({ units: "crossing_points", step: "month", years: 5 }, now).units, "crossing_points");
 });
 
 test("the chart: the last history steps, then the forecast with its interval and baseline", () => {
