@@ -8,8 +8,11 @@ up the process's file descriptors. Here every request head — from the connecti
 byte, or from the first byte after the previous response — must be complete within
 ``header_timeout_s``; otherwise the client gets ``408 Request Timeout`` and the connection
 is closed. While the server itself is still answering an earlier request on the connection
-(pipelining, reads paused), the deadline waits for it. Bodies have their own limits (the
-listener's ``http_read_timeout_s``, the API's body-size middleware).
+(pipelining, reads paused), the deadline waits for it. A head (request line and headers) over
+``MAX_HEAD_BYTES`` (64 KiB) gets ``431`` and the connection is closed: httptools itself has no
+limit, so within the deadline a fast client could grow one request's headers without bound.
+Bodies have their own limits (the listener's ``http_read_timeout_s``, the API's body-size
+middleware).
 
 httptools is uvicorn's parser when installed (``uvicorn[standard]``, a dependency of ours).
 """
@@ -23,11 +26,24 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from geomon.pipeline.metrics import COUNTERS
 
-_REFUSAL = b"request head not received in time\n"
-_408 = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"connection: close\r\ncontent-length: " + str(len(_REFUSAL)).encode() + b"\r\n\r\n" + _REFUSAL
+MAX_HEAD_BYTES = 64 * 1024
+
+
+def _refusal(status: bytes, text: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        b"connection: close\r\ncontent-length: " + str(len(text)).encode() + b"\r\n\r\n" + text
+    )
+
+
+_408 = _refusal(b"408 Request Timeout", b"request head not received in time\n")
+_431 = _refusal(
+    b"431 Request Header Fields Too Large", b"request head over %d bytes\n" % MAX_HEAD_BYTES
 )
+
+
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback: httptools stops, uvicorn answers through send_400_response."""
 
 
 class HeadTimeoutProtocol(HttpToolsProtocol):
@@ -36,6 +52,8 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     header_timeout_s: float = 10.0
     _head_timer: asyncio.TimerHandle | None = None
     _head_pending: bool = True
+    _head_bytes: int = 0
+    _head_too_large: bool = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -52,6 +70,29 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_pending = True
+        self._head_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_head(self, n: int) -> None:
+        self._head_bytes += n
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._head_too_large = True
+            raise _HeadTooLarge
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._head_too_large:
+            super().send_400_response(msg)
+            return
+        COUNTERS.inc("http_refused", reason="head_too_large")
+        self.transport.write(_431)
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         self._head_pending = False

@@ -188,3 +188,20 @@ def test_an_api_body_trickled_a_byte_a_second_is_cut(api) -> None:
         assert TIMEOUT_S - 0.5 <= took <= TIMEOUT_S + SLACK_S, f"cut after {took:.1f} s"
         assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
         assert b"connection: close" in answer.lower()
+
+
+@pytest.mark.parametrize("port_of", ["listener", "api"])
+def test_a_head_past_64_kib_is_431_and_closed(port_of: str, request) -> None:
+    fixture = request.getfixturevalue(port_of)
+    address = fixture.hostport("osmand") if port_of == "listener" else fixture
+    with socket.create_connection(address, timeout=30) as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        answer = b""
+        for i in range(5):  # 80 KiB of headers (stop there: more unread data would be an RST)
+            s.sendall(b"X-Pad-%d: %s\r\n" % (i, b"p" * 16384))
+        try:
+            while chunk := s.recv(4096):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
