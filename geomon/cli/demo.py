@@ -38,6 +38,11 @@ def demo_data(
         max=240,
         help="Months of incident history (the seasonal forecast needs at least 48).",
     ),
+    forecast: bool = typer.Option(
+        True,
+        "--forecast/--no-forecast",
+        help="Also store a seasonal forecast of the Afghan-Tajik border sectors (TJK-BS).",
+    ),
     login: str = typer.Option(
         None,
         "--login",
@@ -79,6 +84,9 @@ def demo_data(
         f"{n_zones} zones, watch-listed plate {WATCHED_PLATE!r} (entry {entry}, "
         f"entity {vehicle}: /map#entity={vehicle})"
     )
+    if forecast:
+        with reported_errors(), connect(db_url()) as conn:
+            typer.echo(_demo_forecast(conn, months))
     if login:
         with reported_errors(), connect(db_url()) as conn:
             password = _demo_login(conn, login)
@@ -217,6 +225,34 @@ def _afghan_tajik_stretches(conn) -> list[tuple[float, float]] | None:
     except NotFound:
         return None
     return stretch_points(shapely.union_all([g for _, g in lines]))
+
+
+def _demo_forecast(conn, months: int) -> str:
+    """A forecast run of the Afghan-Tajik border in 25 km sectors over the whole months of
+    the demo's history, owned by the Tajik border troops (so the console shows one)."""
+    from datetime import UTC, datetime
+
+    from geomon.analysis import forecasts as service
+    from geomon.errors import GeomonError
+    from geomon.store.hotspot_inputs import agency_id
+
+    now = datetime.now(UTC)
+    until = datetime(now.year, now.month, 1, tzinfo=UTC)
+    k = until.year * 12 + until.month - 1 - (months - 1)
+    since = datetime(k // 12, k % 12 + 1, 1, tzinfo=UTC)  # the first whole month of it
+    params = service.ForecastRunParams(
+        units="border_sectors", border="AFG-TJK", sector_km=25, since=since, until=until
+    )
+    try:
+        out = service.run(conn, params, created_by="demo", agency_id=agency_id(conn, "TJK-BS"))
+    except GeomonError as exc:
+        conn.rollback()
+        return f"demo forecast skipped: {exc}"
+    conn.commit()
+    return (
+        f"demo forecast: run {out.run_id}, {out.n_locations} sectors of AFG-TJK x "
+        f"{out.n_steps} months"
+    )
 
 
 def _demo_zones(conn) -> int:

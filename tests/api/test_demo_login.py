@@ -35,6 +35,7 @@ def _demo_data(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
         cli_app, ["demo-data", "--teams", "6", "--incidents", "50", "--login", "duty-officer"]
     )
     assert result.exit_code == 0, result.output
+    assert re.search(r"demo forecast: run \d+, \d+ sectors of AFG-TJK x 71 months", result.output)
     match = re.search(r"password '([^']+)'", result.output)
     assert match, result.output
     return match.group(1)
@@ -65,5 +66,8 @@ def test_demo_user_sees_every_agency(demo_db: str, monkeypatch: pytest.MonkeyPat
         ).status_code in (401, 403)
         client.cookies.set("geomon_session", login_cookie(client, "duty-officer", password))
         body = client.get("/api/v1/devices/latest").json()
+        runs = client.get("/api/v1/forecasts/runs").json()["runs"]
     seen = {f["properties"]["agency"] for f in body["features"]}
     assert seen == agencies
+    # the demo's forecast of the Afghan-Tajik border, shared to the situation centre
+    assert runs and runs[0]["status"] == "done" and runs[0]["params"]["border"] == "AFG-TJK"
