@@ -123,7 +123,7 @@ async def write_observations(
         await cur.execute(_MERGE)
         inserted = await cur.fetchall()
     alarms = await raise_sensor_alarms(conn, inserted)
-    plates = [int(row[0]) for row in inserted if row[4] is not None] if match_watchlists else []
+    plates = [(int(r[0]), r[5]) for r in inserted if r[4] is not None] if match_watchlists else []
     hits = await match_plate_reads(conn, plates) if plates else []
     return ObservationResult(len(inserted), len(rows) - len(inserted), alarms, len(hits))
 

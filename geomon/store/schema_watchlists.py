@@ -72,3 +72,21 @@ watchlist_entries = Table(
     ),
     Index("ix_watchlist_entries_agency", "agency_id", "list_name", "id"),
 )
+
+# The near-miss index as btree rows (migration 0031): ``&&`` on arrays is not LEAKPROOF, so
+# under forced row-level security the GIN index on ``near`` is never used.
+watchlist_near = Table(
+    "watchlist_near",
+    metadata,
+    Column(
+        "entry_id",
+        BigInteger,
+        ForeignKey("watchlist_entries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("del", Text, nullable=False),
+    Index("ix_watchlist_near_del", "del"),
+    Index("ix_watchlist_near_entry_id", "entry_id"),
+    comment="One-character deletions of exact watch-list entries (near-miss index; "
+    "trigger-maintained)",
+)

@@ -13,8 +13,9 @@ clock or a buffered read from before the entry was added still alarms); an entry
 when set, must equal the read's when the read has one.
 Exact entries match on ``plate`` (btree), patterns by ``LIKE``; a read below
 :data:`geomon.watchlists.NEAR_MISS_BELOW_CONFIDENCE` (or without a confidence) that hits
-nothing for an agency is looked up in the ``near`` GIN index and the candidates kept only when
-one edit apart (:func:`geomon.watchlists.one_edit_apart`).
+nothing for an agency is looked up in the near-miss index (``watchlist_near``, one row per
+one-character deletion of an entry) and the candidates kept only when one edit apart
+(:func:`geomon.watchlists.one_edit_apart`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from geomon import watchlists as domain
 from geomon.store.events import announce_new
 
 _READS = """
-r AS (
+r AS MATERIALIZED (
   SELECT o.id, o.received_at, o.plate_norm, o.plate_country, o.value, o.sensor_id,
          d.agency_id AS post_agency
   FROM observations o JOIN devices d ON d.id = o.sensor_id
@@ -61,18 +62,28 @@ FROM r JOIN watchlist_entries w ON w.is_pattern AND r.plate_norm LIKE w.like_pat
 {_WHO}
 """
 
-# Candidates one shared deletion away (index), for low-confidence reads only; the exact
-# one-edit check runs in Python (a shared deletion also admits two-edit shifts).
+# Candidates one shared deletion away (two btree scans: watchlist_near.del, entries' plate;
+# migration 0031 says why not the GIN index on near), for
+# low-confidence reads only; the exact one-edit check runs in Python (a shared deletion also
+# admits two-edit shifts). MATERIALIZED: the deletions are computed once per read, not once
+# per entry compared.
 _NEAR = f"""
 WITH {_READS},
-rd AS (
+rd AS MATERIALIZED (
   SELECT r.*, ARRAY(SELECT left(r.plate_norm, i - 1) || substr(r.plate_norm, i + 1)
                     FROM generate_series(1, length(r.plate_norm)) i) AS dels
   FROM r WHERE length(r.plate_norm) >= 2 AND (r.value IS NULL OR r.value < %(below)s)
+),
+cand AS (
+  SELECT rd.id AS obs, n.entry_id AS entry FROM rd JOIN watchlist_near n
+    ON n.del = ANY(rd.dels || rd.plate_norm)
+  UNION
+  SELECT rd.id, w.id FROM rd JOIN watchlist_entries w
+    ON w.plate = ANY(rd.dels) AND w.removed_at IS NULL AND NOT w.is_pattern
 )
 SELECT r.id, w.id, x.agency_id, w.priority, w.plate, r.plate_norm
-FROM rd r JOIN watchlist_entries w ON NOT w.is_pattern AND w.plate <> r.plate_norm
-  AND (w.near && (r.dels || r.plate_norm) OR w.plate = ANY(r.dels)) AND {_ACTIVE}
+FROM cand JOIN rd r ON r.id = cand.obs JOIN watchlist_entries w ON w.id = cand.entry
+  AND NOT w.is_pattern AND w.plate <> r.plate_norm AND {_ACTIVE}
 {_WHO}
 """
 
@@ -101,25 +112,29 @@ RETURNING id
 
 async def match_plate_reads(
     conn: psycopg.AsyncConnection,
-    observation_ids: list[int],
+    reads: list[tuple[int, float | None]],
     *,
     near_below: float = domain.NEAR_MISS_BELOW_CONFIDENCE,
 ) -> list[int]:
-    """Raise the watch-list events of newly stored plate reads; returns the new event ids."""
-    if not observation_ids:
+    """Raise the watch-list events of newly stored plate reads, given as (observation id,
+    confidence); returns the new event ids. Only low-confidence reads cost the near-miss
+    query."""
+    if not reads:
         return []
-    cur = await conn.execute(_HITS, {"ids": observation_ids})
+    cur = await conn.execute(_HITS, {"ids": [i for i, _ in reads]})
     rows: list[tuple[Any, ...]] = [
         (obs, entry, agency, domain.HIT_KIND, domain.HIT_SEVERITY[prio], how)
         for obs, entry, agency, prio, how in await cur.fetchall()
     ]
-    hit = {(r[0], r[2]) for r in rows}  # (read, agency) already alarmed: no possible matches
-    cur = await conn.execute(_NEAR, {"ids": observation_ids, "below": near_below})
-    rows += [
-        (obs, entry, agency, domain.POSSIBLE_KIND, domain.POSSIBLE_SEVERITY[prio], "near")
-        for obs, entry, agency, prio, plate, read in await cur.fetchall()
-        if (obs, agency) not in hit and domain.one_edit_apart(plate, read)
-    ]
+    unsure = [i for i, conf in reads if conf is None or conf < near_below]
+    if unsure:
+        hit = {(r[0], r[2]) for r in rows}  # (read, agency) alarmed: no possible matches
+        cur = await conn.execute(_NEAR, {"ids": unsure, "below": near_below})
+        rows += [
+            (obs, entry, agency, domain.POSSIBLE_KIND, domain.POSSIBLE_SEVERITY[prio], "near")
+            for obs, entry, agency, prio, plate, read in await cur.fetchall()
+            if (obs, agency) not in hit and domain.one_edit_apart(plate, read)
+        ]
     if not rows:
         return []
     cols = list(zip(*rows, strict=True))

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from geomon.settings import DbSettings, Settings
+from geomon.watchlists import deletions
 from geomon.store.audit import audit_rows
 from geomon.store.users import share
 from tests.helpers.auth import make_user
@@ -87,6 +88,12 @@ def test_import_refuses_bad_files_whole(client: TestClient, db_url: str) -> None
     assert listed["entries"] == []  # nothing half-loaded
     r = client.post("/api/v1/watchlists/import", content=good, headers=csv_h)
     assert r.status_code == 201 and r.json()["imported"] == 2
+    with psycopg.connect(db_url) as conn:  # the near-miss rows, written by the trigger
+        n = conn.execute(
+            "SELECT count(*) FROM watchlist_near WHERE entry_id = ANY(%s)", (r.json()["ids"],)
+        ).fetchone()
+    want = len(deletions(f"111{tag}A".upper())) + len(deletions(f"222{tag}B".upper()))
+    assert n is not None and n[0] == want
     r = client.post("/api/v1/watchlists/import", content=b"plate\n\xff\xfe\n", headers=csv_h)
     assert r.status_code == 422 and "UTF-8" in r.text
     r = client.post("/api/v1/watchlists/import", content=good, headers=a)
