@@ -11,7 +11,7 @@ lets the matcher (geomon/store/watchlist_matching.py, run by the ingest writer a
 entries stay and are filtered by ``removed_at`` when matched.
 
 Revision ID: 0031
-Revises: 0038
+Revises: 0033
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0031"
-down_revision = "0038"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
