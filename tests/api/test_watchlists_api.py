@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from geomon.settings import DbSettings, Settings
-from geomon.watchlists import deletions
 from geomon.store.audit import audit_rows
 from geomon.store.users import share
+from geomon.watchlists import deletions
 from tests.helpers.auth import make_user
 
 A, B, C = "KGZ-WL", "KAZ-WL", "UZB-WL"
