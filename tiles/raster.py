@@ -67,10 +67,25 @@ def default_range(path: str | Path) -> tuple[float, float]:
     return float(vals.min()), float(vals.max())
 
 
+def ramp_colours(name: str, n: int = 9) -> list[str]:
+    """``n`` evenly spaced colours of a ramp as #rrggbb, low to high (for legends)."""
+    table = ramp(name)
+    return ["#" + "".join(f"{int(c):02x}" for c in table[int(i)]) for i in np.linspace(0, 255, n)]
+
+
 def render_png(
-    path: str | Path, z: int, x: int, y: int, vmin: float, vmax: float, colormap: str = "viridis"
+    path: str | Path,
+    z: int,
+    x: int,
+    y: int,
+    vmin: float,
+    vmax: float,
+    colormap: str = "viridis",
+    *,
+    zero_transparent: bool = False,
 ) -> bytes:
-    """The RGBA PNG of tile z/x/y; transparent where the surface has no data."""
+    """The RGBA PNG of tile z/x/y; transparent where the surface has no data, and where it
+    is zero or less with ``zero_transparent`` (a density: nothing there, nothing drawn)."""
     table = ramp(colormap)
     bounds = TMS.xy_bounds(morecantile.Tile(x, y, z))
     dst_transform = from_bounds(
@@ -93,6 +108,8 @@ def render_png(
         data = vrt.read(1, masked=True)
     values = np.ma.filled(data.astype("float64"), np.nan)
     valid = np.isfinite(values) & ~np.ma.getmaskarray(data)
+    if zero_transparent:
+        valid &= values > 0
     span = vmax - vmin if vmax > vmin else 1.0
     idx = np.clip((values - vmin) / span * 255, 0, 255)
     idx = np.where(valid, idx, 0).astype(np.uint8)

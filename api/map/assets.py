@@ -46,6 +46,7 @@ OWN_JS = (
     "/static/app/geomon-forecast.js",
     "/static/app/geomon-admin.js",
     "/static/app/geomon-links.js",
+    "/static/app/geomon-layers.js",  # after geomon-panels.js: wraps geomon.start
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
 # npm packages of the console (dashboard charts, drawing areas and zones): loaded with

@@ -16,6 +16,7 @@ from folium.template import Template
 from api.map.assets import PROTOMAPS_JS, use_local_assets
 
 BASEMAP_TILES = "/basemap/{z}/{x}/{y}.mvt"
+SURFACE_PANE = "gm-surfaces"  # raster surfaces: above the basemap, below polygons and points
 ATTRIBUTION = "Natural Earth"
 
 

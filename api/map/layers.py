@@ -8,6 +8,7 @@ page's JavaScript can find them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,8 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from api.map.assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
-from api.map.basemap import OfflineBasemap
+from api.map.basemap import SURFACE_PANE, OfflineBasemap
+from api.map.layer_control import tag
 from geomon.i18n import N_
 
 # ArcGIS "Hot Spot Analysis" renderer: Gi_Bin -3…3 (three blues, not significant, three reds).
@@ -39,6 +41,7 @@ GI_BIN_LABELS: dict[int, str] = {
     3: N_("Hot spot, 99 %"),
 }
 ZONE_COLOUR = "#2c7fb8"
+_RUN_SURFACE = re.compile(r"hotspot run (\d+) \((\w+)\)")  # geomon.analysis.hotspots' names
 CORRIDOR_COLOUR = "#7b3294"
 
 
@@ -67,7 +70,7 @@ def _tooltip(collection: dict[str, Any], fields: list[str]) -> folium.GeoJsonToo
 
 def add_base_layers(m: folium.Map, tile_url: str, locale: str) -> None:
     """Our own offline labelled basemap, and the agency's tiles when configured."""
-    OfflineBasemap(N_("Base: offline map"), locale).add_to(m)
+    tag(OfflineBasemap(N_("Base: offline map"), locale), "base", "basemap").add_to(m)
     if tile_url:
         folium.TileLayer(
             tiles=tile_url,
@@ -79,44 +82,55 @@ def add_base_layers(m: folium.Map, tile_url: str, locale: str) -> None:
         ).add_to(m)
 
 
+def surface_label(s: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(msgid, params) of a surface layer's name: a hotspot run's density by its run."""
+    run = _RUN_SURFACE.fullmatch(s["name"] or "")
+    if run and run.group(2) == "kde":
+        return N_("Incident density (KDE), run {id}"), {"id": int(run.group(1))}
+    return N_("Surface: {name}"), {"name": s["name"] or s["kind"]}
+
+
 def add_context_layers(m: folium.Map, data: MapData, surface_tile_url: str) -> None:
     """Borders, zones, incidents (clustered), hotspots, surfaces and corridors."""
-    folium.GeoJson(
+    borders = folium.GeoJson(
         data.borders,
         name=N_("Borders"),
         style_function=lambda f: {"color": "#b2182b", "weight": 2.5, "dashArray": "6 3"},
         tooltip=_tooltip(data.borders, ["code"]),
-    ).add_to(m)
-    folium.GeoJson(
+    )
+    tag(borders, "context", "borders").add_to(m)
+    zones = folium.GeoJson(
         data.zones,
         name=N_("Zones"),
         style_function=lambda f: {"color": ZONE_COLOUR, "weight": 2, "fillOpacity": 0.12},
         tooltip=_tooltip(data.zones, ["name", "kind", "agency"]),
-    ).add_to(m)
+    )
+    tag(zones, "context", "zones").add_to(m)
     _add_incidents(m, data.incidents)
     _add_hotspots(m, data.hotspots)
     for s in data.surfaces if surface_tile_url else []:
+        # above the basemap, below polygons and points (pane made by geomon-basemap.js)
         layer = folium.TileLayer(
             tiles=surface_tile_url.replace("{id}", str(s["id"])),
-            name=f"Surface: {s['name'] or s['kind']}",
+            name=f"surface {s['id']}",
             attr="geomon",
             overlay=True,
             show=False,
-            opacity=0.6,
+            opacity=0.75,
+            pane=SURFACE_PANE,
+            max_zoom=18,
         )
         # (msgid, params): api/map/page.py translates the name for the page's language
-        layer.geomon_label = (  # type: ignore[attr-defined]
-            N_("Surface: {name}"),
-            {"name": s["name"] or s["kind"]},
-        )
-        layer.add_to(m)
-    folium.GeoJson(
+        layer.geomon_label = surface_label(s)  # type: ignore[attr-defined]
+        tag(layer, "analysis", "surface", int(s["id"])).add_to(m)
+    corridors = folium.GeoJson(
         data.corridors,
         name=N_("Corridors"),
         show=bool(data.corridors["features"]),
         style_function=lambda f: {"color": CORRIDOR_COLOUR, "weight": 1.5, "fillOpacity": 0.25},
         tooltip=_tooltip(data.corridors, ["rank", "total_cost"]),
-    ).add_to(m)
+    )
+    tag(corridors, "analysis", "corridors").add_to(m)
 
 
 class BulkMarkerCluster(FastMarkerCluster):
@@ -146,7 +160,7 @@ def _add_incidents(m: folium.Map, rows: list[list[Any]]) -> None:
         showCoverageOnHover=False,
         maxClusterRadius=50,
     )
-    use_local_assets(cluster, CLUSTER_JS, CLUSTER_CSS).add_to(m)
+    tag(use_local_assets(cluster, CLUSTER_JS, CLUSTER_CSS), "context", "incidents").add_to(m)
 
 
 def _add_hotspots(m: folium.Map, cells: dict[str, Any]) -> None:
@@ -154,24 +168,26 @@ def _add_hotspots(m: folium.Map, cells: dict[str, Any]) -> None:
         colour = GI_BIN_COLOURS.get(int(f["properties"].get("gi_bin") or 0), "#d9d9d9")
         return {"color": "#555", "weight": 0.3, "fillColor": colour, "fillOpacity": 0.7}
 
-    folium.GeoJson(
+    layer = folium.GeoJson(
         cells,
         name=N_("Hotspots (latest Gi* run)"),
+        show=bool(cells["features"]),  # no Gi* run: off, and its classes not in the legend
         style_function=style,
         tooltip=_tooltip(cells, ["gi_bin", "z", "p"]),
-    ).add_to(m)
+    )
+    tag(layer, "analysis", "hotspots").add_to(m)
 
 
 def add_live_groups(m: folium.Map) -> dict[str, str]:
     """Empty overlay groups the page's JS fills; returns {role: JS variable name}."""
     names = {}
-    for role, label, show in (
-        ("places", N_("Crossing points and ports"), True),
-        ("trails", N_("Team trails"), True),
-        ("events", N_("Events"), True),
-        ("replay", N_("Track replay"), True),
+    for role, label, show, grouped in (
+        ("places", N_("Crossing points and ports"), True, "context"),
+        ("trails", N_("Team trails"), True, "live"),
+        ("events", N_("Events"), True, "live"),
+        ("replay", N_("Track replay"), True, "live"),
     ):
         group = folium.FeatureGroup(name=label, show=show)
-        group.add_to(m)
+        tag(group, grouped, role).add_to(m)  # type: ignore[arg-type]
         names[role] = group.get_name()
     return names

@@ -30,8 +30,9 @@ from api.map.assets import (
     REALTIME_JS,
     use_local_assets,
 )
+from api.map.layer_control import GroupedLayerControl, tag
 from api.map.layers import MapData, add_base_layers, add_context_layers, add_live_groups
-from api.map.panels import PLACE_COLOURS, panels_html, place_kind_names
+from api.map.panels import PLACE_COLOURS, panels_html, place_kind_names, surface_unit_names
 from geomon.alerts.texts import event_titles
 from geomon.i18n import available_locales, js_messages, language_name, translator
 from geomon.settings import ApiSettings
@@ -65,6 +66,7 @@ def _live_layer(settings: ApiSettings, urls: MapUrls, locale: str) -> Realtime:
         remove_missing=False,
     )
     live.layer_name = _("Teams (live)")  # Realtime ignores name=: the control showed its id
+    tag(live, "live", "teams")
     use_local_assets(live, REALTIME_JS, [])
     return live
 
@@ -101,6 +103,7 @@ def _page_config(
         "places": data.places,
         "placeColours": PLACE_COLOURS,
         "placeKinds": place_kind_names(locale),
+        "surfaceUnits": surface_unit_names(locale),
     }
 
 
@@ -158,7 +161,7 @@ def render_map(
     live = _live_layer(settings, urls, locale)
     live.add_to(m)
     use_local_assets(Fullscreen(position="topleft"), FULLSCREEN_JS, FULLSCREEN_CSS).add_to(m)
-    layer_control = folium.LayerControl(collapsed=True, position="topright")
+    layer_control = GroupedLayerControl(collapsed=True, position="topright")
     layer_control.add_to(m)
     root = m.get_root()
     assert isinstance(root, Figure)  # a folium Map is always the child of a Figure

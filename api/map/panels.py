@@ -70,30 +70,47 @@ def _search_box(_: Translate) -> str:
 </div>"""
 
 
-def _swatch(colour: str, label: str, shape: str = "box") -> str:
-    return f'<div><i class="gm-sw gm-{shape}" style="background:{colour}"></i>{escape(label)}</div>'
+# Units of stored surfaces (geomon.spatial) in the reader's language; others show as stored.
+SURFACE_UNITS = {
+    "points per km2": N_("incidents per km²"),
+    "relative cost per metre": N_("relative cost per metre"),
+}
+
+
+def _swatch(colour: str, label: str, layer: str, shape: str = "box") -> str:
+    """A legend row of the layer with key ``layer`` (shown only while that layer is on)."""
+    return (
+        f'<div data-gm-layer="{layer}"><i class="gm-sw gm-{shape}" style="background:{colour}">'
+        f"</i>{escape(label)}</div>"
+    )
 
 
 def legend_html(_: Translate) -> str:
-    """The legend: teams, places, zones, corridors and the ArcGIS Gi* bins."""
+    """The legend: teams, places, zones, corridors and the ArcGIS Gi* bins, each row tagged
+    with its layer's key (geomon-layers.js shows the rows of the layers that are on); surface
+    colour ramps are added there when a surface is switched on."""
     toggle, legend = escape(_("Show or hide the legend")), escape(_("Legend"))
     team, border = escape(_("Team (colour = agency, points along course)")), escape(_("Border"))
     hotspots = escape(_("Hotspots (Gi* bin)"))
     rows = [
         f'<div class="gm-head" id="gm-legend-head" title="{toggle}">{legend}</div>',
         '<div id="gm-legend-body">',
-        f'<div><i class="gm-sw gm-arrow"></i>{team}</div>',
-        _swatch("#bdbdbd", _("Silent team (no recent fix)"), "dot"),
-        f'<div><i class="gm-sw gm-line" style="background:#b2182b"></i>{border}</div>',
+        f'<div data-gm-layer="teams"><i class="gm-sw gm-arrow"></i>{team}</div>',
+        _swatch("#bdbdbd", _("Silent team (no recent fix)"), "teams", "dot"),
+        f'<div data-gm-layer="borders"><i class="gm-sw gm-line" style="background:#b2182b">'
+        f"</i>{border}</div>",
     ]
-    rows += [_swatch(c, _(PLACE_LABELS[k]), "dot") for k, c in PLACE_COLOURS.items()]
+    rows += [_swatch(c, _(PLACE_LABELS[k]), "places", "dot") for k, c in PLACE_COLOURS.items()]
     rows += [
-        _swatch(ZONE_COLOUR, _("Zone / geofence")),
-        _swatch(CORRIDOR_COLOUR, _("Corridor")),
-        _swatch("#e6550d", _("Event (critical flashes)"), "dot"),
-        f'<div class="gm-sub">{hotspots}</div>',
+        _swatch(ZONE_COLOUR, _("Zone / geofence"), "zones"),
+        _swatch(CORRIDOR_COLOUR, _("Corridor"), "corridors"),
+        _swatch("#e6550d", _("Event (critical flashes)"), "events", "dot"),
+        f'<div class="gm-sub" data-gm-layer="hotspots">{hotspots}</div>',
     ]
-    rows += [_swatch(GI_BIN_COLOURS[b], _(GI_BIN_LABELS[b])) for b in (3, 2, 1, 0, -1, -2, -3)]
+    rows += [
+        _swatch(GI_BIN_COLOURS[b], _(GI_BIN_LABELS[b]), "hotspots")
+        for b in (3, 2, 1, 0, -1, -2, -3)
+    ]
     rows.append("</div>")
     return f'<div id="gm-legend" class="gm-panel gm-legend">{"".join(rows)}</div>'
 
@@ -102,6 +119,12 @@ def place_kind_names(locale: str) -> dict[str, str]:
     """Place kinds in ``locale`` (the page's JS shows them in popups)."""
     _ = translator(locale)
     return {k: _(v) for k, v in PLACE_LABELS.items()}
+
+
+def surface_unit_names(locale: str) -> dict[str, str]:
+    """Stored surface units → their name in ``locale`` (the legend's colour ramps)."""
+    _ = translator(locale)
+    return {k: _(v) for k, v in SURFACE_UNITS.items()}
 
 
 def panels_html(locale: str = "en") -> str:

@@ -46,6 +46,12 @@ router = APIRouter(
 api_router = APIRouter(tags=["surfaces"], responses=API_RESPONSES)  # under /api/v1
 MAX_CELLS = 2_000_000  # per API-built surface: a few seconds and ~100 MB at most
 SurfaceId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Surface id.")]
+DEFAULT_COLORMAP = "viridis"
+ZERO_TRANSPARENT_KINDS = ("kde",)  # densities: zero means nothing there, so nothing is drawn
+
+
+def _zero_transparent(row: dict[str, Any]) -> bool:
+    return row["kind"] in ZERO_TRANSPARENT_KINDS
 
 
 def _path(request: Request, row: dict[str, Any]) -> FsPath:
@@ -71,7 +77,9 @@ def _rescale(text: str | None, path: FsPath, row: dict[str, Any]) -> tuple[float
 @router.get("/tiles/surfaces/{surface_id:int}.json", summary="TileJSON 3.0.0 of a surface")
 async def surface_tilejson(request: Request, conn: ReadConn, surface_id: SurfaceId) -> JSONResponse:
     row = await get_surface(conn, surface_id)
-    info = await asyncio.to_thread(raster.surface_info, _path(request, row))
+    path = _path(request, row)
+    info = await asyncio.to_thread(raster.surface_info, path)
+    vmin, vmax = await asyncio.to_thread(_rescale, None, path, row)
     base = str(request.base_url).rstrip("/")
     b = info["bounds"]
     return JSONResponse(
@@ -85,6 +93,11 @@ async def surface_tilejson(request: Request, conn: ReadConn, surface_id: Surface
             "maxzoom": info["maxzoom"],
             "bounds": b,
             "center": [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, info["minzoom"]],
+            # for the map's legend: what the default tile colours mean
+            "geomon:range": [vmin, vmax],
+            "geomon:units": row["units"] or "",
+            "geomon:colours": raster.ramp_colours(DEFAULT_COLORMAP),
+            "geomon:zero_transparent": _zero_transparent(row),
         }
     )
 
@@ -104,7 +117,9 @@ async def surface_tile(
     z: Annotated[int, Path(ge=0, le=24, description="Zoom level.")],
     x: Annotated[int, Path(ge=0, description="Tile column.")],
     y: Annotated[int, Path(ge=0, description="Tile row (north at 0).")],
-    colormap: Annotated[str, Query(description="viridis, magma, reds or greys.")] = "viridis",
+    colormap: Annotated[
+        str, Query(description="viridis, magma, reds or greys.")
+    ] = DEFAULT_COLORMAP,
     rescale: Annotated[
         str | None,
         Query(
@@ -119,6 +134,7 @@ async def surface_tile(
     if not path.exists():
         raise NotFound(f"surface {surface_id}'s file is missing")
     vmin, vmax = _rescale(rescale, path, row)
+    zero_clear = _zero_transparent(row)
     stat = path.stat()
     key = (
         "surface",
@@ -132,6 +148,7 @@ async def surface_tile(
         vmin,
         vmax,
         colormap,
+        zero_clear,
     )
     etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -140,7 +157,9 @@ async def surface_tile(
     cache = app_state(request).tile_cache
     data = cache.get(key)
     if data is None:
-        data = await asyncio.to_thread(raster.render_png, path, z, x, y, vmin, vmax, colormap)
+        data = await asyncio.to_thread(
+            raster.render_png, path, z, x, y, vmin, vmax, colormap, zero_transparent=zero_clear
+        )
         cache.put(key, data)
     return Response(data, media_type="image/png", headers=headers)
 

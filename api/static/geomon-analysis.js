@@ -218,6 +218,7 @@ if (typeof module !== "undefined") module.exports = geomon;
           var b = tj && tj.bounds;
           if (b) layer.getBounds = function () { return L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]); };
           layer.geomonSurfaceId = s.id;
+          layer.gmSurfaceId = s.id; layer.gmName = name;  // its colour ramp in the legend (geomon-layers.js)
           return g.addAnalysisLayer("run-" + run.id, layer, name);
         });
       });

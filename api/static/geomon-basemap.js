@@ -104,13 +104,21 @@ if (typeof module !== "undefined") module.exports = geomon;
 
   // The basemap as one Leaflet layer (what the layer control switches): fills and lines in the
   // tile pane, labels in the "gm-labels" pane. options: {url, locale, attribution}.
+  // The map's panes, bottom to top: tiles (200: basemap fills and lines), gm-surfaces (350:
+  // raster surfaces), overlays (400: polygons and lines), gm-analysis (450), gm-labels (460:
+  // basemap labels), markers (600), gm-teams (640), popups (700).
+  g.makePanes = function (map) {
+    [["gm-surfaces", 350], ["gm-labels", 460]].forEach(function (p) {
+      if (map.getPane(p[0])) return;
+      var pane = map.createPane(p[0]);
+      pane.style.zIndex = p[1];
+      pane.style.pointerEvents = "none";
+    });
+  };
+
   g.basemapLayer = function (map, options) {
     var P = window.protomapsL;
-    if (!map.getPane("gm-labels")) {
-      var pane = map.createPane("gm-labels");
-      pane.style.zIndex = 460;  // above surfaces (350), polygons (400) and analysis (450); below markers (600)
-      pane.style.pointerEvents = "none";
-    }
+    g.makePanes(map);
     var common = { url: options.url, maxDataZoom: options.maxDataZoom || 14, attribution: options.attribution || "" };
     var base = P.leafletLayer(Object.assign({}, common, { paintRules: g.basemapPaintRules(P), labelRules: [],
       backgroundColor: g.basemapColours.background }));

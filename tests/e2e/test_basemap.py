@@ -1,17 +1,26 @@
-"""The offline labelled basemap in a real browser (Debian chromium via Playwright) against a
-real stack (PostGIS, ``geomon serve``), in Russian and in English.
+"""The offline labelled basemap and the layers over it, in a real browser (Debian chromium via
+Playwright) against a real stack (PostGIS, ``geomon serve``), in Russian and in English.
 
 Labels are drawn into canvases by protomaps-leaflet, so the test reads what is drawn: an init
 script wraps ``CanvasRenderingContext2D.fillText`` and records each text with where it lands on
-the page; a label counts when it lands inside the map's visible area."""
+the page; a label counts when it lands inside the map's visible area. A density surface (a
+GeoTIFF with one bump on zero) switched on must change the map's pixels over the bump and leave
+those over its zero cells as they were."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import psycopg
 import pytest
+from affine import Affine
+from PIL import Image
+from pyproj import Transformer
 
+from geomon.spatial.raster_io import Grid, write_geotiff
 from tests.conftest import create_database, drop_database, prepare_database
 from tests.e2e import map_seed
 from tests.e2e.map_stack import Browser, Stack, browser_page, login_cookie_for, running_stack
@@ -44,12 +53,36 @@ VISIBLE_LABELS = """() => {
 }"""
 
 
+SURFACE_RUN = 99
+BUMP_UTM = (230_000.0, 4_150_000.0)  # UTM 42N, ~68.0E 37.5N: south-west Tajikistan
+TO_LL = Transformer.from_crs("EPSG:32642", "EPSG:4326", always_xy=True)
+
+
+def _density_surface(folder: Path) -> Path:
+    """A 60 km square KDE-like surface: a bump of radius 10 km in the middle, zero elsewhere."""
+    n, cell = 300, 200.0
+    yy, xx = np.mgrid[0:n, 0:n]
+    r2 = ((xx - n / 2) ** 2 + (yy - n / 2) ** 2) * cell**2
+    arr = np.where(r2 < 10_000.0**2, (1 - r2 / 10_000.0**2) ** 2 * 3.0, 0.0).astype("float32")
+    west, north = BUMP_UTM[0] - n / 2 * cell, BUMP_UTM[1] + n / 2 * cell
+    grid = Grid(arr, Affine(cell, 0, west, 0, -cell, north), "EPSG:32642", -9999.0)
+    return write_geotiff(folder / "density.tif", grid)
+
+
 @pytest.fixture(scope="module")
-def basemap_db(pg_base_url: str) -> Iterator[str]:
+def basemap_db(pg_base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = create_database(pg_base_url, "geomon_basemap")
     try:
         prepare_database(url)
         map_seed.seed_teams(url, 2, silent=0, agency=AGENCY)
+        path = _density_surface(tmp_path_factory.mktemp("surface"))
+        with psycopg.connect(url) as conn:
+            agency = conn.execute("SELECT id FROM agencies WHERE code = %s", (AGENCY,)).fetchone()
+            conn.execute(
+                "INSERT INTO surfaces (kind, name, path, crs, units, params, agency_id) VALUES "
+                "('kde', %s, %s, 'EPSG:32642', 'points per km2', '{}', %s)",
+                (f"hotspot run {SURFACE_RUN} (kde)", str(path), agency[0]),
+            )
         yield url
     finally:
         drop_database(pg_base_url, url)
@@ -124,3 +157,96 @@ def test_english_basemap_uses_english_names(en_page: Browser, output_dir: Path) 
     assert "Khorugh" in labels and "Panj" in labels, labels
     assert "Хорог" not in labels and "Пяндж" not in labels
     assert en_page.errors == [] and en_page.foreign == []
+
+
+def _map_pixels(b: Browser) -> Image.Image:
+    return Image.open(io.BytesIO(b.page.locator(".folium-map").screenshot())).convert("RGB")
+
+
+def _settled(b: Browser) -> None:
+    b.page.wait_for_function(
+        "() => { let busy = false; geomonMap.eachLayer(l => { if (l.isLoading && l.isLoading()) "
+        "busy = true; }); return !busy; }",
+        timeout=15000,
+    )
+    b.page.wait_for_timeout(800)
+
+
+def _point(b: Browser, lon: float, lat: float) -> tuple[int, int]:
+    p = b.page.evaluate("([lat, lon]) => geomonMap.latLngToContainerPoint([lat, lon])", [lat, lon])
+    return round(p["x"]), round(p["y"])
+
+
+def _layer_labels(b: Browser) -> list[str]:
+    return list(
+        b.page.evaluate(
+            "[...document.querySelectorAll('.leaflet-control-layers-list label, "
+            ".leaflet-control-layers-list .gm-layer-group')].map(e => e.textContent.trim())"
+        )
+    )
+
+
+def test_surface_draws_above_the_basemap_and_zero_stays_clear(
+    ru_page: Browser, output_dir: Path
+) -> None:
+    page = ru_page.page
+    bump = TO_LL.transform(*BUMP_UTM)
+    zero = TO_LL.transform(BUMP_UTM[0] + 20_000.0, BUMP_UTM[1] - 20_000.0)  # inside, density 0
+    page.evaluate(
+        "([lat, lon]) => geomonMap.setView([lat, lon], 9, {animate: false})", [bump[1], bump[0]]
+    )
+    page.evaluate(
+        "document.querySelectorAll('.gm-panel').forEach(p => p.style.visibility = 'hidden')"
+    )
+    _settled(ru_page)
+    before = _map_pixels(ru_page)
+    name = f"Плотность инцидентов (KDE), расчёт {SURFACE_RUN}"
+    labels = _layer_labels(ru_page)
+    assert name in labels, labels
+    # the control in groups with Russian headings; no folium internal names
+    for head in ("Подложка", "Оперативная обстановка", "Анализ", "Справочные слои"):
+        assert head in labels, labels
+    assert not [x for x in labels if "macro_element" in x or x.startswith("surface ")]
+    page.evaluate(
+        "(name) => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+        ".find(l => l.textContent.trim() === name).querySelector('input').click()",
+        name,
+    )
+    _settled(ru_page)
+    after = _map_pixels(ru_page)
+    page.evaluate("document.querySelectorAll('.gm-panel').forEach(p => p.style.visibility = '')")
+    page.screenshot(path=str(output_dir / "basemap_surface_on.png"))
+    bx, by = _point(ru_page, *bump)
+    zx, zy = _point(ru_page, *zero)
+    assert before.getpixel((bx, by)) != after.getpixel((bx, by))  # the bump is drawn
+    assert before.getpixel((zx, zy)) == after.getpixel((zx, zy))  # zero density: transparent
+    # the surface sits in its pane, above the basemap's tiles and below polygons and markers
+    z = page.evaluate(
+        "['tilePane', 'gm-surfaces', 'overlayPane', 'gm-labels', 'markerPane'].map(p => "
+        "+getComputedStyle(geomonMap.getPane(p)).zIndex)"
+    )
+    assert z == sorted(z), z
+    page.evaluate("document.getElementById('gm-legend-body').hidden = false")
+    legend = page.inner_text("#gm-legend")
+    assert "инцидентов на км²" in legend and "нулевые значения не закрашены" in legend, legend
+    assert "Горячая точка" not in legend  # no Gi* run: its classes are not in the legend
+    assert ru_page.errors == [] and ru_page.foreign == []
+
+
+def test_legend_never_covers_the_events_panel(ru_page: Browser) -> None:
+    page = ru_page.page
+    page.set_viewport_size({"width": 1280, "height": 620})
+    page.evaluate("document.getElementById('gm-legend-body').hidden = false; geomon.fitLegend()")
+    page.wait_for_timeout(300)
+    boxes = page.evaluate(
+        "['gm-legend', 'gm-events'].map(id => document.getElementById(id)"
+        ".getBoundingClientRect().toJSON())"
+    )
+    legend, events = boxes
+    overlap = not (
+        legend["bottom"] <= events["top"]
+        or legend["top"] >= events["bottom"]
+        or legend["right"] <= events["left"]
+        or legend["left"] >= events["right"]
+    )
+    assert not overlap, boxes
