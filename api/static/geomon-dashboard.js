@@ -76,7 +76,11 @@ if (typeof module !== "undefined") module.exports = geomon;
     var cat = document.getElementById("gm-inc-category").value, now = Date.now();
     var shown = g.incidentAll.filter(function (p) { return g.incidentPasses(p[0], days, cat, now); })
       .map(function (p) { return p[1]; });
-    if (cluster) { cluster.clearLayers(); cluster.addLayers(shown); }
+    // the cluster starts with every incident: re-clustering 20,000 markers for the same set
+    // cost the page load over a second
+    var every = shown.length === g.incidentAll.length;
+    if (cluster && !(every && !g.incidentsFiltered)) { cluster.clearLayers(); cluster.addLayers(shown); }
+    g.incidentsFiltered = !every;
     document.getElementById("gm-inc-count").textContent =
       g.t("{shown} of {total} incidents", { shown: g.fmtNumber(shown.length), total: g.fmtNumber(g.incidentAll.length) });
     return shown.length;

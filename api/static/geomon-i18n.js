@@ -45,27 +45,43 @@ if (typeof module !== "undefined") module.exports = geomon;
     if (!params) return s;
     return s.replace(/\{(\w+)\}/g, function (m, k) { return Object.prototype.hasOwnProperty.call(params, k) ? String(params[k]) : m; });
   };
+  // Intl formatters are costly to build (the page formats 20,000 incident popups and 500
+  // teams at load): one per kind, locale, zone and digits, built on first use.
+  var formatters = {};
+  g.formatter = function (kind, key, make) {
+    var k = kind + "|" + g.i18n.locale + "|" + g.i18n.timeZone + "|" + key;
+    return formatters[k] || (formatters[k] = make());
+  };
   g.fmtNumber = function (x, digits) {
     if (x == null || isNaN(x)) return "–";
-    return new Intl.NumberFormat(g.i18n.locale, { maximumFractionDigits: digits || 0, minimumFractionDigits: digits || 0 }).format(x);
+    var n = digits || 0;
+    return g.formatter("number", n, function () {
+      return new Intl.NumberFormat(g.i18n.locale, { maximumFractionDigits: n, minimumFractionDigits: n });
+    }).format(x);
   };
   // A UTC ISO-8601 instant as local date-time in the user's zone, e.g. "07.12.2026, 11:26:23".
   g.fmtDateTime = function (iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return "–";
-    return new Intl.DateTimeFormat(g.i18n.locale, { timeZone: g.i18n.timeZone, year: "numeric", month: "2-digit",
-      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }).format(d);
+    return g.formatter("datetime", "", function () {
+      return new Intl.DateTimeFormat(g.i18n.locale, { timeZone: g.i18n.timeZone, year: "numeric", month: "2-digit",
+        day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    }).format(d);
   };
   g.fmtTime = function (iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return "–";
-    return new Intl.DateTimeFormat(g.i18n.locale, { timeZone: g.i18n.timeZone, hour: "2-digit", minute: "2-digit",
-      second: "2-digit", hour12: false }).format(d);
+    return g.formatter("time", "", function () {
+      return new Intl.DateTimeFormat(g.i18n.locale, { timeZone: g.i18n.timeZone, hour: "2-digit", minute: "2-digit",
+        second: "2-digit", hour12: false });
+    }).format(d);
   };
   // "5 min ago" / "5 мин. назад": Intl.RelativeTimeFormat handles plurals per language.
   g.fmtAgo = function (iso, now) {
     var s = Math.max(0, Math.round(((now || Date.now()) - Date.parse(iso)) / 1000));
-    var rtf = new Intl.RelativeTimeFormat(g.i18n.locale, { numeric: "always", style: "short" });
+    var rtf = g.formatter("ago", "", function () {
+      return new Intl.RelativeTimeFormat(g.i18n.locale, { numeric: "always", style: "short" });
+    });
     if (s < 90) return rtf.format(-s, "second");
     if (s < 5400) return rtf.format(-Math.round(s / 60), "minute");
     if (s < 172800) return rtf.format(-Math.round(s / 3600), "hour");
