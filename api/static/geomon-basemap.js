@@ -39,12 +39,13 @@ if (typeof module !== "undefined") module.exports = geomon;
       { dataLayer: "land", symbolizer: new P.PolygonSymbolizer({ fill: function (z, f) { return g.countryTints[f.props.kind] || "#efeae0"; } }) },
       { dataLayer: "water", symbolizer: new P.PolygonSymbolizer({ fill: c.water }) },
       { dataLayer: "water", symbolizer: new P.LineSymbolizer({ color: c.waterLine, width: 0.6 }) },
+      { dataLayer: "country_lines", symbolizer: new P.LineSymbolizer({ color: c.countryLine, width: 0.8 }) },
+      // the state borders of Central Asia: a light band, the rivers over it, then a dashed line,
+      // so a border river (the Panj) shows blue on both sides of the border and in its gaps
+      { dataLayer: "borders", symbolizer: new P.LineSymbolizer({ color: "rgba(255,255,255,0.7)", width: function (z) { return z >= 8 ? 5 : 3.5; } }) },
       { dataLayer: "rivers", filter: shown, symbolizer: new P.LineSymbolizer({ color: c.river, lineCap: "round", lineJoin: "round",
         // wide at border zooms: a border river (the Panj) shows on both sides of the border line
-        width: function (z, f) { return (f.props.rank <= 5 ? 1.6 : 1.0) * (z >= 9 ? 3 : z >= 7 ? 1.8 : 1); } }) },
-      { dataLayer: "country_lines", symbolizer: new P.LineSymbolizer({ color: c.countryLine, width: 0.8 }) },
-      // the state borders of Central Asia: a halo, then a dashed line over rivers (the Panj)
-      { dataLayer: "borders", symbolizer: new P.LineSymbolizer({ color: "rgba(255,255,255,0.7)", width: function (z) { return z >= 8 ? 5 : 3.5; } }) },
+        width: function (z, f) { return (f.props.rank <= 5 ? 1.6 : 1.0) * (z >= 9 ? 3.5 : z >= 7 ? 1.8 : 1); } }) },
       { dataLayer: "borders", symbolizer: new P.LineSymbolizer({ color: c.border, dash: [6, 3], dashColor: c.border,
         width: function (z) { return z >= 8 ? 2.2 : 1.6; } }) },
       { dataLayer: "places", filter: shown, symbolizer: new P.CircleSymbolizer({ fill: "#3a3a3a", stroke: "#fff", width: 1,
@@ -59,6 +60,13 @@ if (typeof module !== "undefined") module.exports = geomon;
   // from taking another position beside the same point.
   g.besidePoint = function (P, options) {
     var T = P.TextPlacements, d = options.gap || 4;
+    var textOf = function (f) {
+      for (var i = 0; i < options.labelProps.length; i++) {
+        var v = f.props[options.labelProps[i]];
+        if (typeof v === "string") return v;
+      }
+      return "";
+    };
     var spots = [[T.E, d + 1, 0], [T.Ne, d, -1], [T.W, -d - 1, 0], [T.Se, d, 2], [T.Nw, -d, -1],
       [T.Sw, -d, 2], [T.N, 0, -d], [T.S, 0, d]];
     var tries = spots.map(function (s) {
@@ -68,7 +76,10 @@ if (typeof module !== "undefined") module.exports = geomon;
       for (var i = 0; i < tries.length; i++) {
         var placed = tries[i].place(layout, geom, feature);
         if (placed) {
-          placed.forEach(function (l) { l.deduplicationKey = String(feature.props.name) + "|" + feature.props.kind; l.deduplicationDistance = 24; });
+          // keyed by the text shown: a crossing point named like the town beside it is not
+          // labelled twice (towns are placed first)
+          var shownText = textOf(feature);
+          placed.forEach(function (l) { l.deduplicationKey = shownText; l.deduplicationDistance = 60; });
           return placed;
         }
       }
