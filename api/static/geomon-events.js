@@ -15,8 +15,15 @@ if (typeof module !== "undefined") module.exports = geomon;
     var names = g.i18n.eventTitles || {};
     return Object.prototype.hasOwnProperty.call(names, kind) ? names[kind] : String(kind).replace(/_/g, " ");
   };
+  // Plate events name the plate(s): the number is what the operator acts on (docs/plates.md).
+  g.eventPlate = function (e) {
+    var a = e.attrs || {};
+    return a.plate_norm || (Array.isArray(a.plates) ? a.plates.join(" + ") : null);
+  };
   g.eventTitle = function (e) {
-    return g.eventKindText(e.kind) + (e.device ? " · " + e.device : "") + (e.zone ? " · " + e.zone : "");
+    var plate = g.eventPlate(e);
+    return g.eventKindText(e.kind) + (plate ? " · " + plate : "") + (e.device ? " · " + e.device : "") +
+      (e.zone ? " · " + e.zone : "");
   };
 
   g.initEvents = function () {
@@ -37,7 +44,8 @@ if (typeof module !== "undefined") module.exports = geomon;
     return { id: f.id, kind: p.kind, severity: p.severity, state: p.state, occurred_at: p.occurred_at,
       lat: c ? c[1] : null, lon: c ? c[0] : null, device_uid: team ? team.feature.properties.uid : null,
       device: team ? team.feature.properties.name : (p.device_id != null ? g.t("device {id}", { id: p.device_id }) : null),
-      zone: p.zone_id != null ? g.t("zone {id}", { id: p.zone_id }) : null, agency: p.agency };
+      zone: p.zone_id != null ? g.t("zone {id}", { id: p.zone_id }) : null, agency: p.agency,
+      attrs: p.attrs || {} };
   };
   g.liveEvent = function (e) {
     var known = g.events[e.id];

@@ -123,6 +123,15 @@ test("an event feature from the live stream becomes a panel row", () => {
   delete g.teamLayers[7];
 });
 
+test("plate events name the plate in their title", () => {
+  const hit = g.eventFromFeature({ type: "Feature", id: 10, geometry: null,
+    properties: { kind: "watchlist_hit", severity: "critical", state: "new",
+      occurred_at: "2026-01-01T12:00:00+00:00", attrs: { plate_norm: "777KZA02" } } });
+  assert.equal(g.eventTitle(hit), "watchlist hit · 777KZA02");
+  const convoy = { kind: "plate_convoy", attrs: { plates: ["512ABK05", "513ABK05"] } };
+  assert.equal(g.eventTitle(convoy), "plate convoy · 512ABK05 + 513ABK05");
+});
+
 test("the event desk's filters become the events query", () => {
   const d = require("../../api/static/geomon-desk.js");
   const now = Date.parse("2026-01-01T12:00:00Z");
