@@ -59,14 +59,17 @@ def incident_row(props: dict[str, Any], lon: Any, lat: Any, where: str) -> dict[
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"category", "occurred_at", "lon", "lat"} - set(reader.fieldnames or ())
-    if missing:
-        raise InvalidRequest(f"CSV lacks column(s): {', '.join(sorted(missing))}")
-    rows = [
-        incident_row(r, r.get("lon"), r.get("lat"), f"line {i}")
-        for i, r in enumerate(reader, start=2)
-    ]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        missing = {"category", "occurred_at", "lon", "lat"} - set(reader.fieldnames or ())
+        if missing:
+            raise InvalidRequest(f"CSV lacks column(s): {', '.join(sorted(missing))}")
+        rows = [
+            incident_row(r, r.get("lon"), r.get("lat"), f"line {i}")
+            for i, r in enumerate(reader, start=2)
+        ]
+    except csv.Error as exc:  # a field past the csv module's size limit, a stray quote…
+        raise InvalidRequest(f"line {reader.line_num}: not readable as CSV: {exc}") from None
     return _bounded(rows)
 
 

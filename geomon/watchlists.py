@@ -150,7 +150,14 @@ def parse_csv(text: str) -> list[Entry]:
     the header): a file with any bad row is refused whole."""
     if "\x00" in text:
         raise InvalidRequest("the file contains NUL characters: not a CSV text file")
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _parse_rows(reader)
+    except csv.Error as exc:  # a field past the csv module's size limit, a stray quote…
+        raise InvalidRequest(f"row {reader.line_num}: not readable as CSV: {exc}") from None
+
+
+def _parse_rows(reader: csv.DictReader[str]) -> list[Entry]:
     header = [h.strip().lower() for h in reader.fieldnames or ()]
     if "plate" not in header:
         raise InvalidRequest("row 1: the header needs a 'plate' column")

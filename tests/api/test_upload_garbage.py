@@ -35,6 +35,9 @@ GARBAGE = {
         "latin-1"
     ),
     "empty": b"",
+    # schemathesis' 500 on the watch-list import: a bare CR inside a field, control characters
+    "bare-cr": "\x158\x89,>\x02\xb6\rdr\x0c\U000f434c\xfb".encode(),
+    "huge-field": b"category,occurred_at,lon,lat\n" + b"x" * 200_000 + b",2026,1,2\n",
 }
 # what the message must say, by garbage
 NAMED = {
@@ -45,6 +48,8 @@ NAMED = {
     "all-nul": ("nul",),
     "latin1": ("utf-8",),
     "empty": ("empty", "no ", "header", "feature", "column", "json"),
+    "bare-cr": ("header", "column", "json", "csv"),
+    "huge-field": ("csv", "json", "line", "row"),
 }
 
 
