@@ -268,8 +268,10 @@ if (typeof module !== "undefined") module.exports = geomon;
   g.forecastChartData = function (cell, keep) {
     var s = cell.series, t = cell.times, n = s.history.length, from = Math.max(0, n - keep), h = s.forecast.length;
     var pad = function (k) { var a = []; for (var i = 0; i < k; i++) a.push(null); return a; };
-    var past = n - from;
+    var past = n - from, out = {};
+    (s.outliers || []).forEach(function (i) { out[i] = true; });
     return {
+      outliers: s.history.slice(from).map(function (v, i) { return out[from + i] ? v : null; }).concat(pad(h)),
       starts: t.history_starts.slice(from).concat(t.forecast_starts.slice(0, h)),
       history: s.history.slice(from).concat(pad(h)),
       fitted: s.fitted.slice(from).concat(pad(h)),
@@ -297,6 +299,7 @@ if (typeof module !== "undefined") module.exports = geomon;
         lines.push(step === "week" ? g.t("Same week last year: {value}", { value: g.fmtNumber(cell.naive_next, 0) })
           : g.t("Same month last year: {value}", { value: g.fmtNumber(cell.naive_next, 0) }));
         lines.push(g.t("Expected peak: {peak}", { peak: g.peakText(cell.peak, step) }));
+        if (cell.n_outliers) lines.push(g.t("Outliers in the history: {n} (marked ×)", { n: cell.n_outliers }));
         lines.push(g.t("Backtest error (MASE): forecast {model}, {baseline} {naive}",
           { model: g.fmtNumber(cell.mase, 2), naive: g.fmtNumber(cell.mase_naive, 2), baseline: base.baseline }));
         lines.push(cell.trusted ? g.t("The forecast is better than {baseline} here.", base)
@@ -324,6 +327,7 @@ if (typeof module !== "undefined") module.exports = geomon;
         line(g.t("prediction interval"), d.lower, "rgba(230,85,13,0.25)", { pointRadius: 0, borderWidth: 0 }),
         line(g.t("prediction interval"), d.upper, "rgba(230,85,13,0.25)", { pointRadius: 0, borderWidth: 0, fill: "-1" }),
         line(g.t("forecast"), d.forecast, "#e6550d", { borderWidth: 2 }),
+        line(g.t("outlier"), d.outliers, "#cb181d", { showLine: false, pointRadius: 4, pointStyle: "crossRot", borderWidth: 2 }),
         line(g.baselineText(step), d.naive, "#969696", { borderDash: [2, 2] }),
       ] },
       options: { animation: false, responsive: false,

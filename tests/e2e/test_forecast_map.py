@@ -141,7 +141,7 @@ def test_planner_sees_where_the_border_will_be_hot_and_how_sure(
         labels = page.evaluate("geomon.forecast.chart.data.datasets.map(d => d.label)")
         assert labels == [
             "инциденты", "модель", "интервал прогноза", "интервал прогноза", "прогноз",
-            "тот же месяц прошлого года",
+            "выброс", "тот же месяц прошлого года",
         ]  # fmt: skip
         n_points = page.evaluate("geomon.forecast.chart.data.labels.length")
         assert n_points == 36 + 12

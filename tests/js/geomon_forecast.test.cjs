@@ -45,7 +45,8 @@ test("a new forecast asks for whole months ending at the start of this month", (
 
 test("the chart: the last history steps, then the forecast with its interval and baseline", () => {
   const cell = {
-    series: { history: [1, 2, 3, 4], fitted: [1.1, 2.1, 2.9, 4.2], forecast: [5, 6], lower: [4, 4.5], upper: [6, 7.5], naive: [3, 4] },
+    series: { history: [1, 2, 3, 4], fitted: [1.1, 2.1, 2.9, 4.2], forecast: [5, 6], lower: [4, 4.5], upper: [6, 7.5], naive: [3, 4],
+      outliers: [0, 2] },
     times: { history_starts: ["h0", "h1", "h2", "h3"], forecast_starts: ["f0", "f1"] },
   };
   const d = g.forecastChartData(cell, 3);
@@ -55,4 +56,5 @@ test("the chart: the last history steps, then the forecast with its interval and
   assert.deepEqual(d.forecast, [null, null, null, 5, 6]);
   assert.deepEqual(d.upper, [null, null, null, 6, 7.5]);
   assert.deepEqual(d.naive, [null, null, null, 3, 4]);
+  assert.deepEqual(d.outliers, [null, 3, null, null, null]);  // step 0 is before the window shown
 });
