@@ -33,6 +33,9 @@ from geomon.store.hotspots import set_caller_context
 
 log = logging.getLogger(__name__)
 BCP_KINDS = ("road_bcp", "rail_bcp")
+# a run's worker computes in one thread: 10,000 locations x 120 months take about a minute
+# (bench/forecast.py); far more is a cell size typed wrong, not a plan
+MAX_LOCATIONS = 20_000
 
 
 class ForecastRunParams(BaseModel):
@@ -264,6 +267,11 @@ def execute(conn: psycopg.Connection, run_id: int, p: ForecastRunParams) -> Outc
     units, crs = _build_units(conn, p, pts.lon, pts.lat)
     if not units.names:
         raise InvalidRequest("no locations to forecast (no incident, border, point or zone)")
+    if len(units.names) > MAX_LOCATIONS:
+        raise InvalidRequest(
+            f"{len(units.names)} locations: at most {MAX_LOCATIONS} are forecast in one run "
+            "(choose larger cells or sectors)"
+        )
     assert pts.epoch_s is not None
     steps = fu.step_index(pts.epoch_s, starts, p.until)
     cube = fu.count_cube(units.event_loc, steps, len(units.names), len(starts))

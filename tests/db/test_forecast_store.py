@@ -135,3 +135,10 @@ def test_cli_show(world: dict, db_url: str, monkeypatch) -> None:
     assert '"status": "done"' in res.output and '"top"' in res.output
     res = CliRunner().invoke(app, ["rerun", "999999"])
     assert res.exit_code == 1 and "no forecast run" in res.output
+
+
+def test_too_many_locations_is_an_error_before_the_engine(world: dict, conn, monkeypatch) -> None:
+    monkeypatch.setattr(service, "MAX_LOCATIONS", 10)
+    with pytest.raises(InvalidRequest, match="at most 10 are forecast in one run"):
+        service.run(conn, world["params"])
+    conn.rollback()
