@@ -1,5 +1,6 @@
-"""Link analysis over the API: the shortest chain of links between two nodes, and repeat
-offenders (entities linked to at least k seizure cases or incidents in a period).
+"""Link analysis over the API: the shortest chain of links between two nodes, repeat
+offenders (entities linked to at least k seizure cases or incidents in a period), and the
+vehicles read at the same posts within minutes of a vehicle (co-occurrence).
 
 Both are read under the caller's row-level security and audited like tracks: a chain never
 passes through a row the caller may not see, and a hidden end is a 404 like a missing one.
@@ -7,6 +8,7 @@ passes through a row the caller may not see, and a hidden end is a 404 like a mi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query
@@ -18,6 +20,7 @@ from api.common import RESPONSES, UtcTime, json_response
 from api.deps import ReadConn
 from api.routes.entities import NETWORK_RESPONSES, EntityId, EntityKind, Format, network_response
 from geomon.errors import InvalidRequest
+from geomon.store import entities as entity_store
 from geomon.store import link_analysis as store
 from geomon.store.network import Network
 
@@ -86,6 +89,61 @@ async def repeat_offenders(
         conn, at_least=at_least, since=since, until=until, kind=kind, limit=limit
     )
     return json_response({"entities": rows})
+
+
+class ReadTogether(BaseModel):
+    plate: str = Field(description="The other normalised plate.")
+    times: int = Field(description="Reads of this vehicle that plate was read beside.")
+    posts: list[str]
+    first_at: str
+    last_at: str
+    entity_id: int | None = Field(description="The vehicle entity of that plate, if any.")
+    entity_label: str | None
+
+
+class CoOccurrences(BaseModel):
+    plate: str
+    since: str
+    until: str
+    window_s: int
+    vehicles: list[ReadTogether]
+
+
+@router.get(
+    "/{entity_id:int}/co-occurrences",
+    summary="Vehicles read at the same posts within minutes of this vehicle",
+    dependencies=[Depends(audited)],
+    responses={200: {"model": CoOccurrences}},
+)
+async def co_occurrences(
+    conn: ReadConn,
+    entity_id: EntityId,
+    window_s: Annotated[int, Query(ge=1, le=3600, description="Seconds either side.")] = 300,
+    since: Annotated[
+        UtcTime | None, Query(description="RFC 3339; default until − 90 days.")
+    ] = None,
+    until: Annotated[UtcTime | None, Query(description="RFC 3339, exclusive; default now.")] = None,
+    at_least: Annotated[int, Query(ge=1, le=1000, description="Fewest shared reads.")] = 1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JSONResponse:
+    entity = await entity_store.live_entity(conn, entity_id)
+    if entity["plate"] is None:
+        raise InvalidRequest(f"entity {entity_id} is not a vehicle with a plate")
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=90)
+    if not timedelta(0) < until - since <= timedelta(days=366):
+        raise InvalidRequest("since must be before until, at most 366 days before")
+    rows = await store.read_together(
+        conn,
+        entity["plate"],
+        since=since,
+        until=until,
+        window_s=window_s,
+        at_least=at_least,
+        limit=limit,
+    )
+    doc = {"plate": entity["plate"], "since": since, "until": until, "window_s": window_s}
+    return json_response({**doc, "vehicles": rows})
 
 
 def install(app: FastAPI) -> None:

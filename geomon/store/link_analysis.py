@@ -97,3 +97,61 @@ async def shortest_path(
     for n in nodes:
         n["seed"] = n["key"] in (nodes[0]["key"], nodes[-1]["key"])
     return Network(nodes, [link for _, link in chain if link is not None], len(chain) - 1)
+
+
+_TOGETHER = """
+WITH mine AS (
+  SELECT o.id, o.observed_at, d.id AS sensor_id, d.place_id
+  FROM observations o JOIN devices d ON d.id = o.sensor_id
+  WHERE o.plate_norm = %(plate)s AND o.observed_at >= %(since)s AND o.observed_at < %(until)s
+  ORDER BY o.observed_at DESC LIMIT %(max_reads)s
+), near AS (
+  SELECT m.id AS mine_id, o.plate_norm, o.observed_at, coalesce(p.name, d.uid) AS post
+  FROM mine m
+  JOIN devices d ON d.id = m.sensor_id OR (m.place_id IS NOT NULL AND d.place_id = m.place_id)
+  JOIN observations o ON o.sensor_id = d.id
+    AND o.observed_at >= m.observed_at - make_interval(secs => %(window_s)s)
+    AND o.observed_at <= m.observed_at + make_interval(secs => %(window_s)s)
+  LEFT JOIN places p ON p.id = d.place_id
+  WHERE o.plate_norm IS NOT NULL AND o.plate_norm <> %(plate)s
+)
+SELECT plate_norm AS plate, count(DISTINCT mine_id) AS times,
+  array_agg(DISTINCT post ORDER BY post) AS posts,
+  min(observed_at) AS first_at, max(observed_at) AS last_at
+FROM near GROUP BY plate_norm
+HAVING count(DISTINCT mine_id) >= %(at_least)s
+ORDER BY times DESC, plate_norm LIMIT %(limit)s
+"""
+_VEHICLES = (
+    "SELECT plate, min(id) AS id, min(label) AS label FROM entities "
+    "WHERE kind = 'vehicle' AND plate = ANY(%s) AND deleted_at IS NULL GROUP BY plate"
+)
+
+
+async def read_together(
+    conn: psycopg.AsyncConnection,
+    plate: str,
+    *,
+    since: datetime,
+    until: datetime,
+    window_s: int,
+    at_least: int = 1,
+    limit: int = 100,
+    max_reads: int = 5000,
+) -> list[dict[str, Any]]:
+    """Other plates read at the same post (a sensor, or every sensor of its place) within
+    ``window_s`` seconds of a read of ``plate`` in [since, until): how many of its reads they
+    shared, where, first and last, and the vehicle entity of that plate when there is one.
+    Only reads the caller may see count (both sides under RLS); the newest ``max_reads`` reads
+    of ``plate`` are looked at."""
+    params = {"plate": plate, "since": since, "until": until, "window_s": window_s}
+    params.update(at_least=at_least, limit=limit, max_reads=max_reads)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_TOGETHER, params)
+        rows = await cur.fetchall()
+        await cur.execute(_VEHICLES, ([r["plate"] for r in rows],))
+        vehicles = {v["plate"]: v for v in await cur.fetchall()}
+    for r in rows:
+        v = vehicles.get(r["plate"])
+        r["entity_id"], r["entity_label"] = (v["id"], v["label"]) if v else (None, None)
+    return rows

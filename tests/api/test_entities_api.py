@@ -223,3 +223,26 @@ def test_bad_parameters_are_4xx(a: Agency) -> None:
         status=422,
     )
     assert "valid_until" in r["detail"]
+
+
+def test_bodies_match_their_models(a: Agency) -> None:
+    from api.routes.entities import EntityList, EntityOut
+    from api.routes.link_analysis import RepeatOffenders
+    from api.routes.links import LinkList, LinkOut
+    from tests.api.test_response_models import _strict
+
+    person = a.entity(kind="person", name="Model", born_on="1980-01-01")
+    case = a.case(f"M-{uuid.uuid4().hex[:6]}")
+    other = a.case(f"M-{uuid.uuid4().hex[:6]}")
+    link = a.link(entity_id=person, kind="involved_in", to_kind="case", to_id=case, confidence=1)
+    a.link(entity_id=person, kind="involved_in", to_kind="case", to_id=other)
+    _strict(EntityOut, a.get(f"/api/v1/entities/{person}"))
+    _strict(EntityList, a.get("/api/v1/entities", q="Model"))
+    _strict(LinkOut, link)
+    _strict(LinkList, a.get("/api/v1/links", entity=person))
+    offenders = a.get("/api/v1/entities/repeat-offenders")
+    assert [e["id"] for e in offenders["entities"]] == [person]
+    _strict(RepeatOffenders, offenders)
+    doc = a.get("/openapi.json")
+    body = doc["paths"]["/api/v1/entities"]["get"]["responses"]["200"]["content"]
+    assert body["application/json"]["schema"]["$ref"].endswith("/EntityList")

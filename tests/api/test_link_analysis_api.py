@@ -148,3 +148,68 @@ def test_bad_parameters(a: Agency) -> None:
     )
     assert "since" in r["detail"]
     assert "RFC 3339" in str(a.get("/api/v1/entities/repeat-offenders", 422, since="1e9"))
+
+
+def _reads(db_url: str, agency: str, reads: list[tuple[str, str, str, int]]) -> None:
+    """Plate reads (sensor uid, place, plate, seconds after 2026-03-01T08:00Z) as the owner."""
+    from geomon.store.devices import add_device, bind_device
+
+    with psycopg.connect(db_url) as conn:
+        for uid, place in {(r[0], r[1]) for r in reads}:
+            add_device(conn, uid=uid, kind="sensor", agency=agency)
+            bind_device(conn, uid, place=place)
+        for uid, _, plate, s in reads:
+            conn.execute(
+                "INSERT INTO observations (sensor_id, observed_at, kind, text, plate_norm) "
+                "SELECT id, '2026-03-01T08:00:00Z'::timestamptz + make_interval(secs => %s), "
+                "'plate_read', %s, %s FROM devices WHERE uid = %s",
+                (s, plate, plate, uid),
+            )
+
+
+def test_vehicles_read_together(a: Agency, b: Agency, db_url: str) -> None:
+    tag = uuid.uuid4().hex[:5].upper()
+    khorgos, kordai = "Khorgos - Nur Zholy road BCP", "Kordai / Ak-Jol road BCP"
+    lane1, lane2, west, theirs = (f"{tag}-{n}" for n in ("L1", "L2", "KRD", "B"))
+    t, x, y, z, w = (f"{tag}{c}" for c in "TXYZW")
+    day = 86400
+    _reads(
+        db_url,
+        a.code,
+        [
+            (lane1, khorgos, t, 0),
+            (lane1, khorgos, t, day),
+            (west, kordai, t, 2 * day),
+            (lane2, khorgos, x, 60),
+            (lane1, khorgos, x, day + 120),
+            (lane1, khorgos, y, 1000),
+            (west, kordai, z, 2 * day + 10),
+        ],
+    )
+    _reads(db_url, b.code, [(theirs, khorgos, w, 5)])  # another agency's camera at the post
+    car = a.entity(kind="vehicle", plate=t)
+    mate = a.entity(kind="vehicle", plate=x, label="the escort")
+    params = {"since": "2026-02-01T00:00:00Z", "until": "2026-04-01T00:00:00Z"}
+    doc = a.get(f"/api/v1/entities/{car}/co-occurrences", **params)
+    from api.routes.link_analysis import CoOccurrences
+    from tests.api.test_response_models import _strict
+
+    _strict(CoOccurrences, doc)
+    got = {v["plate"]: v for v in doc["vehicles"]}
+    assert list(got) == [x, z]
+    assert got[x]["times"] == 2 and got[x]["posts"] == [khorgos]
+    assert got[x]["entity_id"] == mate and got[x]["entity_label"] == "the escort"
+    assert got[z]["times"] == 1 and got[z]["posts"] == [kordai] and got[z]["entity_id"] is None
+    wide = a.get(f"/api/v1/entities/{car}/co-occurrences", window_s=1200, **params)
+    assert {v["plate"] for v in wide["vehicles"]} == {x, y, z}
+    twice = a.get(f"/api/v1/entities/{car}/co-occurrences", at_least=2, **params)
+    assert [v["plate"] for v in twice["vehicles"]] == [x]
+    person = a.entity(kind="person", name="Walker")
+    assert "not a vehicle" in a.get(f"/api/v1/entities/{person}/co-occurrences", 422)["detail"]
+    a.get(f"/api/v1/entities/{car}/co-occurrences", 422, window_s=0)
+    a.get(
+        f"/api/v1/entities/{car}/co-occurrences",
+        422,
+        since="2020-01-01T00:00:00Z",
+        until="2026-01-01T00:00:00Z",
+    )
