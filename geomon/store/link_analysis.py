@@ -14,7 +14,16 @@ import psycopg
 from psycopg.rows import dict_row
 
 from geomon.store import links as link_store
-from geomon.store.network import Network, Node, by_type, describe, ends
+from geomon.store.network import (
+    Network,
+    Node,
+    by_type,
+    ends,
+    labelled,
+    learn,
+    visible,
+    visible_seeds,
+)
 
 _REPEAT = """
 SELECT e.id, a.code AS agency, e.kind, e.identity, e.label,
@@ -73,30 +82,31 @@ async def shortest_path(
     """The shortest chain of visible links from ``start`` to ``end`` (links in either
     direction), breadth-first up to ``max_depth`` links and ``max_nodes`` nodes visited;
     None when there is none within those bounds. Both ends must be visible (NotFound)."""
-    for kind, i in (start, end):
-        await link_store.require_visible(conn, kind, i)
+    known: dict[Node, dict[str, Any]] = {}
+    await visible_seeds(conn, [start, end], known)
     parents: dict[Node, tuple[Node, dict[str, Any]] | None] = {start: None}
     frontier, steps = [start], 0
     while frontier and end not in parents and steps < max_depth and len(parents) < max_nodes:
         rows = await link_store.touching(conn, by_type(set(frontier)), limit=max_nodes * 10)
+        shown = await visible(conn, {n for row in rows for n in ends(row)} - set(parents))
         level = set(frontier)
         nxt: list[Node] = []
         for row in rows:
             a, b = ends(row)
             for here, there in ((a, b), (b, a)):
-                if here in level and there not in parents:
+                if here in level and there not in parents and there in shown:
                     parents[there] = (here, row)
                     nxt.append(there)
         frontier, steps = sorted(nxt), steps + 1
     if end not in parents:
         return None
     chain = _chain(parents, end)
-    nodes = await describe(conn, {n for n, _ in chain})
-    order = {f"{n[0]}:{n[1]}": k for k, (n, _) in enumerate(chain)}
-    nodes.sort(key=lambda n: order[n["key"]])
+    await learn(conn, {n for n, _ in chain}, known)
+    nodes = [known[n] for n, _ in chain]
     for n in nodes:
         n["seed"] = n["key"] in (nodes[0]["key"], nodes[-1]["key"])
-    return Network(nodes, [link for _, link in chain if link is not None], len(chain) - 1)
+    links = labelled([x for _, x in chain if x is not None], known)
+    return Network(nodes, links, len(chain) - 1)
 
 
 _TOGETHER = """

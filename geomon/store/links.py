@@ -61,17 +61,33 @@ _LIST = (
 ORDER BY l.id LIMIT %(limit)s
 """
 )
-# Links touching any of the given nodes, both ends visible: one step of a network walk.
-TOUCHING = (
-    _LINK_SELECT
-    + """
-  AND l.deleted_at IS NULL
+# Links touching any of the given nodes: one step of a walk, the links table only (its RLS).
+# The walker then checks which far ends the caller may see with primary-key lookups
+# (VISIBLE_IDS): joining them here made PostgreSQL hash every visible case, entity and
+# observation to answer a few links (bench/entities.py).
+VISIBLE_IDS = {
+    "entity": "SELECT 'entity', id FROM entities WHERE id = ANY(%s) AND deleted_at IS NULL",
+    "case": "SELECT 'case', id FROM cases WHERE id = ANY(%s) AND deleted_at IS NULL",
+    "incident": "SELECT 'incident', id FROM incidents WHERE id = ANY(%s)",
+    "observation": "SELECT 'observation', id FROM observations WHERE id = ANY(%s)",
+    "event": "SELECT 'event', id FROM events WHERE id = ANY(%s)",
+}
+_LINK_COLUMNS = """l.id, a.code AS agency, l.kind, l.entity_id,
+  CASE WHEN l.other_entity_id IS NOT NULL THEN 'entity' WHEN l.case_id IS NOT NULL THEN 'case'
+       WHEN l.incident_id IS NOT NULL THEN 'incident'
+       WHEN l.observation_id IS NOT NULL THEN 'observation' ELSE 'event' END AS to_kind,
+  coalesce(l.other_entity_id, l.case_id, l.incident_id, l.observation_id, l.event_id) AS to_id,
+  l.source, l.confidence, l.valid_from, l.valid_until, l.note, l.added_by, l.added_at,
+  l.deleted_at, l.deleted_by, l.deleted_why"""
+TOUCHING = f"""
+SELECT {_LINK_COLUMNS}
+FROM links l JOIN agencies a ON a.id = l.agency_id
+WHERE l.deleted_at IS NULL
   AND (l.entity_id = ANY(%(entity)s) OR l.other_entity_id = ANY(%(entity)s)
        OR l.case_id = ANY(%(case)s) OR l.incident_id = ANY(%(incident)s)
        OR l.observation_id = ANY(%(observation)s) OR l.event_id = ANY(%(event)s))
 ORDER BY l.id LIMIT %(limit)s
 """
-)
 _INSERT = """
 INSERT INTO links (agency_id, kind, entity_id, {column}, source, confidence, valid_from,
   valid_until, note, added_by)
@@ -83,6 +99,18 @@ _DELETE = """
 UPDATE links SET deleted_at = now(), deleted_by = %s, deleted_why = %s
 WHERE id = %s AND deleted_at IS NULL RETURNING id
 """
+
+
+async def visible_ids(
+    conn: psycopg.AsyncConnection, ids: dict[str, list[int]]
+) -> set[tuple[str, int]]:
+    """Which of ``ids`` ({to_kind: ids}) the caller may see, live: one round trip."""
+    kinds = [k for k, v in ids.items() if v]
+    if not kinds:
+        return set()
+    sql = " UNION ALL ".join(VISIBLE_IDS[k] for k in kinds)
+    cur = await conn.execute(sql, [ids[k] for k in kinds])
+    return {(str(r[0]), int(r[1])) for r in await cur.fetchall()}
 
 
 async def visible_targets(
@@ -157,7 +185,8 @@ async def list_links(
 async def touching(
     conn: psycopg.AsyncConnection, nodes: dict[str, list[int]], limit: int
 ) -> list[dict[str, Any]]:
-    """Live links with both ends visible that touch any of ``nodes`` ({to_kind: ids})."""
+    """Live links touching any of ``nodes`` ({to_kind: ids}), as :func:`get_link` gives them
+    but without the labels; the caller checks that their far ends are visible."""
     params: dict[str, Any] = {k: nodes.get(k, []) for k in TARGET_COLUMNS}
     params["limit"] = limit
     async with conn.cursor(row_factory=dict_row) as cur:

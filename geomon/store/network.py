@@ -1,7 +1,9 @@
 """The neighbourhood of a few nodes through visible links, walked breadth-first, bounded.
 
-One query per step (links touching the frontier, both ends visible under RLS), at most
-``depth`` steps and ``max_nodes`` nodes: when the next step would pass the cap the walk stops
+Per step one query for the links touching the frontier and one primary-key lookup per kind
+of row for which new ends the caller may see under RLS (deleted entities and cases are not
+there), the nodes described once at the end, at most ``depth`` steps and
+``max_nodes`` nodes: when the next step would pass the cap the walk stops
 there and says ``truncated``. Nodes are ``(type, id)`` with type ``entity``, ``case``,
 ``incident``, ``observation`` or ``event``; seizures and plate reads are walked through too,
 so two persons of one case are two steps apart.
@@ -47,47 +49,70 @@ def by_type(nodes: set[Node]) -> dict[str, list[int]]:
     return out
 
 
-async def describe(conn: psycopg.AsyncConnection, nodes: set[Node]) -> list[dict[str, Any]]:
-    """Node dicts for visible nodes: entities with their columns, other rows with a label."""
-    grouped, out = by_type(nodes), []
+async def learn(
+    conn: psycopg.AsyncConnection, nodes: set[Node], known: dict[Node, dict[str, Any]]
+) -> None:
+    """Add to ``known`` the node dicts of those ``nodes`` the caller may see (entities with
+    their columns, other rows with type, label and time); invisible ones stay out."""
+    grouped = by_type({n for n in nodes if n not in known})
     for entity in await search_by_ids(conn, grouped.pop("entity")):
-        out.append({**entity, "key": node_key(("entity", entity["id"])), "type": entity["kind"]})
+        node = ("entity", int(entity["id"]))
+        known[node] = {**entity, "key": node_key(node), "type": entity["kind"]}
     for kind, ids in grouped.items():
         if not ids:
             continue
         for i, (typ, label, at) in (await link_store.visible_targets(conn, kind, ids)).items():
-            out.append({"key": node_key((kind, i)), "id": i, "type": typ, "label": label, "at": at})
-    return sorted(out, key=lambda n: n["key"])
+            known[(kind, i)] = {"key": node_key((kind, i)), "id": i, "type": typ, "label": label}
+            known[(kind, i)]["at"] = at
+
+
+async def visible(conn: psycopg.AsyncConnection, nodes: set[Node]) -> set[Node]:
+    """The ``nodes`` the caller may see (and that are not deleted)."""
+    return await link_store.visible_ids(conn, by_type(nodes))
+
+
+async def visible_seeds(
+    conn: psycopg.AsyncConnection, seeds: list[Node], known: dict[Node, dict[str, Any]]
+) -> None:
+    await learn(conn, set(seeds), known)
+    for kind, i in seeds:
+        if (kind, i) not in known:
+            raise NotFound(f"no {kind} {i}")
+
+
+def labelled(links: list[dict[str, Any]], known: dict[Node, dict[str, Any]]) -> list[Any]:
+    """The links with ``entity_label`` and ``to_label`` from the described nodes."""
+    for link in links:
+        a, b = ends(link)
+        link["entity_label"], link["to_label"] = known[a]["label"], known[b]["label"]
+    return links
 
 
 async def network(
     conn: psycopg.AsyncConnection, seeds: list[Node], *, depth: int, max_nodes: int
 ) -> Network:
     """The nodes within ``depth`` links of ``seeds`` (each must be visible: NotFound)."""
-    for kind, i in seeds:
-        await link_store.require_visible(conn, kind, i)
+    known: dict[Node, dict[str, Any]] = {}
+    await visible_seeds(conn, seeds, known)
     seen: set[Node] = set(seeds)
-    frontier, links, steps, truncated = set(seeds), {}, 0, False
+    links: dict[int, dict[str, Any]] = {}
+    frontier, steps, truncated = set(seeds), 0, False
     while frontier and steps < depth and not truncated:
         cap = max_nodes * 10
         rows = await link_store.touching(conn, by_type(frontier), limit=cap)
         truncated = len(rows) >= cap
-        new: set[Node] = set()
-        for row in rows:
-            new.update(n for n in ends(row) if n not in seen)
+        new = await visible(conn, {n for row in rows for n in ends(row) if n not in seen})
         if len(seen) + len(new) > max_nodes:
             new = set(sorted(new)[: max_nodes - len(seen)])
             truncated = True
         seen |= new
-        for row in rows:
-            a, b = ends(row)
-            if a in seen and b in seen:
-                links[row["id"]] = row
+        links.update((row["id"], row) for row in rows if all(n in seen for n in ends(row)))
         frontier, steps = new, steps + 1
-    if not seen:
-        raise NotFound("no such nodes")
-    described = await describe(conn, seen)
+    await learn(conn, seen, known)
+    seen = {n for n in seen if n in known}  # a row deleted meanwhile drops out
+    kept = [x for _, x in sorted(links.items()) if all(n in seen for n in ends(x))]
     starts = {node_key(n) for n in seeds}
-    for node in described:
+    nodes = sorted((known[n] for n in seen), key=lambda n: n["key"])
+    for node in nodes:
         node["seed"] = node["key"] in starts
-    return Network(described, [links[k] for k in sorted(links)], steps, truncated)
+    return Network(nodes, labelled(kept, known), steps, truncated)
