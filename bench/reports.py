@@ -72,7 +72,7 @@ SELECT %(a)s, 'bench', 'B-' || g,
                                          %(y)s + ((g * 17) %% 300 - 150) / 1000.0), 4326)
             ELSE ST_SetSRID(ST_MakePoint(66 + (g * 7907 %% 14000) / 1000.0,
                                          36.5 + (g * 104723 %% 7000) / 1000.0), 4326) END
-FROM generate_series(1, %(n)s) g
+FROM generate_series(1::bigint, %(n)s) g
 """
 EVENTS = """
 INSERT INTO events (agency_id, kind, severity, occurred_at, geom)
@@ -83,7 +83,7 @@ SELECT %(a)s, (ARRAY['zone_enter','zone_exit','border_cross','overspeed','silent
             THEN ST_SetSRID(ST_MakePoint(%(x)s + ((g * 13) %% 300 - 150) / 1000.0, %(y)s), 4326)
             ELSE ST_SetSRID(ST_MakePoint(66 + (g * 7907 %% 14000) / 1000.0,
                                          36.5 + (g * 104723 %% 7000) / 1000.0), 4326) END
-FROM generate_series(1, %(n)s) g
+FROM generate_series(1::bigint, %(n)s) g
 """
 POSITIONS = """
 INSERT INTO positions (device_id, fix_time, geom, speed_mps, valid)
@@ -183,14 +183,20 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=500_000)
     ap.add_argument("--positions", type=int, default=10_000_000)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="Keep the database (print its URL).")
+    ap.add_argument("--reuse", help="URL of a database kept by --keep: measure, do not load.")
     args = ap.parse_args()
     base = os.environ["GEOMON_DB__URL"]
-    url = databases.create_database(base, "geomon_bench_reports")
+    url = args.reuse or databases.create_database(base, "geomon_bench_reports")
     print(f"load average before: {os.getloadavg()}")
     try:
-        migrate.upgrade(url)
-        agency, took = load(url, args.cases, args.positions)
+        if args.reuse:
+            with psycopg.connect(url) as c:
+                row = c.execute("SELECT id FROM agencies WHERE code = 'BENCH-KG'").fetchone()
+            agency, took = int(row[0]), 0.0
+        else:
+            migrate.upgrade(url)
+            agency, took = load(url, args.cases, args.positions)
         with psycopg.connect(url) as c:
             n = c.execute("SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM events), "
                           "(SELECT count(*) FROM positions)").fetchone()  # fmt: skip
@@ -220,7 +226,9 @@ def main() -> None:
         print(f"PDF (map, charts, tables): {m_pdf * 1000:.0f} ms")
     finally:
         print(f"load average after: {os.getloadavg()}")
-        if not args.keep:
+        if args.keep or args.reuse:
+            print(f"kept {url}")
+        else:
             databases.drop_database(base, url)
 
 

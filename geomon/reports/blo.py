@@ -20,7 +20,6 @@ from geomon.errors import InvalidRequest
 from geomon.i18n import Translate, translator
 from geomon.reports.fmt import Formatter
 from geomon.reports.model import Chart, Column, MapPoint, Report, ReportMap, Table
-from geomon.reports.motion import haversine_m
 from geomon.reports.texts import (
     CATEGORIES,
     OBSERVATIONS,
@@ -87,16 +86,13 @@ def change(now: float, before: float) -> float | None:
     return None if before == 0 else (now - before) / before
 
 
-def circle_cells(lon: float, lat: float, radius_m: float, cell_m: float) -> int:
-    """Grid cells (of the store's patrol grid, anchored at the area's box) whose centre lies in
-    the circle: the denominator of the coverage share."""
-    dy = cell_m / 110_574.0
-    dx = cell_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.01))
-    ny = int(np.ceil(2 * radius_m / cell_m)) + 1
-    x0, y0 = lon - radius_m / cell_m * dx, lat - radius_m / cell_m * dy
-    gx, gy = np.meshgrid(x0 + (np.arange(ny) + 0.5) * dx, y0 + (np.arange(ny) + 0.5) * dy)
-    d = haversine_m(np.full(gx.size, lon), np.full(gx.size, lat), gx.ravel(), gy.ravel())
-    return max(int((d <= radius_m).sum()), 1)
+def circle_cells(radius_m: float, cell_m: float) -> int:
+    """Cells of the store's patrol grid (squares of ``cell_m`` from the area's south-west
+    corner, in the local plane) whose centre lies in the circle: the coverage denominator."""
+    k = int(np.ceil(2 * radius_m / cell_m))
+    centres = -radius_m + (np.arange(k) + 0.5) * cell_m
+    gx, gy = np.meshgrid(centres, centres)
+    return max(int((gx**2 + gy**2 <= radius_m**2).sum()), 1)
 
 
 def _case_tables(_: Translate, x: BloInputs) -> tuple[Table, Table, Chart]:
@@ -190,13 +186,13 @@ def _observation_table(_: Translate, x: BloInputs) -> Table:
 
 def _patrol(_: Translate, x: BloInputs) -> tuple[Table, dict[int, tuple[int, float, float]]]:
     """The week's patrol table and, per window: devices, km in the area, share covered."""
-    total = circle_cells(x.place["lon"], x.place["lat"], x.radius_m, x.cell_m)
+    total = circle_cells(x.radius_m, x.cell_m)
     rows: list[list[object]] = []
     summary: dict[int, tuple[int, float, float]] = {}
     for w in (THIS, PREVIOUS):
         mine = [p for p in x.patrol if p.window == w]
-        cells: set[int] = set().union(*(p.cells for p in mine)) if mine else set()
-        summary[w] = (len(mine), sum(p.distance_m for p in mine) / 1000, len(cells) / total)
+        cells = mine[0].window_cells if mine else 0
+        summary[w] = (len(mine), sum(p.distance_m for p in mine) / 1000, cells / total)
         if w == THIS:
             rows = [[p.name, p.fixes, p.distance_m / 1000, p.first, p.last] for p in mine]
     table = Table(

@@ -1,10 +1,8 @@
 """Reads for the reports engine (geomon.reports): fixes as arrays, places, and the weekly
-aggregates of one crossing point's area. Row-level security decides what the caller sees;
-every condition that should use an index is leakproof (time comparisons, the primary key of
-``positions`` through ``track_days``), as RLS demands (migration 0030's note).
+aggregates of one crossing point's area. Row-level security decides what the caller sees.
 
 An area is a circle of ``radius_m`` around a place's point: ``geom && box`` narrows with the
-GiST index where it can, ``ST_DWithin`` on geography decides.
+GiST index (PostGIS's ``&&`` is usable under RLS), ``ST_DWithin`` on geography decides.
 """
 
 from __future__ import annotations
@@ -23,22 +21,27 @@ M_PER_DEG_LAT = 110_574.0
 
 @dataclass(frozen=True)
 class Area:
-    """A circle around a point; ``box`` is its bounding box in degrees (x0, y0, x1, y1)."""
+    """A circle around a point, measured in the point's local equirectangular plane (metres
+    east ``kx`` and north ``ky`` per degree at the point: under 0.5 % from the geodesic within
+    100 km, cheap enough for every fix); ``box`` is its bounding box in degrees."""
 
     lon: float
     lat: float
     radius_m: float
 
     @property
+    def kx(self) -> float:
+        return 111_320.0 * max(float(np.cos(np.radians(self.lat))), 0.01)
+
+    @property
     def box(self) -> tuple[float, float, float, float]:
-        dy = self.radius_m / M_PER_DEG_LAT
-        dx = self.radius_m / (111_320.0 * max(np.cos(np.radians(self.lat)), 0.01))
+        dx, dy = self.radius_m / self.kx, self.radius_m / M_PER_DEG_LAT
         return (self.lon - dx, self.lat - dy, self.lon + dx, self.lat + dy)
 
     def params(self) -> dict[str, float]:
         x0, y0, x1, y1 = self.box
-        return {"lon": self.lon, "lat": self.lat, "r": self.radius_m,
-                "x0": x0, "y0": y0, "x1": x1, "y1": y1}  # fmt: skip
+        return {"lon": self.lon, "lat": self.lat, "r": self.radius_m, "kx": self.kx,
+                "ky": M_PER_DEG_LAT, "x0": x0, "y0": y0, "x1": x1, "y1": y1}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,12 @@ class Windows:
 
 
 _WINDOWS = "w(i, t0, t1) AS (SELECT * FROM unnest(%(wi)s::int[], %(wt0)s::timestamptz[], %(wt1)s::timestamptz[]))"  # noqa: E501
-_CENTER = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
+# metres east and north of the area's centre
+_X = "((ST_X({g}) - %(lon)s) * %(kx)s)"
+_Y = "((ST_Y({g}) - %(lat)s) * %(ky)s)"
 _IN_AREA = (
     "{g} && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) "
-    f"AND ST_DWithin({{g}}::geography, {_CENTER}::geography, %(r)s)"
+    f"AND {_X} ^ 2 + {_Y} ^ 2 <= %(r)s ^ 2"
 )
 
 _DEVICES = """
@@ -173,33 +178,36 @@ async def observation_totals(
     return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
 
 
-# Fixes in the area through track_days (device-days whose extent touches the box), then the
-# positions primary key per device-day: no scan of every fix of the week.
+# Fixes in the area: one scan of the positions (geom, fix_time) GiST index per window (the
+# box and the time range are both index conditions, under RLS too). Going through track_days
+# and the primary key instead made the planner repeat the GiST scan for every device-day
+# (bench/reports.py: over a minute at 10 M fixes); distances and cells are planar metres
+# from the centre (geography per fix, and a devices join per fix, cost seconds there).
 _PATROL = f"""
 WITH {_WINDOWS},
-days AS (
-  SELECT w.i, d.device_id, d.t_lo, d.t_hi, w.t0, w.t1 FROM w JOIN track_days d
-    ON d.t_hi > w.t0 AND d.t_lo < w.t1
-  WHERE d.extent && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
-),
-p AS (
-  SELECT days.i, p.device_id, p.fix_time, p.geom FROM days JOIN positions p
-    ON p.device_id = days.device_id AND p.fix_time >= days.t_lo AND p.fix_time < days.t_hi
-   AND p.fix_time >= days.t0 AND p.fix_time < days.t1
+q AS (
+  SELECT w.i, p.device_id, p.fix_time, {_X.format(g="p.geom")} x, {_Y.format(g="p.geom")} y
+  FROM w JOIN positions p ON p.fix_time >= w.t0 AND p.fix_time < w.t1
   WHERE p.valid AND {_IN_AREA.format(g="p.geom")}
 ),
 s AS (
-  SELECT i, device_id, fix_time, geom,
-         lag(geom) OVER w1 AS g0, lag(fix_time) OVER w1 AS f0
-  FROM p WINDOW w1 AS (PARTITION BY i, device_id ORDER BY fix_time)
+  SELECT i, device_id, fix_time, x, y, lag(x) OVER w1 x0, lag(y) OVER w1 y0,
+         lag(fix_time) OVER w1 f0
+  FROM q WINDOW w1 AS (PARTITION BY i, device_id ORDER BY fix_time)
+),
+d AS (
+  SELECT i, device_id, count(*) n, min(fix_time) t0, max(fix_time) t1,
+         coalesce(sum(sqrt((x - x0) ^ 2 + (y - y0) ^ 2))
+                  FILTER (WHERE fix_time - f0 <= make_interval(secs => %(gap)s)), 0) m
+  FROM s GROUP BY 1, 2
+),
+c AS (
+  SELECT i, count(DISTINCT floor((x + %(r)s) / %(cell)s)::bigint * 1000000
+                           + floor((y + %(r)s) / %(cell)s)::bigint) cells
+  FROM q GROUP BY 1
 )
-SELECT s.i, s.device_id, dv.name, count(*), min(s.fix_time), max(s.fix_time),
-       coalesce(sum(ST_Distance(s.geom::geography, s.g0::geography))
-                FILTER (WHERE s.fix_time - s.f0 <= make_interval(secs => %(gap)s)), 0),
-       array_agg(DISTINCT (floor((ST_X(s.geom) - %(x0)s) / %(cx)s)::int * 100000
-                 + floor((ST_Y(s.geom) - %(y0)s) / %(cy)s)::int))
-FROM s JOIN devices dv ON dv.id = s.device_id
-GROUP BY 1, 2, 3 ORDER BY 1, 2
+SELECT d.i, d.device_id, dv.name, d.n, d.t0, d.t1, d.m, c.cells
+FROM d JOIN c ON c.i = d.i JOIN devices dv ON dv.id = d.device_id ORDER BY 1, 2
 """
 
 
@@ -212,7 +220,7 @@ class PatrolRow:
     first: datetime
     last: datetime
     distance_m: float
-    cells: frozenset[int]
+    window_cells: int  # grid cells with a fix of any device in the window
 
 
 async def patrol_totals(
@@ -223,14 +231,13 @@ async def patrol_totals(
     cell_m: float,
     max_gap_s: float,
 ) -> list[PatrolRow]:
-    """Per window and device: fixes in the area, first/last, metres driven between
-    consecutive fixes in it (gaps over ``max_gap_s`` not counted), grid cells visited."""
-    cy = cell_m / M_PER_DEG_LAT
-    cx = cell_m / (111_320.0 * max(np.cos(np.radians(area.lat)), 0.01))
-    params = {**area.params(), **windows.params(), "cx": cx, "cy": cy, "gap": max_gap_s}
+    """Per window and device: fixes in the area, first/last, metres between consecutive
+    fixes in it (gaps over ``max_gap_s`` not counted); and per window the grid cells of
+    ``cell_m`` (anchored at the area's south-west corner) that any device visited."""
+    params = {**area.params(), **windows.params(), "cell": cell_m, "gap": max_gap_s}
     cur = await conn.execute(_PATROL, params)
     return [
-        PatrolRow(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]), frozenset(r[7]))
+        PatrolRow(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]), int(r[7]))
         for r in await cur.fetchall()
     ]
 
@@ -276,11 +283,12 @@ async def set_context(
     conn: psycopg.AsyncConnection, *, agency_id: int | None, role: str, user: str
 ) -> None:
     """The RLS context of a caller for this transaction (the CLI and the scheduler act as a
-    viewer of one agency, as the API's request layer does per request)."""
+    viewer of one agency, as the API's request layer does per request); JIT off as in the
+    API's pool (RLS and PostGIS costs make the planner compile short queries)."""
     await conn.execute(
         "SELECT set_config('geomon.system', 'off', true), "
         "set_config('geomon.agency_id', %s, true), set_config('geomon.role', %s, true), "
-        "set_config('geomon.user', %s, true)",
+        "set_config('geomon.user', %s, true), set_config('jit', 'off', true)",
         ("" if agency_id is None else str(agency_id), role, user),
     )
 

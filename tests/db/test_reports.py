@@ -134,6 +134,10 @@ async def test_blo_weekly_counts_only_the_callers_week_and_area(
     assert patrol[0][1] == 181 and patrol[0][2] == pytest.approx(6.0, rel=0.01)
     meta = dict(report.meta)
     assert meta["Seized mass, kg"] == "4"
+    # 6 km east along one parallel from 4.2 km west of the point: 7 cells of 1 km out of the
+    # 1,976 whose centre lies within 25 km
+    assert meta["Area covered"] == "0.4% (previous week 0%)"
+    assert meta["Distance patrolled, km"] == "6.0 (previous week 0.0)"
 
 
 async def test_blo_weekly_in_russian(db_url: str, seeded: Seeded) -> None:

@@ -88,3 +88,11 @@ def test_thresholds_are_parameters() -> None:
     assert len(detect(f).trips) == 1
     assert detect(f, MotionParams(min_trip_distance_m=5000)).trips == []
     assert detect(Fixes.of([T0], [0], [0], [0])).trips == []
+
+
+def test_the_coverage_denominator_is_the_circle_in_cells() -> None:
+    from geomon.reports.blo import circle_cells
+
+    assert circle_cells(25_000, 1000) == pytest.approx(np.pi * 25**2, rel=0.01)
+    assert circle_cells(500, 1000) == 1  # one cell whose centre is the point
+    assert circle_cells(1000, 1000) == 4
