@@ -47,6 +47,7 @@ OWN_JS = (
     "/static/app/geomon-admin.js",
     "/static/app/geomon-links.js",
     "/static/app/geomon-layers.js",  # after geomon-panels.js: wraps geomon.start
+    "/static/app/geomon-spread.js",
 )
 OWN_CSS = ("/static/app/geomon-map.css",)
 # npm packages of the console (dashboard charts, drawing areas and zones): loaded with

@@ -121,7 +121,8 @@ if (typeof module !== "undefined") module.exports = geomon;
       var m = L.marker(latlng, { icon: g.teamIcon(p, silent), title: String(p.name), pane: pane });
       m._gmSilent = silent;
       m.bindPopup(g.popupHtml(p));
-      m.on("click", function () { g.follow(feature.id); });
+      // a team stacked with others spreads them out first (geomon-spread.js)
+      m.on("click", function () { if (!(g.spreadIfStacked && g.spreadIfStacked(feature.id, m))) g.follow(feature.id); });
       g.teamLayers[feature.id] = m;
       m.feature = feature;
       g.trailPoints[feature.id] = [latlng];

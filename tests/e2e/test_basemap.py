@@ -250,3 +250,35 @@ def test_legend_never_covers_the_events_panel(ru_page: Browser) -> None:
         or legend["left"] >= events["right"]
     )
     assert not overlap, boxes
+
+
+def test_stacked_teams_spread_out_on_click(en_page: Browser, output_dir: Path) -> None:
+    page = en_page.page
+    page.wait_for_function("Object.keys(geomon.teamLayers).length >= 2", timeout=15000)
+    # put the second team on the first one's spot: two markers a person cannot tell apart
+    ids = page.evaluate(
+        """() => { const ids = Object.keys(geomon.teamLayers).slice(0, 2);
+        const a = geomon.teamLayers[ids[0]], b = geomon.teamLayers[ids[1]];
+        geomonMap.setView(a.getLatLng(), 11, {animate: false}); b.setLatLng(a.getLatLng());
+        return ids; }"""
+    )
+    page.evaluate("(id) => geomon.teamLayers[id].fire('click')", ids[0])
+    ghosts = page.evaluate(
+        "() => geomon.spreadGroup ? geomon.spreadGroup.getLayers().filter(l => l.gmTeamId)"
+        ".map(l => [l.gmTeamId, geomonMap.latLngToContainerPoint(l.getLatLng())]) : []"
+    )
+    assert sorted(g[0] for g in ghosts) == sorted(ids), ghosts
+    (ax, ay), (bx, by) = ((g[1]["x"], g[1]["y"]) for g in ghosts)
+    assert ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 >= 40  # apart enough to pick one
+    assert page.evaluate("document.querySelector('.leaflet-popup-content') === null")
+    page.screenshot(path=str(output_dir / "basemap_spread.png"))
+    # picking the second team opens its popup and follows it; the spread folds back
+    page.evaluate(
+        "(id) => geomon.spreadGroup.getLayers().find(l => l.gmTeamId === id).fire('click')",
+        ids[1],
+    )
+    assert page.evaluate("geomon.followId") == int(ids[1])
+    name = page.evaluate("(id) => geomon.teamLayers[id].feature.properties.name", ids[1])
+    assert name in page.inner_text(".leaflet-popup-content")
+    assert page.evaluate("geomon.spreadGroup") is None
+    assert en_page.errors == [] and en_page.foreign == []

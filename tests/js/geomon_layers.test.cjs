@@ -24,3 +24,11 @@ test("a colour ramp as a CSS gradient with three values under it", () => {
   assert.equal(g.rampCss(["#000000", "#ffffff"]), "linear-gradient(to right, #000000, #ffffff)");
   assert.deepEqual(g.rampTicks(0, 3), [0, 1.5, 3]);
 });
+
+test("stacked markers spread on a circle, the first straight up", () => {
+  const s = require("../../api/static/geomon-spread.js");
+  assert.deepEqual(s.spreadOffsets(2), [[0, -30], [0, 30]]);
+  assert.deepEqual(s.spreadOffsets(4), [[0, -30], [30, 0], [0, 30], [-30, 0]]);
+  assert.equal(s.spreadOffsets(10).length, 10);
+  assert.ok(Math.abs(Math.hypot(...s.spreadOffsets(10)[3]) - 70) <= 1);  // wider for more teams
+});
