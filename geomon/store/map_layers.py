@@ -159,27 +159,3 @@ async def recent_events(
         (after_id, limit),
     )
     return [dict(zip(_EVENT_KEYS, r, strict=True)) for r in await cur.fetchall()]
-
-
-# The situation map's window on the region: Caspian to western China, Iran to southern Russia.
-MAP_BBOX = (44.0, 30.0, 90.0, 56.0)
-
-
-async def countries_for_map(
-    conn: psycopg.AsyncConnection,
-    *,
-    simplify_deg: float = 0.01,
-    bbox: tuple[float, float, float, float] = MAP_BBOX,
-) -> dict[str, Any]:
-    """Country polygons clipped to the map's window, then simplified (Russia and China whole
-    at 1:10m would be most of the page's weight)."""
-    return await _collection(
-        conn,
-        (
-            "SELECT 'Feature' AS type, iso_a3 AS id, json_build_object('iso_a3', iso_a3, 'name', "
-            "name) AS properties, ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_ClipByBox2D(geom, "
-            "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)), %(s)s), 3)::json AS geometry "
-            "FROM countries WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
-        ),
-        {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "s": simplify_deg},
-    )
