@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -43,18 +45,19 @@ def _post(read: dict[str, Any]) -> str:
 def visits(reads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Consecutive reads at the same post as one visit (first/last time, count, directions)."""
     out: list[dict[str, Any]] = []
+    last_post = None
     for r in reads:
         key = _post(r)
-        if out and out[-1]["post"] == key:
+        if out and last_post == key:
             v = out[-1]
             v["last_at"] = r["observed_at"]
             v["reads"] += 1
             if r.get("direction") and r["direction"] not in v["directions"]:
                 v["directions"].append(r["direction"])
             continue
+        last_post = key
         out.append(
             {
-                "post": key,
                 "place_id": r.get("place_id"),
                 "place": r.get("place"),
                 "countries": r.get("countries"),
@@ -71,15 +74,35 @@ def visits(reads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _leg_km(vs: list[dict[str, Any]]) -> np.ndarray:
+    """Great-circle km between consecutive visits, vectorised (NaN where a post has no
+    position): a journey of 10,000 reads has up to 9,999 legs."""
+    nan = float("nan")
+    xy = np.array(
+        [
+            (nan if v["lon"] is None else v["lon"], nan if v["lat"] is None else v["lat"])
+            for v in vs
+        ],
+        dtype=float,
+    )
+    lon, lat = np.radians(xy[:, 0]), np.radians(xy[:, 1])
+    dp, dl = np.diff(lat), np.diff(lon)
+    h = np.sin(dp / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dl / 2) ** 2
+    out: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return out
+
+
 def legs(vs: list[dict[str, Any]], rule: SpeedRule) -> list[dict[str, Any]]:
     """The move between each pair of consecutive visits: time, distance, implied speed."""
+    if len(vs) < 2:
+        return []
+    kms = _leg_km(vs).tolist()
     out = []
-    for a, b in zip(vs, vs[1:], strict=False):
+    for a, b, km in zip(vs, vs[1:], kms, strict=False):
         left: datetime = a["last_at"]
         arrived: datetime = b["first_at"]
         seconds = (arrived - left).total_seconds()
-        known = None not in (a["lon"], a["lat"], b["lon"], b["lat"])
-        km = great_circle_km(a["lon"], a["lat"], b["lon"], b["lat"]) if known else None
+        known = not math.isnan(km)
         out.append(
             {
                 "from": a["place"] or a["sensor"],
@@ -87,9 +110,9 @@ def legs(vs: list[dict[str, Any]], rule: SpeedRule) -> list[dict[str, Any]]:
                 "left_at": left,
                 "arrived_at": arrived,
                 "seconds": seconds,
-                "distance_km": None if km is None else round(km, 3),
-                "speed_kmh": None if km is None else round(km / max(seconds, 1.0) * 3600, 1),
-                "too_fast": km is not None and rule.too_fast(km, seconds),
+                "distance_km": round(km, 3) if known else None,
+                "speed_kmh": round(km / max(seconds, 1.0) * 3600, 1) if known else None,
+                "too_fast": known and rule.too_fast(km, seconds),
             }
         )
     return out
@@ -103,7 +126,7 @@ def journey(
     return {
         "plate": plate,
         "reads": reads,
-        "visits": [{k: v for k, v in x.items() if k != "post"} for x in vs],
+        "visits": vs,
         "legs": legs(vs, rule),
         "countries": sorted({c for x in vs for c in (x["countries"] or "").split("-") if c}),
         "max_speed_kmh": rule.max_speed_kmh,

@@ -13,12 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import audited
-from api.common import RESPONSES, UtcTime, json_response, reject_nul
+from api.common import RESPONSES, UtcTime, reject_nul
 from api.deps import AppSettings, ReadConn
 from geomon import journeys
 from geomon.errors import InvalidRequest
@@ -109,7 +110,7 @@ async def journey(
     since: Annotated[UtcTime | None, Query(description="Default: until − 30 days.")] = None,
     until: Annotated[UtcTime | None, Query(description="Exclusive; default now.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Most reads returned.")] = 5000,
-) -> JSONResponse:
+) -> Response:
     reject_nul(plate, "plate")
     norm = normalise_plate(plate)
     if norm is None:
@@ -119,7 +120,9 @@ async def journey(
     rule = journeys.SpeedRule(settings.plates.max_speed_kmh, settings.plates.clone_min_distance_km)
     doc: dict[str, Any] = journeys.journey(norm.plate, reads, rule, truncated=truncated)
     request.state.audit_params = {"plate": norm.plate, "reads": len(reads)}
-    return json_response({**doc, "since": start, "until": end})
+    # orjson, not jsonable_encoder: 10,000 reads took 3.7 s to encode that way (bench/journeys.py)
+    body = orjson.dumps({**doc, "since": start, "until": end})
+    return Response(body, media_type="application/json")
 
 
 def install(app: FastAPI) -> None:
