@@ -149,7 +149,7 @@ class BulkMarkerCluster(FastMarkerCluster):
                   { chunkProgress: function (done, total) {
                       if (done >= total && geomon.incidentsClusteredAtMs == null)
                         geomon.incidentsClusteredAtMs = performance.now(); } }));
-                if (!rows.length) geomon.incidentsClusteredAtMs = 0;
+                geomon.incidentsClusteredAtMs = rows.length ? null : 0;
                 cluster.addLayers(rows.map(callback));
                 cluster.addTo({{ this._parent.get_name() }});
                 return cluster;
