@@ -149,13 +149,15 @@ def _event_table(_: Translate, x: BloInputs) -> tuple[Table, Chart]:
     for i, kind, sev, n in x.events:
         counts[(kind, sev)][i] += n
     rows = [[event_kind(_, k), severity(_, s), v[THIS], v[PREVIOUS], change(v[THIS], v[PREVIOUS]),
-             sum(v[i] for i in EARLIER) / 4] for (k, s), v in sorted(counts.items())]  # fmt: skip
+             sum(v[i] for i in EARLIER) / 4, v[LAST_YEAR]]
+            for (k, s), v in sorted(counts.items())]  # fmt: skip
     table = Table(
         "events", _("Events by kind and severity"),
         [Column("kind", _("Kind")), Column("severity", _("Severity")),
          Column("this", _("This week"), "int"), Column("previous", _("Previous week"), "int"),
          Column("change", _("Change"), "change"),
-         Column("mean4", _("Mean of 4 earlier weeks"), "number")],
+         Column("mean4", _("Mean of 4 earlier weeks"), "number"),
+         Column("last_year", _("Same week last year"), "int")],
         rows, _("No events in this week."),
     )  # fmt: skip
     kinds = sorted({k for k, _s in counts})

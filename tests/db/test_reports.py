@@ -77,6 +77,7 @@ def seeded(db_url: str) -> Iterator[Seeded]:
             ("zone_enter", "warning", week + timedelta(days=2), a_id),
             ("border_cross", "critical", week + timedelta(days=2), a_id),
             ("zone_enter", "warning", week - timedelta(days=2), a_id),
+            ("zone_enter", "warning", week - timedelta(weeks=52) + timedelta(hours=1), a_id),
             ("sos", "critical", week + timedelta(days=2), b_id),
         ):
             conn.execute(
@@ -129,6 +130,8 @@ async def test_blo_weekly_counts_only_the_callers_week_and_area(
     assert trend["Detention"][4] == 1  # the same week last year
     events = {(r[0], r[1]): r[2:4] for r in _table(report, "events")}
     assert events == {("border crossed", "critical"): [1, 0], ("zone entered", "warning"): [2, 1]}
+    last_year = {r[0]: r[6] for r in _table(report, "events")}
+    assert last_year == {"border crossed": 0, "zone entered": 1}
     patrol = _table(report, "patrol")
     assert [r[0] for r in patrol] == [f"Patrol {seeded.a[-6:]}"]
     assert patrol[0][1] == 181 and patrol[0][2] == pytest.approx(6.0, rel=0.01)
