@@ -12,11 +12,14 @@ import re
 from datetime import date, datetime
 
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
+from geomon.i18n import translator
 from geomon.reports.fmt import Formatter
-from geomon.reports.model import Cell, Kind, Report
+from geomon.reports.model import Cell, Chart, Kind, Report
 
 NUMBER_FORMATS: dict[str, str] = {
     "int": "#,##0",
@@ -88,6 +91,39 @@ def to_xlsx(report: Report) -> bytes:
             ws.auto_filter.ref = ws.dimensions
         else:
             ws.append([t.empty])
+    if report.charts:
+        _charts(wb, report, used)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _charts(wb: Workbook, report: Report, used: set[str]) -> None:
+    """One sheet with each chart's figures and a native Excel bar chart drawn from them (the
+    reader can restyle or extend it; nothing is a picture)."""
+    _ = translator(report.locale)
+    sheet = wb.create_sheet(_sheet_name(_("Charts"), used))
+    row = 1
+    for chart in report.charts:
+        row = _chart(sheet, chart, row) + 2
+
+
+def _chart(sheet: Worksheet, chart: Chart, row: int) -> int:
+    sheet.cell(row, 1, chart.title).font = Font(bold=True)
+    for k, (name, _values) in enumerate(chart.series, start=2):
+        sheet.cell(row + 1, k, name)
+    for j, label in enumerate(chart.labels):
+        sheet.cell(row + 2 + j, 1, label)
+        for k, (_name, values) in enumerate(chart.series, start=2):
+            sheet.cell(row + 2 + j, k, values[j])
+    last = row + 1 + len(chart.labels)
+    if chart.labels:
+        bar = BarChart()
+        bar.type, bar.title = "bar", chart.title
+        data = Reference(sheet, min_col=2, max_col=1 + len(chart.series), min_row=row + 1,
+                         max_row=last)  # fmt: skip
+        bar.add_data(data, titles_from_data=True)
+        bar.set_categories(Reference(sheet, min_col=1, min_row=row + 2, max_row=last))
+        bar.height, bar.width = 4 + 0.6 * len(chart.labels), 16
+        sheet.add_chart(bar, f"E{row}")
+    return max(last, row + int(4 + 0.6 * len(chart.labels)) * 2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -207,6 +208,14 @@ def test_xlsx_reads_back_with_native_numbers_and_local_times(db_url, seeded, tmp
     # the first fix was at 22:00 UTC on Tuesday: 04:00 on Wednesday in Bishkek
     assert patrol[1][1] == 181 and patrol[1][3] == datetime(2026, 11, 25, 4, 0)
     assert sheet["D2"].number_format == "#,##0.000"
+    charts = wb.worksheets[-1]
+    assert charts.title == "Диаграммы"
+    rows = list(charts.iter_rows(values_only=True))
+    assert ("Героин", pytest.approx(4.0), pytest.approx(1.0)) in [r[:3] for r in rows]
+    with zipfile.ZipFile(io.BytesIO(_cli(db_url, seeded, tmp_path, "xlsx"))) as z:
+        drawn = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(drawn) == 2  # native bar charts: kg by substance, events by kind
+        assert "Изъятая масса по веществам, кг" in z.read(drawn[0]).decode()
 
 
 def test_pdf_has_the_russian_text_the_map_and_the_charts(db_url, seeded, tmp_path) -> None:  # type: ignore[no-untyped-def]
