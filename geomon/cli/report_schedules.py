@@ -53,7 +53,7 @@ def add(
     elif device:
         params["devices"] = list(device)
     with reported_errors():
-        rules.check_schedule(kind, cron, tz, list(fmt), params)
+        rules.check_schedule(kind, cron, tz, list(fmt), params, lang)
         first = rules.next_due(cron, tz, datetime.now(UTC))
         sid = asyncio.run(_add(agency, dict(
             name=name, kind=kind, params=params, formats=list(fmt), cron=cron, time_zone=tz,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from geomon.errors import InvalidRequest
+from geomon.i18n import available_locales
 from geomon.i18n.zones import is_time_zone
 from geomon.reports.service import FORMATS, KINDS
 
@@ -30,8 +31,10 @@ class Period:
 
 
 def check_schedule(kind: str, cron: str, time_zone: str, formats: list[str],
-                   params: dict[str, Any]) -> None:  # fmt: skip
+                   params: dict[str, Any], locale: str = "ru") -> None:  # fmt: skip
     """Refuse what could never run, naming the field."""
+    if locale not in available_locales():
+        raise InvalidRequest(f"language {locale!r}: accepted {', '.join(available_locales())}")
     if kind not in KINDS:
         raise InvalidRequest(f"kind {kind!r}: accepted {', '.join(KINDS)}")
     if len(cron.split()) != 5 or not croniter.is_valid(cron):

@@ -113,10 +113,12 @@ async def places(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:
 
 
 async def find_place(conn: psycopg.AsyncConnection, key: str) -> dict[str, Any]:
-    """A place by id, name or alternative name (case-insensitive; the first by id on ties)."""
+    """A place by id, name, alternative name or the first word(s) of its name ("Dostuk" for
+    "Dostuk road BCP"), case-insensitive; on ties an exact match first, then the lowest id."""
     cur = await conn.execute(
         _PLACES + " WHERE id::text = %(k)s OR lower(name) = lower(%(k)s) OR lower(%(k)s) = ANY("
-        "SELECT lower(n) FROM unnest(alt_names) n) OR lower(name) LIKE lower(%(k)s) || ' %%' "
+        "SELECT lower(n) FROM unnest(alt_names) n) "
+        "OR starts_with(lower(name), lower(%(k)s) || ' ') "
         "ORDER BY (id::text = %(k)s) DESC, (lower(name) = lower(%(k)s)) DESC, id LIMIT 1",
         {"k": key},
     )

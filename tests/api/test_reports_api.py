@@ -134,3 +134,9 @@ def test_bad_parameters_are_4xx_naming_the_problem(
 def test_reports_need_a_caller(client: TestClient) -> None:
     r = client.get("/api/v1/reports/trips", headers={"Authorization": ""})
     assert r.status_code == 401
+
+
+def test_a_like_pattern_is_not_a_place(client: TestClient) -> None:
+    for key in ("%", "_ostuk", "D%"):
+        r = client.get("/api/v1/reports/blo-weekly", params={"place": key, "week": WEEK})
+        assert r.status_code == 404, (key, r.status_code)
