@@ -34,6 +34,8 @@ JUNE = 5
 def planted(db_url: str) -> Iterator[dict]:
     places = read_places(REFERENCE / "places_central_asia.csv")
     source = f"demo-fc-{uuid.uuid4().hex[:8]}"
+    # one category of their own: other tests of the session put incidents on AFG-TJK too
+    category = source
     with psycopg.connect(db_url) as conn:
         for code, name in demo.AGENCIES.values():
             ensure_agency(conn, code, name)
@@ -42,23 +44,26 @@ def planted(db_url: str) -> Iterator[dict]:
         incidents = demo.demo_incidents(
             places, N_INCIDENTS, now=NOW, months=MONTHS, border_stretches=stretches
         )
-        rows = [dict(dataclasses.asdict(i), agency=i.agency_code) for i in incidents]
+        rows = [
+            dict(dataclasses.asdict(i), agency=i.agency_code, category=category) for i in incidents
+        ]
         copy_incidents(conn, rows, source=source)
         conn.commit()
-        yield {"conn": conn, "stretches": stretches, "places": places}
+        yield {"conn": conn, "stretches": stretches, "places": places, "category": category}
         conn.execute("DELETE FROM incidents WHERE source = %s", (source,))
         conn.commit()
 
 
-def _run(conn: psycopg.Connection, **kw) -> list[dict]:
-    params = service.ForecastRunParams(since=SINCE, until=UNTIL, **kw)
+def _run(planted: dict, **kw) -> list[dict]:
+    conn = planted["conn"]
+    params = service.ForecastRunParams(since=SINCE, until=UNTIL, category=planted["category"], **kw)
     out = service.run(conn, params, created_by="test")
     conn.commit()
     return store.read_cells(conn, out.run_id)
 
 
 def test_sectors_of_the_afghan_tajik_border_peak_in_early_summer(planted: dict) -> None:
-    cells = _run(planted["conn"], units="border_sectors", border="AFG-TJK", sector_km=25)
+    cells = _run(planted, units="border_sectors", border="AFG-TJK", sector_km=25)
     by_total = sorted(cells, key=lambda c: -sum(v or 0 for v in c["series"]["history"]))
     hot = by_total[: len(planted["stretches"])]
     assert all(c["status"] == "ok" for c in hot)
@@ -80,7 +85,7 @@ def test_sectors_of_the_afghan_tajik_border_peak_in_early_summer(planted: dict) 
 
 
 def test_the_high_passes_expect_a_winter_low(planted: dict) -> None:
-    cells = _run(planted["conn"], units="crossing_points", buffer_km=15)
+    cells = _run(planted, units="crossing_points", buffer_km=15)
     passes = [c for c in cells if c["name"].split()[0] in demo.HIGH_PASSES]
     assert len(passes) == len(demo.HIGH_PASSES)
     for c in passes:
