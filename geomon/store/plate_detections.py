@@ -82,18 +82,29 @@ ON CONFLICT DO NOTHING
 RETURNING id
 """
 
+# Partners of a new read: the reads at its post (the sensors of its agency at its place)
+# within w, at most CONVOY_NEIGHBOURS before and after it — at a busy post a window holds
+# thousands of vehicles, and a convoy drives close together (this bounds each look's work).
+CONVOY_NEIGHBOURS = 10
+_PARTNERS = """(
+    SELECT o.plate_norm FROM observations o JOIN devices d ON d.id = o.sensor_id
+    WHERE o.observed_at {cmp} r.observed_at AND o.observed_at {cmp2} r.observed_at {sign} %(w)s
+      AND o.kind = 'plate_read' AND o.plate_norm IS NOT NULL AND o.plate_norm <> r.plate_norm
+      AND d.agency_id = r.agency_id AND coalesce(d.place_id, -d.id) = r.post
+    ORDER BY o.observed_at {order} LIMIT {n})"""
+
 # Occasions when plates a and b crossed post (of agency g) within w: reads of a with a read
 # of b within w, runs closer than 2w counted once (several lanes or cameras of one crossing).
 _CONVOY = f"""
 WITH {_NEW_READS},
 pair AS (
-  SELECT DISTINCT least(r.plate_norm, o.plate_norm) AS a, greatest(r.plate_norm, o.plate_norm)
+  SELECT DISTINCT least(r.plate_norm, q.plate_norm) AS a, greatest(r.plate_norm, q.plate_norm)
          AS b, r.post, r.agency_id
-  FROM r
-  JOIN devices d ON d.agency_id = r.agency_id AND coalesce(d.place_id, -d.id) = r.post
-  JOIN observations o ON o.sensor_id = d.id AND o.kind = 'plate_read'
-   AND o.observed_at BETWEEN r.observed_at - %(w)s AND r.observed_at + %(w)s
-   AND o.plate_norm IS NOT NULL AND o.plate_norm <> r.plate_norm
+  FROM r CROSS JOIN LATERAL (
+    {_PARTNERS.format(cmp="<=", cmp2=">=", sign="-", order="DESC", n=CONVOY_NEIGHBOURS)}
+    UNION ALL
+    {_PARTNERS.format(cmp=">", cmp2="<=", sign="+", order="", n=CONVOY_NEIGHBOURS)}
+  ) q
 ),
 counted AS (
   SELECT pair.*, c.n, c.last_id
