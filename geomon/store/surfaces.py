@@ -255,6 +255,27 @@ def device_track(
 # --------------------------------------------------------------------------- surfaces
 
 
+def finite_bounds(bounds: shapely.Geometry) -> shapely.Geometry:
+    """``bounds`` when every vertex is finite; else the box of its finite vertices, clipped to
+    the world (the whole world when that has no area). A raster reprojected from a metric CRS
+    far past that CRS's area (a KDE over a huge bbox in one UTM zone) has outline vertices
+    pyproj can only make infinite, and ``ST_AsGeoJSON`` writes those as ``Infinity``, which
+    no JSON parser takes: one such row failed every ``GET /api/v1/surfaces`` of its agency."""
+    xy = shapely.get_coordinates(bounds)
+    ok = np.isfinite(xy).all(axis=1)
+    if ok.all():
+        return bounds
+    log.warning(
+        "surface outline has %d non-finite vertices; storing the box of the rest", (~ok).sum()
+    )
+    if ok.any():
+        (w, s), (e, n) = xy[ok].min(axis=0), xy[ok].max(axis=0)
+        w, s, e, n = max(w, -180.0), max(s, -90.0), min(e, 180.0), min(n, 90.0)
+        if e > w and n > s:
+            return shapely.box(w, s, e, n)
+    return shapely.box(-180.0, -90.0, 180.0, 90.0)
+
+
 def insert_surface(
     conn: psycopg.Connection,
     *,
@@ -280,7 +301,7 @@ def insert_surface(
             crs,
             units,
             Jsonb(params),
-            shapely.to_wkb(bounds_wgs84),
+            shapely.to_wkb(finite_bounds(bounds_wgs84)),
             agency_id,
             created_by,
         ),
@@ -383,9 +404,11 @@ def corridors_of(
 # --------------------------------------------------------------------------- API reads (async)
 
 _API_COLS = ("id", "kind", "name", "crs", "units", "params", "created_by", "created_at", "bounds")
-_API_SELECT = (
+_API_SELECT = (  # rows stored before finite_bounds may hold Infinity: no bounds, not a 400
     "SELECT id, kind, name, crs, units, params, created_by, created_at, "
-    "ST_AsGeoJSON(bounds, 6)::json FROM surfaces "
+    "CASE WHEN ST_XMin(bounds) > '-Infinity'::float8 AND ST_XMax(bounds) < 'Infinity'::float8 "
+    "AND ST_YMin(bounds) > '-Infinity'::float8 AND ST_YMax(bounds) < 'Infinity'::float8 "
+    "THEN ST_AsGeoJSON(bounds, 6)::json END FROM surfaces "
 )
 
 
