@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -125,11 +126,18 @@ def test_api_conforms(
 
 # The CLI with every check it has, stateful phase included, except "a schema-valid request is
 # accepted": a schema cannot say "until after since" or "a tile x below 2^z", and those 422s
-# are the API doing its job. Bounded here; GEOMON_SLOW=1 runs 100 examples per operation.
-CLI_EXAMPLES = 100 if os.environ.get("GEOMON_SLOW") == "1" else 8
+# are the API doing its job. Bounded here (8 examples per operation); GEOMON_SLOW=1 runs 100,
+# GEOMON_SCHEMATHESIS_EXAMPLES=N any other number (issue 14 asks for 200: on the shared 2-core
+# host at load 13-15 that run had not finished after 38 min; it found a 500 on
+# /watchlists/import and an undocumented 400 on /surfaces, both fixed).
+CLI_EXAMPLES = int(
+    os.environ.get(
+        "GEOMON_SCHEMATHESIS_EXAMPLES", 100 if os.environ.get("GEOMON_SLOW") == "1" else 8
+    )
+)
 
 
-def test_cli_all_checks(live_server: tuple[str, dict[str, str]]) -> None:
+def test_cli_all_checks(live_server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     base, headers = live_server
     cli = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json",
@@ -139,7 +147,10 @@ def test_cli_all_checks(live_server: tuple[str, dict[str, str]]) -> None:
         "--exclude-path-regex", "^/(auth/|login|api/v1/live)",
         "--workers", "1", "--no-color", "--request-timeout", "20",
     ]  # fmt: skip
-    run = subprocess.run(cli, capture_output=True, text=True, timeout=900)
+    # in a temp folder: the CLI keeps its cache (.schemathesis/) in the working directory
+    run = subprocess.run(
+        cli, capture_output=True, text=True, timeout=900 + 60 * CLI_EXAMPLES, cwd=tmp_path
+    )
     tail = run.stdout[-6000:]
     assert run.returncode == 0, tail
     assert "Tested:" in run.stdout, tail
