@@ -8,6 +8,7 @@ agency's entity is 404 unless that agency shares the scope ``entities``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query
@@ -15,13 +16,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import audited
-from api.common import RESPONSES, json_response, reject_nul
+from api.common import RESPONSES, UtcTime, json_response, reject_nul
 from api.deps import Analyst, ReadConn, WriteConn, agency_of
 from geomon import entities as domain
 from geomon.errors import InvalidRequest
 from geomon.exchange import network as export
 from geomon.plates import normalise_plate
 from geomon.store import entities as store
+from geomon.store import links as link_store
 from geomon.store import network as network_store
 
 router = APIRouter(
@@ -227,6 +229,41 @@ async def network(
         conn, [("entity", entity_id)], depth=depth, max_nodes=max_nodes
     )
     return network_response(net, format, f"entity-{entity_id}")
+
+
+class LinkReadsIn(BaseModel):
+    since: UtcTime = Field(description="RFC 3339 with offset.")
+    until: UtcTime = Field(description="RFC 3339 with offset, exclusive; at most 366 days on.")
+    limit: int = Field(default=1000, ge=1, le=10000, description="The newest reads first.")
+
+
+class LinkReadsOut(BaseModel):
+    created: int = Field(description="New seen_in links to plate reads.")
+
+
+@router.post(
+    "/{entity_id:int}/link-reads",
+    summary="Link a vehicle to its plate reads in a window (analyst)",
+    responses={200: {"model": LinkReadsOut}},
+)
+async def link_reads(
+    body: LinkReadsIn, conn: WriteConn, entity_id: EntityId, principal: Analyst
+) -> JSONResponse:
+    entity = await store.live_entity(conn, entity_id)
+    if entity["plate"] is None:
+        raise InvalidRequest(f"entity {entity_id} is not a vehicle with a plate")
+    if not timedelta(0) < body.until - body.since <= timedelta(days=366):
+        raise InvalidRequest("since must be before until, at most 366 days before")
+    created = await link_store.link_plate_reads(
+        conn,
+        entity,
+        since=body.since,
+        until=body.until,
+        limit=body.limit,
+        agency_id=agency_of(principal),
+        by=principal.user,
+    )
+    return json_response({"created": created})
 
 
 def install(app: FastAPI) -> None:

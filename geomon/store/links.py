@@ -95,6 +95,21 @@ VALUES (%(agency_id)s, %(kind)s, %(entity_id)s, %(to_id)s, %(source)s, %(confide
   %(valid_from)s, %(valid_until)s, %(note)s, %(by)s)
 RETURNING id
 """
+_LINK_READS = """
+WITH reads AS (
+  SELECT o.id FROM observations o
+  WHERE o.plate_norm = %(plate)s AND o.observed_at >= %(since)s AND o.observed_at < %(until)s
+    AND NOT EXISTS (SELECT 1 FROM links l WHERE l.observation_id = o.id
+                    AND l.entity_id = %(entity)s AND l.deleted_at IS NULL)
+  ORDER BY o.observed_at DESC LIMIT %(limit)s
+)
+INSERT INTO links (agency_id, kind, entity_id, observation_id, source, confidence, valid_from,
+  added_by)
+SELECT %(agency)s, 'seen_in', %(entity)s, r.id, 'plate match',
+  CASE WHEN o.value >= 0 AND o.value <= 1 THEN o.value END, o.observed_at, %(by)s
+FROM reads r JOIN observations o ON o.id = r.id
+RETURNING id
+"""
 _DELETE = """
 UPDATE links SET deleted_at = now(), deleted_by = %s, deleted_why = %s
 WHERE id = %s AND deleted_at IS NULL RETURNING id
@@ -192,6 +207,25 @@ async def touching(
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(TOUCHING, params)
         return await cur.fetchall()
+
+
+async def link_plate_reads(
+    conn: psycopg.AsyncConnection,
+    entity: dict[str, Any],
+    *,
+    since: Any,
+    until: Any,
+    limit: int,
+    agency_id: int,
+    by: str,
+) -> int:
+    """Link a vehicle to its plate reads (``seen_in``, source ``plate match``, the read's
+    confidence and time) that the caller may see and that are not linked yet; the newest
+    ``limit`` in [since, until). Returns how many links were made."""
+    params = {"plate": entity["plate"], "since": since, "until": until, "limit": limit}
+    params.update(entity=entity["id"], agency=agency_id, by=by)
+    cur = await conn.execute(_LINK_READS, params)
+    return len(await cur.fetchall())
 
 
 async def delete_link(conn: psycopg.AsyncConnection, link_id: int, *, by: str, why: str) -> None:

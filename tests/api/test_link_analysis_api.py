@@ -213,3 +213,30 @@ def test_vehicles_read_together(a: Agency, b: Agency, db_url: str) -> None:
         since="2020-01-01T00:00:00Z",
         until="2026-01-01T00:00:00Z",
     )
+
+
+def test_a_vehicle_is_linked_to_its_plate_reads(a: Agency, b: Agency, db_url: str) -> None:
+    tag = uuid.uuid4().hex[:5].upper()
+    plate = f"{tag}P"
+    khorgos = "Khorgos - Nur Zholy road BCP"
+    _reads(db_url, a.code, [(f"{tag}-A1", khorgos, plate, s) for s in (0, 3600, 86400)])
+    _reads(db_url, b.code, [(f"{tag}-B1", khorgos, plate, 7200)])  # not A's to see
+    car = a.entity(kind="vehicle", plate=plate)
+    window = {"since": "2026-03-01T00:00:00Z", "until": "2026-03-05T00:00:00Z"}
+    assert a.post(f"/api/v1/entities/{car}/link-reads", {**window, "limit": 2}, 200) == {
+        "created": 2
+    }
+    assert a.post(f"/api/v1/entities/{car}/link-reads", window, 200) == {"created": 1}
+    assert a.post(f"/api/v1/entities/{car}/link-reads", window, 200) == {"created": 0}
+    net = a.get(f"/api/v1/entities/{car}/network", depth=1)
+    reads = [n for n in net["nodes"] if n["type"] == "observation"]
+    assert len(reads) == 3 and all(n["label"] == f"plate_read {plate}" for n in reads)
+    assert {x["kind"] for x in net["links"]} == {"seen_in"}
+    assert {x["source"] for x in net["links"]} == {"plate match"}
+    person = a.entity(kind="person", name="Not a car")
+    r = a.post(f"/api/v1/entities/{person}/link-reads", window, 422)
+    assert "not a vehicle" in r["detail"]
+    a.post(f"/api/v1/entities/{car}/link-reads", {**window, "until": window["since"]}, 422)
+    a.post(f"/api/v1/entities/{car}/link-reads", {"since": "x", "until": "y"}, 422)
+    r = a.client.post(f"/api/v1/entities/{car}/link-reads", json=window, headers=a.viewer)
+    assert r.status_code == 403
