@@ -277,9 +277,8 @@ def execute(conn: psycopg.Connection, run_id: int, p: ForecastRunParams) -> Outc
     cube = fu.count_cube(units.event_loc, steps, len(units.names), len(starts))
     n_events = int(cube.sum())
     if n_events == 0:
-        raise InvalidRequest(
-            "the window holds no incidents at these locations: nothing to forecast"
-        )
+        noun = "incidents" if p.layer == "incidents" else "cases"
+        raise InvalidRequest(f"the window holds no {noun} at these locations: nothing to forecast")
     result = forecast_cube(cube, p.engine_params(len(starts)))
     rows = cell_rows(result, cube, units.names)
     store.save_cells(conn, run_id, rows, _to_wgs84(units.geoms, crs))

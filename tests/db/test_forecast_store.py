@@ -142,3 +142,15 @@ def test_too_many_locations_is_an_error_before_the_engine(world: dict, conn, mon
     with pytest.raises(InvalidRequest, match="at most 10 are forecast in one run"):
         service.run(conn, world["params"])
     conn.rollback()
+
+
+def test_cli_counts_cases_by_substance(world: dict, db_url: str, monkeypatch) -> None:
+    from geomon.cli.forecasts import app
+
+    monkeypatch.setenv("GEOMON_DB__URL", db_url)
+    common = ["--border", "AFG-TJK", "--since", "2016-01-01T00:00:00Z", "--until",
+              "2026-01-01T00:00:00Z"]  # fmt: skip
+    res = CliRunner().invoke(app, ["run", *common, "--substance", "heroin"])
+    assert res.exit_code == 1 and "needs layer 'cases'" in res.output, res.output
+    res = CliRunner().invoke(app, ["run", *common, "--layer", "cases", "--substance", "cocaine"])
+    assert res.exit_code == 1 and "holds no cases at these locations" in res.output, res.output
