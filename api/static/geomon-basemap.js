@@ -20,6 +20,16 @@ if (typeof module !== "undefined") module.exports = geomon;
     AFG: "#e2e5cb", CHN: "#efe5dd", RUS: "#ece8e2", IRN: "#e8e0ef", PAK: "#dde9d8",
     MNG: "#f1e6d6", AZE: "#ece4d6", GEO: "#e6ecdd", ARM: "#efe1da"
   };
+  // Road classes (OSM highway=*) as colour and width; tracks and paths get a dashed line.
+  g.roadStyle = function (kind) {
+    var k = String(kind || "").replace(/_link$/, "");
+    if (k === "motorway" || k === "trunk") return { color: "#e07b39", width: 2.4 };
+    if (k === "primary") return { color: "#eb9a4f", width: 2 };
+    if (k === "secondary") return { color: "#f2bf72", width: 1.6 };
+    if (k === "tertiary") return { color: "#f7dc9c", width: 1.3 };
+    if (k === "track" || k === "path") return { color: "#8a7f6e", width: 1, dash: true };
+    return { color: "#ffffff", width: 1 };
+  };
   // Which name a label shows: the reader's language where the data has it, else the name.
   g.labelProps = function (locale) {
     return String(locale || "en").slice(0, 2) === "ru" ? ["name_ru", "name"] : ["name"];
@@ -46,6 +56,12 @@ if (typeof module !== "undefined") module.exports = geomon;
       { dataLayer: "rivers", filter: shown, symbolizer: new P.LineSymbolizer({ color: c.river, lineCap: "round", lineJoin: "round",
         // wide at border zooms: a border river (the Panj) shows on both sides of the border line
         width: function (z, f) { return (f.props.rank <= 5 ? 1.6 : 1.0) * (z >= 9 ? 3.5 : z >= 7 ? 1.8 : 1); } }) },
+      // roads of an OSM extract (geomon basemap import-osm): main roads orange, tracks dashed
+      { dataLayer: "roads", filter: shown, symbolizer: new P.LineSymbolizer({ lineCap: "round", lineJoin: "round",
+        color: function (z, f) { return g.roadStyle(f.props.kind).color; },
+        width: function (z, f) { return g.roadStyle(f.props.kind).width * (z >= 11 ? 1.5 : 1); } }) },
+      { dataLayer: "roads", filter: function (z, f) { return shown(z, f) && g.roadStyle(f.props.kind).dash; },
+        symbolizer: new P.LineSymbolizer({ color: "#fff", width: 1, dash: [3, 3], dashColor: "#8a7f6e" }) },
       { dataLayer: "borders", symbolizer: new P.LineSymbolizer({ color: c.border, dash: [6, 3], dashColor: c.border,
         width: function (z) { return z >= 8 ? 2.2 : 1.6; } }) },
       { dataLayer: "places", filter: shown, symbolizer: new P.CircleSymbolizer({ fill: "#3a3a3a", stroke: "#fff", width: 1,
@@ -107,6 +123,8 @@ if (typeof module !== "undefined") module.exports = geomon;
         text("italic 600 11px sans-serif", "#7a1020"), { gap: 7 })) },
       { dataLayer: "water_labels", filter: shown, sort: byRank, symbolizer: new P.CenteredTextSymbolizer(
         text("italic 12px sans-serif", c.waterLabel)) },
+      { dataLayer: "roads", minzoom: 10, filter: shown, symbolizer: new P.LineLabelSymbolizer(
+        { labelProps: props, font: "10px sans-serif", fill: "#5a4630", stroke: c.halo, width: 3, repeatDistance: 300 }) },
       { dataLayer: "rivers", filter: function (z, f) { return shown(z - 1, f); }, symbolizer: new P.LineLabelSymbolizer(
         { labelProps: props, font: "italic 11px sans-serif", fill: c.waterLabel, stroke: c.halo, width: 3, repeatDistance: 400 }) },
       { dataLayer: "peaks", filter: shown, sort: byRank, symbolizer: g.besidePoint(P, text("italic 10px sans-serif", "#6b4e2e")) }

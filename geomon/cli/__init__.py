@@ -47,6 +47,7 @@ _OPTIONAL_SUBAPPS = (
     ("geomon.cli.tak", "app", "tak"),
     ("geomon.cli.watchlists", "app", "watchlist"),
     ("geomon.cli.reports", "app", "reports"),
+    ("geomon.cli.basemap", "app", "basemap"),
 )
 
 

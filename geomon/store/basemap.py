@@ -5,10 +5,11 @@ from ``countries``: land pieces and country outlines (ST_Subdivide, so a tile qu
 small pieces through the GiST index; a simplified copy for zooms up to 6), the Caspian (a hole
 that the countries around it enclose), and label points (ST_MaximumInscribedCircle).
 
-A basemap tile is one MVT with a layer per kind (land, water, rivers, country_lines, borders,
-places, peaks, countries, water_labels, crossings). Tiles are public reference data: the same
-for every caller. ``dz`` is the display zoom the tile is drawn at (the browser draws data tile
-z at 512 px, i.e. at display zoom z + 1), which decides what a tile holds.
+A basemap tile is one MVT with a layer per kind (land, water, rivers, roads, country_lines,
+borders, places, peaks, countries, water_labels, crossings); roads come from an OpenStreetMap
+extract (``geomon basemap import-osm``, geomon/osm_roads.py). Tiles are public reference data:
+the same for every caller. ``dz`` is the display zoom the tile is drawn at (the browser draws
+data tile z at 512 px, i.e. at display zoom z + 1), which decides what a tile holds.
 """
 
 from __future__ import annotations
@@ -49,6 +50,18 @@ def load_context(conn: psycopg.Connection, features: Iterable[ContextFeature]) -
             (list(CONTEXT_LAYERS), NE_CONTEXT_SOURCE),
         )
         cur.executemany(_INSERT, [(*r, NE_CONTEXT_SOURCE) for r in rows])
+    return len(rows)
+
+
+def load_roads(conn: psycopg.Connection, roads: Iterable[ContextFeature], source: str) -> int:
+    """Replace the basemap's roads with ``roads`` (from one OSM extract); returns their count."""
+    rows = [
+        (f.layer, f.name, f.name_ru, f.kind, f.rank, f.minzoom, f.value, json.dumps(f.geometry))
+        for f in roads
+    ]
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM basemap_features WHERE layer = 'road'")
+        cur.executemany(_INSERT, [(*r, source) for r in rows])
     return len(rows)
 
 
@@ -153,6 +166,7 @@ TILE_LAYERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "water": (f"SELECT geom, name, name_ru, kind {_FROM}'water'", ("name", "name_ru", "kind")),
     "rivers": (f"SELECT geom, {_PROPS} {_FROM}'river' AND minzoom <= %(dz)s", _FIELDS),
+    "roads": (f"SELECT geom, {_PROPS} {_FROM}'road' AND minzoom <= %(dz)s", _FIELDS),
     "country_lines": (
         f"SELECT geom, kind {_FROM}'country_line' AND %(dz)s BETWEEN minzoom AND maxzoom",
         ("kind",),

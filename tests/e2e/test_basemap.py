@@ -20,7 +20,9 @@ from affine import Affine
 from PIL import Image
 from pyproj import Transformer
 
+from geomon.osm_roads import OSM_SOURCE, read_osm_roads
 from geomon.spatial.raster_io import Grid, write_geotiff
+from geomon.store.basemap import load_roads
 from tests.conftest import create_database, drop_database, prepare_database
 from tests.e2e import map_seed
 from tests.e2e.map_stack import Browser, Stack, browser_page, login_cookie_for, running_stack
@@ -53,6 +55,17 @@ VISIBLE_LABELS = """() => {
 }"""
 
 
+# a road of an OSM extract along the Panj north of Khorog (about 12 km)
+ROAD_OSM = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="geomon test">
+  <node id="1" lat="37.4900" lon="71.5500" version="1"/>
+  <node id="2" lat="37.5400" lon="71.5300" version="1"/>
+  <node id="3" lat="37.5900" lon="71.5100" version="1"/>
+  <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="primary"/><tag k="name" v="Pamir Highway"/>
+    <tag k="name:ru" v="Памирский тракт"/></way>
+</osm>
+"""
 SURFACE_RUN = 99
 BUMP_UTM = (230_000.0, 4_150_000.0)  # UTM 42N, ~68.0E 37.5N: south-west Tajikistan
 TO_LL = Transformer.from_crs("EPSG:32642", "EPSG:4326", always_xy=True)
@@ -75,8 +88,11 @@ def basemap_db(pg_base_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     try:
         prepare_database(url)
         map_seed.seed_teams(url, 2, silent=0, agency=AGENCY)
-        path = _density_surface(tmp_path_factory.mktemp("surface"))
+        folder = tmp_path_factory.mktemp("surface")
+        path = _density_surface(folder)
+        (folder / "road.osm").write_text(ROAD_OSM, encoding="utf-8")
         with psycopg.connect(url) as conn:
+            load_roads(conn, read_osm_roads(folder / "road.osm"), OSM_SOURCE)
             agency = conn.execute("SELECT id FROM agencies WHERE code = %s", (AGENCY,)).fetchone()
             conn.execute(
                 "INSERT INTO surfaces (kind, name, path, crs, units, params, agency_id) VALUES "
@@ -138,6 +154,8 @@ def test_russian_basemap_names_town_and_river_at_border_zoom(
     assert "Хорог" in labels, labels
     assert "Пяндж" in labels, labels
     assert "Khorugh" not in labels and "Panj" not in labels
+    # at zoom 11 the roads of an OSM extract are labelled too
+    assert "Памирский тракт" in labels_at(ru_page, KHOROG, 11)
     assert ru_page.errors == [] and ru_page.foreign == []
 
 
