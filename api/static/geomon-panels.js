@@ -61,9 +61,12 @@ if (typeof module !== "undefined") module.exports = geomon;
     g.readyAtMs = performance.now();  // since navigation start: the page's own load time
   };
 
+  // Panels on the left share one column (the top-left corner, which scrolls when they are
+  // taller than the window; geomon-map.css): two stacks growing towards each other from the
+  // top and the bottom ran into each other on a 1400x850 screen.
   g.panelControl = function (id, position) {
     var el = document.getElementById(id);
-    var ctl = L.control({ position: position });
+    var ctl = L.control({ position: position === "bottomleft" ? "topleft" : position });
     ctl.onAdd = function () { L.DomEvent.disableClickPropagation(el); L.DomEvent.disableScrollPropagation(el); return el; };
     ctl.addTo(g.map);
     return ctl;
