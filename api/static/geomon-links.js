@@ -67,7 +67,9 @@ if (typeof module !== "undefined") module.exports = geomon;
     return '<div class="gm-head"><span id="gm-chart-title"></span><button id="gm-chart-close" type="button" title="' +
       g.esc(g.t("Close")) + '">✕</button></div><div class="gm-row"><select id="gm-chart-depth" aria-label="' +
       g.esc(g.t("Depth")) + '">' + depth + '</select><a id="gm-chart-i2" download>i2 (CSV)</a> <a id="gm-chart-graphml" download>GraphML</a>' +
-      '<span id="gm-chart-count" class="gm-small"></span></div><div id="gm-cy"></div>' +
+      '<span id="gm-chart-count" class="gm-small"></span><button id="gm-chart-reads" type="button" hidden>' +
+      g.esc(g.t("Add its plate reads (90 days)")) + '</button><span id="gm-chart-note" class="gm-small" role="status"></span>' +
+      '</div><div id="gm-cy"></div>' +
       '<div class="gm-row"><input id="gm-chart-time" type="range" min="0" max="0" value="0" aria-label="' + g.esc(g.t("Timeline")) +
       '"><span id="gm-chart-when" class="gm-small"></span></div><div id="gm-chart-details" class="gm-small"></div>' +
       '<div class="gm-small gm-chart-legend">' + legend + "</div>";
@@ -93,6 +95,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     $("gm-chart-close").addEventListener("click", function () { chart.hidden = true; });
     $("gm-chart-depth").addEventListener("change", function () { if (g.chart.seed) g.openChart(g.chart.seed); });
     $("gm-chart-time").addEventListener("input", g.applyTimeline);
+    $("gm-chart-reads").addEventListener("click", function () { if (g.chart.vehicle) g.linkReads(g.chart.vehicle); });
     var m = /^#(entity|case)=(\d+)$/.exec(window.location.hash);
     if (m) g.openChart({ kind: m[1], id: Number(m[2]), label: m[1] === "case" ? g.t("case {id}", { id: m[2] }) : "" });
   };
@@ -138,6 +141,7 @@ if (typeof module !== "undefined") module.exports = geomon;
     $("gm-chart-i2").href = g.networkUrl(seed, depth, "i2");
     $("gm-chart-graphml").href = g.networkUrl(seed, depth, "graphml");
     $("gm-chart-details").textContent = g.t("loading…");
+    $("gm-chart-note").textContent = ""; $("gm-chart-reads").hidden = true; g.chart.vehicle = null;
     return Promise.all([g.loadCytoscape(), fetch(g.networkUrl(seed, depth, "cytoscape"), { credentials: "same-origin" })])
       .then(function (res) {
         var r = res[1];
@@ -194,7 +198,29 @@ if (typeof module !== "undefined") module.exports = geomon;
       g.t("up to {time}", { time: g.fmtDateTime(new Date(t).toISOString()) });
   };
 
+  // Pure (node:test): the body of POST /api/v1/entities/{id}/link-reads for the last ``days``.
+  g.linkReadsBody = function (now, days) {
+    return { since: new Date(now - days * 86400e3).toISOString(), until: new Date(now + 60e3).toISOString(), limit: 1000 };
+  };
+  g.linkReads = function (entityId) {
+    var note = document.getElementById("gm-chart-note");
+    return fetch("/api/v1/entities/" + entityId + "/link-reads", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(g.linkReadsBody(Date.now(), 90)) })
+      .then(function (r) {
+        if (!r.ok) { note.textContent = g.t("the server refused (HTTP {status})", { status: r.status }); return null; }
+        return r.json().then(function (d) {
+          return g.openChart(g.chart.seed).then(function () {
+            note.textContent = g.t("{n} plate reads linked", { n: g.fmtNumber(d.created) });
+            return d;
+          });
+        });
+      });
+  };
+
   g.showNode = function (d) {
+    var m = /^entity-(\d+)$/.exec(d.id), reads = document.getElementById("gm-chart-reads");
+    g.chart.vehicle = d.type === "vehicle" && m ? Number(m[1]) : null;
+    reads.hidden = !g.chart.vehicle;
     var parts = [g.nodeTypeText(d.type), d.label];
     if (d.identity && d.identity !== d.label) parts.push(d.identity);
     if (d.at) parts.push(g.fmtDateTime(d.at));

@@ -66,6 +66,17 @@ def _seed(url: str) -> dict[str, int]:
             ("seized_in", "car", "case_id", ids["case"], "2025-10-02T03:30:00Z"),
         ):
             conn.execute(LINK.format(col=col), (a, kind, ids[src], dst, since))
+    from geomon.store.devices import add_device
+
+    with psycopg.connect(url) as conn:
+        cam = add_device(conn, uid="E2E-ANPR-1", kind="sensor", agency=AGENCY)
+        for hours in (2, 30):  # two reads of the car's plate in the last 90 days
+            conn.execute(
+                "INSERT INTO observations (sensor_id, observed_at, kind, text, value, plate_norm) "
+                "VALUES (%s, now() - make_interval(hours => %s), 'plate_read', '01 KG 123 ABC', "
+                "0.97, '01KG123ABC')",
+                (cam.id, hours),
+            )
     return ids
 
 
@@ -184,4 +195,19 @@ def test_english_chart_opens_from_the_address(
         assert b.page.inner_text("#gm-links-head") == "Link chart"
         assert _labels(b, "edges") == sorted(["drives", "uses", "seized in"])
         assert b.page.inner_text("#gm-chart-count") == "4 nodes, 3 links"
+        assert b.page.is_hidden("#gm-chart-reads")
+        box = b.page.locator("#gm-cy").bounding_box()
+        assert box is not None
+        pos = b.page.evaluate(
+            f"geomon.chart.cy.getElementById('entity-{ids['car']}').renderedPosition()"
+        )
+        b.page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
+        assert b.page.inner_text("#gm-chart-reads") == "Add its plate reads (90 days)"
+        b.page.click("#gm-chart-reads")
+        b.page.wait_for_function(
+            "document.getElementById('gm-chart-note').textContent === '2 plate reads linked'"
+        )
+        assert b.page.inner_text("#gm-chart-count") == "6 nodes, 5 links"
+        reads = _labels(b, "nodes").count("plate_read 01 KG 123 ABC")
+        assert reads == 2 and _labels(b, "edges").count("seen in") == 2
         assert b.errors == [] and b.foreign == []

@@ -38,3 +38,10 @@ test("network URLs for an entity and for a case", () => {
   assert.equal(g.networkUrl({ kind: "entity", id: 5 }, 2, "i2"), "/api/v1/entities/5/network?depth=2&format=i2");
   assert.equal(g.networkUrl({ kind: "case", id: 7 }, 1, "graphml"), "/api/v1/network?case=7&depth=1&format=graphml");
 });
+
+test("plate reads are asked for the last days, up to a minute from now", () => {
+  const now = Date.parse("2026-03-01T12:00:00Z");
+  assert.deepEqual(g.linkReadsBody(now, 90), {
+    since: "2025-12-01T12:00:00.000Z", until: "2026-03-01T12:01:00.000Z", limit: 1000,
+  });
+});
