@@ -44,6 +44,7 @@ REFERENCE_OK = {
     "case_units",
     "case_concealments",
     "case_transport_modes",
+    "basemap_features",  # Natural Earth / OSM basemap (0036): reference data, SELECT only
     "spatial_ref_sys",
     "geometry_columns",
     "geography_columns",
@@ -207,6 +208,14 @@ def test_audit_log_is_insert_only_for_the_app_role(
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
         conn.rollback()
+
+
+def test_basemap_is_read_only_for_the_app_role(app_conn: psycopg.Connection) -> None:
+    """basemap_features is reviewed as reference data: the app role may read, never change."""
+    for statement in ("DELETE FROM basemap_features", "UPDATE basemap_features SET minzoom = 0"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app_conn.execute(statement)
+        app_conn.rollback()
 
 
 def test_ingest_rejects_and_partitions_are_out_of_reach(app_conn: psycopg.Connection) -> None:
