@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 from tests.api.seed import DAY, Seed, auth_headers
 
 DOSTUK = (72.79850, 40.52828)
-WEEK = "2026-W47"  # 16-22 Nov 2026; the seed's DAY (20 Nov) is in it
+WEEK = "2026-W03"  # 12-18 Jan 2026: the cases below are alone at Dostuk that week (the
+# shared test database has other tests' cases at Dostuk in the seed's week of DAY, 20 Nov)
+CASE_TIME = datetime(2026, 1, 15, 3, tzinfo=UTC)
 CANARY_KG = 777.125
 
 
@@ -35,7 +37,7 @@ def cases(db_url: str, seed: Seed) -> None:
                 "INSERT INTO cases (agency_id, source, external_id, category, substance, "
                 "quantity_kg, unit, occurred_at, geom) VALUES (%s, 'api-report', %s, "
                 "'drug_seizure', %s, %s, 'kg', %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
-                (agency, uuid.uuid4().hex, substance, kg, DAY + timedelta(hours=3), x, y),
+                (agency, uuid.uuid4().hex, substance, kg, CASE_TIME, x, y),
             )
         conn.commit()
 
@@ -56,7 +58,7 @@ def test_blo_weekly_csv_in_english_sees_only_the_callers_cases(
     r = client.get("/api/v1/reports/blo-weekly", params=params)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
-    assert 'filename="blo-weekly-2026-W47.csv"' in r.headers["content-disposition"]
+    assert 'filename="blo-weekly-2026-W03.csv"' in r.headers["content-disposition"]
     rows = _csv(r.content)
     heroin = next(row for row in rows if row[:2] == ["Drug seizure", "Heroin"])
     assert heroin[2:4] == ["2", "3.75"]
@@ -70,7 +72,7 @@ def test_blo_weekly_xlsx_and_pdf_in_russian(client: TestClient, cases: None) -> 
     from openpyxl import load_workbook
     from pypdf import PdfReader
 
-    base = {"place": "Достук", "week": "2026-11-18"}
+    base = {"place": "Достук", "week": "2026-01-14"}
     x = client.get("/api/v1/reports/blo-weekly", params={**base, "format": "xlsx"},
                    headers={"Accept-Language": "ru"})  # fmt: skip
     assert x.status_code == 200, x.text
