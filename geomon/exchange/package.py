@@ -56,10 +56,8 @@ def export_package(
     layers: dict[str, tuple[Sequence[str], list[dict[str, Any]]]] = {}
     if "cases" in what:
         rows = []
-        for r in case_store.export_rows(conn, aid):
+        for r in case_store.export_rows(conn, aid, since, until):
             row = dict(zip(case_store.EXPORT_COLUMNS, r, strict=True))
-            if not since <= row["occurred_at"] < until:
-                continue
             row["external_id"] = f"{row.pop('source')}/{row['external_id']}"
             row.pop("id")
             row["occurred_at"] = _iso(row["occurred_at"])

@@ -243,6 +243,8 @@ SELECT c.id, c.source, c.external_id, c.category, c.substance,
        c.destination_country, c.seizing_unit, c.note
 FROM cases c LEFT JOIN case_units u ON u.code = c.unit WHERE c.deleted_at IS NULL
   AND (%(agency)s::int IS NULL OR c.agency_id = %(agency)s)
+  AND (%(since)s::timestamptz IS NULL OR c.occurred_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR c.occurred_at < %(until)s)
 ORDER BY c.id
 """
 EXPORT_COLUMNS = (
@@ -253,6 +255,13 @@ EXPORT_COLUMNS = (
 )  # fmt: skip
 
 
-def export_rows(conn: psycopg.Connection, agency_id: int | None = None) -> list[tuple[Any, ...]]:
-    """Live (not deleted) cases in the export column order, for geomon.exchange.files."""
-    return conn.execute(_EXPORT, {"agency": agency_id}).fetchall()
+def export_rows(
+    conn: psycopg.Connection,
+    agency_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[tuple[Any, ...]]:
+    """Live (not deleted) cases in the export column order (occurred in ``[since, until)``
+    when given), for geomon.exchange.files and exchange packages."""
+    params = {"agency": agency_id, "since": since, "until": until}
+    return conn.execute(_EXPORT, params).fetchall()

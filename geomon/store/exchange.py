@@ -12,9 +12,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from geomon.errors import Conflict, NotFound
-from geomon.store.hotspot_inputs import agency_id
-
-__all__ = ["agency_id"]  # re-exported: the exchange service names agencies by code
+from geomon.store.hotspot_inputs import agency_id as agency_id  # the service names agencies by code
 
 EVENT_COLUMNS = (
     "event_key", "kind", "severity", "occurred_at", "state", "device", "zone", "lon", "lat",

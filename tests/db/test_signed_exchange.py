@@ -25,6 +25,7 @@ CSV = (
     "E-1,drug_seizure,heroin,1250,g,2026-11-20T08:30:00+06:00,71.5,37.5\n"
     "E-2,drug_seizure,cannabis_plants,340,plants,2026-11-21T10:00:00Z,71.6,37.6\n"
     "E-3,drug_seizure,opium,2,kg,2026-11-22T10:00:00Z,71.7,37.4\n"
+    "E-0,drug_seizure,opium,1,kg,2026-10-15T10:00:00Z,71.7,37.4\n"  # before the window
 )
 WINDOW = ["--since", "2026-11-01T00:00:00Z", "--until", "2026-12-01T00:00:00Z"]
 
@@ -93,7 +94,7 @@ def exported(two: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
         *WINDOW, "--out", str(pkg),
     )  # fmt: skip
     assert rc == 0, out
-    assert "cases: 3" in out and "events: 2" in out, out  # the October event is outside
+    assert "cases: 3" in out and "events: 2" in out, out  # October's case and event are not
     return {"tmp": tmp, "pkg": pkg, "public": public.group(1), "a": a, "b": b}
 
 
